@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"sandesh/gateway"
+	"sandesh/jobs"
+	"sandesh/providers"
+	"sandesh/providers/twilio"
+	"sandesh/store"
+	"sandesh/templates"
+)
+
+// role says which halves of the gateway a process runs.
+type role struct{ web, worker bool }
+
+// app is one running process: everything built from the config, once.
+type app struct {
+	cfg    *Config
+	log    *slog.Logger
+	mini   *miniredis.Miniredis
+	rdb    *redis.Client
+	conn   asynq.RedisClientOpt
+	client *asynq.Client
+	router *providers.Router
+	http   *fiber.App
+	worker *jobs.Worker
+	ln     net.Listener
+
+	// AdminKey is the effective admin key (generated in embedded mode).
+	AdminKey string
+	served   sync.WaitGroup
+}
+
+// newApp connects to Redis (or starts the embedded one) and builds every
+// part the role needs. out is where the console provider prints.
+func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.Writer) (_ *app, err error) {
+	a := &app{cfg: cfg, log: log, AdminKey: cfg.AdminKey}
+	if err := a.connect(ctx); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	secret := []byte(cfg.Secret)
+	if cfg.Embedded && len(secret) == 0 {
+		secret = []byte(randomHex(32)) // nothing outlives this process anyway
+	}
+	st, err := store.New(a.rdb, store.Options{Secret: secret, Retention: cfg.Retention})
+	if err != nil {
+		return nil, err
+	}
+	a.client = asynq.NewClient(a.conn)
+	dispatch := jobs.NewDispatcher(st, a.client, log)
+
+	ps, err := buildProviders(cfg, out)
+	if err != nil {
+		return nil, err
+	}
+	tps := map[string]int{}
+	for _, p := range cfg.Providers {
+		tps[p.Name] = p.TPS
+	}
+	a.router, err = providers.NewRouter(ps, providers.RouterOptions{
+		Failures: cfg.Breaker.Failures, OpenFor: cfg.Breaker.OpenFor,
+		Redis: a.rdb, Prefix: st.Prefix(), TPS: tps, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := jobs.NewMetrics(reg)
+
+	set, err := templates.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load templates: %w", err)
+	}
+	gw := gateway.New(gateway.Deps{
+		Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Logger: log,
+		Languages: cfg.Languages, Location: cfg.Location,
+	})
+	if a.AdminKey == "" && cfg.Embedded {
+		a.AdminKey = randomHex(24)
+	}
+	if r.web {
+		tokens := map[string]string{}
+		for _, p := range cfg.Providers {
+			if p.Kind == KindTwilio {
+				tokens[p.Name] = p.AuthToken
+			}
+		}
+		a.http = gateway.NewServer(gw, gateway.ServerOptions{
+			PublicURL: cfg.PublicURL, TwilioTokens: tokens, AdminKey: a.AdminKey,
+			Queues: a.conn, Breakers: a.router, Registry: reg, Logger: log,
+		})
+	}
+	if r.worker {
+		a.worker = jobs.NewWorker(a.conn, st, a.router, dispatch, jobs.WorkerOptions{
+			Concurrency: map[store.Priority]int{
+				store.PriorityOTP:           cfg.Workers.OTP,
+				store.PriorityTransactional: cfg.Workers.Transactional,
+				store.PriorityBulk:          cfg.Workers.Bulk,
+			},
+			ShutdownTimeout: 20 * time.Second,
+			SweepEvery:      30 * time.Second,
+			Metrics:         metrics,
+			Logger:          log,
+		})
+	}
+	return a, nil
+}
+
+// connect dials the configured Redis, or starts the embedded one.
+func (a *app) connect(ctx context.Context) error {
+	var opts *redis.Options
+	if a.cfg.Embedded {
+		mr, err := miniredis.Run()
+		if err != nil {
+			return fmt.Errorf("start embedded redis: %w", err)
+		}
+		a.mini = mr
+		a.log.Warn("NO redis_url SET: running on an embedded in-memory Redis. Everything is lost when the process stops; for development only.",
+			"addr", mr.Addr())
+		opts = &redis.Options{Addr: mr.Addr()}
+	} else {
+		var err error
+		if opts, err = redis.ParseURL(a.cfg.RedisURL); err != nil {
+			return fmt.Errorf("config: redis_url: %w", err)
+		}
+	}
+	a.rdb = redis.NewClient(opts)
+	a.conn = asynq.RedisClientOpt{
+		Network: opts.Network, Addr: opts.Addr, Username: opts.Username, Password: opts.Password,
+		DB: opts.DB, TLSConfig: opts.TLSConfig,
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := a.rdb.Ping(pctx).Err(); err != nil {
+		a.Close()
+		return fmt.Errorf("connect to redis: %w", err)
+	}
+	return nil
+}
+
+func buildProviders(cfg *Config, out io.Writer) ([]providers.Provider, error) {
+	var ps []providers.Provider
+	for i, pc := range cfg.Providers {
+		switch pc.Kind {
+		case KindConsole:
+			ps = append(ps, providers.NewConsole(pc.Name, out))
+		case KindTwilio:
+			p, err := twilio.New(twilio.Config{
+				Name: pc.Name, AccountSID: pc.AccountSID, AuthToken: pc.AuthToken,
+				From: pc.From, MessagingServiceSID: pc.MessagingServiceSID,
+				BaseURL: pc.BaseURL, PublicURL: cfg.PublicURL,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("config: providers[%d]: %w", i, err)
+			}
+			ps = append(ps, p)
+		default:
+			return nil, fmt.Errorf("config: providers[%d].kind: %q is not supported", i, pc.Kind)
+		}
+	}
+	return ps, nil
+}
+
+// Start begins serving HTTP and processing tasks, as the role says.
+func (a *app) Start() error {
+	if a.worker != nil {
+		if err := a.worker.Start(); err != nil {
+			return err
+		}
+	}
+	if a.http != nil {
+		ln, err := net.Listen("tcp", a.cfg.Listen)
+		if err != nil {
+			if a.worker != nil {
+				a.worker.Shutdown() // a process that failed to start must not go on consuming tasks
+			}
+			return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+		}
+		a.ln = ln
+		a.served.Add(1)
+		go func() {
+			defer a.served.Done()
+			if err := a.http.Listener(ln); err != nil {
+				a.log.Error("http server stopped", "err", err)
+			}
+		}()
+		a.log.Info("listening", "addr", ln.Addr().String())
+	}
+	return nil
+}
+
+// Addr is the address HTTP is served on, once started.
+func (a *app) Addr() string {
+	if a.ln == nil {
+		return ""
+	}
+	return a.ln.Addr().String()
+}
+
+// Shutdown stops taking HTTP requests, lets in-flight sends finish (bounded
+// by the worker's shutdown timeout) and closes every connection.
+func (a *app) Shutdown() error {
+	var errs []error
+	if a.http != nil {
+		if err := a.http.ShutdownWithTimeout(10 * time.Second); err != nil {
+			errs = append(errs, fmt.Errorf("stop http: %w", err))
+		}
+		a.served.Wait()
+	}
+	if a.worker != nil {
+		a.worker.Shutdown()
+	}
+	a.Close()
+	return errors.Join(errs...)
+}
+
+// Close releases connections without waiting for work.
+func (a *app) Close() {
+	if a.client != nil {
+		a.client.Close()
+	}
+	if a.rdb != nil {
+		a.rdb.Close()
+	}
+	if a.mini != nil {
+		a.mini.Close()
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,180 @@
+// Package gateway holds Sandesh's flows as plain Go and their HTTP binding.
+// Flows apply the programme's rules over store, jobs and templates; handlers
+// only translate HTTP to flows and domain errors to status codes.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"sandesh/jobs"
+	"sandesh/providers"
+	"sandesh/store"
+	"sandesh/templates"
+)
+
+// Gateway carries the dependencies every flow needs.
+type Gateway struct {
+	store     *store.Store
+	dispatch  *jobs.Dispatcher
+	templates *templates.Set
+	metrics   *jobs.Metrics
+	log       *slog.Logger
+	languages []string
+	location  *time.Location
+	now       func() time.Time
+}
+
+// Deps are what New needs; Metrics and Logger may be nil.
+type Deps struct {
+	Store     *store.Store
+	Dispatch  *jobs.Dispatcher
+	Templates *templates.Set
+	Metrics   *jobs.Metrics
+	Logger    *slog.Logger
+	Languages []string       // first is the default
+	Location  *time.Location // the programme's time zone, for "today"
+}
+
+// New builds a Gateway.
+func New(d Deps) *Gateway {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(d.Languages) == 0 {
+		d.Languages = []string{"en"}
+	}
+	if d.Location == nil {
+		d.Location = time.UTC
+	}
+	return &Gateway{
+		store: d.Store, dispatch: d.Dispatch, templates: d.Templates, metrics: d.Metrics,
+		log: d.Logger, languages: d.Languages, location: d.Location, now: time.Now,
+	}
+}
+
+// Domain errors. Handlers map them to status codes in one table (errors.go).
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrBadInput    = errors.New("bad input")
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// Outgoing is one message a flow wants sent.
+type Outgoing struct {
+	To       string // E.164
+	Template string
+	Language string // "" → the default language
+	Vars     templates.Vars
+	Priority store.Priority
+	ValidFor time.Duration // OTPs: their validity
+}
+
+// Send renders o in its language, records it and queues it. The body is
+// rendered here, once: the worker sends exactly what was recorded.
+func (g *Gateway) Send(ctx context.Context, o Outgoing) (store.Message, error) {
+	lang := g.language(o.Language)
+	r, err := g.templates.Render(o.Template, lang, o.Vars)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("send %s: %w", o.Template, err)
+	}
+	m, err := g.dispatch.Dispatch(ctx, store.NewMessage{
+		To:            o.To,
+		Template:      r.Template,
+		Language:      r.Language,
+		Body:          r.Body,
+		Masked:        r.Masked,
+		Encoding:      r.Encoding,
+		Segments:      r.Segments,
+		DLTTemplateID: r.DLTTemplateID,
+		Priority:      o.Priority,
+		ValidFor:      o.ValidFor,
+	})
+	if err != nil {
+		return m, fmt.Errorf("send %s: %w", o.Template, errors.Join(ErrUnavailable, err))
+	}
+	g.metrics.Status(m.Template, string(store.StatusQueued), "")
+	return m, nil
+}
+
+// language picks lang when it is configured, else the default.
+func (g *Gateway) language(lang string) string {
+	for _, l := range g.languages {
+		if l == lang {
+			return l
+		}
+	}
+	return g.languages[0]
+}
+
+// DeliveryReport is a provider's word on a message it took.
+type DeliveryReport struct {
+	Provider          string
+	MessageID         string // ours, when the provider echoes it back
+	ProviderMessageID string
+	Status            providers.DeliveryStatus
+	ErrorCode         string
+}
+
+// RecordDelivery applies a delivery report. A report about a message we do
+// not know is ErrNotFound; a report that would move a message backwards
+// changes nothing and is not an error.
+func (g *Gateway) RecordDelivery(ctx context.Context, r DeliveryReport) error {
+	id := r.MessageID
+	if id == "" {
+		var err error
+		if id, err = g.store.MessageIDByProvider(ctx, r.Provider, r.ProviderMessageID); err != nil {
+			return storeErr("delivery report", err)
+		}
+	}
+	if r.Status == providers.DeliveryIgnore {
+		// Still proves the message exists, so an unknown id is reported.
+		if _, err := g.store.Message(ctx, id); err != nil {
+			return storeErr("delivery report", err)
+		}
+		return nil
+	}
+	u := store.Update{Status: store.Status(r.Status), Provider: r.Provider, ProviderMessageID: r.ProviderMessageID}
+	if r.Status == providers.DeliveryUndelivered || r.Status == providers.DeliveryFailed {
+		u.ErrorCode = r.ErrorCode
+	}
+	changed, err := g.store.Advance(ctx, id, u)
+	if err != nil {
+		return storeErr("delivery report", err)
+	}
+	if changed {
+		if m, err := g.store.Message(ctx, id); err == nil {
+			g.metrics.Status(m.Template, string(u.Status), r.Provider)
+		}
+	}
+	return nil
+}
+
+// storeErr turns a store failure into a domain error: a missing record is
+// ErrNotFound, anything else means Redis is unreachable or misbehaving.
+func storeErr(op string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", op, errors.Join(ErrUnavailable, err))
+}
+
+// Ready reports whether the store answers.
+func (g *Gateway) Ready(ctx context.Context) error {
+	if err := g.store.Ping(ctx); err != nil {
+		return errors.Join(ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Message returns one message record, bodies masked as stored.
+func (g *Gateway) Message(ctx context.Context, id string) (store.Message, error) {
+	m, err := g.store.Message(ctx, id)
+	if err != nil {
+		return m, storeErr("message", err)
+	}
+	return m, nil
+}

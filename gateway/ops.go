@@ -1,0 +1,117 @@
+package gateway
+
+import (
+	"context"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"sandesh/store"
+)
+
+//go:embed openapi.yaml
+var openapiDoc []byte
+
+func (s *server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+func (s *server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := s.gw.Ready(ctx); err != nil {
+		return newAPIErr(http.StatusServiceUnavailable, "not_ready", "Redis is unreachable.")
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+func (s *server) openapi(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "application/yaml")
+	return c.Send(openapiDoc)
+}
+
+func (s *server) mountMetrics(app *fiber.App) {
+	reg := s.opts.Registry
+	if s.opts.Queues != nil {
+		reg.MustRegister(&queueCollector{inspector: asynq.NewInspector(s.opts.Queues)})
+	}
+	if s.opts.Breakers != nil {
+		reg.MustRegister(&breakerCollector{router: s.opts.Breakers})
+	}
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+}
+
+// mountQueues serves asynqmon read-only behind the admin key. A browser
+// cannot send a Bearer header, so Basic auth with the key as password works too.
+func (s *server) mountQueues(app *fiber.App) {
+	mon := asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: s.opts.Queues, ReadOnly: true})
+	h := adaptor.HTTPHandler(mon)
+	guard := func(c *fiber.Ctx) error {
+		if !s.isAdmin(c) {
+			c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="sandesh admin"`)
+			return newAPIErr(http.StatusUnauthorized, "unauthorized", "The admin key is required.")
+		}
+		return c.Next()
+	}
+	app.Use("/admin/queues", guard, h)
+}
+
+// isAdmin checks the bootstrap admin key in constant time.
+func (s *server) isAdmin(c *fiber.Ctx) bool {
+	if s.opts.AdminKey == "" {
+		return false
+	}
+	key := bearer(c)
+	return key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.AdminKey)) == 1
+}
+
+// bearer returns the key from "Bearer <key>" or from Basic auth's password.
+func bearer(c *fiber.Ctx) string {
+	h := c.Get(fiber.HeaderAuthorization)
+	if k, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return strings.TrimSpace(k)
+	}
+	if b, ok := strings.CutPrefix(h, "Basic "); ok {
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b))
+		if err != nil {
+			return ""
+		}
+		if _, pass, ok := strings.Cut(string(raw), ":"); ok {
+			return pass
+		}
+	}
+	return ""
+}
+
+// queueCollector reads queue sizes at scrape time with asynq's Inspector
+// (asynq's own exporter would pull in a second Redis client library).
+type queueCollector struct{ inspector *asynq.Inspector }
+
+var queueDesc = prometheus.NewDesc("sandesh_queue_tasks", "Tasks in a queue by state.", []string{"queue", "state"}, nil)
+
+func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
+
+func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range store.Priorities {
+		info, err := q.inspector.GetQueueInfo(string(p))
+		if err != nil {
+			continue // a queue that never held a task does not exist yet
+		}
+		for state, n := range map[string]int{
+			"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
+			"retry": info.Retry, "archived": info.Archived,
+		} {
+			ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n), string(p), state)
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"sandesh/internal/redistest"
+	"sandesh/jobs"
+	"sandesh/providers"
+	"sandesh/providers/twilio"
+	"sandesh/providers/twilio/twiliotest"
+	"sandesh/store"
+	"sandesh/templates"
+)
+
+const testDB = 4
+
+const adminKey = "admin-key-for-tests-0123456789abcdef"
+
+// rig is the gateway served on a real port, a real Redis, a worker and a
+// Twilio double that posts signed callbacks back to the gateway.
+type rig struct {
+	url    string
+	rdb    *redis.Client
+	store  *store.Store
+	gw     *Gateway
+	worker *jobs.Worker
+	double *twiliotest.Server
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	rdb := redistest.New(t, testDB)
+	o := rdb.Options()
+	conn := asynq.RedisClientOpt{Addr: o.Addr, DB: o.DB}
+	st, err := store.New(rdb, store.Options{Secret: []byte("test-secret-test-secret-test-secret")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClient(conn)
+	t.Cleanup(func() { client.Close() })
+	dispatch := jobs.NewDispatcher(st, client, nil)
+	set, err := templates.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	metrics := jobs.NewMetrics(reg)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := "http://" + ln.Addr().String()
+	double := twiliotest.NewServer(t)
+	p, err := twilio.New(twilio.Config{Name: "primary", AccountSID: double.AccountSID, AuthToken: double.AuthToken,
+		From: "+15005550006", BaseURL: double.URL, PublicURL: public})
+	if err != nil {
+		t.Fatal(err)
+	}
+	router, err := providers.NewRouter([]providers.Provider{p}, providers.RouterOptions{Redis: rdb, Prefix: st.Prefix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := New(Deps{Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Languages: []string{"en", "hi", "mr"}})
+	app := NewServer(gw, ServerOptions{
+		PublicURL: public, TwilioTokens: map[string]string{"primary": double.AuthToken},
+		AdminKey: adminKey, Queues: conn, Breakers: router, Registry: reg,
+	})
+	go app.Listener(ln)
+	t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
+	return &rig{
+		url: public, rdb: rdb, store: st, gw: gw, double: double,
+		worker: jobs.NewWorker(conn, st, router, dispatch, jobs.WorkerOptions{Metrics: metrics}),
+	}
+}
+
+// sendOne queues a security-code SMS and runs its task, returning our
+// record and what the double received.
+func (r *rig) sendOne(t *testing.T) (store.Message, twiliotest.Message) {
+	t.Helper()
+	ctx := context.Background()
+	m, err := r.gw.Send(ctx, Outgoing{To: "+919876543210", Template: "security_code", Language: "en",
+		Vars:     templates.Vars{"center": "PHC Aundh", "date": "22 Nov 2026", "code": "4821"},
+		Priority: store.PriorityTransactional})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := asynq.NewTask(jobs.TypeSend, []byte(`{"message_id":"`+m.ID+`"}`))
+	if err := r.worker.ProcessSend(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	msgs := r.double.Messages()
+	if len(msgs) == 0 {
+		t.Fatal("the double received nothing")
+	}
+	return m, msgs[len(msgs)-1]
+}
+
+func (r *rig) message(t *testing.T, id string) store.Message {
+	t.Helper()
+	m, err := r.store.Message(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// do sends a request and returns status and body.
+func do(t *testing.T, method, url, contentType, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

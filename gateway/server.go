@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"sandesh/providers"
+)
+
+// BodyLimit is the largest request body accepted.
+const BodyLimit = 64 << 10
+
+// readLimit is how much the server reads before giving up on a request.
+// It is larger than BodyLimit so that a body just over the limit is read
+// whole and answered with a 413 on a live connection: closing with the
+// body unread makes the kernel reset the connection, and the client loses
+// the answer.
+const readLimit = 1 << 20
+
+// ServerOptions are what the HTTP binding needs beyond the flows.
+type ServerOptions struct {
+	// PublicURL is how providers reach us; webhook signatures cover it.
+	PublicURL string
+	// TwilioTokens maps each twilio provider's name to its auth token.
+	TwilioTokens map[string]string
+	// AdminKey is the bootstrap key with the admin role.
+	AdminKey string
+	// Queues reads queue sizes for /metrics and serves /admin/queues; nil disables both.
+	Queues asynq.RedisConnOpt
+	// Breakers reports provider health for /metrics; may be nil.
+	Breakers *providers.Router
+	// Registry serves /metrics; nil disables it.
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+}
+
+type server struct {
+	gw   *Gateway
+	opts ServerOptions
+	log  *slog.Logger
+}
+
+// NewServer binds the flows to HTTP routes.
+func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &server{gw: gw, opts: opts, log: opts.Logger}
+	app := fiber.New(fiber.Config{
+		AppName:               "sandesh",
+		BodyLimit:             readLimit,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ErrorHandler:          s.errorHandler,
+	})
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
+	app.Use(requestid.New())
+	app.Use(s.accessLog)
+	app.Use(limitBody)
+
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	app.Get("/openapi.yaml", s.openapi)
+	if opts.Registry != nil {
+		s.mountMetrics(app)
+	}
+	if opts.Queues != nil {
+		s.mountQueues(app)
+	}
+	app.Post("/webhooks/twilio/:provider/status", s.twilioStatus)
+	return app
+}
+
+func (s *server) errorHandler(c *fiber.Ctx, err error) error {
+	var ae *apiErr
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &fe):
+		ae = fiberError(fe)
+	default:
+		ae = apiError(err)
+	}
+	if ae.Status >= 500 {
+		s.log.Error("request failed", "path", c.Path(), "request_id", c.Locals("requestid"), "err", err)
+	}
+	return writeError(c, ae)
+}
+
+func limitBody(c *fiber.Ctx) error {
+	if len(c.Request().Body()) > BodyLimit {
+		return fiber.ErrRequestEntityTooLarge
+	}
+	return c.Next()
+}
+
+func (s *server) logPanic(c *fiber.Ctx, e any) {
+	s.log.Error("panic in handler", "path", c.Path(), "request_id", c.Locals("requestid"), "panic", e)
+}
+
+// accessLog logs the path without its query: a query may carry a token.
+func (s *server) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		// The error handler runs after this middleware returns.
+		var ae *apiErr
+		var fe *fiber.Error
+		if errors.As(err, &ae) {
+			status = ae.Status
+		} else if errors.As(err, &fe) {
+			status = fe.Code
+		}
+	}
+	s.log.Debug("http", "method", c.Method(), "path", c.Path(), "status", status,
+		"ms", time.Since(start).Milliseconds(), "request_id", c.Locals("requestid"))
+	return err
+}

@@ -1,0 +1,50 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"sandesh/providers/twilio"
+)
+
+// twilioParams reads a Twilio webhook form and checks its signature over
+// public_url + the path and query as received. A Twilio form never repeats
+// a key, so a map loses nothing.
+func (s *server) twilioParams(c *fiber.Ctx) (string, map[string]string, error) {
+	name := c.Params("provider")
+	token, ok := s.opts.TwilioTokens[name]
+	if !ok {
+		return "", nil, newAPIErr(http.StatusNotFound, "not_found", "No twilio provider of that name.")
+	}
+	params := map[string]string{}
+	c.Request().PostArgs().VisitAll(func(k, v []byte) { params[string(k)] = string(v) })
+	url := s.opts.PublicURL + c.OriginalURL()
+	if !twilio.ValidSignature(token, url, params, c.Get("X-Twilio-Signature")) {
+		return "", nil, newAPIErr(http.StatusForbidden, "forbidden", "The X-Twilio-Signature does not match.")
+	}
+	return name, params, nil
+}
+
+// twilioStatus takes Twilio's status callback for a message we sent.
+func (s *server) twilioStatus(c *fiber.Ctx) error {
+	name, p, err := s.twilioParams(c)
+	if err != nil {
+		return err
+	}
+	sid, status := p["MessageSid"], p["MessageStatus"]
+	if sid == "" || status == "" {
+		return newAPIErr(http.StatusBadRequest, "bad_request", "MessageSid and MessageStatus are required.")
+	}
+	err = s.gw.RecordDelivery(c.UserContext(), DeliveryReport{
+		Provider:          name,
+		MessageID:         c.Query("m"),
+		ProviderMessageID: sid,
+		Status:            twilio.MapStatus(status),
+		ErrorCode:         p["ErrorCode"],
+	})
+	if err != nil {
+		return apiError(err)
+	}
+	return c.SendStatus(http.StatusNoContent)
+}

@@ -1,0 +1,99 @@
+// Package jobs moves stored messages to providers through asynq: task types,
+// queues, retry policy and the send handler.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"sandesh/store"
+)
+
+// TypeSend is the one task type: send the stored message whose id it carries.
+const TypeSend = "sms:send"
+
+type sendPayload struct {
+	MessageID string `json:"message_id"`
+}
+
+// maxRetry per queue. OTPs also stop at their validity, whichever comes first.
+var maxRetry = map[store.Priority]int{
+	store.PriorityOTP:           30,
+	store.PriorityTransactional: 15,
+	store.PriorityBulk:          15,
+}
+
+// Dispatcher records a message and queues its send task, in that order, so
+// a task always finds its record and a record never waits for nothing: the
+// worker's sweeper re-enqueues one whose task was lost.
+type Dispatcher struct {
+	store  *store.Store
+	client *asynq.Client
+	log    *slog.Logger
+}
+
+// NewDispatcher builds the enqueue side. The client is owned by the caller;
+// log may be nil.
+func NewDispatcher(st *store.Store, client *asynq.Client, log *slog.Logger) *Dispatcher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Dispatcher{store: st, client: client, log: log}
+}
+
+// Dispatch stores nm as a queued message and enqueues its send task.
+func (d *Dispatcher) Dispatch(ctx context.Context, nm store.NewMessage) (store.Message, error) {
+	m, err := d.store.CreateMessage(ctx, nm)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("dispatch: %w", err)
+	}
+	if err := d.Enqueue(ctx, m.ID, m.Priority); err != nil {
+		// The record is queued and pending: the worker's sweeper enqueues it
+		// again. Reporting a failure here would make callers send twice.
+		d.log.Warn("enqueue failed; the sweeper will retry it", "message_id", m.ID, "err", err)
+	}
+	return m, nil
+}
+
+// Enqueue queues the send task of an existing message. The task id is the
+// message id, so enqueuing twice yields one task.
+func (d *Dispatcher) Enqueue(ctx context.Context, id string, p store.Priority) error {
+	return d.enqueue(ctx, id, id, p)
+}
+
+// requeue queues a further task for a message whose running task must end
+// without sending (it is on its last retry and has to wait). The running
+// task still holds the message id, so the new one gets its own.
+func (d *Dispatcher) requeue(ctx context.Context, id string, attempt int, p store.Priority, after time.Duration) error {
+	return d.enqueue(ctx, fmt.Sprintf("%s~%d", id, attempt), id, p, asynq.ProcessIn(after))
+}
+
+func (d *Dispatcher) enqueue(ctx context.Context, taskID, id string, p store.Priority, extra ...asynq.Option) error {
+	payload, err := json.Marshal(sendPayload{MessageID: id})
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", id, err)
+	}
+	opts := append([]asynq.Option{
+		asynq.TaskID(taskID),
+		asynq.Queue(string(p)),
+		asynq.MaxRetry(maxRetry[p]),
+		asynq.Timeout(taskTimeout),
+	}, extra...)
+	_, err = d.client.EnqueueContext(ctx, asynq.NewTask(TypeSend, payload), opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", id, err)
+	}
+	return nil
+}
+
+// taskTimeout bounds one attempt, failover across every provider included.
+const taskTimeout = 60 * time.Second

@@ -1,0 +1,390 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"sandesh/providers"
+	"sandesh/store"
+)
+
+// Sender is what the worker sends through: the provider router.
+type Sender interface {
+	Send(ctx context.Context, m providers.Outbound) (providers.Receipt, error)
+}
+
+// WorkerOptions shape a Worker.
+type WorkerOptions struct {
+	// Concurrency per queue; defaults otp 20, transactional 50, bulk 30.
+	Concurrency map[store.Priority]int
+	// Dequeuers is how many asynq servers share a queue's concurrency. A
+	// server fetches tasks one round trip at a time, so under load one
+	// loop caps a queue's rate; default 1 for otp, 2 for the others.
+	Dequeuers map[store.Priority]int
+	// ShutdownTimeout bounds how long in-flight sends may finish on shutdown.
+	ShutdownTimeout time.Duration
+	// SweepEvery is how often lost tasks are looked for; 0 disables the sweeper.
+	SweepEvery time.Duration
+	Metrics    *Metrics
+	Logger     *slog.Logger
+}
+
+// Worker runs one asynq server per priority. Each has its own dequeue loop
+// and concurrency, so a bulk backlog neither delays an OTP's pickup nor
+// takes its workers; the OTP server also polls its empty queue most often.
+type Worker struct {
+	store    *store.Store
+	sender   Sender
+	dispatch *Dispatcher
+	servers  map[store.Priority][]*asynq.Server
+	opts     WorkerOptions
+	log      *slog.Logger
+
+	stopSweep chan struct{}
+	swept     sync.WaitGroup
+}
+
+// pollEvery is how long an idle server waits before looking at its queue
+// again: it is an OTP's pickup latency when nothing else is going on.
+var pollEvery = map[store.Priority]time.Duration{
+	store.PriorityOTP:           10 * time.Millisecond,
+	store.PriorityTransactional: 50 * time.Millisecond,
+	store.PriorityBulk:          200 * time.Millisecond,
+}
+
+// NewWorker builds the consuming side; dispatch is used by the sweeper.
+func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch *Dispatcher, opts WorkerOptions) *Worker {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 20 * time.Second
+	}
+	defaults := map[store.Priority]int{store.PriorityOTP: 20, store.PriorityTransactional: 50, store.PriorityBulk: 30}
+	w := &Worker{
+		store: st, sender: sender, dispatch: dispatch, opts: opts,
+		log:       opts.Logger,
+		servers:   map[store.Priority][]*asynq.Server{},
+		stopSweep: make(chan struct{}),
+	}
+	dequeuers := map[store.Priority]int{store.PriorityOTP: 1, store.PriorityTransactional: 2, store.PriorityBulk: 2}
+	for _, p := range store.Priorities {
+		n := opts.Concurrency[p]
+		if n <= 0 {
+			n = defaults[p]
+		}
+		d := opts.Dequeuers[p]
+		if d <= 0 {
+			d = dequeuers[p]
+		}
+		d = min(d, n)
+		for i := range d {
+			w.servers[p] = append(w.servers[p], w.newServer(conn, p, n/d+btoi(i < n%d)))
+		}
+	}
+	return w
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (w *Worker) newServer(conn asynq.RedisConnOpt, p store.Priority, concurrency int) *asynq.Server {
+	return asynq.NewServer(conn, asynq.Config{
+		Concurrency:              concurrency,
+		Queues:                   map[string]int{string(p): 1},
+		TaskCheckInterval:        pollEvery[p],
+		DelayedTaskCheckInterval: time.Second,
+		RetryDelayFunc:           retryDelay(p),
+		IsFailure:                func(err error) bool { var w *waitError; return !errors.As(err, &w) },
+		ShutdownTimeout:          w.opts.ShutdownTimeout,
+		Logger:                   asynqLogger{w.log},
+		LogLevel:                 asynq.WarnLevel,
+	})
+}
+
+// Start runs the servers and the sweeper.
+func (w *Worker) Start() error {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TypeSend, w.ProcessSend)
+	for _, p := range store.Priorities {
+		for _, srv := range w.servers[p] {
+			if err := srv.Start(mux); err != nil {
+				w.Shutdown()
+				return fmt.Errorf("start %s worker: %w", p, err)
+			}
+		}
+	}
+	if w.opts.SweepEvery > 0 && w.dispatch != nil {
+		w.swept.Add(1)
+		go w.sweep()
+	}
+	return nil
+}
+
+// Shutdown stops taking tasks and waits, up to ShutdownTimeout, for the
+// sends in flight. Unfinished tasks go back to their queue.
+func (w *Worker) Shutdown() {
+	select {
+	case <-w.stopSweep:
+	default:
+		close(w.stopSweep)
+	}
+	w.swept.Wait()
+	var wg sync.WaitGroup
+	for _, srvs := range w.servers {
+		for _, srv := range srvs {
+			wg.Add(1)
+			go func() { defer wg.Done(); srv.Shutdown() }()
+		}
+	}
+	wg.Wait()
+}
+
+// waitError asks for the task to come back after d without spending a retry:
+// the message is waiting for room under a rate cap or for another worker's lease.
+type waitError struct {
+	d      time.Duration
+	reason string
+}
+
+func (e *waitError) Error() string { return "wait " + e.d.String() + ": " + e.reason }
+
+// retryDelay is exponential backoff with full jitter; OTPs retry fast
+// because they are worthless after three minutes.
+func retryDelay(p store.Priority) asynq.RetryDelayFunc {
+	base, ceiling := 2*time.Second, 10*time.Minute
+	if p == store.PriorityOTP {
+		base, ceiling = 500*time.Millisecond, 15*time.Second
+	}
+	return func(n int, err error, _ *asynq.Task) time.Duration {
+		var w *waitError
+		if errors.As(err, &w) {
+			return w.d
+		}
+		d := min(base<<min(n, 20), ceiling)
+		return d/2 + rand.N(d/2+1)
+	}
+}
+
+// ProcessSend is the handler of TypeSend. It is idempotent: a message
+// already handed to a provider is never sent again, however often its task
+// runs (asynq delivers at least once).
+func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
+	var p sendPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.MessageID == "" {
+		return fmt.Errorf("bad %s payload: %w", TypeSend, asynq.SkipRetry)
+	}
+	m, res, err := w.store.Claim(ctx, p.MessageID, taskTimeout)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		w.log.Warn("send task for a message that does not exist", "message_id", p.MessageID)
+		return nil
+	case err != nil:
+		return err
+	case res == store.AlreadyHandled:
+		return nil
+	case res == store.Busy:
+		return w.wait(ctx, m, 5*time.Second, "another worker holds the message")
+	}
+
+	if m.Expired(time.Now()) {
+		return w.fail(ctx, m, "", "expired")
+	}
+
+	start := time.Now()
+	rec, err := w.sender.Send(ctx, providers.Outbound{
+		MessageID:     m.ID,
+		To:            m.To,
+		Body:          m.SendBody(),
+		Encoding:      m.Encoding,
+		Segments:      m.Segments,
+		DLTTemplateID: m.DLTTemplateID,
+	})
+	w.observe(start, err)
+	// What the provider said must be written down even if the task's
+	// context ended meanwhile (deadline, shutdown): an SMS that went out
+	// but is not recorded as sent would be sent again.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err == nil {
+		if err := w.recordSent(ctx, m, rec); err != nil {
+			// The SMS is out; retrying the task would send it again once
+			// the lease lapses, so only report the bookkeeping failure.
+			w.log.Error("record sent message", "message_id", m.ID, "err", err)
+			return nil
+		}
+		if w.opts.Metrics != nil {
+			w.opts.Metrics.Status(m.Template, string(store.StatusSent), rec.Provider)
+			w.opts.Metrics.Segments.WithLabelValues(rec.Provider).Add(float64(m.Segments))
+		}
+		return nil
+	}
+
+	provider, code := errProvider(err), providers.Code(err)
+	if !providers.Temporary(err) {
+		return w.fail(ctx, m, provider, code)
+	}
+	if wait := providers.RetryAfter(err); wait > 0 && code == "rate_limited" {
+		if rerr := w.store.Release(ctx, m.ID, "", ""); rerr != nil {
+			return rerr
+		}
+		return w.wait(ctx, m, wait, "provider send-rate cap")
+	}
+	if lastAttempt(ctx) {
+		return w.fail(ctx, m, provider, code)
+	}
+	if rerr := w.store.Release(ctx, m.ID, provider, code); rerr != nil {
+		w.log.Error("release message", "message_id", m.ID, "err", rerr)
+	}
+	w.log.Warn("send failed, will retry", "message_id", m.ID, "provider", provider, "code", code, "attempt", m.Attempts)
+	return err
+}
+
+// recordSent marks m sent, trying a few times: a Redis blip here would
+// otherwise leave an SMS that went out looking unsent.
+func (w *Worker) recordSent(ctx context.Context, m store.Message, rec providers.Receipt) error {
+	var err error
+	for i, pause := range []time.Duration{0, 100 * time.Millisecond, 500 * time.Millisecond, 2 * time.Second} {
+		if i > 0 {
+			time.Sleep(pause)
+		}
+		if _, err = w.store.Advance(ctx, m.ID, store.Update{
+			Status: store.StatusSent, Provider: rec.Provider, ProviderMessageID: rec.ProviderMessageID,
+		}); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// wait brings the message back after d without spending a retry. On the
+// task's last retry asynq would archive the task instead of retrying it, so
+// a fresh task is queued for later and this one ends.
+func (w *Worker) wait(ctx context.Context, m store.Message, d time.Duration, reason string) error {
+	if !lastAttempt(ctx) {
+		return &waitError{d: d, reason: reason}
+	}
+	if err := w.dispatch.requeue(ctx, m.ID, m.Attempts, m.Priority, d); err != nil {
+		return fmt.Errorf("requeue waiting message %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// lastAttempt reports whether asynq will not retry the running task again.
+func lastAttempt(ctx context.Context) bool {
+	n, ok := asynq.GetRetryCount(ctx)
+	limit, ok2 := asynq.GetMaxRetry(ctx)
+	return ok && ok2 && n >= limit
+}
+
+// fail ends a message as failed; the task is archived, not retried.
+func (w *Worker) fail(ctx context.Context, m store.Message, provider, code string) error {
+	if _, err := w.store.Advance(ctx, m.ID, store.Update{
+		Status: store.StatusFailed, Provider: provider, ErrorCode: code,
+	}); err != nil {
+		return err
+	}
+	w.opts.Metrics.Status(m.Template, string(store.StatusFailed), provider)
+	w.log.Warn("message failed", "message_id", m.ID, "provider", provider, "code", code)
+	return fmt.Errorf("message %s failed with %q: %w", m.ID, code, asynq.SkipRetry)
+}
+
+func (w *Worker) observe(start time.Time, err error) {
+	if w.opts.Metrics == nil {
+		return
+	}
+	outcome := "sent"
+	if err != nil {
+		outcome = "error"
+	}
+	w.opts.Metrics.SendLatency.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+}
+
+func errProvider(err error) string {
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		return pe.Provider
+	}
+	return ""
+}
+
+// sweep re-enqueues messages that have waited too long without reaching a
+// provider: their enqueue failed after the record was written, or their
+// task was lost with a crashed Redis. Enqueue is keyed by message id, so a
+// message whose task still exists is left alone.
+func (w *Worker) sweep() {
+	defer w.swept.Done()
+	tick := time.NewTicker(w.opts.SweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.stopSweep:
+			return
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), w.opts.SweepEvery)
+			if n, err := w.SweepOnce(ctx, time.Now().Add(-2*time.Minute)); err != nil {
+				w.log.Error("sweep pending messages", "err", err)
+			} else if n > 0 {
+				w.log.Warn("re-enqueued pending messages", "count", n)
+			}
+			cancel()
+		}
+	}
+}
+
+// SweepOnce re-enqueues messages still queued that were created before
+// cutoff and reports how many it enqueued (a task that still exists is not
+// duplicated: the task id is the message id).
+func (w *Worker) SweepOnce(ctx context.Context, cutoff time.Time) (int, error) {
+	ids, err := w.store.PendingBefore(ctx, cutoff, 1000)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		m, err := w.store.Message(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			if err := w.store.ForgetPending(ctx, id); err != nil {
+				return 0, fmt.Errorf("sweep: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("sweep: %w", err)
+		}
+		if m.Status != store.StatusQueued {
+			// Claimed at least once: its task exists (or it ended); a message
+			// whose outcome at the provider is unknown is not sent blindly again.
+			if err := w.store.ForgetPending(ctx, id); err != nil {
+				return 0, fmt.Errorf("sweep: %w", err)
+			}
+			continue
+		}
+		if err := w.dispatch.Enqueue(ctx, m.ID, m.Priority); err != nil {
+			return 0, fmt.Errorf("sweep: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// asynqLogger routes asynq's own logging into slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }

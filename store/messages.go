@@ -1,0 +1,449 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Status is where a message is in its life. It only ever moves forward:
+// queued → sending → sent → delivered | undelivered | failed.
+type Status string
+
+// The statuses of a message.
+const (
+	StatusQueued      Status = "queued"
+	StatusSending     Status = "sending"
+	StatusSent        Status = "sent"
+	StatusDelivered   Status = "delivered"
+	StatusUndelivered Status = "undelivered"
+	StatusFailed      Status = "failed"
+)
+
+// statusRank orders statuses; the three outcomes share the last rank, so the
+// first outcome reported is final.
+var statusRank = map[Status]int{
+	StatusQueued: 0, StatusSending: 1, StatusSent: 2,
+	StatusDelivered: 3, StatusUndelivered: 3, StatusFailed: 3,
+}
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool { _, ok := statusRank[s]; return ok }
+
+// Final reports whether nothing will change s any more.
+func (s Status) Final() bool { return statusRank[s] == 3 }
+
+// Priority is the queue class of a message.
+type Priority string
+
+// Priorities, strongest first: an OTP never waits behind a bulk backlog.
+const (
+	PriorityOTP           Priority = "otp"
+	PriorityTransactional Priority = "transactional"
+	PriorityBulk          Priority = "bulk"
+)
+
+// Priorities lists every priority, strongest first.
+var Priorities = []Priority{PriorityOTP, PriorityTransactional, PriorityBulk}
+
+// Valid reports whether p is a known priority.
+func (p Priority) Valid() bool {
+	return p == PriorityOTP || p == PriorityTransactional || p == PriorityBulk
+}
+
+// Message is an outbound SMS as stored. Body is the text safe to show
+// (codes and OTPs masked); the text to send is only available from Claim.
+type Message struct {
+	ID                string            `json:"id"`
+	To                string            `json:"to"`
+	Template          string            `json:"template"`
+	Language          string            `json:"language"`
+	Body              string            `json:"body"`
+	Encoding          string            `json:"encoding"`
+	Segments          int               `json:"segments"`
+	DLTTemplateID     string            `json:"dlt_template_id,omitempty"`
+	Priority          Priority          `json:"priority"`
+	Status            Status            `json:"status"`
+	Provider          string            `json:"provider,omitempty"`
+	ProviderMessageID string            `json:"provider_message_id,omitempty"`
+	Attempts          int               `json:"attempts"`
+	ErrorCode         string            `json:"error_code,omitempty"`
+	CreatedAt         time.Time         `json:"created_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+	ExpiresAt         time.Time         `json:"expires_at,omitzero"`
+	StatusTimes       map[Status]string `json:"status_times,omitempty"`
+
+	sendBody string
+}
+
+// SendBody is the text to transmit, secrets included. It is set only on a
+// message returned by Claim.
+func (m Message) SendBody() string { return m.sendBody }
+
+// Expired reports whether the message is past its validity (OTPs).
+func (m Message) Expired(now time.Time) bool {
+	return !m.ExpiresAt.IsZero() && now.After(m.ExpiresAt)
+}
+
+// NewMessage is what a flow hands over to be sent.
+type NewMessage struct {
+	To            string // E.164
+	Template      string
+	Language      string
+	Body          string // the text to send
+	Masked        string // Body with secrets replaced; "" means Body has none
+	Encoding      string
+	Segments      int
+	DLTTemplateID string
+	Priority      Priority
+	ValidFor      time.Duration // 0: no expiry
+}
+
+// CreateMessage stores a queued message and indexes it in the recipient's
+// history and in the pending set. It must happen before the send task is
+// enqueued, so a task always finds its record.
+func (s *Store) CreateMessage(ctx context.Context, nm NewMessage) (Message, error) {
+	if nm.To == "" || nm.Body == "" || !nm.Priority.Valid() {
+		return Message{}, fmt.Errorf("create message: to, body and a valid priority are required")
+	}
+	now := s.now()
+	m := Message{
+		ID:            newMessageID(now),
+		To:            nm.To,
+		Template:      nm.Template,
+		Language:      nm.Language,
+		Body:          nm.Body,
+		Encoding:      nm.Encoding,
+		Segments:      nm.Segments,
+		DLTTemplateID: nm.DLTTemplateID,
+		Priority:      nm.Priority,
+		Status:        StatusQueued,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+		StatusTimes:   map[Status]string{StatusQueued: now.UTC().Format(time.RFC3339Nano)},
+		sendBody:      nm.Body,
+	}
+	if nm.ValidFor > 0 {
+		m.ExpiresAt = now.Add(nm.ValidFor)
+	}
+	fields := map[string]any{
+		"id": m.ID, "to": m.To, "template": m.Template, "lang": m.Language,
+		"body": m.Body, "encoding": m.Encoding, "segments": m.Segments,
+		"dlt": m.DLTTemplateID, "priority": string(m.Priority),
+		"status": string(m.Status), "attempts": 0,
+		"created_at": now.UnixMilli(), "updated_at": now.UnixMilli(),
+		"t_queued": now.UnixMilli(),
+	}
+	if !m.ExpiresAt.IsZero() {
+		fields["expires_at"] = m.ExpiresAt.UnixMilli()
+	}
+	if nm.Masked != "" && nm.Masked != nm.Body {
+		sealed, err := s.bodies.seal(nm.Body, m.ID)
+		if err != nil {
+			return Message{}, fmt.Errorf("create message: %w", err)
+		}
+		fields["body"] = nm.Masked
+		fields["body_sealed"] = sealed
+		m.Body = nm.Masked
+	}
+	key := s.messageKey(m.ID)
+	hist := s.historyKey(m.To)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, fields)
+		p.Expire(ctx, key, s.retention)
+		p.LPush(ctx, hist, m.ID)
+		p.LTrim(ctx, hist, 0, int64(s.historyLimit-1))
+		p.Expire(ctx, hist, s.retention)
+		p.ZAdd(ctx, s.pendingKey(), redis.Z{Score: float64(now.UnixMilli()), Member: m.ID})
+		return nil
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("create message: %w", err)
+	}
+	return m, nil
+}
+
+// newMessageID is time-ordered (hex milliseconds) and unguessable (64 random bits).
+func newMessageID(now time.Time) string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // the OS is broken; nothing is safe
+	}
+	return fmt.Sprintf("%011x%s", now.UnixMilli(), hex.EncodeToString(b[:]))
+}
+
+// Message loads one message; ErrNotFound when it does not exist.
+func (s *Store) Message(ctx context.Context, id string) (Message, error) {
+	if !validID(id) {
+		return Message{}, ErrNotFound
+	}
+	h, err := s.rdb.HGetAll(ctx, s.messageKey(id)).Result()
+	if err != nil {
+		return Message{}, fmt.Errorf("load message: %w", err)
+	}
+	if len(h) == 0 {
+		return Message{}, ErrNotFound
+	}
+	return messageFromHash(h), nil
+}
+
+// validID keeps ids that cannot be ours (wrong length, odd bytes) away from
+// Redis key construction.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// MessagesByMobile returns up to limit messages to or from mobile, newest first.
+func (s *Store) MessagesByMobile(ctx context.Context, mobile string, limit int) ([]Message, error) {
+	if limit <= 0 || limit > s.historyLimit {
+		limit = s.historyLimit
+	}
+	ids, err := s.rdb.LRange(ctx, s.historyKey(mobile), 0, int64(limit-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("message history: %w", err)
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, s.messageKey(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("message history: %w", err)
+	}
+	out := make([]Message, 0, len(ids))
+	for _, c := range cmds {
+		if h := c.Val(); len(h) > 0 {
+			out = append(out, messageFromHash(h))
+		}
+	}
+	return out, nil
+}
+
+func messageFromHash(h map[string]string) Message {
+	m := Message{
+		ID:                h["id"],
+		To:                h["to"],
+		Template:          h["template"],
+		Language:          h["lang"],
+		Body:              h["body"],
+		Encoding:          h["encoding"],
+		DLTTemplateID:     h["dlt"],
+		Priority:          Priority(h["priority"]),
+		Status:            Status(h["status"]),
+		Provider:          h["provider"],
+		ProviderMessageID: h["provider_msg_id"],
+		ErrorCode:         h["error_code"],
+		CreatedAt:         msTime(h["created_at"]),
+		UpdatedAt:         msTime(h["updated_at"]),
+		ExpiresAt:         msTime(h["expires_at"]),
+		StatusTimes:       map[Status]string{},
+	}
+	m.Segments, _ = strconv.Atoi(h["segments"])
+	m.Attempts, _ = strconv.Atoi(h["attempts"])
+	for st := range statusRank {
+		if t := msTime(h["t_"+string(st)]); !t.IsZero() {
+			m.StatusTimes[st] = t.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return m
+}
+
+func msTime(v string) time.Time {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// ClaimResult says what Claim found.
+type ClaimResult int
+
+// Claim outcomes.
+const (
+	// Claimed: the caller holds the send lease and must send.
+	Claimed ClaimResult = iota
+	// AlreadyHandled: the message is sent or beyond; sending again would be a duplicate SMS.
+	AlreadyHandled
+	// Busy: another worker holds a live lease on it.
+	Busy
+)
+
+// claimScript moves a queued message to sending (or takes a sending one back
+// after a failed attempt), counts the attempt and takes a lease so that two
+// workers holding the same task at once cannot both send.
+var claimScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {-1} end
+if st ~= 'queued' and st ~= 'sending' then return {0} end
+local lease = tonumber(redis.call('HGET', KEYS[1], 'lock_until') or '0')
+if lease > tonumber(ARGV[1]) then return {-2} end
+if st == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'sending', 't_sending', ARGV[1])
+end
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HSET', KEYS[1], 'lock_until', ARGV[2], 'updated_at', ARGV[1])
+return {1, redis.call('HGETALL', KEYS[1])}
+`)
+
+// Claim takes the send lease on a message for lease. A Claimed message
+// carries its SendBody.
+func (s *Store) Claim(ctx context.Context, id string, lease time.Duration) (Message, ClaimResult, error) {
+	if !validID(id) {
+		return Message{}, 0, ErrNotFound
+	}
+	now := s.now()
+	res, err := claimScript.Run(ctx, s.rdb, []string{s.messageKey(id)},
+		now.UnixMilli(), now.Add(lease).UnixMilli()).Slice()
+	if err != nil {
+		return Message{}, 0, fmt.Errorf("claim message: %w", err)
+	}
+	switch res[0].(int64) {
+	case -1:
+		return Message{}, 0, ErrNotFound
+	case 0:
+		return Message{}, AlreadyHandled, nil
+	case -2:
+		return Message{}, Busy, nil
+	}
+	flat, _ := res[1].([]any)
+	h := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		v, _ := flat[i+1].(string)
+		h[k] = v
+	}
+	m := messageFromHash(h)
+	m.sendBody = m.Body
+	if sealed := h["body_sealed"]; sealed != "" {
+		body, err := s.bodies.open(sealed, m.ID)
+		if err != nil {
+			return Message{}, 0, fmt.Errorf("claim message %s: %w", id, err)
+		}
+		m.sendBody = body
+	}
+	return m, Claimed, nil
+}
+
+// advanceScript moves a message forward and never back. ARGV[3] counts the
+// field pairs written whatever the outcome (who accepted the message is true
+// even when its delivery report overtook us); then come the message id and
+// the retention in ms; the pairs after them are written only when the
+// status moved. KEYS[3], when given, indexes the provider's message id.
+var advanceScript = redis.NewScript(`
+local rank = {queued=0, sending=1, sent=2, delivered=3, undelivered=3, failed=3}
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return -1 end
+local always = tonumber(ARGV[3])
+for i = 4, 3 + always * 2, 2 do
+  if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+end
+if rank[ARGV[1]] >= 2 then redis.call('ZREM', KEYS[2], ARGV[4 + always * 2]) end
+if KEYS[3] then redis.call('SET', KEYS[3], ARGV[4 + always * 2], 'PX', ARGV[5 + always * 2]) end
+if rank[ARGV[1]] <= rank[cur] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2], 't_' .. ARGV[1], ARGV[2], 'lock_until', '0')
+if ARGV[1] == 'sent' then redis.call('HDEL', KEYS[1], 'error_code') end
+for i = 6 + always * 2, #ARGV, 2 do
+  if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+end
+return 1
+`)
+
+// Update is a status change with what came with it.
+type Update struct {
+	Status            Status
+	Provider          string // written even when the status does not move
+	ProviderMessageID string // written even when the status does not move
+	ErrorCode         string // written only when the status moves
+}
+
+// Advance applies u if it moves the message forward. It reports whether the
+// status changed; a late "sent" after "delivered" changes nothing.
+func (s *Store) Advance(ctx context.Context, id string, u Update) (bool, error) {
+	if !u.Status.Valid() {
+		return false, fmt.Errorf("advance message: unknown status %q", u.Status)
+	}
+	if !validID(id) {
+		return false, ErrNotFound
+	}
+	now := s.now().UnixMilli()
+	args := []any{string(u.Status), now, 2,
+		"provider", u.Provider, "provider_msg_id", u.ProviderMessageID,
+		id, s.retention.Milliseconds(),
+		"error_code", u.ErrorCode,
+	}
+	keys := []string{s.messageKey(id), s.pendingKey()}
+	if u.Provider != "" && u.ProviderMessageID != "" {
+		// Lets a status report that lacks our id find the message.
+		keys = append(keys, s.providerMessageKey(u.Provider, u.ProviderMessageID))
+	}
+	n, err := advanceScript.Run(ctx, s.rdb, keys, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("advance message %s to %s: %w", id, u.Status, err)
+	}
+	if n == -1 {
+		return false, ErrNotFound
+	}
+	return n == 1, nil
+}
+
+// MessageIDByProvider finds our id from a provider's message id.
+func (s *Store) MessageIDByProvider(ctx context.Context, provider, providerMsgID string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.providerMessageKey(provider, providerMsgID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("find message by provider id: %w", err)
+	}
+	return id, nil
+}
+
+// Release gives up the send lease after a failed attempt that will be
+// retried, keeping the last error for the record.
+func (s *Store) Release(ctx context.Context, id, provider, errorCode string) error {
+	fields := map[string]any{"lock_until": 0, "updated_at": s.now().UnixMilli()}
+	if errorCode != "" {
+		fields["error_code"] = errorCode
+	}
+	if provider != "" {
+		fields["provider"] = provider
+	}
+	if err := s.rdb.HSet(ctx, s.messageKey(id), fields).Err(); err != nil {
+		return fmt.Errorf("release message %s: %w", id, err)
+	}
+	return nil
+}
+
+// PendingBefore lists up to limit messages created before t that have not
+// yet reached a provider.
+func (s *Store) PendingBefore(ctx context.Context, t time.Time, limit int64) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.pendingKey(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(t.UnixMilli(), 10), Count: limit,
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("pending messages: %w", err)
+	}
+	return ids, nil
+}
+
+// ForgetPending drops an id from the pending set (its record has expired).
+func (s *Store) ForgetPending(ctx context.Context, id string) error {
+	return s.rdb.ZRem(ctx, s.pendingKey(), id).Err()
+}

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"sandesh/internal/redistest"
+)
+
+func newTestStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := New(redistest.New(t, 1), Options{Secret: []byte("0123456789abcdef0123456789abcdef"), HistoryLimit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func queue(t *testing.T, s *Store, to string) Message {
+	t.Helper()
+	m, err := s.CreateMessage(context.Background(), NewMessage{
+		To: to, Template: "security_code", Language: "en",
+		Body: "Your code is 4821", Masked: "Your code is ****",
+		Encoding: "GSM-7", Segments: 1, Priority: PriorityTransactional,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestStatusOnlyMovesForward(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		steps []Status
+		want  Status
+	}{
+		{"happy path", []Status{StatusSending, StatusSent, StatusDelivered}, StatusDelivered},
+		{"late sent after delivered", []Status{StatusSent, StatusDelivered, StatusSent}, StatusDelivered},
+		{"delivery report overtakes hand-over", []Status{StatusDelivered, StatusSent}, StatusDelivered},
+		{"no way back to queued", []Status{StatusSending, StatusQueued}, StatusSending},
+		{"first outcome is final", []Status{StatusSent, StatusUndelivered, StatusDelivered}, StatusUndelivered},
+		{"failed from queued", []Status{StatusFailed, StatusSent}, StatusFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestStore(t)
+			ctx := context.Background()
+			m := queue(t, s, "+919876543210")
+			for _, st := range tc.steps {
+				if _, err := s.Advance(ctx, m.ID, Update{Status: st}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.Message(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != tc.want {
+				t.Fatalf("status = %s, want %s", got.Status, tc.want)
+			}
+		})
+	}
+}
+
+func TestAdvanceKeepsProviderWhenReportOvertakes(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	m := queue(t, s, "+919876543210")
+	if _, err := s.Advance(ctx, m.ID, Update{Status: StatusDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := s.Advance(ctx, m.ID, Update{Status: StatusSent, Provider: "primary", ProviderMessageID: "SM123"})
+	if err != nil || changed {
+		t.Fatalf("changed=%v err=%v, want no change", changed, err)
+	}
+	got, _ := s.Message(ctx, m.ID)
+	if got.Provider != "primary" || got.ProviderMessageID != "SM123" || got.Status != StatusDelivered {
+		t.Fatalf("got %+v", got)
+	}
+	id, err := s.MessageIDByProvider(ctx, "primary", "SM123")
+	if err != nil || id != m.ID {
+		t.Fatalf("by provider id = %q, %v", id, err)
+	}
+}
+
+func TestClaim(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	m := queue(t, s, "+919876543210")
+
+	got, res, err := s.Claim(ctx, m.ID, time.Minute)
+	if err != nil || res != Claimed {
+		t.Fatalf("first claim: %v %v", res, err)
+	}
+	if got.SendBody() != "Your code is 4821" || got.Body != "Your code is ****" {
+		t.Fatalf("bodies: send %q shown %q", got.SendBody(), got.Body)
+	}
+	if got.Status != StatusSending || got.Attempts != 1 {
+		t.Fatalf("after claim: %s attempts %d", got.Status, got.Attempts)
+	}
+	if _, res, _ := s.Claim(ctx, m.ID, time.Minute); res != Busy {
+		t.Fatalf("second claim while leased = %v, want Busy", res)
+	}
+	if err := s.Release(ctx, m.ID, "primary", "http_500"); err != nil {
+		t.Fatal(err)
+	}
+	got, res, _ = s.Claim(ctx, m.ID, time.Minute)
+	if res != Claimed || got.Attempts != 2 || got.ErrorCode != "http_500" {
+		t.Fatalf("claim after release: %v attempts %d code %q", res, got.Attempts, got.ErrorCode)
+	}
+	if _, err := s.Advance(ctx, m.ID, Update{Status: StatusSent, Provider: "primary", ProviderMessageID: "SM1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Message(ctx, m.ID); got.ErrorCode != "" {
+		t.Fatalf("a sent message still carries the error %q of a failed attempt", got.ErrorCode)
+	}
+	if _, res, _ := s.Claim(ctx, m.ID, time.Minute); res != AlreadyHandled {
+		t.Fatalf("claim after sent = %v, want AlreadyHandled", res)
+	}
+	if _, _, err := s.Claim(ctx, "nosuchid", time.Minute); err != ErrNotFound {
+		t.Fatalf("claim of unknown id: %v", err)
+	}
+}
+
+func TestSecretNeverStoredInClear(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	m := queue(t, s, "+919876543210")
+	h, err := s.rdb.HGetAll(ctx, s.messageKey(m.ID)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		if strings.Contains(v, "4821") {
+			t.Fatalf("field %s holds the code in clear: %q", k, v)
+		}
+	}
+	// A sealed body copied onto another record does not open there.
+	other := queue(t, s, "+919876543211")
+	s.rdb.HSet(ctx, s.messageKey(other.ID), "body_sealed", h["body_sealed"])
+	if _, _, err := s.Claim(ctx, other.ID, time.Minute); err == nil {
+		t.Fatal("a body sealed for one message opened on another")
+	}
+}
+
+func TestHistoryNewestFirstAndBounded(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	var ids []string
+	for range 5 {
+		ids = append(ids, queue(t, s, "+919876543210").ID)
+	}
+	queue(t, s, "+919999999999")
+	got, err := s.MessagesByMobile(ctx, "+919876543210", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ids[4], ids[3], ids[2]}
+	if len(got) != len(want) {
+		t.Fatalf("history has %d, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].ID != want[i] {
+			t.Fatalf("history[%d] = %s, want %s", i, got[i].ID, want[i])
+		}
+	}
+}
+
+func TestPendingUntilHandedOver(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	a := queue(t, s, "+919876543210")
+	b := queue(t, s, "+919876543210")
+	if _, err := s.Advance(ctx, a.ID, Update{Status: StatusSent}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.PendingBefore(ctx, time.Now().Add(time.Second), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 || ids[0] != b.ID {
+		t.Fatalf("pending = %v, want [%s]", ids, b.ID)
+	}
+}
+
+func TestRetentionTTL(t *testing.T) {
+	s := newTestStore(t)
+	m := queue(t, s, "+919876543210")
+	ttl, err := s.rdb.TTL(context.Background(), s.messageKey(m.ID)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl < 89*24*time.Hour || ttl > 90*24*time.Hour {
+		t.Fatalf("ttl = %v, want about 90 days", ttl)
+	}
+}

@@ -1,0 +1,85 @@
+// Package store owns every byte Sandesh keeps in Redis: the types, the keys,
+// their lifetimes and the rules that must hold atomically.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNotFound is returned when a record does not exist (or has expired).
+var ErrNotFound = errors.New("not found")
+
+// Options shape a Store.
+type Options struct {
+	// Prefix starts every key; default "sandesh:".
+	Prefix string
+	// Retention is how long message records and histories live; default 90 days.
+	Retention time.Duration
+	// HistoryLimit bounds the per-mobile message history; default 200.
+	HistoryLimit int
+	// Secret keys the encryption of message bodies that carry codes or OTPs.
+	Secret []byte
+	// Now is the clock; default time.Now. Tests move it.
+	Now func() time.Time
+}
+
+// Store is the Redis-backed state of the gateway. It is safe for concurrent use.
+type Store struct {
+	rdb          redis.UniversalClient
+	prefix       string
+	retention    time.Duration
+	historyLimit int
+	bodies       *sealer
+	now          func() time.Time
+}
+
+// New wraps a Redis client. The client is owned by the caller.
+func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
+	if len(opts.Secret) < 16 {
+		return nil, errors.New("new store: secret must be at least 16 bytes")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = "sandesh:"
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 90 * 24 * time.Hour
+	}
+	if opts.HistoryLimit <= 0 {
+		opts.HistoryLimit = 200
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	bodies, err := newSealer(opts.Secret, "message-body")
+	if err != nil {
+		return nil, fmt.Errorf("new store: %w", err)
+	}
+	return &Store{
+		rdb:          rdb,
+		prefix:       opts.Prefix,
+		retention:    opts.Retention,
+		historyLimit: opts.HistoryLimit,
+		bodies:       bodies,
+		now:          opts.Now,
+	}, nil
+}
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// Redis exposes the client for packages that keep their own structures in
+// the same server (rate limits, breaker flags).
+func (s *Store) Redis() redis.UniversalClient { return s.rdb }
+
+// Prefix is the key prefix, for those same packages.
+func (s *Store) Prefix() string { return s.prefix }
