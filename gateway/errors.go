@@ -2,9 +2,14 @@ package gateway
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"sandesh/store"
 )
 
 // apiErr is the JSON error body every 4xx/5xx carries.
@@ -13,6 +18,8 @@ type apiErr struct {
 	Code    string         `json:"error"`
 	Message string         `json:"message"`
 	Extra   map[string]any `json:"-"`
+	// RetryAfter, when set, becomes the Retry-After header (whole seconds).
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *apiErr) Error() string { return e.Code + ": " + e.Message }
@@ -30,7 +37,19 @@ var domainErrors = []struct {
 }{
 	{ErrNotFound, http.StatusNotFound, "not_found", "No such record."},
 	{ErrBadInput, http.StatusBadRequest, "bad_request", "The request is not valid."},
-	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "The message store is unavailable; try again shortly."},
+	{ErrForbidden, http.StatusForbidden, "forbidden", "This key may not do that."},
+	{ErrNoDose, http.StatusConflict, "no_dose", "No dose is recorded for this beneficiary."},
+	{store.ErrExists, http.StatusConflict, "exists", "A record with this id already exists."},
+	{store.ErrMobileLimit, http.StatusConflict, "mobile_limit", "This mobile already has 4 beneficiaries, the most allowed."},
+	{store.ErrAlreadyBooked, http.StatusConflict, "already_booked", "This beneficiary already has an active appointment."},
+	{store.ErrWrongCenter, http.StatusForbidden, "forbidden", "The appointment is at another centre."},
+	{store.ErrWrongPerson, http.StatusConflict, "wrong_beneficiary", "The appointment is for another beneficiary."},
+	{store.ErrNotActive, http.StatusConflict, "not_active", "The appointment is cancelled or already used."},
+	{store.ErrWrongDate, http.StatusConflict, "wrong_date", "The appointment is not for today."},
+	{store.ErrCodeLocked, http.StatusLocked, "code_locked", "Too many wrong codes; support can send a fresh code."},
+	{store.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "idempotency_mismatch", "This Idempotency-Key was used with a different request."},
+	{store.ErrIdempotencyRunning, http.StatusConflict, "in_progress", "A request with this Idempotency-Key is still running; retry shortly."},
+	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "The store is unavailable; try again shortly."},
 }
 
 // apiError turns any error from a flow into the answer to send.
@@ -38,6 +57,24 @@ func apiError(err error) *apiErr {
 	var ae *apiErr
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var inv *InvalidError
+	if errors.As(err, &inv) {
+		e := newAPIErr(http.StatusBadRequest, inv.Code, inv.Message)
+		e.Extra = map[string]any{"field": inv.Field}
+		return e
+	}
+	var mismatch *store.CodeMismatchError
+	if errors.As(err, &mismatch) {
+		e := newAPIErr(http.StatusUnprocessableEntity, "code_mismatch", "The security code does not match.")
+		e.Extra = map[string]any{"attempts_left": mismatch.AttemptsLeft}
+		return e
+	}
+	var limited *RateLimitedError
+	if errors.As(err, &limited) {
+		e := newAPIErr(http.StatusTooManyRequests, "rate_limited", "Too many requests; try again later.")
+		e.RetryAfter = limited.RetryAfter
+		return e
 	}
 	for _, d := range domainErrors {
 		if errors.Is(err, d.err) {
@@ -49,6 +86,9 @@ func apiError(err error) *apiErr {
 
 // writeError sends e as JSON.
 func writeError(c *fiber.Ctx, e *apiErr) error {
+	if e.RetryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	}
 	body := fiber.Map{"error": e.Code, "message": e.Message}
 	for k, v := range e.Extra {
 		body[k] = v

@@ -25,6 +25,7 @@ type Gateway struct {
 	log       *slog.Logger
 	languages []string
 	location  *time.Location
+	region    string
 	now       func() time.Time
 }
 
@@ -37,6 +38,8 @@ type Deps struct {
 	Logger    *slog.Logger
 	Languages []string       // first is the default
 	Location  *time.Location // the programme's time zone, for "today"
+	Region    string         // for mobiles written without a country code; default IN
+	Now       func() time.Time
 }
 
 // New builds a Gateway.
@@ -50,9 +53,15 @@ func New(d Deps) *Gateway {
 	if d.Location == nil {
 		d.Location = time.UTC
 	}
+	if d.Region == "" {
+		d.Region = "IN"
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
 	return &Gateway{
 		store: d.Store, dispatch: d.Dispatch, templates: d.Templates, metrics: d.Metrics,
-		log: d.Logger, languages: d.Languages, location: d.Location, now: time.Now,
+		log: d.Logger, languages: d.Languages, location: d.Location, region: d.Region, now: d.Now,
 	}
 }
 
@@ -61,6 +70,8 @@ var (
 	ErrNotFound    = errors.New("not found")
 	ErrBadInput    = errors.New("bad input")
 	ErrUnavailable = errors.New("store unavailable")
+	ErrForbidden   = errors.New("forbidden")
+	ErrNoDose      = errors.New("no dose recorded")
 )
 
 // Outgoing is one message a flow wants sent.
@@ -153,11 +164,25 @@ func (g *Gateway) RecordDelivery(ctx context.Context, r DeliveryReport) error {
 	return nil
 }
 
+// storeRules are the store's answers that are the programme's rules, not
+// failures; they pass through storeErr as they are.
+var storeRules = []error{
+	store.ErrExists, store.ErrMobileLimit, store.ErrAlreadyBooked, store.ErrWrongCenter,
+	store.ErrNotActive, store.ErrWrongDate, store.ErrCodeLocked, store.ErrWrongPerson,
+	store.ErrIdempotencyMismatch, store.ErrIdempotencyRunning,
+}
+
 // storeErr turns a store failure into a domain error: a missing record is
-// ErrNotFound, anything else means Redis is unreachable or misbehaving.
+// ErrNotFound, a broken rule stays itself, anything else means Redis is
+// unreachable or misbehaving.
 func storeErr(op string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	for _, rule := range storeRules {
+		if errors.Is(err, rule) {
+			return fmt.Errorf("%s: %w", op, err)
+		}
 	}
 	return fmt.Errorf("%s: %w", op, errors.Join(ErrUnavailable, err))
 }

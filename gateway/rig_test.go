@@ -71,7 +71,12 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw := New(Deps{Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Languages: []string{"en", "hi", "mr"}})
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := New(Deps{Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics,
+		Languages: []string{"en", "hi", "mr"}, Location: kolkata, Region: "IN"})
 	app := NewServer(gw, ServerOptions{
 		PublicURL: public, TwilioTokens: map[string]string{"primary": double.AuthToken},
 		AdminKey: adminKey, Queues: conn, Breakers: router, Registry: reg,
@@ -82,6 +87,16 @@ func newRig(t *testing.T) *rig {
 		url: public, rdb: rdb, store: st, gw: gw, double: double,
 		worker: jobs.NewWorker(conn, st, router, dispatch, jobs.WorkerOptions{Metrics: metrics}),
 	}
+}
+
+// startWorker runs the send workers until the test ends, so messages reach
+// the double as they would in production.
+func (r *rig) startWorker(t *testing.T) {
+	t.Helper()
+	if err := r.worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.worker.Shutdown)
 }
 
 // sendOne queues a security-code SMS and runs its task, returning our

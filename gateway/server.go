@@ -76,6 +76,7 @@ func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
 	if opts.Queues != nil {
 		s.mountQueues(app)
 	}
+	s.mountAPI(app)
 	app.Post("/webhooks/twilio/:provider/status", s.twilioStatus)
 	return app
 }

@@ -14,3 +14,37 @@ func (s *Store) pendingKey() string { return s.prefix + "msgs:pending" }
 func (s *Store) providerMessageKey(provider, providerMsgID string) string {
 	return s.prefix + "pmid:" + provider + ":" + providerMsgID
 }
+
+func (s *Store) apiKeyKey(hash string) string { return s.prefix + "apikey:" + hash }
+
+func (s *Store) apiKeyIndexKey() string { return s.prefix + "apikeys" }
+
+func (s *Store) centerKey(id string) string { return s.prefix + "center:" + id }
+
+func (s *Store) beneficiaryKey(id string) string { return s.prefix + "ben:" + id }
+
+// dosesKey lists a beneficiary's doses in the order given; position+1 is
+// the dose number.
+func (s *Store) dosesKey(beneficiaryID string) string {
+	return s.prefix + "ben:" + beneficiaryID + ":doses"
+}
+
+// mobileBeneficiariesKey holds the beneficiaries registered on a mobile,
+// scored by registration time.
+func (s *Store) mobileBeneficiariesKey(mobile string) string {
+	return s.prefix + "mobile:" + mobile + ":bens"
+}
+
+func (s *Store) appointmentKey(id string) string { return s.prefix + "appt:" + id }
+
+// certificateKey reserves a certificate id so that no two doses share one.
+func (s *Store) certificateKey(id string) string { return s.prefix + "cert:" + id }
+
+func (s *Store) idempotencyKey(scope, key string) string {
+	return s.prefix + "idem:" + scope + ":" + key
+}
+
+// resendLimitKey logs recent resends for a sliding-window limit.
+func (s *Store) resendLimitKey(subject string) string { return s.prefix + "resend:" + subject }
+
+func (s *Store) auditKey() string { return s.prefix + "audit" }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 )
@@ -55,4 +56,24 @@ func (s *sealer) open(sealed, ad string) (string, error) {
 		return "", errSealed
 	}
 	return string(plain), nil
+}
+
+// keyedHash is an HMAC under a purpose-bound key: it lets Redis compare a
+// secret (an API key, a security code) without ever holding it.
+type keyedHash struct{ key []byte }
+
+func newKeyedHash(secret []byte, purpose string) keyedHash {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("sandesh/" + purpose))
+	return keyedHash{key: mac.Sum(nil)}
+}
+
+// sum returns the hex HMAC of the parts, each length-prefixed so that
+// ("ab","c") and ("a","bc") differ.
+func (k keyedHash) sum(parts ...string) string {
+	mac := hmac.New(sha256.New, k.key)
+	for _, p := range parts {
+		fmt.Fprintf(mac, "%d:%s", len(p), p)
+	}
+	return hex.EncodeToString(mac.Sum(nil))
 }

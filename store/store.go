@@ -35,6 +35,9 @@ type Store struct {
 	retention    time.Duration
 	historyLimit int
 	bodies       *sealer
+	codes        *sealer
+	codeHash     keyedHash
+	apiKeyHash   keyedHash
 	now          func() time.Time
 }
 
@@ -59,12 +62,19 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new store: %w", err)
 	}
+	codes, err := newSealer(opts.Secret, "security-code")
+	if err != nil {
+		return nil, fmt.Errorf("new store: %w", err)
+	}
 	return &Store{
 		rdb:          rdb,
 		prefix:       opts.Prefix,
 		retention:    opts.Retention,
 		historyLimit: opts.HistoryLimit,
 		bodies:       bodies,
+		codes:        codes,
+		codeHash:     newKeyedHash(opts.Secret, "security-code-check"),
+		apiKeyHash:   newKeyedHash(opts.Secret, "api-key"),
 		now:          opts.Now,
 	}, nil
 }

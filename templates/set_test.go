@@ -21,7 +21,7 @@ var wantVars = map[string][]string{
 	"appointment_slip":  {"center", "date", "slot", "code"},
 	"security_code":     {"center", "date", "code"},
 	"cancellation":      {"center", "date"},
-	"dose_confirmation": {"name", "dose", "vaccine", "certificate_id"},
+	"dose_confirmation": {"name", "dose", "vaccine", "certificate_id", "status"},
 	"kyvs_otp":          {"verifier", "otp"},
 	"kyvs_checked":      {"verifier"},
 	"kw_status":         {"name", "status", "doses"},

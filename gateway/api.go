@@ -1,0 +1,251 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"sandesh/store"
+)
+
+// mountAPI binds the /v1 routes. Each route names the roles it admits.
+func (s *server) mountAPI(app *fiber.App) {
+	v1 := app.Group("/v1")
+	admin := s.allow(store.RoleAdmin)
+	registry := s.allow(store.RoleRegistry)
+	center := s.allow(store.RoleCenter)
+	support := s.allow(store.RoleSupport)
+
+	v1.Post("/admin/keys", admin, s.createKey)
+	v1.Get("/admin/audit", admin, s.auditTrail)
+
+	v1.Post("/centers", registry, s.idempotent, s.createCenter)
+	v1.Get("/centers/:id", registry, s.center)
+	v1.Post("/beneficiaries", registry, s.idempotent, s.register)
+	v1.Get("/beneficiaries/:id", registry, s.beneficiary)
+	v1.Post("/appointments", registry, s.idempotent, s.book)
+	v1.Get("/appointments/:id", registry, s.appointment)
+	v1.Post("/appointments/:id/cancel", registry, s.idempotent, s.cancel)
+	v1.Post("/appointments/:id/verify-code", center, s.verifyCode)
+	v1.Post("/doses", center, s.idempotent, s.recordDose)
+
+	v1.Post("/support/resend", support, s.idempotent, s.resend)
+	v1.Get("/support/messages", support, s.supportMessages)
+	v1.Get("/messages/:id", support, s.message)
+}
+
+// decodeJSON reads exactly one JSON object into v, refusing unknown fields,
+// wrong types and trailing data with a 400 that says what was wrong.
+func decodeJSON(c *fiber.Ctx, v any) error {
+	body := bytes.TrimSpace(c.Body())
+	if len(body) == 0 || body[0] != '{' {
+		return newAPIErr(http.StatusBadRequest, "bad_request", "The body must be a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badJSON(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return newAPIErr(http.StatusBadRequest, "bad_request", "The body must hold one JSON object and nothing after it.")
+	}
+	return nil
+}
+
+func badJSON(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		e := newAPIErr(http.StatusBadRequest, "bad_request",
+			fmt.Sprintf("Field %q must be a JSON %s.", typeErr.Field, jsonKind(typeErr.Type.Kind().String())))
+		e.Extra = map[string]any{"field": typeErr.Field}
+		return e
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return newAPIErr(http.StatusBadRequest, "bad_request", "The body is not valid JSON.")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		e := newAPIErr(http.StatusBadRequest, "bad_request", fmt.Sprintf("Unknown field %q.", field))
+		e.Extra = map[string]any{"field": field}
+		return e
+	}
+	return newAPIErr(http.StatusBadRequest, "bad_request", "The body could not be read as JSON.")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int", "int64", "float64":
+		return "number"
+	case "bool":
+		return "boolean"
+	case "string":
+		return "string"
+	}
+	return "value of another type"
+}
+
+// created answers 201 with v.
+func created(c *fiber.Ctx, v any) error { return c.Status(http.StatusCreated).JSON(v) }
+
+func (s *server) createKey(c *fiber.Ctx) error {
+	var req KeyRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	k, clear, err := s.gw.CreateKey(c.UserContext(), req)
+	if err != nil {
+		return apiError(err)
+	}
+	return created(c, fiber.Map{"id": k.ID, "key": clear, "role": k.Role, "name": k.Name,
+		"center_id": k.CenterID, "created_at": k.CreatedAt})
+}
+
+func (s *server) auditTrail(c *fiber.Ctx) error {
+	limit := 100
+	if q := c.Query("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil {
+			return apiError(invalid("limit", "limit must be a whole number."))
+		}
+		limit = n
+	}
+	entries, err := s.gw.AuditTrail(c.UserContext(), limit)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(fiber.Map{"entries": entries})
+}
+
+func (s *server) createCenter(c *fiber.Ctx) error {
+	var req CenterInput
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	ctr, err := s.gw.CreateCenter(c.UserContext(), req)
+	if err != nil {
+		return apiError(err)
+	}
+	return created(c, ctr)
+}
+
+func (s *server) center(c *fiber.Ctx) error {
+	ctr, err := s.gw.Center(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(ctr)
+}
+
+func (s *server) register(c *fiber.Ctx) error {
+	var req Registration
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	b, err := s.gw.Register(c.UserContext(), req)
+	if err != nil {
+		return apiError(err)
+	}
+	return created(c, b)
+}
+
+func (s *server) beneficiary(c *fiber.Ctx) error {
+	b, err := s.gw.Beneficiary(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(b)
+}
+
+func (s *server) book(c *fiber.Ctx) error {
+	var req Booking
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	a, err := s.gw.Book(c.UserContext(), req)
+	if err != nil {
+		return apiError(err)
+	}
+	return created(c, a)
+}
+
+func (s *server) appointment(c *fiber.Ctx) error {
+	a, err := s.gw.Appointment(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(a)
+}
+
+func (s *server) cancel(c *fiber.Ctx) error {
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		var empty struct{}
+		if err := decodeJSON(c, &empty); err != nil {
+			return err
+		}
+	}
+	a, err := s.gw.Cancel(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(a)
+}
+
+func (s *server) verifyCode(c *fiber.Ctx) error {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := s.gw.VerifyCode(c.UserContext(), callerCenter(c), c.Params("id"), req.Code); err != nil {
+		return apiError(err)
+	}
+	return c.JSON(fiber.Map{"valid": true})
+}
+
+func (s *server) recordDose(c *fiber.Ctx) error {
+	var req DoseInput
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	res, err := s.gw.RecordDose(c.UserContext(), callerCenter(c), req)
+	if err != nil {
+		return apiError(err)
+	}
+	return created(c, res)
+}
+
+func (s *server) resend(c *fiber.Ctx) error {
+	var req ResendRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	m, err := s.gw.Resend(c.UserContext(), caller(c), req)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.Status(http.StatusAccepted).JSON(fiber.Map{"message_id": m.ID})
+}
+
+func (s *server) supportMessages(c *fiber.Ctx) error {
+	msgs, err := s.gw.SupportMessages(c.UserContext(), caller(c), c.Query("mobile"))
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(fiber.Map{"messages": msgs})
+}
+
+func (s *server) message(c *fiber.Ctx) error {
+	m, err := s.gw.SupportMessage(c.UserContext(), caller(c), c.Params("id"))
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(m)
+}

@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"sandesh/store"
+)
+
+// idempotencyTTL is how long a key's first answer is kept for its repeats.
+const idempotencyTTL = 24 * time.Hour
+
+// idempotencyLease bounds how long a request may hold its key unanswered
+// (a crashed process leaves it held until then).
+const idempotencyLease = time.Minute
+
+// idempotencyWait is how long a repeat waits for the first request, still
+// running, before it is told to retry.
+const idempotencyWait = 5 * time.Second
+
+// BeginIdempotent claims an idempotency key; see store.BeginIdempotent.
+func (g *Gateway) BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*store.Replay, error) {
+	r, err := g.store.BeginIdempotent(ctx, scope, key, fingerprint, idempotencyLease)
+	if err != nil {
+		return nil, storeErr("idempotency", err)
+	}
+	return r, nil
+}
+
+// FinishIdempotent keeps the first answer; a 5xx frees the key instead, so
+// the client's retry runs again.
+func (g *Gateway) FinishIdempotent(ctx context.Context, scope, key string, r store.Replay) {
+	var err error
+	if r.Status >= 500 {
+		err = g.store.AbandonIdempotent(ctx, scope, key)
+	} else {
+		err = g.store.FinishIdempotent(ctx, scope, key, r, idempotencyTTL)
+	}
+	if err != nil {
+		g.log.Error("idempotency answer not kept", "err", err)
+	}
+}
+
+// idempotent makes a route safe to repeat with an Idempotency-Key header: a
+// repeat with the same body gets the first answer and changes nothing; the
+// same key with a different body is refused.
+func (s *server) idempotent(c *fiber.Ctx) error {
+	key := c.Get("Idempotency-Key")
+	if key == "" {
+		return c.Next()
+	}
+	if len(key) > 255 {
+		return newAPIErr(http.StatusBadRequest, "bad_request", "Idempotency-Key must be at most 255 characters.")
+	}
+	scope, fp := idempotencyScope(c), fingerprint(c.Body())
+	ctx := c.UserContext()
+	deadline := time.Now().Add(idempotencyWait)
+	for {
+		replay, err := s.gw.BeginIdempotent(ctx, scope, key, fp)
+		if errors.Is(err, store.ErrIdempotencyRunning) && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(25 * time.Millisecond):
+				continue
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if replay != nil {
+			c.Set("Idempotent-Replayed", "true")
+			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+			return c.Status(replay.Status).Send(replay.Body)
+		}
+		break
+	}
+	if err := c.Next(); err != nil {
+		// Answer now, so that the answer kept is the one the client sees.
+		if herr := s.errorHandler(c, err); herr != nil {
+			return herr
+		}
+	}
+	s.gw.FinishIdempotent(context.WithoutCancel(ctx), scope, key, store.Replay{
+		Status: c.Response().StatusCode(), Body: bytes.Clone(c.Response().Body()),
+	})
+	return nil
+}
+
+// fingerprint identifies a request body; JSON is compared by content, so
+// a client that re-encodes the same request is not refused.
+func fingerprint(body []byte) string {
+	var v any
+	if err := json.Unmarshal(body, &v); err == nil {
+		if canon, err := json.Marshal(v); err == nil {
+			body = canon
+		}
+	}
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}

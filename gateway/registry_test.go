@@ -1,0 +1,256 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+)
+
+// TestBookVerifyDose walks the programme's first rule end to end: real
+// Redis, real workers, a Twilio double receiving the SMS.
+func TestBookVerifyDose(t *testing.T) {
+	r := newRig(t)
+	r.startWorker(t)
+	r.newCenter(t, "C1")
+	r.newCenter(t, "C2")
+	registry := r.newKey(t, "registry", "")
+	c1 := r.newKey(t, "center", "C1")
+	c2 := r.newKey(t, "center", "C2")
+
+	id := r.must(t, 201, "POST", "/v1/beneficiaries", registry, map[string]any{
+		"name": "Asha Patil", "mobile": "9876543210", "birth_year": 1980, "gender": "F", "language": "mr"})["id"].(string)
+	if len(id) != 14 {
+		t.Fatalf("beneficiary id %q is not 14 digits", id)
+	}
+	appt := r.must(t, 201, "POST", "/v1/appointments", registry, map[string]any{
+		"beneficiary_id": id, "center_id": "C1", "date": r.today(), "slot": "09:00-11:00", "dose": 1})
+	if appt["status"] != "booked" {
+		t.Fatalf("appointment = %v", appt)
+	}
+	apptID := appt["id"].(string)
+	slip := r.smsTo(t, "+919876543210", 1)
+	contains(t, slip.Body, "PHC C1", "सुरक्षा कोड", "09:00-11:00")
+	code := codeIn(t, slip.Body)
+
+	wrong := r.must(t, 422, "POST", "/v1/appointments/"+apptID+"/verify-code", c1, map[string]any{"code": otherCode(code)})
+	if wrong["error"] != "code_mismatch" || wrong["attempts_left"] != float64(4) {
+		t.Fatalf("wrong code = %v, want code_mismatch with attempts_left 4", wrong)
+	}
+	if got := r.must(t, 403, "POST", "/v1/appointments/"+apptID+"/verify-code", c2, map[string]any{"code": code}); got["error"] != "forbidden" {
+		t.Fatalf("other centre = %v", got)
+	}
+	r.must(t, 200, "POST", "/v1/appointments/"+apptID+"/verify-code", c1, map[string]any{"code": code})
+
+	dose := r.must(t, 201, "POST", "/v1/doses", c1, map[string]any{
+		"beneficiary_id": id, "appointment_id": apptID, "code": code, "vaccine": "COVISHIELD", "batch": "4121Z025"})
+	if dose["dose"] != float64(1) || dose["status"] != "PARTIALLY_VACCINATED" {
+		t.Fatalf("dose 1 = %v", dose)
+	}
+	confirm := r.smsTo(t, "+919876543210", 2)
+	contains(t, confirm.Body, dose["certificate_id"].(string), "PARTIALLY_VACCINATED")
+
+	// The code admitted one dose; the appointment is used.
+	if got := r.must(t, 409, "POST", "/v1/appointments/"+apptID+"/verify-code", c1, map[string]any{"code": code}); got["error"] != "not_active" {
+		t.Fatalf("used appointment = %v", got)
+	}
+
+	appt2 := r.must(t, 201, "POST", "/v1/appointments", registry, map[string]any{
+		"beneficiary_id": id, "center_id": "C1", "date": r.today(), "slot": "11:00-13:00", "dose": 2})["id"].(string)
+	code2 := codeIn(t, r.smsTo(t, "+919876543210", 3).Body)
+	dose2 := r.must(t, 201, "POST", "/v1/doses", c1, map[string]any{
+		"beneficiary_id": id, "appointment_id": appt2, "code": code2, "vaccine": "COVISHIELD", "batch": "4121Z026"})
+	if dose2["dose"] != float64(2) || dose2["status"] != "FULLY_VACCINATED" {
+		t.Fatalf("dose 2 = %v", dose2)
+	}
+	contains(t, r.smsTo(t, "+919876543210", 4).Body, dose2["certificate_id"].(string), "FULLY_VACCINATED")
+
+	b := r.must(t, 200, "GET", "/v1/beneficiaries/"+id, registry, nil)
+	if b["status"] != "FULLY_VACCINATED" || b["doses"] != float64(2) || b["mobile"] != "+919876543210" {
+		t.Fatalf("beneficiary = %v", b)
+	}
+	if got := r.must(t, 200, "GET", "/v1/appointments/"+apptID, registry, nil); got["status"] != "completed" {
+		t.Fatalf("appointment after dose = %v", got)
+	}
+}
+
+func TestWalkIn(t *testing.T) {
+	r := newRig(t)
+	r.startWorker(t)
+	r.newCenter(t, "C1")
+	c1 := r.newKey(t, "center", "C1")
+	id := r.newBeneficiary(t, "रमेश कुमार", "+91 98765 43211", "hi")
+	for i, want := range []string{"PARTIALLY_VACCINATED", "FULLY_VACCINATED", "FULLY_VACCINATED"} {
+		d := r.must(t, 201, "POST", "/v1/doses", c1, map[string]any{
+			"beneficiary_id": id, "vaccine": "COVAXIN", "batch": "B-1"})
+		if d["dose"] != float64(i+1) || d["status"] != want || d["precaution"] != (i == 2) {
+			t.Fatalf("walk-in dose %d = %v, want %s", i+1, d, want)
+		}
+		contains(t, r.smsTo(t, "+919876543211", i+1).Body, d["certificate_id"].(string), want, "रमेश कुमार")
+	}
+}
+
+func TestLockoutAndRegenerate(t *testing.T) {
+	r := newRig(t)
+	r.startWorker(t)
+	r.newCenter(t, "C1")
+	c1 := r.newKey(t, "center", "C1")
+	support := r.newKey(t, "support", "")
+	id := r.newBeneficiary(t, "Asha Patil", "9876543212", "en")
+	apptID := r.must(t, 201, "POST", "/v1/appointments", adminKey, map[string]any{
+		"beneficiary_id": id, "center_id": "C1", "date": r.today(), "slot": "09:00-11:00", "dose": 1})["id"].(string)
+	code := codeIn(t, r.smsTo(t, "+919876543212", 1).Body)
+	path := "/v1/appointments/" + apptID + "/verify-code"
+	for left := 4; left >= 0; left-- {
+		got := r.must(t, 422, "POST", path, c1, map[string]any{"code": otherCode(code)})
+		if got["attempts_left"] != float64(left) {
+			t.Fatalf("attempts_left = %v, want %d", got["attempts_left"], left)
+		}
+	}
+	// Locked: even the right code is refused, on both routes.
+	if got := r.must(t, 423, "POST", path, c1, map[string]any{"code": code}); got["error"] != "code_locked" {
+		t.Fatalf("locked = %v", got)
+	}
+	r.must(t, 423, "POST", "/v1/doses", c1, map[string]any{
+		"beneficiary_id": id, "appointment_id": apptID, "code": code, "vaccine": "COVISHIELD", "batch": "X1"})
+
+	// Resending the same code does not unlock; regenerating does.
+	r.must(t, 202, "POST", "/v1/support/resend", support, map[string]any{"appointment_id": apptID, "what": "security_code"})
+	if again := codeIn(t, r.smsTo(t, "+919876543212", 2).Body); again != code {
+		t.Fatalf("resent code %s differs from the original", again)
+	}
+	r.must(t, 423, "POST", path, c1, map[string]any{"code": code})
+	r.must(t, 202, "POST", "/v1/support/resend", support, map[string]any{"appointment_id": apptID, "what": "security_code", "regenerate": true})
+	fresh := codeIn(t, r.smsTo(t, "+919876543212", 3).Body)
+	r.must(t, 200, "POST", path, c1, map[string]any{"code": fresh})
+
+	// Three resends an hour, then 429 with Retry-After.
+	status, body := r.api(t, "POST", "/v1/support/resend", support, map[string]any{"appointment_id": apptID, "what": "slip"})
+	if status != 202 {
+		t.Fatalf("third resend = %d %v", status, body)
+	}
+	status, body = r.api(t, "POST", "/v1/support/resend", support, map[string]any{"appointment_id": apptID, "what": "slip"})
+	if status != 429 || body["error"] != "rate_limited" {
+		t.Fatalf("fourth resend = %d %v, want 429", status, body)
+	}
+
+	// Every support action is in the audit trail; support cannot read it.
+	trail := r.must(t, 200, "GET", "/v1/admin/audit", adminKey, nil)["entries"].([]any)
+	if len(trail) != 3 {
+		t.Fatalf("audit trail has %d entries, want 3: %v", len(trail), trail)
+	}
+	r.must(t, 403, "GET", "/v1/admin/audit", support, nil)
+
+	// History for support: newest first, codes masked.
+	msgs := r.must(t, 200, "GET", "/v1/support/messages?mobile=9876543212", support, nil)["messages"].([]any)
+	if len(msgs) != 4 {
+		t.Fatalf("history has %d messages, want 4", len(msgs))
+	}
+	for _, m := range msgs {
+		body := m.(map[string]any)["body"].(string)
+		if fourDigits.MatchString(body) {
+			t.Fatalf("history shows a code: %q", body)
+		}
+		contains(t, body, "****")
+	}
+}
+
+func TestWrongDateAndCancelled(t *testing.T) {
+	r := newRig(t)
+	r.startWorker(t)
+	r.newCenter(t, "C1")
+	c1 := r.newKey(t, "center", "C1")
+	id := r.newBeneficiary(t, "Asha Patil", "9876543213", "en")
+	apptID := r.must(t, 201, "POST", "/v1/appointments", adminKey, map[string]any{
+		"beneficiary_id": id, "center_id": "C1", "date": r.tomorrow(), "slot": "09:00-11:00", "dose": 1})["id"].(string)
+	code := codeIn(t, r.smsTo(t, "+919876543213", 1).Body)
+	if got := r.must(t, 409, "POST", "/v1/appointments/"+apptID+"/verify-code", c1, map[string]any{"code": code}); got["error"] != "wrong_date" {
+		t.Fatalf("tomorrow's appointment = %v", got)
+	}
+	if got := r.must(t, 409, "POST", "/v1/appointments", adminKey, map[string]any{
+		"beneficiary_id": id, "center_id": "C1", "date": r.tomorrow(), "slot": "09:00-11:00", "dose": 1}); got["error"] != "already_booked" {
+		t.Fatalf("second booking = %v", got)
+	}
+	r.must(t, 200, "POST", "/v1/appointments/"+apptID+"/cancel", adminKey, nil)
+	contains(t, r.smsTo(t, "+919876543213", 2).Body, "cancelled")
+	if got := r.must(t, 409, "POST", "/v1/appointments/"+apptID+"/cancel", adminKey, nil); got["error"] != "not_active" {
+		t.Fatalf("second cancel = %v", got)
+	}
+	if got := r.must(t, 409, "POST", "/v1/appointments/"+apptID+"/verify-code", c1, map[string]any{"code": code}); got["error"] != "not_active" {
+		t.Fatalf("cancelled appointment = %v", got)
+	}
+	// Cancelling frees the beneficiary to book again.
+	r.must(t, 201, "POST", "/v1/appointments", adminKey, map[string]any{
+		"beneficiary_id": id, "center_id": "C1", "date": r.tomorrow(), "slot": "09:00-11:00", "dose": 1})
+}
+
+func TestIdempotentDose(t *testing.T) {
+	r := newRig(t)
+	r.startWorker(t)
+	r.newCenter(t, "C1")
+	c1 := r.newKey(t, "center", "C1")
+	id := r.newBeneficiary(t, "Asha Patil", "9876543214", "en")
+	body := map[string]any{"beneficiary_id": id, "vaccine": "COVISHIELD", "batch": "4121Z025"}
+	first := r.must(t, 201, "POST", "/v1/doses", c1, body, "Idempotency-Key", "dose-1")
+	again := r.must(t, 201, "POST", "/v1/doses", c1, body, "Idempotency-Key", "dose-1")
+	if fmt.Sprint(first) != fmt.Sprint(again) {
+		t.Fatalf("repeat answered %v, first was %v", again, first)
+	}
+	r.smsTo(t, "+919876543214", 1)
+	if got := r.must(t, 422, "POST", "/v1/doses", c1, map[string]any{
+		"beneficiary_id": id, "vaccine": "COVAXIN", "batch": "4121Z025"}, "Idempotency-Key", "dose-1"); got["error"] != "idempotency_mismatch" {
+		t.Fatalf("same key, other body = %v", got)
+	}
+	if b := r.must(t, 200, "GET", "/v1/beneficiaries/"+id, adminKey, nil); b["doses"] != float64(1) {
+		t.Fatalf("doses recorded = %v, want 1", b["doses"])
+	}
+	// Parallel repeats: still one dose and one SMS.
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() { r.api(t, "POST", "/v1/doses", c1, body, "Idempotency-Key", "dose-2") })
+	}
+	wg.Wait()
+	if b := r.must(t, 200, "GET", "/v1/beneficiaries/"+id, adminKey, nil); b["doses"] != float64(2) {
+		t.Fatalf("doses recorded = %v, want 2", b["doses"])
+	}
+	r.smsTo(t, "+919876543214", 2)
+	r.worker.Shutdown()
+	if n := r.countTo("+919876543214"); n != 2 {
+		t.Fatalf("the double got %d SMS, want 2", n)
+	}
+}
+
+// TestParallelWrongCodes: 20 wrong codes at once never buy more than 5 tries.
+func TestParallelWrongCodes(t *testing.T) {
+	r := newRig(t)
+	r.newCenter(t, "C1")
+	c1 := r.newKey(t, "center", "C1")
+	id := r.newBeneficiary(t, "Asha Patil", "9876543215", "en")
+	apptID := r.must(t, 201, "POST", "/v1/appointments", adminKey, map[string]any{
+		"beneficiary_id": id, "center_id": "C1", "date": r.today(), "slot": "09:00-11:00", "dose": 1})["id"].(string)
+	var mu sync.Mutex
+	counts := map[int]int{}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			path := "/v1/appointments/" + apptID + "/verify-code"
+			body := map[string]any{"code": fmt.Sprintf("%04d", i)} // never a real code: those start at 1000
+			if i%2 == 1 {
+				path = "/v1/doses"
+				body = map[string]any{"beneficiary_id": id, "appointment_id": apptID, "code": fmt.Sprintf("%04d", i),
+					"vaccine": "COVISHIELD", "batch": "X1"}
+			}
+			status, _ := r.api(t, "POST", path, c1, body)
+			mu.Lock()
+			counts[status]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if counts[http.StatusUnprocessableEntity] != 5 || counts[http.StatusLocked] != 15 {
+		t.Fatalf("answers = %v, want 5×422 and 15×423", counts)
+	}
+	if got := r.must(t, 200, "GET", "/v1/appointments/"+apptID, adminKey, nil); got["locked"] != true || got["attempts_left"] != float64(0) {
+		t.Fatalf("appointment = %v", got)
+	}
+}

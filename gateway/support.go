@@ -1,0 +1,230 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"sandesh/store"
+)
+
+// Caller is who is acting, as their API key says.
+type Caller struct {
+	KeyID    string
+	Name     string
+	Role     store.Role
+	CenterID string
+}
+
+// resendsPerHour bounds resends per appointment (or beneficiary).
+const resendsPerHour = 3
+
+// RateLimitedError asks the caller to come back after RetryAfter.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("rate limited, retry after %s", e.RetryAfter)
+}
+
+// ResendRequest is a support agent's resend.
+type ResendRequest struct {
+	AppointmentID string `json:"appointment_id"`
+	BeneficiaryID string `json:"beneficiary_id"`
+	What          string `json:"what"`
+	Regenerate    bool   `json:"regenerate"`
+}
+
+// Resend sends again what a citizen lost: the security code or slip of a
+// booked appointment (the same code, or a new one that also lifts a lock),
+// or the confirmation of the last dose.
+func (g *Gateway) Resend(ctx context.Context, who Caller, r ResendRequest) (store.Message, error) {
+	var out Outgoing
+	var subject, detail string
+	switch r.What {
+	case "security_code", "slip":
+		if r.BeneficiaryID != "" {
+			return store.Message{}, invalid("beneficiary_id", "give appointment_id, not beneficiary_id, to resend a %s.", r.What)
+		}
+		if !recordID.MatchString(r.AppointmentID) {
+			return store.Message{}, invalid("appointment_id", "appointment_id is required and must be an appointment id.")
+		}
+		subject, detail = "appt:"+r.AppointmentID, r.What
+	case "confirmation":
+		if r.AppointmentID != "" || r.Regenerate {
+			return store.Message{}, invalid("what", "a confirmation is resent by beneficiary_id alone.")
+		}
+		if !beneficiaryID.MatchString(r.BeneficiaryID) {
+			return store.Message{}, invalid("beneficiary_id", "beneficiary_id is required and must be 14 digits.")
+		}
+		subject, detail = "ben:"+r.BeneficiaryID, r.What
+	default:
+		return store.Message{}, invalid("what", "what must be security_code, slip or confirmation.")
+	}
+	if r.Regenerate {
+		detail += " (new code)"
+	}
+	// Look the subject up before spending a resend on it.
+	if subject[:4] == "ben:" {
+		b, err := g.store.Beneficiary(ctx, r.BeneficiaryID)
+		if err != nil {
+			return store.Message{}, storeErr("resend", err)
+		}
+		if len(b.Doses) == 0 {
+			return store.Message{}, ErrNoDose
+		}
+		last := b.Doses[len(b.Doses)-1]
+		out = g.confirmation(b, last, VaccinationStatus(b.Doses))
+	} else {
+		a, err := g.store.Appointment(ctx, r.AppointmentID)
+		if err != nil {
+			return store.Message{}, storeErr("resend", err)
+		}
+		if a.Status != store.AppointmentBooked {
+			return store.Message{}, storeErr("resend", store.ErrNotActive)
+		}
+		b, err := g.store.Beneficiary(ctx, a.BeneficiaryID)
+		if err != nil {
+			return store.Message{}, storeErr("resend: beneficiary", err)
+		}
+		c, err := g.store.Center(ctx, a.CenterID)
+		if err != nil {
+			return store.Message{}, storeErr("resend: centre", err)
+		}
+		template := "security_code"
+		if r.What == "slip" {
+			template = "appointment_slip"
+		}
+		out = g.slip(template, b, c, a, "")
+	}
+	ok, wait, err := g.store.AllowResend(ctx, subject, resendsPerHour)
+	if err != nil {
+		return store.Message{}, storeErr("resend", err)
+	}
+	if !ok {
+		return store.Message{}, &RateLimitedError{RetryAfter: wait}
+	}
+	if out.Template != "dose_confirmation" {
+		code, err := g.resendCode(ctx, r.AppointmentID, r.Regenerate)
+		if err != nil {
+			return store.Message{}, err
+		}
+		out.Vars["code"] = code
+	}
+	m, err := g.Send(ctx, out)
+	if err != nil {
+		return store.Message{}, err
+	}
+	g.audit(ctx, who, "resend", subject, detail+" → message "+m.ID)
+	return m, nil
+}
+
+// resendCode is the appointment's code, or a new one when regenerate asks.
+func (g *Gateway) resendCode(ctx context.Context, apptID string, regenerate bool) (string, error) {
+	if !regenerate {
+		code, err := g.store.SecurityCode(ctx, apptID)
+		if err != nil {
+			return "", storeErr("resend: code", err)
+		}
+		return code, nil
+	}
+	code, err := newSecurityCode()
+	if err != nil {
+		return "", fmt.Errorf("resend: %w", err)
+	}
+	if err := g.store.ReplaceCode(ctx, apptID, code); err != nil {
+		return "", storeErr("resend: new code", err)
+	}
+	return code, nil
+}
+
+// SupportMessages is a citizen's message history for support, newest first.
+func (g *Gateway) SupportMessages(ctx context.Context, who Caller, mobile string) ([]store.Message, error) {
+	e164, err := NormalizeMobile(mobile, g.region)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := g.store.MessagesByMobile(ctx, e164, 0)
+	if err != nil {
+		return nil, storeErr("support messages", err)
+	}
+	g.audit(ctx, who, "read_messages", MaskMobile(e164), fmt.Sprintf("%d messages", len(msgs)))
+	return msgs, nil
+}
+
+// SupportMessage is one message record for support.
+func (g *Gateway) SupportMessage(ctx context.Context, who Caller, id string) (store.Message, error) {
+	m, err := g.Message(ctx, id)
+	if err != nil {
+		return m, err
+	}
+	g.audit(ctx, who, "read_message", id, "")
+	return m, nil
+}
+
+// audit records a support action. A lost audit entry must not undo what
+// the citizen already received, so failures are logged loudly, not returned.
+func (g *Gateway) audit(ctx context.Context, who Caller, action, target, detail string) {
+	err := g.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{
+		ActorID: who.KeyID, ActorName: who.Name, Role: who.Role, Action: action, Target: target, Detail: detail,
+	})
+	if err != nil {
+		g.log.Error("audit entry lost", "actor", who.KeyID, "action", action, "target", target, "err", err)
+	}
+}
+
+// AuditTrail returns the newest limit audit entries.
+func (g *Gateway) AuditTrail(ctx context.Context, limit int) ([]store.AuditEntry, error) {
+	if limit < 1 || limit > 1000 {
+		return nil, invalid("limit", "limit must be from 1 to 1000.")
+	}
+	e, err := g.store.AuditTrail(ctx, limit)
+	if err != nil {
+		return nil, storeErr("audit trail", err)
+	}
+	return e, nil
+}
+
+// KeyRequest asks for a new API key.
+type KeyRequest struct {
+	Role     string `json:"role"`
+	Name     string `json:"name"`
+	CenterID string `json:"center_id"`
+}
+
+// CreateKey issues an API key; the clear key is returned once.
+func (g *Gateway) CreateKey(ctx context.Context, r KeyRequest) (store.APIKey, string, error) {
+	role := store.Role(r.Role)
+	if !role.Valid() {
+		return store.APIKey{}, "", invalid("role", "role must be admin, registry, center, verifier or support.")
+	}
+	name, err := placeName("name", r.Name, 100)
+	if err != nil {
+		return store.APIKey{}, "", err
+	}
+	if (role == store.RoleCenter) != (r.CenterID != "") {
+		return store.APIKey{}, "", invalid("center_id", "center_id is required for, and only for, the center role.")
+	}
+	if role == store.RoleCenter {
+		if _, err := g.Center(ctx, r.CenterID); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return store.APIKey{}, "", invalid("center_id", "no centre has id %q.", r.CenterID)
+			}
+			return store.APIKey{}, "", err
+		}
+	}
+	k, clear, err := g.store.CreateAPIKey(ctx, store.APIKey{Role: role, Name: name, CenterID: r.CenterID})
+	if err != nil {
+		return store.APIKey{}, "", storeErr("create key", err)
+	}
+	return k, clear, nil
+}
+
+// Authenticate finds the caller behind a presented API key.
+func (g *Gateway) Authenticate(ctx context.Context, key string) (Caller, error) {
+	k, err := g.store.APIKeyBySecret(ctx, key)
+	if err != nil {
+		return Caller{}, storeErr("authenticate", err)
+	}
+	return Caller{KeyID: k.ID, Name: k.Name, Role: k.Role, CenterID: k.CenterID}, nil
+}

@@ -1,0 +1,150 @@
+package gateway
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// InvalidError is input that breaks a rule; Code is the API's error code
+// and Field names the offending field.
+type InvalidError struct {
+	Code    string
+	Field   string
+	Message string
+}
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
+
+// Is lets errors.Is(err, ErrBadInput) hold for every validation failure.
+func (e *InvalidError) Is(target error) bool { return target == ErrBadInput }
+
+func invalid(field, format string, args ...any) error {
+	return &InvalidError{Code: "bad_request", Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// NormalizeMobile turns what a person typed into E.164, reading numbers
+// without a country code in region.
+func NormalizeMobile(raw, region string) (string, error) {
+	bad := &InvalidError{Code: "invalid_mobile", Field: "mobile",
+		Message: "Give a valid mobile number: 10 digits, or the full number starting with +."}
+	s := strings.TrimSpace(raw)
+	if s == "" || len(s) > 20 {
+		return "", bad
+	}
+	for i, r := range s {
+		// phonenumbers would read letters as a keypad (1-800-FLOWERS).
+		ok := r >= '0' && r <= '9' || r == ' ' || r == '-' || r == '(' || r == ')' || (r == '+' && i == 0)
+		if !ok {
+			return "", bad
+		}
+	}
+	n, err := phonenumbers.Parse(s, region)
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", bad
+	}
+	t := phonenumbers.GetNumberType(n)
+	if t != phonenumbers.MOBILE && t != phonenumbers.FIXED_LINE_OR_MOBILE {
+		return "", bad
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// MaskMobile keeps the country code and the last four digits, for logs.
+func MaskMobile(e164 string) string {
+	if len(e164) < 8 {
+		return "****"
+	}
+	return e164[:3] + strings.Repeat("*", len(e164)-7) + e164[len(e164)-4:]
+}
+
+// personName accepts names as people write them in any script: letters,
+// combining marks (Devanagari vowel signs), spaces, dots, apostrophes and
+// hyphens. Digits, emoji and markup are refused.
+func personName(field, raw string, maxRunes int) (string, error) {
+	s := strings.Join(strings.Fields(raw), " ")
+	if s == "" {
+		return "", invalid(field, "%s is required.", field)
+	}
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxRunes {
+		return "", invalid(field, "%s must be at most %d characters.", field, maxRunes)
+	}
+	for _, r := range s {
+		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || r == ' ' || r == '.' || r == '\'' || r == '-') {
+			return "", invalid(field, "%s may hold letters, spaces, dots, apostrophes and hyphens only.", field)
+		}
+	}
+	return s, nil
+}
+
+// placeName is personName that also allows digits and a little
+// punctuation (PHC Sector 21, Ward No. 4 (East)).
+func placeName(field, raw string, maxRunes int) (string, error) {
+	s := strings.Join(strings.Fields(raw), " ")
+	if s == "" {
+		return "", invalid(field, "%s is required.", field)
+	}
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxRunes {
+		return "", invalid(field, "%s must be at most %d characters.", field, maxRunes)
+	}
+	for _, r := range s {
+		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || unicode.IsDigit(r) || strings.ContainsRune(" .,'-()&/", r)) {
+			return "", invalid(field, "%s may hold letters, digits, spaces and . , ' - ( ) & / only.", field)
+		}
+	}
+	return s, nil
+}
+
+var (
+	centerIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+	pincodePattern  = regexp.MustCompile(`^[1-9][0-9]{5}$`)
+	slotPattern     = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$`)
+	codePattern     = regexp.MustCompile(`^[0-9]{4}$`)
+	batchPattern    = regexp.MustCompile(`^[A-Za-z0-9-]{1,20}$`)
+	beneficiaryID   = regexp.MustCompile(`^[0-9]{14}$`)
+	recordID        = regexp.MustCompile(`^[0-9a-f]{27}$`)
+)
+
+func matches(field, value string, re *regexp.Regexp, rule string) error {
+	if value == "" {
+		return invalid(field, "%s is required.", field)
+	}
+	if !re.MatchString(value) {
+		return invalid(field, "%s must be %s.", field, rule)
+	}
+	return nil
+}
+
+// appointmentDate parses a YYYY-MM-DD date that must be today or later in loc.
+func appointmentDate(raw string, today time.Time) (string, error) {
+	bad := func(msg string) error { return &InvalidError{Code: "invalid_date", Field: "date", Message: msg} }
+	if raw == "" {
+		return "", bad("date is required (YYYY-MM-DD).")
+	}
+	d, err := time.ParseInLocation(time.DateOnly, raw, today.Location())
+	if err != nil || d.Format(time.DateOnly) != raw {
+		return "", bad("date must be a real calendar date written YYYY-MM-DD.")
+	}
+	if raw < today.Format(time.DateOnly) {
+		return "", bad("date is in the past.")
+	}
+	if d.After(today.AddDate(1, 0, 0)) {
+		return "", bad("date is more than a year ahead.")
+	}
+	return raw, nil
+}
+
+func validSlot(slot string) error {
+	if err := matches("slot", slot, slotPattern, "HH:MM-HH:MM"); err != nil {
+		return err
+	}
+	if slot[:5] >= slot[6:] {
+		return invalid("slot", "slot must end after it starts.")
+	}
+	return nil
+}

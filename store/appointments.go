@@ -1,0 +1,365 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// AppointmentStatus is where a booking is.
+type AppointmentStatus string
+
+// The statuses of an appointment.
+const (
+	AppointmentBooked    AppointmentStatus = "booked"
+	AppointmentCancelled AppointmentStatus = "cancelled"
+	AppointmentCompleted AppointmentStatus = "completed"
+)
+
+// MaxCodeAttempts is how many wrong security codes lock an appointment.
+const MaxCodeAttempts = 5
+
+// Code check outcomes, shared by verify-code and dose recording.
+var (
+	ErrWrongCenter  = errors.New("appointment is at another centre")
+	ErrNotActive    = errors.New("appointment is cancelled or used")
+	ErrWrongDate    = errors.New("appointment is on another day")
+	ErrCodeLocked   = errors.New("too many wrong codes")
+	ErrWrongPerson  = errors.New("appointment is for another beneficiary")
+	errCertTaken    = errors.New("certificate id taken")
+	errCodeMismatch = errors.New("code mismatch")
+)
+
+// CodeMismatchError is a wrong code; AttemptsLeft more are allowed.
+type CodeMismatchError struct{ AttemptsLeft int }
+
+func (e *CodeMismatchError) Error() string {
+	return fmt.Sprintf("code mismatch, %d attempts left", e.AttemptsLeft)
+}
+
+func (e *CodeMismatchError) Unwrap() error { return errCodeMismatch }
+
+// Appointment is a booking. The security code is not in it: it is sealed in
+// Redis and only SecurityCode opens it.
+type Appointment struct {
+	ID            string            `json:"id"`
+	BeneficiaryID string            `json:"beneficiary_id"`
+	CenterID      string            `json:"center_id"`
+	Date          string            `json:"date"` // programme time zone, YYYY-MM-DD
+	Slot          string            `json:"slot"`
+	Dose          int               `json:"dose"`
+	Status        AppointmentStatus `json:"status"`
+	Attempts      int               `json:"-"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+}
+
+// Locked reports whether wrong codes have locked the appointment.
+func (a Appointment) Locked() bool { return a.Attempts >= MaxCodeAttempts }
+
+// AttemptsLeft is how many wrong codes may still be tried.
+func (a Appointment) AttemptsLeft() int { return max(0, MaxCodeAttempts-a.Attempts) }
+
+// bookScript allows one active appointment per beneficiary. An earlier
+// booking whose date has passed no longer counts as active.
+// ARGV: today, appointment id, date, then the appointment's field pairs.
+var bookScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local active = redis.call('HGET', KEYS[1], 'active_appt')
+local adate = redis.call('HGET', KEYS[1], 'active_date')
+if active and active ~= '' and adate and adate >= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], 'active_appt', ARGV[2], 'active_date', ARGV[3])
+return 1
+`)
+
+// BookAppointment stores a booking with its security code (sealed, and
+// hashed for checking). today is the programme's date.
+func (s *Store) BookAppointment(ctx context.Context, a Appointment, code, today string) (Appointment, error) {
+	now := s.now().UTC()
+	a.ID = newMessageID(now)
+	a.Status, a.Attempts, a.CreatedAt, a.UpdatedAt = AppointmentBooked, 0, now, now
+	sealed, err := s.codes.seal(code, a.ID)
+	if err != nil {
+		return Appointment{}, fmt.Errorf("book appointment: %w", err)
+	}
+	n, err := bookScript.Run(ctx, s.rdb,
+		[]string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(a.ID)},
+		today, a.ID, a.Date,
+		"id", a.ID, "ben", a.BeneficiaryID, "center", a.CenterID, "date", a.Date,
+		"slot", a.Slot, "dose", a.Dose, "status", string(a.Status), "attempts", 0,
+		"code_sealed", sealed, "code_hash", s.codeHash.sum(a.ID, code),
+		"created_at", now.UnixMilli(), "updated_at", now.UnixMilli()).Int()
+	if err != nil {
+		return Appointment{}, fmt.Errorf("book appointment: %w", err)
+	}
+	switch n {
+	case -1:
+		return Appointment{}, ErrNotFound
+	case 0:
+		return Appointment{}, ErrAlreadyBooked
+	}
+	return a, nil
+}
+
+// Appointment loads one appointment.
+func (s *Store) Appointment(ctx context.Context, id string) (Appointment, error) {
+	if !validID(id) {
+		return Appointment{}, ErrNotFound
+	}
+	h, err := s.rdb.HGetAll(ctx, s.appointmentKey(id)).Result()
+	if err != nil {
+		return Appointment{}, fmt.Errorf("load appointment: %w", err)
+	}
+	if len(h) == 0 {
+		return Appointment{}, ErrNotFound
+	}
+	dose, _ := strconv.Atoi(h["dose"])
+	attempts, _ := strconv.Atoi(h["attempts"])
+	return Appointment{
+		ID: h["id"], BeneficiaryID: h["ben"], CenterID: h["center"], Date: h["date"],
+		Slot: h["slot"], Dose: dose, Status: AppointmentStatus(h["status"]), Attempts: attempts,
+		CreatedAt: msTime(h["created_at"]), UpdatedAt: msTime(h["updated_at"]),
+	}, nil
+}
+
+// SecurityCode opens the appointment's code, for resending it.
+func (s *Store) SecurityCode(ctx context.Context, id string) (string, error) {
+	if !validID(id) {
+		return "", ErrNotFound
+	}
+	sealed, err := s.rdb.HGet(ctx, s.appointmentKey(id), "code_sealed").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("load security code: %w", err)
+	}
+	code, err := s.codes.open(sealed, id)
+	if err != nil {
+		return "", fmt.Errorf("open security code of %s: %w", id, err)
+	}
+	return code, nil
+}
+
+// finishScript ends an active appointment (cancel) and frees the
+// beneficiary for a new booking.
+var finishScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return -1 end
+if st ~= 'booked' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2])
+if redis.call('HGET', KEYS[2], 'active_appt') == ARGV[3] then
+  redis.call('HDEL', KEYS[2], 'active_appt', 'active_date')
+end
+return 1
+`)
+
+// CancelAppointment cancels a booked appointment; ErrNotActive when it is
+// already cancelled or used.
+func (s *Store) CancelAppointment(ctx context.Context, id string) (Appointment, error) {
+	a, err := s.Appointment(ctx, id)
+	if err != nil {
+		return Appointment{}, err
+	}
+	n, err := finishScript.Run(ctx, s.rdb,
+		[]string{s.appointmentKey(id), s.beneficiaryKey(a.BeneficiaryID)},
+		string(AppointmentCancelled), s.now().UnixMilli(), id).Int()
+	if err != nil {
+		return Appointment{}, fmt.Errorf("cancel appointment: %w", err)
+	}
+	switch n {
+	case -1:
+		return Appointment{}, ErrNotFound
+	case 0:
+		return Appointment{}, ErrNotActive
+	}
+	a.Status = AppointmentCancelled
+	return a, nil
+}
+
+// ReplaceCode gives a booked appointment a new code and lifts a lock.
+func (s *Store) ReplaceCode(ctx context.Context, id, code string) error {
+	sealed, err := s.codes.seal(code, id)
+	if err != nil {
+		return fmt.Errorf("replace code: %w", err)
+	}
+	n, err := replaceCodeScript.Run(ctx, s.rdb, []string{s.appointmentKey(id)},
+		sealed, s.codeHash.sum(id, code), s.now().UnixMilli()).Int()
+	if err != nil {
+		return fmt.Errorf("replace code: %w", err)
+	}
+	switch n {
+	case -1:
+		return ErrNotFound
+	case 0:
+		return ErrNotActive
+	}
+	return nil
+}
+
+var replaceCodeScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return -1 end
+if st ~= 'booked' then return 0 end
+redis.call('HSET', KEYS[1], 'code_sealed', ARGV[1], 'code_hash', ARGV[2], 'attempts', 0, 'updated_at', ARGV[3])
+return 1
+`)
+
+// CodeCheck is a security-code check against an appointment.
+type CodeCheck struct {
+	AppointmentID string
+	BeneficiaryID string // "" skips the check that the appointment is theirs
+	CenterID      string // "" (admin) accepts any centre
+	Code          string
+	Today         string
+}
+
+// checkCodeLua is the one place the code rules live, shared by verify-code
+// and dose recording so both spend the same attempts. Order matters: a
+// caller from another centre learns nothing; a locked appointment says so
+// before anything else is checked; a wrong day costs no attempt.
+// ARGV: centre, today, code hash, max attempts, beneficiary.
+const checkCodeLua = `
+local function check(appt)
+  local a = redis.call('HMGET', appt, 'status', 'center', 'date', 'attempts', 'code_hash', 'ben')
+  if not a[1] then return {'not_found'} end
+  if ARGV[1] ~= '' and a[2] ~= ARGV[1] then return {'wrong_center'} end
+  if ARGV[5] ~= '' and a[6] ~= ARGV[5] then return {'wrong_person'} end
+  if a[1] ~= 'booked' then return {'not_active'} end
+  local tries = tonumber(a[4] or '0')
+  if tries >= tonumber(ARGV[4]) then return {'locked'} end
+  if a[3] ~= ARGV[2] then return {'wrong_date'} end
+  if a[5] ~= ARGV[3] then
+    tries = redis.call('HINCRBY', appt, 'attempts', 1)
+    return {'mismatch', tonumber(ARGV[4]) - tries}
+  end
+  return {'ok'}
+end
+`
+
+var verifyCodeScript = redis.NewScript(checkCodeLua + `return check(KEYS[1])`)
+
+// VerifyCode checks a code without using the appointment up.
+func (s *Store) VerifyCode(ctx context.Context, c CodeCheck) error {
+	if !validID(c.AppointmentID) {
+		return ErrNotFound
+	}
+	res, err := verifyCodeScript.Run(ctx, s.rdb, []string{s.appointmentKey(c.AppointmentID)},
+		c.CenterID, c.Today, s.codeHash.sum(c.AppointmentID, c.Code), MaxCodeAttempts, c.BeneficiaryID).Slice()
+	if err != nil {
+		return fmt.Errorf("verify code: %w", err)
+	}
+	return codeOutcome(res)
+}
+
+func codeOutcome(res []any) error {
+	if len(res) == 0 {
+		return errors.New("check code: empty answer")
+	}
+	switch res[0] {
+	case "ok":
+		return nil
+	case "not_found":
+		return ErrNotFound
+	case "wrong_center":
+		return ErrWrongCenter
+	case "wrong_person":
+		return ErrWrongPerson
+	case "not_active":
+		return ErrNotActive
+	case "locked":
+		return ErrCodeLocked
+	case "wrong_date":
+		return ErrWrongDate
+	case "mismatch":
+		left, _ := res[1].(int64)
+		return &CodeMismatchError{AttemptsLeft: int(max(0, left))}
+	case "no_beneficiary":
+		return ErrNotFound
+	case "cert_taken":
+		return errCertTaken
+	}
+	return fmt.Errorf("check code: unexpected answer %v", res[0])
+}
+
+// recordDoseScript appends a dose and, for a booked dose, checks the code
+// and completes the appointment in the same step, so one code admits one
+// dose. KEYS: beneficiary, doses, certificate, [appointment].
+// ARGV: centre, today, code hash, max attempts, beneficiary id, dose JSON,
+// certificate id, appointment id.
+var recordDoseScript = redis.NewScript(checkCodeLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'no_beneficiary'} end
+if KEYS[4] then
+  local r = check(KEYS[4])
+  if r[1] ~= 'ok' then return r end
+end
+if redis.call('SET', KEYS[3], ARGV[5], 'NX') == false then return {'cert_taken'} end
+if KEYS[4] then
+  redis.call('HSET', KEYS[4], 'status', 'completed', 'updated_at', ARGV[9])
+  if redis.call('HGET', KEYS[1], 'active_appt') == ARGV[8] then
+    redis.call('HDEL', KEYS[1], 'active_appt', 'active_date')
+  end
+end
+return {'ok', redis.call('RPUSH', KEYS[2], ARGV[6])}
+`)
+
+// NewDose is a dose to record; Check is nil for a walk-in.
+type NewDose struct {
+	BeneficiaryID string
+	Check         *CodeCheck
+	Vaccine       string
+	Batch         string
+	CenterID      string
+	Date          string
+}
+
+// RecordDose appends a dose under a fresh certificate id. With a Check the
+// code rules apply and the appointment is completed atomically.
+func (s *Store) RecordDose(ctx context.Context, nd NewDose) (Dose, error) {
+	now := s.now().UTC()
+	for range 5 {
+		cert, err := randomDigits(13)
+		if err != nil {
+			return Dose{}, fmt.Errorf("record dose: %w", err)
+		}
+		d := Dose{Vaccine: nd.Vaccine, Batch: nd.Batch, Date: nd.Date, CenterID: nd.CenterID,
+			CertificateID: cert, RecordedAt: now}
+		keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert)}
+		args := []any{"", "", "", MaxCodeAttempts, nd.BeneficiaryID, "", cert, "", now.UnixMilli()}
+		if c := nd.Check; c != nil {
+			if !validID(c.AppointmentID) {
+				return Dose{}, ErrNotFound
+			}
+			d.AppointmentID = c.AppointmentID
+			keys = append(keys, s.appointmentKey(c.AppointmentID))
+			args[0], args[1], args[2] = c.CenterID, c.Today, s.codeHash.sum(c.AppointmentID, c.Code)
+			args[7] = c.AppointmentID
+		}
+		raw, err := json.Marshal(d)
+		if err != nil {
+			return Dose{}, fmt.Errorf("record dose: %w", err)
+		}
+		args[5] = string(raw)
+		res, err := recordDoseScript.Run(ctx, s.rdb, keys, args...).Slice()
+		if err != nil {
+			return Dose{}, fmt.Errorf("record dose: %w", err)
+		}
+		err = codeOutcome(res)
+		if errors.Is(err, errCertTaken) {
+			continue
+		}
+		if err != nil {
+			return Dose{}, err
+		}
+		n, _ := res[1].(int64)
+		d.Number = int(n)
+		return d, nil
+	}
+	return Dose{}, errors.New("record dose: no free certificate id after 5 tries")
+}

@@ -1,0 +1,217 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Registry errors. Flows translate them into the programme's words.
+var (
+	ErrExists        = errors.New("already exists")
+	ErrMobileLimit   = errors.New("mobile has the most beneficiaries allowed")
+	ErrAlreadyBooked = errors.New("beneficiary has an active appointment")
+)
+
+// Center is a vaccination centre.
+type Center struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	District  string    `json:"district"`
+	State     string    `json:"state"`
+	Pincode   string    `json:"pincode"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+var createCenterScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`)
+
+// CreateCenter stores c; ErrExists when its id is taken.
+func (s *Store) CreateCenter(ctx context.Context, c Center) (Center, error) {
+	c.CreatedAt = s.now().UTC()
+	n, err := createCenterScript.Run(ctx, s.rdb, []string{s.centerKey(c.ID)},
+		"id", c.ID, "name", c.Name, "district", c.District, "state", c.State,
+		"pincode", c.Pincode, "created_at", c.CreatedAt.UnixMilli()).Int()
+	if err != nil {
+		return Center{}, fmt.Errorf("create centre %s: %w", c.ID, err)
+	}
+	if n == 0 {
+		return Center{}, ErrExists
+	}
+	return c, nil
+}
+
+// Center loads one centre.
+func (s *Store) Center(ctx context.Context, id string) (Center, error) {
+	h, err := s.rdb.HGetAll(ctx, s.centerKey(id)).Result()
+	if err != nil {
+		return Center{}, fmt.Errorf("load centre %s: %w", id, err)
+	}
+	if len(h) == 0 {
+		return Center{}, ErrNotFound
+	}
+	return Center{
+		ID: h["id"], Name: h["name"], District: h["district"], State: h["state"],
+		Pincode: h["pincode"], CreatedAt: msTime(h["created_at"]),
+	}, nil
+}
+
+// Beneficiary is a registered citizen with the doses recorded for them.
+type Beneficiary struct {
+	ID        string
+	Name      string
+	Mobile    string // E.164
+	BirthYear int
+	Gender    string
+	Language  string
+	CreatedAt time.Time
+	// ActiveAppointment is the latest booking; it may be past its date.
+	ActiveAppointment string
+	ActiveDate        string
+	Doses             []Dose
+}
+
+// Dose is one vaccination given.
+type Dose struct {
+	Number        int       `json:"dose"`
+	Vaccine       string    `json:"vaccine"`
+	Batch         string    `json:"batch"`
+	Date          string    `json:"date"` // programme time zone, YYYY-MM-DD
+	CenterID      string    `json:"center_id"`
+	CertificateID string    `json:"certificate_id"`
+	AppointmentID string    `json:"appointment_id,omitempty"`
+	RecordedAt    time.Time `json:"recorded_at"`
+}
+
+// createBeneficiaryScript keeps at most ARGV[1] beneficiaries on one
+// mobile; the count and the insert are one step so parallel registrations
+// cannot overshoot. 0: id taken (try another), -1: mobile full.
+var createBeneficiaryScript = redis.NewScript(`
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+`)
+
+// CreateBeneficiary registers b under a fresh 14-digit id; ErrMobileLimit
+// when its mobile already has maxPerMobile beneficiaries.
+func (s *Store) CreateBeneficiary(ctx context.Context, b Beneficiary, maxPerMobile int) (Beneficiary, error) {
+	b.CreatedAt = s.now().UTC()
+	b.ActiveAppointment, b.ActiveDate, b.Doses = "", "", nil
+	for range 5 {
+		id, err := randomDigits(14)
+		if err != nil {
+			return Beneficiary{}, fmt.Errorf("create beneficiary: %w", err)
+		}
+		b.ID = id
+		n, err := createBeneficiaryScript.Run(ctx, s.rdb,
+			[]string{s.beneficiaryKey(id), s.mobileBeneficiariesKey(b.Mobile)},
+			maxPerMobile, b.CreatedAt.UnixMilli(), id,
+			"id", id, "name", b.Name, "mobile", b.Mobile, "birth_year", b.BirthYear,
+			"gender", b.Gender, "lang", b.Language, "created_at", b.CreatedAt.UnixMilli()).Int()
+		if err != nil {
+			return Beneficiary{}, fmt.Errorf("create beneficiary: %w", err)
+		}
+		switch n {
+		case 1:
+			return b, nil
+		case -1:
+			return Beneficiary{}, ErrMobileLimit
+		}
+	}
+	return Beneficiary{}, errors.New("create beneficiary: no free id after 5 tries")
+}
+
+// Beneficiary loads one beneficiary with their doses.
+func (s *Store) Beneficiary(ctx context.Context, id string) (Beneficiary, error) {
+	if !allDigits(id, 14) {
+		return Beneficiary{}, ErrNotFound
+	}
+	var h *redis.MapStringStringCmd
+	var doses *redis.StringSliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		h = p.HGetAll(ctx, s.beneficiaryKey(id))
+		doses = p.LRange(ctx, s.dosesKey(id), 0, -1)
+		return nil
+	})
+	if err != nil {
+		return Beneficiary{}, fmt.Errorf("load beneficiary: %w", err)
+	}
+	if len(h.Val()) == 0 {
+		return Beneficiary{}, ErrNotFound
+	}
+	b := beneficiaryFromHash(h.Val())
+	for i, raw := range doses.Val() {
+		var d Dose
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			return Beneficiary{}, fmt.Errorf("load beneficiary %s: dose %d: %w", id, i+1, err)
+		}
+		d.Number = i + 1
+		b.Doses = append(b.Doses, d)
+	}
+	return b, nil
+}
+
+func beneficiaryFromHash(h map[string]string) Beneficiary {
+	year, _ := strconv.Atoi(h["birth_year"])
+	return Beneficiary{
+		ID: h["id"], Name: h["name"], Mobile: h["mobile"], BirthYear: year,
+		Gender: h["gender"], Language: h["lang"], CreatedAt: msTime(h["created_at"]),
+		ActiveAppointment: h["active_appt"], ActiveDate: h["active_date"],
+	}
+}
+
+// BeneficiariesByMobile lists the beneficiaries registered on a mobile,
+// oldest first.
+func (s *Store) BeneficiariesByMobile(ctx context.Context, mobile string) ([]Beneficiary, error) {
+	ids, err := s.rdb.ZRange(ctx, s.mobileBeneficiariesKey(mobile), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("beneficiaries of mobile: %w", err)
+	}
+	out := make([]Beneficiary, 0, len(ids))
+	for _, id := range ids {
+		b, err := s.Beneficiary(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// randomDigits returns n decimal digits, the first not zero, from crypto/rand.
+func randomDigits(n int) (string, error) {
+	lo := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n-1)), nil)
+	span := new(big.Int).Sub(new(big.Int).Mul(lo, big.NewInt(10)), lo)
+	v, err := rand.Int(rand.Reader, span)
+	if err != nil {
+		return "", fmt.Errorf("random digits: %w", err)
+	}
+	return v.Add(v, lo).String(), nil
+}
+
+func allDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
