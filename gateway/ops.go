@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
 	"net/http"
@@ -66,13 +65,10 @@ func (s *server) mountQueues(app *fiber.App) {
 	app.Use("/admin/queues", guard, h)
 }
 
-// isAdmin checks the bootstrap admin key in constant time.
+// isAdmin accepts the bootstrap admin key and issued admin keys.
 func (s *server) isAdmin(c *fiber.Ctx) bool {
-	if s.opts.AdminKey == "" {
-		return false
-	}
-	key := bearer(c)
-	return key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.AdminKey)) == 1
+	who, err := s.authenticate(c)
+	return err == nil && who.Role == store.RoleAdmin
 }
 
 // bearer returns the key from "Bearer <key>" or from Basic auth's password.

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -207,9 +206,6 @@ func (g *Gateway) CreateKey(ctx context.Context, r KeyRequest) (store.APIKey, st
 	}
 	if role == store.RoleCenter {
 		if _, err := g.Center(ctx, r.CenterID); err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return store.APIKey{}, "", invalid("center_id", "no centre has id %q.", r.CenterID)
-			}
 			return store.APIKey{}, "", err
 		}
 	}

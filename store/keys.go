@@ -48,3 +48,5 @@ func (s *Store) idempotencyKey(scope, key string) string {
 func (s *Store) resendLimitKey(subject string) string { return s.prefix + "resend:" + subject }
 
 func (s *Store) auditKey() string { return s.prefix + "audit" }
+
+func (s *Store) markerKey(name string) string { return s.prefix + "marker:" + name }

@@ -93,3 +93,13 @@ func (s *Store) Redis() redis.UniversalClient { return s.rdb }
 
 // Prefix is the key prefix, for those same packages.
 func (s *Store) Prefix() string { return s.prefix }
+
+// MarkOnce sets a named marker and reports whether this call set it, so
+// one-time setup (demo data) runs once however many processes start.
+func (s *Store) MarkOnce(ctx context.Context, name string) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.markerKey(name), s.now().UnixMilli(), 0).Result()
+	if err != nil {
+		return false, fmt.Errorf("mark %s: %w", name, err)
+	}
+	return ok, nil
+}

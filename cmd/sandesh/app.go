@@ -41,6 +41,7 @@ type app struct {
 	router *providers.Router
 	http   *fiber.App
 	worker *jobs.Worker
+	gw     *gateway.Gateway
 	ln     net.Listener
 
 	// AdminKey is the effective admin key (generated in embedded mode).
@@ -97,8 +98,9 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	}
 	gw := gateway.New(gateway.Deps{
 		Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Logger: log,
-		Languages: cfg.Languages, Location: cfg.Location,
+		Languages: cfg.Languages, Location: cfg.Location, Region: cfg.DefaultRegion,
 	})
+	a.gw = gw
 	if a.AdminKey == "" && cfg.Embedded {
 		a.AdminKey = randomHex(24)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"sandesh/gateway"
 	"sandesh/templates"
 )
 
@@ -19,7 +20,9 @@ commands:
   (none)     web server and worker in one process
   web        the web server only (Procfile "web")
   worker     the send worker only (Procfile "worker")
-  demo       print the demo keys
+  demo       load the demo centres and beneficiaries (once) and print one key per role
+  keys create --role ROLE --name NAME [--center ID]
+             issue an API key (shown once)
   segments   [TEXT] print how TEXT travels as SMS (stdin when no TEXT)
 
 --config FILE, or SANDESH_CONFIG, names a YAML config; with none the gateway
@@ -52,7 +55,15 @@ func (c cli) run(ctx context.Context, args []string) int {
 	if cmd == "segments" {
 		return c.segments(rest)
 	}
-	r, ok := map[string]role{"": {web: true, worker: true}, "web": {web: true}, "worker": {worker: true}, "demo": {}}[cmd]
+	var keyReq gateway.KeyRequest
+	if cmd == "keys" {
+		var ok bool
+		if keyReq, ok = c.parseKeys(rest); !ok {
+			return 2
+		}
+		rest = nil
+	}
+	r, ok := map[string]role{"": {web: true, worker: true}, "web": {web: true}, "worker": {worker: true}, "demo": {}, "keys": {}}[cmd]
 	if !ok || (cmd != "" && len(rest) > 0) {
 		fmt.Fprintf(c.stderr, "sandesh: unknown command %q\n\n%s", strings.Join(fs.Args(), " "), usage)
 		return 2
@@ -66,7 +77,7 @@ func (c cli) run(ctx context.Context, args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.Level()}))
-	if cfg.Embedded && (cmd == "web" || cmd == "worker") {
+	if cfg.Embedded && (cmd == "web" || cmd == "worker" || cmd == "keys") {
 		fmt.Fprintf(c.stderr, "sandesh: %s as a separate process needs redis_url: the embedded Redis lives inside one process\n", cmd)
 		return 2
 	}
@@ -75,9 +86,13 @@ func (c cli) run(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stderr, "sandesh: %v\n", err)
 		return 1
 	}
-	if cmd == "demo" {
+	switch cmd {
+	case "demo":
 		defer a.Close()
-		return c.demo(a)
+		return c.demo(ctx, a)
+	case "keys":
+		defer a.Close()
+		return c.createKey(ctx, a, keyReq)
 	}
 	log.Info("starting", "config", cfg, "web", r.web, "worker", r.worker)
 	if err := a.Start(); err != nil {
@@ -86,7 +101,11 @@ func (c cli) run(ctx context.Context, args []string) int {
 		return 1
 	}
 	if cfg.Embedded {
-		c.welcome(a)
+		_, keys, err := a.gw.LoadDemo(ctx)
+		if err != nil {
+			log.Error("demo data not loaded", "err", err)
+		}
+		c.welcome(a, keys)
 	}
 	<-ctx.Done()
 	log.Info("shutting down: no new requests, finishing sends in flight")
@@ -99,25 +118,74 @@ func (c cli) run(ctx context.Context, args []string) int {
 }
 
 // welcome tells a newcomer on the embedded default what they are running.
-func (c cli) welcome(a *app) {
+func (c cli) welcome(a *app, keys []gateway.DemoKey) {
 	fmt.Fprintf(c.stdout, `
 Sandesh is running on an embedded in-memory Redis with the console provider:
-every SMS is printed here instead of sent.
+every SMS is printed here instead of sent. Demo centres C1-C3 and ten
+beneficiaries are loaded; today's appointment slips are printed below.
 
   API       http://%s  (see /openapi.yaml)
   admin key %s  (shown once; Authorization: Bearer <key>)
   queues    http://%s/admin/queues
-
 `, a.Addr(), a.AdminKey, a.Addr())
+	c.printKeys(keys)
+	fmt.Fprintln(c.stdout)
 }
 
-// demo prints the keys a newcomer needs.
-func (c cli) demo(a *app) int {
-	if a.AdminKey == "" {
-		fmt.Fprintln(c.stderr, "sandesh: no admin_key configured")
+func (c cli) printKeys(keys []gateway.DemoKey) {
+	for _, k := range keys {
+		role := string(k.Role)
+		if k.CenterID != "" {
+			role += " (" + k.CenterID + ")"
+		}
+		fmt.Fprintf(c.stdout, "  %-13s %s\n", role, k.Key)
+	}
+}
+
+// demo loads the demo data into the configured Redis (once) and prints a
+// fresh key per role.
+func (c cli) demo(ctx context.Context, a *app) int {
+	loaded, keys, err := a.gw.LoadDemo(ctx)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "sandesh demo: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(c.stdout, "admin key: %s\n", a.AdminKey)
+	if loaded {
+		fmt.Fprintln(c.stdout, "Loaded demo centres C1-C3 and ten beneficiaries on six mobiles; their SMS are queued for the worker.")
+	} else {
+		fmt.Fprintln(c.stdout, "Demo data was already loaded; here are fresh keys.")
+	}
+	fmt.Fprintln(c.stdout, "Demo keys (shown once; Authorization: Bearer <key>):")
+	c.printKeys(keys)
+	return 0
+}
+
+// parseKeys reads "create --role R --name N [--center C]".
+func (c cli) parseKeys(args []string) (gateway.KeyRequest, bool) {
+	var req gateway.KeyRequest
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprintf(c.stderr, "usage: sandesh keys create --role ROLE --name NAME [--center ID]\n")
+		return req, false
+	}
+	fs := flag.NewFlagSet("sandesh keys create", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.StringVar(&req.Role, "role", "", "admin, registry, center, verifier or support")
+	fs.StringVar(&req.Name, "name", "", "who holds the key")
+	fs.StringVar(&req.CenterID, "center", "", "the centre a center key acts for")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+		return req, false
+	}
+	return req, true
+}
+
+// createKey issues one API key and prints it once.
+func (c cli) createKey(ctx context.Context, a *app, req gateway.KeyRequest) int {
+	k, clear, err := a.gw.CreateKey(ctx, req)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "sandesh keys create: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(c.stdout, "id:   %s\nrole: %s\nkey:  %s\n(the key is shown only now; store it safely)\n", k.ID, k.Role, clear)
 	return 0
 }
 

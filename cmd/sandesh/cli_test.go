@@ -657,55 +657,98 @@ func TestSegments(t *testing.T) {
 	}
 }
 
-// TestDemo prints the configured admin key.
+var demoKeyLine = regexp.MustCompile(`(?m)^  (admin|registry|center \(C1\)|verifier|support) +(sdk_[0-9a-f]{48})$`)
+
+// demoKeys reads the keys `sandesh demo` printed, by role.
+func demoKeys(t *testing.T, stdout string) map[string]string {
+	t.Helper()
+	keys := map[string]string{}
+	for _, m := range demoKeyLine.FindAllStringSubmatch(stdout, -1) {
+		keys[m[1]] = m[2]
+	}
+	if len(keys) != 5 {
+		t.Fatalf("want one key per role, got %v in:\n%s", keys, stdout)
+	}
+	return keys
+}
+
+// TestDemo loads the demo data once and prints working keys every time.
 func TestDemo(t *testing.T) {
 	db := newTestRedis(t)
+	config := filepath.Join(t.TempDir(), "sandesh.yaml")
+	if err := os.WriteFile(config, []byte("redis_url: ${TEST_REDIS_URL}\nsecret: ${SANDESH_SECRET}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"TEST_REDIS_URL": db.url, "SANDESH_SECRET": cliSecret}
+	for i, want := range []string{"Loaded demo centres C1-C3", "Demo data was already loaded"} {
+		code, stdout, stderr := runProcess(t, env, "", "--config", config, "demo")
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Fatalf("run %d: exit %d, stdout %q, want it to say %q; stderr: %s", i+1, code, stdout, want, stderr)
+		}
+		demoKeys(t, stdout)
+		if strings.Contains(stderr, "sdk_") || strings.Contains(stderr, cliSecret) {
+			t.Errorf("a secret appears in the log:\n%s", stderr)
+		}
+	}
+	ctx := context.Background()
+	bens, err := db.rdb.Keys(ctx, "sandesh:ben:??????????????").Result()
+	if err != nil || len(bens) != 10 {
+		t.Fatalf("demo beneficiaries: %d (%v), want 10", len(bens), err)
+	}
+	centers, err := db.rdb.Keys(ctx, "sandesh:center:*").Result()
+	if err != nil || len(centers) != 3 {
+		t.Fatalf("demo centres: %d (%v), want 3", len(centers), err)
+	}
+
+	// Embedded: the data lives and dies with the process, keys still print.
+	code, stdout, stderr := runProcess(t, nil, "", "demo")
+	if code != 0 {
+		t.Fatalf("embedded demo: exit %d; stderr: %s", code, stderr)
+	}
+	demoKeys(t, stdout)
+}
+
+// TestKeysCreate issues a key an operator can use at once.
+func TestKeysCreate(t *testing.T) {
+	db := newTestRedis(t)
+	env := map[string]string{"SANDESH_REDIS_URL": db.url, "SANDESH_SECRET": cliSecret, "SANDESH_ADMIN_KEY": cliAdminKey}
+	if code, _, stderr := runProcess(t, env, "", "demo"); code != 0 {
+		t.Fatalf("demo: %s", stderr)
+	}
+	keyLine := regexp.MustCompile(`(?m)^key: +(sdk_[0-9a-f]{48})$`)
 	for _, tc := range []struct {
-		name       string
-		config     string // with --config when not ""
-		env        map[string]string
-		wantCode   int
-		wantStdout string
-		wantStderr string
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
 	}{
-		{name: "SANDESH_ADMIN_KEY, embedded", env: map[string]string{"SANDESH_ADMIN_KEY": cliAdminKey},
-			wantStdout: "admin key: " + cliAdminKey + "\n"},
-		{name: "admin_key from the file, with redis",
-			config:     "redis_url: ${TEST_REDIS_URL}\nsecret: ${SANDESH_SECRET}\nadmin_key: ${ADMIN}\n",
-			env:        map[string]string{"SANDESH_SECRET": cliSecret, "ADMIN": cliAdminKey},
-			wantStdout: "admin key: " + cliAdminKey + "\n"},
-		{name: "no admin_key, with redis",
-			config:   "redis_url: ${TEST_REDIS_URL}\nsecret: ${SANDESH_SECRET}\n",
-			env:      map[string]string{"SANDESH_SECRET": cliSecret},
-			wantCode: 1, wantStderr: "no admin_key configured"},
+		{"registry", []string{"--role", "registry", "--name", "CoWIN booking"}, 0, ""},
+		{"center", []string{"--role", "center", "--name", "PHC Aundh desk", "--center", "C1"}, 0, ""},
+		{"center without centre", []string{"--role", "center", "--name", "desk"}, 1, "center_id"},
+		{"unknown centre", []string{"--role", "center", "--name", "desk", "--center", "C9"}, 1, "not found"},
+		{"centre for another role", []string{"--role", "support", "--name", "desk", "--center", "C1"}, 1, "center_id"},
+		{"unknown role", []string{"--role", "root", "--name", "x"}, 1, "role"},
+		{"stray argument", []string{"--role", "support", "--name", "x", "extra"}, 2, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := map[string]string{"SANDESH_LISTEN": "127.0.0.1:0", "TEST_REDIS_URL": db.url}
-			for k, v := range tc.env {
-				env[k] = v
+			code, stdout, stderr := runProcess(t, env, "", append([]string{"keys", "create"}, tc.args...)...)
+			if code != tc.wantCode || !strings.Contains(stderr, tc.wantErr) {
+				t.Fatalf("exit %d, want %d; stderr %q, want it to contain %q", code, tc.wantCode, stderr, tc.wantErr)
 			}
-			args := []string{"demo"}
-			if tc.config != "" {
-				path := filepath.Join(t.TempDir(), "sandesh.yaml")
-				if err := os.WriteFile(path, []byte(tc.config), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				args = []string{"--config", path, "demo"}
+			if tc.wantCode != 0 {
+				return
 			}
-			code, stdout, stderr := runProcess(t, env, "", args...)
-			if code != tc.wantCode {
-				t.Errorf("exit code %d, want %d; stderr: %s", code, tc.wantCode, stderr)
+			m := keyLine.FindStringSubmatch(stdout)
+			if m == nil {
+				t.Fatalf("no key printed: %q", stdout)
 			}
-			if stdout != tc.wantStdout {
-				t.Errorf("stdout %q, want %q", stdout, tc.wantStdout)
-			}
-			if !strings.Contains(stderr, tc.wantStderr) {
-				t.Errorf("stderr does not contain %q:\n%s", tc.wantStderr, stderr)
-			}
-			if strings.Contains(stderr, cliAdminKey) || strings.Contains(stderr, cliSecret) {
-				t.Errorf("a secret appears in the log:\n%s", stderr)
+			if strings.Contains(stderr, m[1]) {
+				t.Errorf("the key appears in the log")
 			}
 		})
+	}
+	if code, _, stderr := runProcess(t, nil, "", "keys", "create", "--role", "support", "--name", "x"); code != 2 || !strings.Contains(stderr, "needs redis_url") {
+		t.Errorf("keys create on the embedded Redis: exit %d, stderr %q", code, stderr)
 	}
 }
 
