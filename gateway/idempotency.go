@@ -37,15 +37,16 @@ func (g *Gateway) BeginIdempotent(ctx context.Context, scope, key, fingerprint s
 
 // FinishIdempotent keeps the first answer; a 5xx frees the key instead, so
 // the client's retry runs again.
-func (g *Gateway) FinishIdempotent(ctx context.Context, scope, key string, r store.Replay) {
-	var err error
+func (g *Gateway) FinishIdempotent(ctx context.Context, scope, key, fingerprint string, r store.Replay) {
 	if r.Status >= 500 {
-		err = g.store.AbandonIdempotent(ctx, scope, key)
-	} else {
-		err = g.store.FinishIdempotent(ctx, scope, key, r, idempotencyTTL)
+		if err := g.store.AbandonIdempotent(ctx, scope, key, fingerprint); err != nil {
+			g.log.Error("idempotency key not freed", "err", err)
+		}
+		return
 	}
-	if err != nil {
-		g.log.Error("idempotency answer not kept", "err", err)
+	kept, err := g.store.FinishIdempotent(ctx, scope, key, fingerprint, r, idempotencyTTL)
+	if err != nil || !kept {
+		g.log.Error("idempotency answer not kept", "lapsed", !kept, "err", err)
 	}
 }
 
@@ -89,7 +90,7 @@ func (s *server) idempotent(c *fiber.Ctx) error {
 			return herr
 		}
 	}
-	s.gw.FinishIdempotent(context.WithoutCancel(ctx), scope, key, store.Replay{
+	s.gw.FinishIdempotent(context.WithoutCancel(ctx), scope, key, fp, store.Replay{
 		Status: c.Response().StatusCode(), Body: bytes.Clone(c.Response().Body()),
 	})
 	return nil

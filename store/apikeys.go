@@ -52,12 +52,13 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, string, err
 	if !k.Role.Valid() || k.Name == "" {
 		return APIKey{}, "", fmt.Errorf("create api key: a valid role and a name are required")
 	}
-	var raw [24]byte
+	// The id is shown in audit trails, so it shares no bits with the key.
+	var raw [24 + 6]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return APIKey{}, "", fmt.Errorf("create api key: %w", err)
 	}
-	clear := keyPrefix + hex.EncodeToString(raw[:])
-	k.ID = "key_" + hex.EncodeToString(raw[:6])
+	clear := keyPrefix + hex.EncodeToString(raw[:24])
+	k.ID = "key_" + hex.EncodeToString(raw[24:])
 	k.CreatedAt = s.now().UTC()
 	hash := s.apiKeyHash.sum(clear)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {

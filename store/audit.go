@@ -43,6 +43,9 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 
 // AuditTrail returns up to limit entries, newest first.
 func (s *Store) AuditTrail(ctx context.Context, limit int) ([]AuditEntry, error) {
+	if limit <= 0 {
+		return nil, nil // LRANGE 0 -1 would read the whole trail
+	}
 	raws, err := s.rdb.LRange(ctx, s.auditKey(), 0, int64(limit-1)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read audit trail: %w", err)
@@ -77,6 +80,9 @@ return {1}
 // AllowResend spends one of the perHour resends allowed for subject (an
 // appointment or beneficiary). When none is left it reports how long to wait.
 func (s *Store) AllowResend(ctx context.Context, subject string, perHour int) (bool, time.Duration, error) {
+	if perHour <= 0 {
+		return false, 0, fmt.Errorf("resend limit: %d per hour is not positive", perHour)
+	}
 	now := s.now()
 	res, err := slidingWindowScript.Run(ctx, s.rdb, []string{s.resendLimitKey(subject)},
 		now.UnixMilli(), time.Hour.Milliseconds(), perHour, newMessageID(now)).Slice()

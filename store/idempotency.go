@@ -61,23 +61,39 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 	return &Replay{Status: status, Body: []byte(body)}, nil
 }
 
-// FinishIdempotent keeps the answer for the repeats of the request for ttl.
-func (s *Store) FinishIdempotent(ctx context.Context, scope, key string, r Replay, ttl time.Duration) error {
-	k := s.idempotencyKey(scope, key)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k, "status", r.Status, "body", r.Body)
-		p.PExpire(ctx, k, ttl)
-		return nil
-	})
+// finishIdempotentScript keeps an answer only while the request that
+// computed it still holds the key: after its lease lapsed another request
+// may have claimed it, and must not be handed this answer.
+var finishIdempotentScript = redis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'fp', 'status')
+if h[1] ~= ARGV[1] or h[2] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'body', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`)
+
+// FinishIdempotent keeps the answer of the request with fingerprint for its
+// repeats, for ttl. It reports whether the answer was kept: not when the
+// request's claim had lapsed.
+func (s *Store) FinishIdempotent(ctx context.Context, scope, key, fingerprint string, r Replay, ttl time.Duration) (bool, error) {
+	n, err := finishIdempotentScript.Run(ctx, s.rdb, []string{s.idempotencyKey(scope, key)},
+		fingerprint, r.Status, r.Body, ttl.Milliseconds()).Int()
 	if err != nil {
-		return fmt.Errorf("finish idempotent request: %w", err)
+		return false, fmt.Errorf("finish idempotent request: %w", err)
 	}
-	return nil
+	return n == 1, nil
 }
 
-// AbandonIdempotent frees the key after a failure worth retrying.
-func (s *Store) AbandonIdempotent(ctx context.Context, scope, key string) error {
-	if err := s.rdb.Del(ctx, s.idempotencyKey(scope, key)).Err(); err != nil {
+var abandonIdempotentScript = redis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'fp', 'status')
+if h[1] ~= ARGV[1] or h[2] then return 0 end
+return redis.call('DEL', KEYS[1])
+`)
+
+// AbandonIdempotent frees the key after a failure worth retrying, if the
+// request with fingerprint still holds it unanswered.
+func (s *Store) AbandonIdempotent(ctx context.Context, scope, key, fingerprint string) error {
+	if err := abandonIdempotentScript.Run(ctx, s.rdb, []string{s.idempotencyKey(scope, key)}, fingerprint).Err(); err != nil {
 		return fmt.Errorf("abandon idempotent request: %w", err)
 	}
 	return nil

@@ -30,7 +30,7 @@ func (s *Store) dosesKey(beneficiaryID string) string {
 }
 
 // mobileBeneficiariesKey holds the beneficiaries registered on a mobile,
-// scored by registration time.
+// scored in registration order.
 func (s *Store) mobileBeneficiariesKey(mobile string) string {
 	return s.prefix + "mobile:" + mobile + ":bens"
 }

@@ -96,11 +96,14 @@ type Dose struct {
 // createBeneficiaryScript keeps at most ARGV[1] beneficiaries on one
 // mobile; the count and the insert are one step so parallel registrations
 // cannot overshoot. 0: id taken (try another), -1: mobile full.
+// The score is one more than the newest, so registrations in the same
+// millisecond still list in order.
 var createBeneficiaryScript = redis.NewScript(`
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return -1 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+redis.call('ZADD', KEYS[2], (tonumber(newest[2]) or 0) + 1, ARGV[2])
 return 1
 `)
 
@@ -117,7 +120,7 @@ func (s *Store) CreateBeneficiary(ctx context.Context, b Beneficiary, maxPerMobi
 		b.ID = id
 		n, err := createBeneficiaryScript.Run(ctx, s.rdb,
 			[]string{s.beneficiaryKey(id), s.mobileBeneficiariesKey(b.Mobile)},
-			maxPerMobile, b.CreatedAt.UnixMilli(), id,
+			maxPerMobile, id,
 			"id", id, "name", b.Name, "mobile", b.Mobile, "birth_year", b.BirthYear,
 			"gender", b.Gender, "lang", b.Language, "created_at", b.CreatedAt.UnixMilli()).Int()
 		if err != nil {
