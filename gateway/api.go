@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,29 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return newAPIErr(http.StatusBadRequest, "bad_request", "The body must hold one JSON object and nothing after it.")
+	}
+	return exactFieldNames(body, v)
+}
+
+// exactFieldNames refuses "Name" for "name": encoding/json matches field
+// names case-insensitively, and an integrator's typo must not pass.
+func exactFieldNames(body []byte, v any) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return badJSON(err)
+	}
+	known := map[string]bool{}
+	t := reflect.TypeOf(v).Elem()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		known[name] = true
+	}
+	for name := range fields {
+		if !known[name] {
+			e := newAPIErr(http.StatusBadRequest, "bad_request", fmt.Sprintf("Unknown field %q.", name))
+			e.Extra = map[string]any{"field": name}
+			return e
+		}
 	}
 	return nil
 }

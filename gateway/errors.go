@@ -106,6 +106,8 @@ func fiberError(fe *fiber.Error) *apiErr {
 		return newAPIErr(fe.Code, "method_not_allowed", "This route does not take that method.")
 	case http.StatusRequestEntityTooLarge:
 		return newAPIErr(fe.Code, "payload_too_large", "The request body is larger than 64 KiB.")
+	case http.StatusRequestHeaderFieldsTooLarge:
+		return newAPIErr(fe.Code, "headers_too_large", "The request headers or URL are too large.")
 	case http.StatusBadRequest:
 		return newAPIErr(fe.Code, "bad_request", "The request could not be read.")
 	case http.StatusUnsupportedMediaType:

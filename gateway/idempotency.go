@@ -35,10 +35,16 @@ func (g *Gateway) BeginIdempotent(ctx context.Context, scope, key, fingerprint s
 	return r, nil
 }
 
-// FinishIdempotent keeps the first answer; a 5xx frees the key instead, so
-// the client's retry runs again.
+// keptRefusals are the refusals worth replaying: the request ran and may
+// have changed something (a wrong code spends an attempt). Other 4xx
+// answers changed nothing, so the key is freed and a corrected retry runs,
+// as clients of idempotent APIs expect.
+var keptRefusals = map[int]bool{http.StatusConflict: true, http.StatusUnprocessableEntity: true, http.StatusLocked: true}
+
+// FinishIdempotent keeps the first answer; a failure that changed nothing
+// (bad input, not found, 5xx) frees the key instead.
 func (g *Gateway) FinishIdempotent(ctx context.Context, scope, key, fingerprint string, r store.Replay) {
-	if r.Status >= 500 {
+	if r.Status >= 400 && !keptRefusals[r.Status] {
 		if err := g.store.AbandonIdempotent(ctx, scope, key, fingerprint); err != nil {
 			g.log.Error("idempotency key not freed", "err", err)
 		}

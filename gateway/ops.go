@@ -73,12 +73,13 @@ func (s *server) isAdmin(c *fiber.Ctx) bool {
 
 // bearer returns the key from "Bearer <key>" or from Basic auth's password.
 func bearer(c *fiber.Ctx) string {
-	h := c.Get(fiber.HeaderAuthorization)
-	if k, ok := strings.CutPrefix(h, "Bearer "); ok {
-		return strings.TrimSpace(k)
-	}
-	if b, ok := strings.CutPrefix(h, "Basic "); ok {
-		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b))
+	// The scheme is case-insensitive (RFC 7235 §2.1).
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(c.Get(fiber.HeaderAuthorization)), " ")
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		return strings.TrimSpace(cred)
+	case strings.EqualFold(scheme, "Basic"):
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 		if err != nil {
 			return ""
 		}

@@ -205,6 +205,9 @@ func (g *Gateway) CreateKey(ctx context.Context, r KeyRequest) (store.APIKey, st
 		return store.APIKey{}, "", invalid("center_id", "center_id is required for, and only for, the center role.")
 	}
 	if role == store.RoleCenter {
+		if err := matches("center_id", r.CenterID, centerIDPattern, "a centre id"); err != nil {
+			return store.APIKey{}, "", err
+		}
 		if _, err := g.Center(ctx, r.CenterID); err != nil {
 			return store.APIKey{}, "", err
 		}

@@ -74,10 +74,15 @@ func personName(field, raw string, maxRunes int) (string, error) {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxRunes {
 		return "", invalid(field, "%s must be at most %d characters.", field, maxRunes)
 	}
+	letters := false
 	for _, r := range s {
-		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || r == ' ' || r == '.' || r == '\'' || r == '-') {
+		letters = letters || unicode.IsLetter(r)
+		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || joiner(r) || r == ' ' || r == '.' || r == '\'' || r == '-') {
 			return "", invalid(field, "%s may hold letters, spaces, dots, apostrophes and hyphens only.", field)
 		}
+	}
+	if !letters {
+		return "", invalid(field, "%s must contain letters.", field)
 	}
 	return s, nil
 }
@@ -92,13 +97,22 @@ func placeName(field, raw string, maxRunes int) (string, error) {
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxRunes {
 		return "", invalid(field, "%s must be at most %d characters.", field, maxRunes)
 	}
+	letters := false
 	for _, r := range s {
-		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || unicode.IsDigit(r) || strings.ContainsRune(" .,'-()&/", r)) {
+		letters = letters || unicode.IsLetter(r)
+		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || joiner(r) || unicode.IsDigit(r) || strings.ContainsRune(" .,'-()&/", r)) {
 			return "", invalid(field, "%s may hold letters, digits, spaces and . , ' - ( ) & / only.", field)
 		}
 	}
+	if !letters {
+		return "", invalid(field, "%s must contain letters.", field)
+	}
 	return s, nil
 }
+
+// joiner is ZWJ or ZWNJ: Marathi and Hindi keyboards type them inside
+// words (the eyelash ra of कुर्‍हाडे).
+func joiner(r rune) bool { return r == '\u200c' || r == '\u200d' }
 
 var (
 	centerIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
