@@ -55,6 +55,10 @@ func (g *Gateway) LoadDemo(ctx context.Context) (bool, []DemoKey, error) {
 	}
 	if first {
 		if err := g.loadDemoData(ctx); err != nil {
+			// Let the next start try again rather than keep half a demo.
+			if uerr := g.store.Unmark(context.WithoutCancel(ctx), "demo-data"); uerr != nil {
+				g.log.Error("demo marker not cleared", "err", uerr)
+			}
 			return false, nil, err
 		}
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"strings"
@@ -137,17 +138,13 @@ func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput)
 		if in.Code != "" {
 			return DoseResult{}, invalid("code", "a walk-in has no code; give appointment_id with the code.")
 		}
-		nd.CenterID = centerID
-		if nd.CenterID == "" {
-			nd.CenterID = in.CenterID
-		}
-		if nd.CenterID == "" {
-			return DoseResult{}, invalid("center_id", "center_id is required for a walk-in recorded with an admin key.")
-		}
+		// An admin recording a walk-in may leave the centre out.
+		nd.CenterID = cmp.Or(centerID, in.CenterID)
 	}
-	c, err := g.store.Center(ctx, nd.CenterID)
-	if err != nil {
-		return DoseResult{}, storeErr("record dose: centre", err)
+	if nd.CenterID != "" {
+		if _, err := g.store.Center(ctx, nd.CenterID); err != nil {
+			return DoseResult{}, storeErr("record dose: centre", err)
+		}
 	}
 	d, err := g.store.RecordDose(ctx, nd)
 	if err != nil {
@@ -165,7 +162,7 @@ func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput)
 	m, err := g.Send(ctx, g.confirmation(b, d, res.Status))
 	if err != nil {
 		// The dose stands; support can resend the confirmation.
-		g.log.Error("dose confirmation not queued", "beneficiary", b.ID, "center", c.ID, "err", err)
+		g.log.Error("dose confirmation not queued", "beneficiary", b.ID, "center", nd.CenterID, "err", err)
 		return res, nil
 	}
 	res.MessageID = m.ID

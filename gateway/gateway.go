@@ -82,6 +82,7 @@ type Outgoing struct {
 	Vars     templates.Vars
 	Priority store.Priority
 	ValidFor time.Duration // OTPs: their validity
+	Prefer   string        // provider to try first (replies: the one that received)
 }
 
 // Send renders o in its language, records it and queues it. The body is
@@ -103,6 +104,7 @@ func (g *Gateway) Send(ctx context.Context, o Outgoing) (store.Message, error) {
 		DLTTemplateID: r.DLTTemplateID,
 		Priority:      o.Priority,
 		ValidFor:      o.ValidFor,
+		Prefer:        o.Prefer,
 	})
 	if err != nil {
 		return m, fmt.Errorf("send %s: %w", o.Template, errors.Join(ErrUnavailable, err))

@@ -90,6 +90,14 @@ func (s *server) idempotent(c *fiber.Ctx) error {
 		}
 		break
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			// Free the key so the client's retry runs, then let the
+			// recover middleware answer 500.
+			s.gw.FinishIdempotent(context.WithoutCancel(ctx), scope, key, fp, store.Replay{Status: http.StatusInternalServerError})
+			panic(p)
+		}
+	}()
 	if err := c.Next(); err != nil {
 		// Answer now, so that the answer kept is the one the client sees.
 		if herr := s.errorHandler(c, err); herr != nil {

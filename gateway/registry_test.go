@@ -88,6 +88,23 @@ func TestWalkIn(t *testing.T) {
 		}
 		contains(t, r.smsTo(t, "+919876543211", i+1).Body, d["certificate_id"].(string), want, "रमेश कुमार")
 	}
+
+	// A booked beneficiary is vaccinated through the booking: a walk-in
+	// would get around the code and its lock.
+	booked := r.newBeneficiary(t, "Asha Patil", "9876543219", "en")
+	r.must(t, 201, "POST", "/v1/appointments", adminKey, map[string]any{
+		"beneficiary_id": booked, "center_id": "C1", "date": r.today(), "slot": "09:00-11:00", "dose": 1})
+	if got := r.must(t, 409, "POST", "/v1/doses", c1, map[string]any{
+		"beneficiary_id": booked, "vaccine": "COVAXIN", "batch": "B-1"}); got["error"] != "already_booked" {
+		t.Fatalf("walk-in of a booked beneficiary = %v", got)
+	}
+
+	// Admin may record a walk-in without naming a centre.
+	other := r.newBeneficiary(t, "Test User 2", "9876543218", "en")
+	if d := r.must(t, 201, "POST", "/v1/doses", adminKey, map[string]any{
+		"beneficiary_id": other, "vaccine": "SPUTNIK_LIGHT", "batch": "SL-1"}); d["status"] != "FULLY_VACCINATED" {
+		t.Fatalf("admin walk-in = %v", d)
+	}
 }
 
 func TestLockoutAndRegenerate(t *testing.T) {

@@ -37,7 +37,7 @@ type rig struct {
 	double *twiliotest.Server
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	rdb := redistest.New(t, testDB)
 	o := rdb.Options()

@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"sandesh/gateway/ussd"
 	"sandesh/providers"
 )
 
@@ -32,6 +33,8 @@ type ServerOptions struct {
 	TwilioTokens map[string]string
 	// AdminKey is the bootstrap key with the admin role.
 	AdminKey string
+	// USSDToken, when set, is required as ?token= on /webhooks/ussd.
+	USSDToken string
 	// Queues reads queue sizes for /metrics and serves /admin/queues; nil disables both.
 	Queues asynq.RedisConnOpt
 	// Breakers reports provider health for /metrics; may be nil.
@@ -43,6 +46,7 @@ type ServerOptions struct {
 
 type server struct {
 	gw   *Gateway
+	ussd *ussd.Menu
 	opts ServerOptions
 	log  *slog.Logger
 }
@@ -52,7 +56,7 @@ func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{gw: gw, opts: opts, log: opts.Logger}
+	s := &server{gw: gw, ussd: gw.USSDMenu(), opts: opts, log: opts.Logger}
 	app := fiber.New(fiber.Config{
 		AppName:               "sandesh",
 		BodyLimit:             readLimit,
@@ -78,6 +82,8 @@ func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
 	}
 	s.mountAPI(app)
 	app.Post("/webhooks/twilio/:provider/status", s.twilioStatus)
+	app.Post("/webhooks/twilio/:provider/sms", s.twilioSMS)
+	app.Post("/webhooks/ussd", s.ussdHook)
 	return app
 }
 

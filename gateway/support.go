@@ -197,7 +197,7 @@ func (g *Gateway) CreateKey(ctx context.Context, r KeyRequest) (store.APIKey, st
 	if !role.Valid() {
 		return store.APIKey{}, "", invalid("role", "role must be admin, registry, center, verifier or support.")
 	}
-	name, err := placeName("name", r.Name, 100)
+	name, err := labelName("name", r.Name, 100)
 	if err != nil {
 		return store.APIKey{}, "", err
 	}
@@ -205,10 +205,9 @@ func (g *Gateway) CreateKey(ctx context.Context, r KeyRequest) (store.APIKey, st
 		return store.APIKey{}, "", invalid("center_id", "center_id is required for, and only for, the center role.")
 	}
 	if role == store.RoleCenter {
+		// The centre need not exist yet: operators issue keys while
+		// centres are still being registered.
 		if err := matches("center_id", r.CenterID, centerIDPattern, "a centre id"); err != nil {
-			return store.APIKey{}, "", err
-		}
-		if _, err := g.Center(ctx, r.CenterID); err != nil {
 			return store.APIKey{}, "", err
 		}
 	}

@@ -64,8 +64,9 @@ func MaskMobile(e164 string) string {
 }
 
 // personName accepts names as people write them in any script: letters,
-// combining marks (Devanagari vowel signs), spaces, dots, apostrophes and
-// hyphens. Digits, emoji and markup are refused.
+// combining marks (Devanagari vowel signs), digits (registries number
+// namesakes), spaces, dots, apostrophes and hyphens. Emoji, symbols and
+// markup are refused.
 func personName(field, raw string, maxRunes int) (string, error) {
 	s := strings.Join(strings.Fields(raw), " ")
 	if s == "" {
@@ -77,8 +78,8 @@ func personName(field, raw string, maxRunes int) (string, error) {
 	letters := false
 	for _, r := range s {
 		letters = letters || unicode.IsLetter(r)
-		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || joiner(r) || r == ' ' || r == '.' || r == '\'' || r == '-') {
-			return "", invalid(field, "%s may hold letters, spaces, dots, apostrophes and hyphens only.", field)
+		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || joiner(r) || unicode.IsDigit(r) || r == ' ' || r == '.' || r == '\'' || r == '-') {
+			return "", invalid(field, "%s may hold letters, digits, spaces, dots, apostrophes and hyphens only.", field)
 		}
 	}
 	if !letters {
@@ -87,9 +88,17 @@ func personName(field, raw string, maxRunes int) (string, error) {
 	return s, nil
 }
 
-// placeName is personName that also allows digits and a little
-// punctuation (PHC Sector 21, Ward No. 4 (East)).
+// placeName is personName with a little more punctuation (PHC Sector 21,
+// Ward No. 4 (East)); labelName adds what operators put in key names.
 func placeName(field, raw string, maxRunes int) (string, error) {
+	return text(field, raw, maxRunes, " .,'-()&/")
+}
+
+func labelName(field, raw string, maxRunes int) (string, error) {
+	return text(field, raw, maxRunes, " .,'-()&/_:#@+")
+}
+
+func text(field, raw string, maxRunes int, punct string) (string, error) {
 	s := strings.Join(strings.Fields(raw), " ")
 	if s == "" {
 		return "", invalid(field, "%s is required.", field)
@@ -100,8 +109,8 @@ func placeName(field, raw string, maxRunes int) (string, error) {
 	letters := false
 	for _, r := range s {
 		letters = letters || unicode.IsLetter(r)
-		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || joiner(r) || unicode.IsDigit(r) || strings.ContainsRune(" .,'-()&/", r)) {
-			return "", invalid(field, "%s may hold letters, digits, spaces and . , ' - ( ) & / only.", field)
+		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || joiner(r) || unicode.IsDigit(r) || strings.ContainsRune(punct, r)) {
+			return "", invalid(field, "%s may hold letters, digits, spaces and %s only.", field, strings.Join(strings.Split(strings.TrimSpace(punct), ""), " "))
 		}
 	}
 	if !letters {

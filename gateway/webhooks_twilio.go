@@ -48,3 +48,24 @@ func (s *server) twilioStatus(c *fiber.Ctx) error {
 	}
 	return c.SendStatus(http.StatusNoContent)
 }
+
+// emptyTwiML tells Twilio we answer separately: the reply goes through the
+// outbound queue like any other message.
+const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response/>`
+
+// twilioSMS takes an SMS a citizen sent to one of our Twilio numbers. It
+// answers 200 only once the message is stored and its reply queued.
+func (s *server) twilioSMS(c *fiber.Ctx) error {
+	name, p, err := s.twilioParams(c)
+	if err != nil {
+		return err
+	}
+	err = s.gw.Inbound(c.UserContext(), InboundSMS{
+		Provider: name, MessageSID: p["MessageSid"], From: p["From"], To: p["To"], Body: p["Body"],
+	})
+	if err != nil {
+		return apiError(err)
+	}
+	c.Set(fiber.HeaderContentType, "text/xml; charset=utf-8")
+	return c.Status(http.StatusOK).SendString(emptyTwiML)
+}

@@ -202,6 +202,17 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 	if m.Expired(time.Now()) {
 		return w.fail(ctx, m, "", "expired")
 	}
+	if m.Priority == store.PriorityBulk {
+		// STOP ends non-essential messages only: codes, OTPs and
+		// confirmations travel on the other queues.
+		prefs, err := w.store.MobilePrefs(ctx, m.To)
+		if err != nil {
+			return err
+		}
+		if prefs.OptedOut {
+			return w.fail(ctx, m, "", "opted_out")
+		}
+	}
 
 	start := time.Now()
 	rec, err := w.sender.Send(ctx, providers.Outbound{
@@ -211,6 +222,7 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 		Encoding:      m.Encoding,
 		Segments:      m.Segments,
 		DLTTemplateID: m.DLTTemplateID,
+		Prefer:        m.Prefer,
 	})
 	w.observe(start, err)
 	// What the provider said must be written down even if the task's
@@ -233,6 +245,11 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 	}
 
 	provider, code := errProvider(err), providers.Code(err)
+	if providers.OptedOut(err) {
+		if oerr := w.store.SetOptedOut(ctx, m.To, true); oerr != nil {
+			w.log.Error("record provider opt-out", "message_id", m.ID, "err", oerr)
+		}
+	}
 	if !providers.Temporary(err) {
 		return w.fail(ctx, m, provider, code)
 	}

@@ -18,6 +18,9 @@ type Outbound struct {
 	Encoding      string // "GSM-7" or "UCS-2"
 	Segments      int
 	DLTTemplateID string
+	// Prefer names the provider to try first when it is healthy (a reply
+	// goes back through the provider the citizen's message came in on).
+	Prefer string
 }
 
 // Receipt is what a provider answered when it accepted a message.
@@ -47,7 +50,10 @@ type Error struct {
 	// taken the message (a timeout, an unreadable 2xx). It is retried later
 	// but never failed over at once: that would send the SMS twice.
 	Ambiguous bool
-	Err       error
+	// OptedOut marks a recipient who told the provider STOP: the gateway
+	// records the opt-out so that non-essential messages stop too.
+	OptedOut bool
+	Err      error
 }
 
 func (e *Error) Error() string {
@@ -94,6 +100,12 @@ func Temporary(err error) bool {
 		return pe.Temporary
 	}
 	return err != nil
+}
+
+// OptedOut reports whether err says the recipient opted out at the provider.
+func OptedOut(err error) bool {
+	var pe *Error
+	return errors.As(err, &pe) && pe.OptedOut
 }
 
 // Code returns the provider error code carried by err, or "".

@@ -147,7 +147,7 @@ func (r *Router) onStateChange(rt *route) func(string, gobreaker.State, gobreake
 // the attempt: only a clean temporary failure moves on to the next provider.
 func (r *Router) Send(ctx context.Context, m Outbound) (Receipt, error) {
 	var last error
-	for _, rt := range r.routes {
+	for _, rt := range r.order(m.Prefer) {
 		name := rt.provider.Name()
 		if rt.shared != nil && rt.shared.isOpen(ctx) {
 			last = TemporaryError(name, "breaker_open", gobreaker.ErrOpenState)
@@ -183,6 +183,22 @@ func (r *Router) Send(ctx context.Context, m Outbound) (Receipt, error) {
 
 // wait takes m's segments from the provider's shared rate budget; a positive
 // duration says how long until there is room.
+// order is the failover order with the preferred provider, if any, first.
+func (r *Router) order(prefer string) []*route {
+	if prefer == "" || r.routes[0].provider.Name() == prefer {
+		return r.routes
+	}
+	for i, rt := range r.routes {
+		if rt.provider.Name() == prefer {
+			out := make([]*route, 0, len(r.routes))
+			out = append(out, rt)
+			out = append(out, r.routes[:i]...)
+			return append(out, r.routes[i+1:]...)
+		}
+	}
+	return r.routes
+}
+
 func (rt *route) wait(ctx context.Context, m Outbound) (time.Duration, error) {
 	// A message longer than a whole second's budget still has to go: it
 	// takes the full second rather than waiting forever.

@@ -564,3 +564,30 @@ func TestRouterDoesNotFailOverAnAmbiguousOutcome(t *testing.T) {
 		t.Fatal("the backup was called after the primary timed out")
 	}
 }
+
+// A reply goes back through the provider the citizen wrote to, while it is
+// healthy; otherwise the configured order applies.
+func TestRouterPrefer(t *testing.T) {
+	rdb := redistest.New(t, testDB)
+	ds, ps := doubles(t, 3, time.Second)
+	r := router(t, ps, rdb, providers.RouterOptions{Failures: 1, OpenFor: time.Minute})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		prefer, want string
+	}{
+		{"", "p1"}, {"p2", "p2"}, {"p3", "p3"}, {"p1", "p1"}, {"nobody", "p1"},
+	} {
+		m := outbound("m-"+tc.prefer, 1)
+		m.Prefer = tc.prefer
+		rec, err := r.Send(ctx, m)
+		if err != nil || rec.Provider != tc.want {
+			t.Fatalf("prefer %q: sent by %q (%v), want %q", tc.prefer, rec.Provider, err, tc.want)
+		}
+	}
+	ds[2].Respond(twiliotest.FailAll(500, 20500))
+	m := outbound("m-down", 1)
+	m.Prefer = "p3"
+	if rec, err := r.Send(ctx, m); err != nil || rec.Provider != "p1" {
+		t.Fatalf("preferred provider failing: sent by %q (%v), want the first in order", rec.Provider, err)
+	}
+}

@@ -179,7 +179,7 @@ func (s *Store) CancelAppointment(ctx context.Context, id string) (Appointment, 
 	case 0:
 		return Appointment{}, ErrNotActive
 	}
-	a.Status = AppointmentCancelled
+	a.Status, a.UpdatedAt = AppointmentCancelled, s.now().UTC()
 	return a, nil
 }
 
@@ -284,13 +284,16 @@ func codeOutcome(res []any) error {
 		return ErrNotFound
 	case "cert_taken":
 		return errCertTaken
+	case "booked":
+		return ErrAlreadyBooked
 	}
 	return fmt.Errorf("check code: unexpected answer %v", res[0])
 }
 
 // recordDoseScript appends a dose and, for a booked dose, checks the code
 // and completes the appointment in the same step, so one code admits one
-// dose. KEYS: beneficiary, doses, certificate, [appointment].
+// dose. A walk-in is refused while a booking is active: recording the dose
+// without its code would get around the code and its lock. KEYS: beneficiary, doses, certificate, [appointment].
 // ARGV: centre, today, code hash, max attempts, beneficiary id, dose JSON,
 // certificate id, appointment id.
 var recordDoseScript = redis.NewScript(checkCodeLua + `
@@ -298,6 +301,9 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return {'no_beneficiary'} end
 if KEYS[4] then
   local r = check(KEYS[4])
   if r[1] ~= 'ok' then return r end
+else
+  local active = redis.call('HMGET', KEYS[1], 'active_appt', 'active_date')
+  if active[1] and active[1] ~= '' and active[2] and active[2] >= ARGV[2] then return {'booked'} end
 end
 if redis.call('SET', KEYS[3], ARGV[5], 'NX') == false then return {'cert_taken'} end
 if KEYS[4] then
@@ -331,7 +337,7 @@ func (s *Store) RecordDose(ctx context.Context, nd NewDose) (Dose, error) {
 		d := Dose{Vaccine: nd.Vaccine, Batch: nd.Batch, Date: nd.Date, CenterID: nd.CenterID,
 			CertificateID: cert, RecordedAt: now}
 		keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert)}
-		args := []any{"", "", "", MaxCodeAttempts, nd.BeneficiaryID, "", cert, "", now.UnixMilli()}
+		args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, "", cert, "", now.UnixMilli()}
 		if c := nd.Check; c != nil {
 			if !validID(c.AppointmentID) {
 				return Dose{}, ErrNotFound

@@ -80,14 +80,24 @@ return {1}
 // AllowResend spends one of the perHour resends allowed for subject (an
 // appointment or beneficiary). When none is left it reports how long to wait.
 func (s *Store) AllowResend(ctx context.Context, subject string, perHour int) (bool, time.Duration, error) {
-	if perHour <= 0 {
-		return false, 0, fmt.Errorf("resend limit: %d per hour is not positive", perHour)
-	}
-	now := s.now()
-	res, err := slidingWindowScript.Run(ctx, s.rdb, []string{s.resendLimitKey(subject)},
-		now.UnixMilli(), time.Hour.Milliseconds(), perHour, newMessageID(now)).Slice()
+	ok, wait, err := s.allowInWindow(ctx, s.resendLimitKey(subject), perHour, time.Hour)
 	if err != nil {
 		return false, 0, fmt.Errorf("resend limit: %w", err)
+	}
+	return ok, wait, nil
+}
+
+// allowInWindow records an event under key unless limit events already
+// happened in the last window; then it says how long until one drops out.
+func (s *Store) allowInWindow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+	if limit <= 0 {
+		return false, 0, fmt.Errorf("limit %d is not positive", limit)
+	}
+	now := s.now()
+	res, err := slidingWindowScript.Run(ctx, s.rdb, []string{key},
+		now.UnixMilli(), window.Milliseconds(), limit, newMessageID(now)).Slice()
+	if err != nil {
+		return false, 0, err
 	}
 	if res[0].(int64) == 1 {
 		return true, 0, nil

@@ -50,3 +50,15 @@ func (s *Store) resendLimitKey(subject string) string { return s.prefix + "resen
 func (s *Store) auditKey() string { return s.prefix + "audit" }
 
 func (s *Store) markerKey(name string) string { return s.prefix + "marker:" + name }
+
+// inboundKey remembers a provider's inbound message id, so a webhook the
+// provider retries is handled once.
+func (s *Store) inboundKey(provider, providerMsgID string) string {
+	return s.prefix + "inbound:" + provider + ":" + providerMsgID
+}
+
+// mobileKey holds what a mobile chose: reply language, opt-out.
+func (s *Store) mobileKey(mobile string) string { return s.prefix + "mobile:" + mobile }
+
+// replyLimitKey logs automatic replies to a mobile for a sliding window.
+func (s *Store) replyLimitKey(mobile string) string { return s.prefix + "replies:" + mobile }

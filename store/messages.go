@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,6 +25,8 @@ const (
 	StatusDelivered   Status = "delivered"
 	StatusUndelivered Status = "undelivered"
 	StatusFailed      Status = "failed"
+	// StatusReceived marks an inbound message; it never moves.
+	StatusReceived Status = "received"
 )
 
 // statusRank orders statuses; the three outcomes share the last rank, so the
@@ -61,6 +64,8 @@ func (p Priority) Valid() bool {
 // (codes and OTPs masked); the text to send is only available from Claim.
 type Message struct {
 	ID                string            `json:"id"`
+	Direction         string            `json:"direction"` // "out", or "in" for what a citizen sent
+	From              string            `json:"from,omitempty"`
 	To                string            `json:"to"`
 	Template          string            `json:"template"`
 	Language          string            `json:"language"`
@@ -70,7 +75,7 @@ type Message struct {
 	DLTTemplateID     string            `json:"dlt_template_id,omitempty"`
 	Priority          Priority          `json:"priority"`
 	Status            Status            `json:"status"`
-	Provider          string            `json:"provider,omitempty"`
+	Provider          string            `json:"provider"`
 	ProviderMessageID string            `json:"provider_message_id,omitempty"`
 	Attempts          int               `json:"attempts"`
 	ErrorCode         string            `json:"error_code,omitempty"`
@@ -78,6 +83,9 @@ type Message struct {
 	UpdatedAt         time.Time         `json:"updated_at"`
 	ExpiresAt         time.Time         `json:"expires_at,omitzero"`
 	StatusTimes       map[Status]string `json:"status_times,omitempty"`
+	// Prefer names the provider to try first (a reply goes out through the
+	// provider that received the message).
+	Prefer string `json:"-"`
 
 	sendBody string
 }
@@ -103,6 +111,7 @@ type NewMessage struct {
 	DLTTemplateID string
 	Priority      Priority
 	ValidFor      time.Duration // 0: no expiry
+	Prefer        string        // provider to try first, "" for the configured order
 }
 
 // CreateMessage stores a queued message and indexes it in the recipient's
@@ -123,6 +132,8 @@ func (s *Store) CreateMessage(ctx context.Context, nm NewMessage) (Message, erro
 		Segments:      nm.Segments,
 		DLTTemplateID: nm.DLTTemplateID,
 		Priority:      nm.Priority,
+		Prefer:        nm.Prefer,
+		Direction:     "out",
 		Status:        StatusQueued,
 		CreatedAt:     now,
 		UpdatedAt:     now,
@@ -142,6 +153,9 @@ func (s *Store) CreateMessage(ctx context.Context, nm NewMessage) (Message, erro
 	}
 	if !m.ExpiresAt.IsZero() {
 		fields["expires_at"] = m.ExpiresAt.UnixMilli()
+	}
+	if nm.Prefer != "" {
+		fields["prefer"] = nm.Prefer
 	}
 	if nm.Masked != "" && nm.Masked != nm.Body {
 		sealed, err := s.bodies.seal(nm.Body, m.ID)
@@ -238,7 +252,10 @@ func (s *Store) MessagesByMobile(ctx context.Context, mobile string, limit int) 
 func messageFromHash(h map[string]string) Message {
 	m := Message{
 		ID:                h["id"],
+		Direction:         cmp.Or(h["dir"], "out"),
+		From:              h["from"],
 		To:                h["to"],
+		Prefer:            h["prefer"],
 		Template:          h["template"],
 		Language:          h["lang"],
 		Body:              h["body"],

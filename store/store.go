@@ -103,3 +103,11 @@ func (s *Store) MarkOnce(ctx context.Context, name string) (bool, error) {
 	}
 	return ok, nil
 }
+
+// Unmark clears a marker set by MarkOnce.
+func (s *Store) Unmark(ctx context.Context, name string) error {
+	if err := s.rdb.Del(ctx, s.markerKey(name)).Err(); err != nil {
+		return fmt.Errorf("unmark %s: %w", name, err)
+	}
+	return nil
+}

@@ -14,7 +14,7 @@ import (
 	"text/template/parse"
 )
 
-//go:embed messages words
+//go:embed messages words ussd
 var files embed.FS
 
 // dltVar is how the DLT portal writes a variable in a registered text.
@@ -34,6 +34,7 @@ type Set struct {
 	names    []string                       // sorted
 	langs    []string                       // sorted
 	words    map[string]map[string]string   // lang → key → text
+	screens  map[string]map[string]*screen  // lang → key → USSD screen (screens.go)
 }
 
 // message is one template in one language.
@@ -119,6 +120,9 @@ func load(fsys fs.FS) (*Set, error) {
 		return nil, err
 	}
 	if err := s.loadWords(fsys); err != nil {
+		return nil, err
+	}
+	if err := s.loadScreens(fsys); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -112,7 +112,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 			}
 		}
 		a.http = gateway.NewServer(gw, gateway.ServerOptions{
-			PublicURL: cfg.PublicURL, TwilioTokens: tokens, AdminKey: a.AdminKey,
+			PublicURL: cfg.PublicURL, TwilioTokens: tokens, AdminKey: a.AdminKey, USSDToken: cfg.USSDToken,
 			Queues: a.conn, Breakers: a.router, Registry: reg, Logger: log,
 		})
 	}

@@ -13,15 +13,18 @@ import (
 	"sandesh/providers"
 )
 
+// codeUnsubscribed is Twilio's answer for a recipient who texted STOP.
+const codeUnsubscribed = 21610
+
 // permanentCodes fail the message at once: the message or its recipient is
 // wrong, and no retry or other provider will change that.
 var permanentCodes = map[int]string{
-	21211: "invalid 'To' number",
-	21602: "message body required",
-	21610: "recipient unsubscribed (STOP)",
-	21612: "'To' number not reachable via SMS",
-	21614: "'To' number is not a mobile number",
-	21617: "message body too long",
+	21211:            "invalid 'To' number",
+	21602:            "message body required",
+	codeUnsubscribed: "recipient unsubscribed (STOP)",
+	21612:            "'To' number not reachable via SMS",
+	21614:            "'To' number is not a mobile number",
+	21617:            "message body too long",
 }
 
 // temporaryCodes may succeed later or on another provider: the account or
@@ -82,7 +85,8 @@ func (p *Provider) classify(err error, rt *call) *providers.Error {
 		if re.Code != 0 {
 			code = strconv.Itoa(re.Code)
 		}
-		e := &providers.Error{Provider: p.name, Code: code, Temporary: temporary(re.Code, status), Err: err}
+		e := &providers.Error{Provider: p.name, Code: code, Temporary: temporary(re.Code, status),
+			OptedOut: re.Code == codeUnsubscribed, Err: err}
 		if status == http.StatusTooManyRequests || re.Code == 20429 {
 			e.RetryAfter = parseRetryAfter(rt.retryAfter, time.Now())
 		}

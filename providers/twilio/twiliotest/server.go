@@ -462,3 +462,36 @@ func segments(body string) int {
 	}
 	return (n + part - 1) / part
 }
+
+// Inbound is an SMS a handset sends to one of our Twilio numbers.
+type Inbound struct {
+	Sid, From, To, Body string
+}
+
+// PostInbound delivers in to webhookURL the way Twilio does: the documented
+// form fields of an incoming message, signed with the account's auth token.
+func (s *Server) PostInbound(ctx context.Context, webhookURL string, in Inbound) (*http.Response, error) {
+	segments := "1"
+	if n := len([]rune(in.Body)); n > 160 {
+		segments = strconv.Itoa((n + 152) / 153)
+	}
+	params := map[string]string{
+		"ToCountry": "IN", "ToState": "", "ToCity": "", "ToZip": "",
+		"FromCountry": "IN", "FromState": "", "FromCity": "", "FromZip": "",
+		"SmsMessageSid": in.Sid, "SmsSid": in.Sid, "MessageSid": in.Sid, "SmsStatus": "received",
+		"NumMedia": "0", "NumSegments": segments, "Body": in.Body,
+		"To": in.To, "From": in.From, "AccountSid": s.AccountSID, "ApiVersion": APIVersion,
+	}
+	form := url.Values{}
+	for k, v := range params {
+		form.Set(k, v)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhookURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", "TwilioProxy/1.1")
+	req.Header.Set("X-Twilio-Signature", twilio.Sign(s.AuthToken, webhookURL, params))
+	return s.client.Do(req)
+}

@@ -1,0 +1,270 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"sandesh/gateway/keywords"
+	"sandesh/store"
+	"sandesh/templates"
+)
+
+// Loop protection: a bot answering our replies gets at most this many
+// answers, then silence (its messages are still stored).
+const (
+	repliesPerWindow = 5
+	replyWindow      = 10 * time.Minute
+)
+
+// maxInboundRunes is the longest SMS a provider delivers (10 segments).
+const maxInboundRunes = 1600
+
+// InboundSMS is a message a citizen sent, as a provider delivered it.
+type InboundSMS struct {
+	Provider   string
+	MessageSID string
+	From       string
+	To         string
+	Body       string
+}
+
+// Inbound stores a citizen's SMS and answers its keyword through the
+// outbound queue. A provider message id seen before is answered once only.
+// A sender that is not a mobile (a short code, an alphanumeric sender:
+// another bot) is stored and not answered.
+func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
+	if in.MessageSID == "" || len(in.MessageSID) > 64 || in.From == "" {
+		return invalid("MessageSid", "MessageSid and From are required.")
+	}
+	body := in.Body
+	if !utf8.ValidString(body) {
+		body = strings.ToValidUTF8(body, "\uFFFD")
+	}
+	if r := []rune(body); len(r) > maxInboundRunes {
+		body = string(r[:maxInboundRunes])
+	}
+	mobile, err := NormalizeMobile(in.From, g.region)
+	sender := mobile
+	if err != nil {
+		sender = sanitizeSender(in.From)
+	}
+	c := templates.CountText(body)
+	rec, dup, err := g.store.RecordInbound(ctx, store.Inbound{
+		Provider: in.Provider, ProviderMessageID: in.MessageSID, From: sender, To: in.To,
+		Body: body, Encoding: c.Encoding, Segments: c.Segments,
+	})
+	if err != nil {
+		return storeErr("inbound", err)
+	}
+	if dup {
+		g.log.Info("inbound message seen before", "provider", in.Provider, "message_id", rec.ID)
+		return nil
+	}
+	if mobile == "" {
+		g.log.Info("no reply to a sender that is not a mobile", "message_id", rec.ID)
+		return nil
+	}
+	if err := g.answer(ctx, mobile, in.Provider, keywords.Parse(body)); err != nil {
+		// Let the provider's retry answer it: forget that we saw it.
+		if ferr := g.store.ForgetInbound(context.WithoutCancel(ctx), in.Provider, in.MessageSID); ferr != nil {
+			g.log.Error("inbound message not answered and not forgotten", "message_id", rec.ID, "err", ferr)
+		}
+		return err
+	}
+	return nil
+}
+
+// sanitizeSender keeps a non-phone sender id printable and short.
+func sanitizeSender(from string) string {
+	var b strings.Builder
+	for _, r := range from {
+		if b.Len() >= 20 {
+			break
+		}
+		if r > ' ' && r < 0x7f {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return "unknown"
+	}
+	return b.String()
+}
+
+// answer carries out a keyword for mobile and queues the replies.
+func (g *Gateway) answer(ctx context.Context, mobile, provider string, cmd keywords.Command) error {
+	prefs, err := g.store.MobilePrefs(ctx, mobile)
+	if err != nil {
+		return storeErr("answer", err)
+	}
+	people, err := g.store.BeneficiariesByMobile(ctx, mobile)
+	if err != nil {
+		return storeErr("answer", err)
+	}
+	lang := g.mobileLanguage(prefs, people)
+	if cmd.Lang != "" && g.language(cmd.Lang) == cmd.Lang {
+		lang = cmd.Lang
+		if err := g.store.SetMobileLanguage(ctx, mobile, lang); err != nil {
+			return storeErr("answer", err)
+		}
+	}
+	replies, err := g.replies(ctx, mobile, &lang, cmd, people)
+	if err != nil {
+		return err
+	}
+	ok, err := g.store.AllowReply(ctx, mobile, repliesPerWindow, replyWindow)
+	if err != nil {
+		return storeErr("answer", err)
+	}
+	if !ok {
+		g.log.Warn("reply limit reached: not answering", "mobile", MaskMobile(mobile), "keyword", cmd.Keyword)
+		return nil
+	}
+	for _, r := range replies {
+		r.To, r.Language, r.Prefer = mobile, lang, provider
+		if r.Priority == "" {
+			r.Priority = store.PriorityTransactional
+		}
+		if _, err := g.Send(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mobileLanguage is the language the mobile chose, else that of its first
+// beneficiary, else the default.
+func (g *Gateway) mobileLanguage(prefs store.MobilePrefs, people []store.Beneficiary) string {
+	if prefs.Language != "" {
+		return g.language(prefs.Language)
+	}
+	if len(people) > 0 {
+		return g.language(people[0].Language)
+	}
+	return g.languages[0]
+}
+
+// replies builds the SMS a keyword is answered with; lang may change (LANG).
+func (g *Gateway) replies(ctx context.Context, mobile string, lang *string, cmd keywords.Command, people []store.Beneficiary) ([]Outgoing, error) {
+	one := func(template string) []Outgoing { return []Outgoing{{Template: template}} }
+	switch cmd.Keyword {
+	case keywords.Stop:
+		if err := g.store.SetOptedOut(ctx, mobile, true); err != nil {
+			return nil, storeErr("stop", err)
+		}
+		return one("kw_opted_out"), nil
+	case keywords.Start:
+		if err := g.store.SetOptedOut(ctx, mobile, false); err != nil {
+			return nil, storeErr("start", err)
+		}
+		return one("kw_opted_in"), nil
+	case keywords.Lang:
+		if cmd.Arg == "" || g.language(cmd.Arg) != cmd.Arg {
+			return one("kw_help"), nil
+		}
+		if err := g.store.SetMobileLanguage(ctx, mobile, cmd.Arg); err != nil {
+			return nil, storeErr("lang", err)
+		}
+		*lang = cmd.Arg
+		return one("kw_language"), nil
+	case keywords.Unknown:
+		return one("kw_unknown"), nil
+	case keywords.Status, keywords.Slip, keywords.Code, keywords.Cert:
+		if len(people) == 0 {
+			return one("kw_not_registered"), nil
+		}
+	default: // help, empty
+		return one("kw_help"), nil
+	}
+	var out []Outgoing
+	for _, b := range people {
+		o, err := g.personReply(ctx, *lang, cmd.Keyword, b)
+		if err != nil {
+			return nil, err
+		}
+		if o != nil {
+			out = append(out, *o)
+		}
+	}
+	return out, nil
+}
+
+// personReply answers STATUS, SLIP, CODE or CERT for one beneficiary; nil
+// when there is nothing to send (a code resent too often).
+func (g *Gateway) personReply(ctx context.Context, lang string, kw keywords.Keyword, b store.Beneficiary) (*Outgoing, error) {
+	name := b.Name
+	switch kw {
+	case keywords.Status:
+		status := VaccinationStatus(b.Doses)
+		return &Outgoing{Template: "kw_status", Vars: templates.Vars{
+			"name": name, "status": g.templates.Word(lang, strings.ToLower(status)), "doses": strconv.Itoa(len(b.Doses))}}, nil
+	case keywords.Cert:
+		if len(b.Doses) == 0 {
+			return &Outgoing{Template: "kw_no_cert", Vars: templates.Vars{"name": name}}, nil
+		}
+		return &Outgoing{Template: "kw_cert", Vars: templates.Vars{
+			"name": name, "certificate_id": b.Doses[len(b.Doses)-1].CertificateID}}, nil
+	}
+	a, c, err := g.activeAppointment(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return &Outgoing{Template: "kw_no_appointment", Vars: templates.Vars{"name": name}}, nil
+	}
+	if kw == keywords.Slip {
+		return &Outgoing{Template: "kw_slip", Vars: templates.Vars{
+			"name": name, "center": c.Name, "date": smsDate(a.Date), "slot": a.Slot}}, nil
+	}
+	o, err := g.codeMessage(ctx, b, c, *a)
+	if errors.As(err, new(*RateLimitedError)) {
+		g.log.Info("security code not resent: limit reached", "appointment", a.ID)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// activeAppointment is b's booked appointment for today or later, with its
+// centre; nil when there is none.
+func (g *Gateway) activeAppointment(ctx context.Context, b store.Beneficiary) (*store.Appointment, store.Center, error) {
+	if b.ActiveAppointment == "" || b.ActiveDate < g.today() {
+		return nil, store.Center{}, nil
+	}
+	a, err := g.store.Appointment(ctx, b.ActiveAppointment)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && a.Status != store.AppointmentBooked) {
+		return nil, store.Center{}, nil
+	}
+	if err != nil {
+		return nil, store.Center{}, storeErr("appointment", err)
+	}
+	c, err := g.store.Center(ctx, a.CenterID)
+	if err != nil {
+		return nil, store.Center{}, storeErr("appointment centre", err)
+	}
+	return &a, c, nil
+}
+
+// codeMessage is the security-code SMS for a, counted against the resend
+// limit support resends share.
+func (g *Gateway) codeMessage(ctx context.Context, b store.Beneficiary, c store.Center, a store.Appointment) (Outgoing, error) {
+	ok, wait, err := g.store.AllowResend(ctx, "appt:"+a.ID, resendsPerHour)
+	if err != nil {
+		return Outgoing{}, storeErr("code", err)
+	}
+	if !ok {
+		return Outgoing{}, &RateLimitedError{RetryAfter: wait}
+	}
+	code, err := g.store.SecurityCode(ctx, a.ID)
+	if err != nil {
+		return Outgoing{}, storeErr("code", err)
+	}
+	o := g.slip("security_code", b, c, a, code)
+	return o, nil
+}

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// inboundDedupFor is how long a provider's message id is remembered:
+// providers retry a webhook for up to a day; 48 h leaves room.
+const inboundDedupFor = 48 * time.Hour
+
+// Inbound is an SMS a citizen sent us.
+type Inbound struct {
+	Provider          string
+	ProviderMessageID string
+	From              string // E.164 when it is a phone number; else as received
+	To                string // our number
+	Body              string
+	Encoding          string // as counted by templates.CountText
+	Segments          int
+}
+
+// recordInboundScript stores an inbound message once per provider message
+// id: {0, id} new, {1, id} already seen (id of the first).
+// KEYS: dedup, message, history. ARGV: id, dedup ms, retention ms,
+// history limit, then the message's field pairs.
+var recordInboundScript = redis.NewScript(`
+local first = redis.call('GET', KEYS[1])
+if first then return {1, first} end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('LPUSH', KEYS[3], ARGV[1])
+redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return {0, ARGV[1]}
+`)
+
+// RecordInbound stores an inbound SMS in the sender's history. A provider
+// message id seen before is not stored again: dup is true and m is the
+// first record's id only.
+func (s *Store) RecordInbound(ctx context.Context, in Inbound) (m Message, dup bool, err error) {
+	now := s.now()
+	m = Message{
+		ID: newMessageID(now), Direction: "in", From: in.From, To: in.To, Body: in.Body,
+		Provider: in.Provider, ProviderMessageID: in.ProviderMessageID,
+		Status: StatusReceived, CreatedAt: now, UpdatedAt: now,
+		Encoding: in.Encoding, Segments: in.Segments,
+	}
+	res, err := recordInboundScript.Run(ctx, s.rdb,
+		[]string{s.inboundKey(in.Provider, in.ProviderMessageID), s.messageKey(m.ID), s.historyKey(in.From)},
+		m.ID, inboundDedupFor.Milliseconds(), s.retention.Milliseconds(), s.historyLimit,
+		"id", m.ID, "dir", "in", "from", in.From, "to", in.To, "body", in.Body,
+		"encoding", m.Encoding, "segments", m.Segments,
+		"provider", in.Provider, "provider_msg_id", in.ProviderMessageID,
+		"status", string(StatusReceived), "attempts", 0,
+		"created_at", now.UnixMilli(), "updated_at", now.UnixMilli()).Slice()
+	if err != nil {
+		return Message{}, false, fmt.Errorf("record inbound: %w", err)
+	}
+	if res[0].(int64) == 1 {
+		first, _ := res[1].(string)
+		return Message{ID: first}, true, nil
+	}
+	return m, false, nil
+}
+
+// ForgetInbound drops the memory of a provider message id, so that the
+// provider's retry is handled again (its first handling failed half-way).
+func (s *Store) ForgetInbound(ctx context.Context, provider, providerMsgID string) error {
+	if err := s.rdb.Del(ctx, s.inboundKey(provider, providerMsgID)).Err(); err != nil {
+		return fmt.Errorf("forget inbound: %w", err)
+	}
+	return nil
+}
