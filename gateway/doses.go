@@ -161,10 +161,11 @@ func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput)
 	}
 	m, err := g.Send(ctx, g.confirmation(b, d, res.Status))
 	if err != nil {
-		// The dose stands; support can resend the confirmation.
+		// The dose stands and its confirmation stays owed: the sweeper sends it.
 		g.log.Error("dose confirmation not queued", "beneficiary", b.ID, "center", nd.CenterID, "err", err)
 		return res, nil
 	}
+	g.settle(ctx, store.ConfirmationNotification(b.ID, d.CertificateID))
 	res.MessageID = m.ID
 	return res, nil
 }

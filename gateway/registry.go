@@ -236,10 +236,11 @@ func (g *Gateway) Book(ctx context.Context, in Booking) (AppointmentView, error)
 	v := appointmentView(a)
 	m, err := g.Send(ctx, g.slip("appointment_slip", b, c, a, code))
 	if err != nil {
-		// The booking stands; support can resend the slip.
+		// The booking stands and the slip stays owed: the sweeper sends it.
 		g.log.Error("appointment slip not queued", "appointment", a.ID, "err", err)
 		return v, nil
 	}
+	g.settle(ctx, store.SlipNotification(a.ID))
 	v.MessageID = m.ID
 	return v, nil
 }
@@ -294,16 +295,21 @@ func (g *Gateway) Cancel(ctx context.Context, id string) (AppointmentView, error
 		g.log.Error("cancellation SMS not sent", "appointment", id, "err", fmt.Sprint(errB, errC))
 		return v, nil
 	}
-	m, err := g.Send(ctx, Outgoing{
-		To: b.Mobile, Template: "cancellation", Language: b.Language, Priority: store.PriorityTransactional,
-		Vars: templates.Vars{"center": c.Name, "date": smsDate(a.Date)},
-	})
+	m, err := g.Send(ctx, g.cancellation(b, c, a))
 	if err != nil {
 		g.log.Error("cancellation SMS not queued", "appointment", id, "err", err)
 		return v, nil
 	}
+	g.settle(ctx, store.CancellationNotification(a.ID))
 	v.MessageID = m.ID
 	return v, nil
+}
+
+func (g *Gateway) cancellation(b store.Beneficiary, c store.Center, a store.Appointment) Outgoing {
+	return Outgoing{
+		To: b.Mobile, Template: "cancellation", Language: b.Language, Priority: store.PriorityTransactional,
+		Vars: templates.Vars{"center": c.Name, "date": smsDate(a.Date)},
+	}
 }
 
 // today is the programme's date now.

@@ -66,15 +66,18 @@ func (a Appointment) Locked() bool { return a.Attempts >= MaxCodeAttempts }
 func (a Appointment) AttemptsLeft() int { return max(0, MaxCodeAttempts-a.Attempts) }
 
 // bookScript allows one active appointment per beneficiary. An earlier
-// booking whose date has passed no longer counts as active.
-// ARGV: today, appointment id, date, then the appointment's field pairs.
+// booking whose date has passed no longer counts as active. The slip is
+// owed from the same step (KEYS[3]), so a crash before it is queued does
+// not lose it. ARGV: today, appointment id, date, notification, now ms,
+// then the appointment's field pairs.
 var bookScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local active = redis.call('HGET', KEYS[1], 'active_appt')
 local adate = redis.call('HGET', KEYS[1], 'active_date')
 if active and active ~= '' and adate and adate >= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 redis.call('HSET', KEYS[1], 'active_appt', ARGV[2], 'active_date', ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
 return 1
 `)
 
@@ -89,8 +92,8 @@ func (s *Store) BookAppointment(ctx context.Context, a Appointment, code, today 
 		return Appointment{}, fmt.Errorf("book appointment: %w", err)
 	}
 	n, err := bookScript.Run(ctx, s.rdb,
-		[]string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(a.ID)},
-		today, a.ID, a.Date,
+		[]string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(a.ID), s.notificationsKey()},
+		today, a.ID, a.Date, SlipNotification(a.ID), now.UnixMilli(),
 		"id", a.ID, "ben", a.BeneficiaryID, "center", a.CenterID, "date", a.Date,
 		"slot", a.Slot, "dose", a.Dose, "status", string(a.Status), "attempts", 0,
 		"code_sealed", sealed, "code_hash", s.codeHash.sum(a.ID, code),
@@ -148,7 +151,8 @@ func (s *Store) SecurityCode(ctx context.Context, id string) (string, error) {
 }
 
 // finishScript ends an active appointment (cancel) and frees the
-// beneficiary for a new booking.
+// beneficiary for a new booking; the cancellation SMS is owed instead of
+// the slip.
 var finishScript = redis.NewScript(`
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return -1 end
@@ -157,6 +161,8 @@ redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2])
 if redis.call('HGET', KEYS[2], 'active_appt') == ARGV[3] then
   redis.call('HDEL', KEYS[2], 'active_appt', 'active_date')
 end
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
+redis.call('ZREM', KEYS[3], ARGV[5])
 return 1
 `)
 
@@ -168,8 +174,8 @@ func (s *Store) CancelAppointment(ctx context.Context, id string) (Appointment, 
 		return Appointment{}, err
 	}
 	n, err := finishScript.Run(ctx, s.rdb,
-		[]string{s.appointmentKey(id), s.beneficiaryKey(a.BeneficiaryID)},
-		string(AppointmentCancelled), s.now().UnixMilli(), id).Int()
+		[]string{s.appointmentKey(id), s.beneficiaryKey(a.BeneficiaryID), s.notificationsKey()},
+		string(AppointmentCancelled), s.now().UnixMilli(), id, CancellationNotification(id), SlipNotification(id)).Int()
 	if err != nil {
 		return Appointment{}, fmt.Errorf("cancel appointment: %w", err)
 	}
@@ -298,20 +304,21 @@ func codeOutcome(res []any) error {
 // certificate id, appointment id.
 var recordDoseScript = redis.NewScript(checkCodeLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'no_beneficiary'} end
-if KEYS[4] then
-  local r = check(KEYS[4])
+if KEYS[5] then
+  local r = check(KEYS[5])
   if r[1] ~= 'ok' then return r end
 else
   local active = redis.call('HMGET', KEYS[1], 'active_appt', 'active_date')
   if active[1] and active[1] ~= '' and active[2] and active[2] >= ARGV[2] then return {'booked'} end
 end
 if redis.call('SET', KEYS[3], ARGV[5], 'NX') == false then return {'cert_taken'} end
-if KEYS[4] then
-  redis.call('HSET', KEYS[4], 'status', 'completed', 'updated_at', ARGV[9])
+if KEYS[5] then
+  redis.call('HSET', KEYS[5], 'status', 'completed', 'updated_at', ARGV[9])
   if redis.call('HGET', KEYS[1], 'active_appt') == ARGV[8] then
     redis.call('HDEL', KEYS[1], 'active_appt', 'active_date')
   end
 end
+redis.call('ZADD', KEYS[4], ARGV[9], ARGV[10])
 return {'ok', redis.call('RPUSH', KEYS[2], ARGV[6])}
 `)
 
@@ -336,8 +343,9 @@ func (s *Store) RecordDose(ctx context.Context, nd NewDose) (Dose, error) {
 		}
 		d := Dose{Vaccine: nd.Vaccine, Batch: nd.Batch, Date: nd.Date, CenterID: nd.CenterID,
 			CertificateID: cert, RecordedAt: now}
-		keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert)}
-		args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, "", cert, "", now.UnixMilli()}
+		keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert), s.notificationsKey()}
+		args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, "", cert, "", now.UnixMilli(),
+			ConfirmationNotification(nd.BeneficiaryID, cert)}
 		if c := nd.Check; c != nil {
 			if !validID(c.AppointmentID) {
 				return Dose{}, ErrNotFound

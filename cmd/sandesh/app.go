@@ -43,6 +43,9 @@ type app struct {
 	worker *jobs.Worker
 	gw     *gateway.Gateway
 	ln     net.Listener
+	// stopSweep ends the sweeper of owed SMS (worker role).
+	stopSweep context.CancelFunc
+	swept     sync.WaitGroup
 
 	// AdminKey is the effective admin key (generated in embedded mode).
 	AdminKey string
@@ -193,6 +196,9 @@ func (a *app) Start() error {
 		if err := a.worker.Start(); err != nil {
 			return err
 		}
+		ctx, cancel := context.WithCancel(context.Background())
+		a.stopSweep = cancel
+		a.swept.Go(func() { a.gw.RunNotificationSweeper(ctx, 30*time.Second) })
 	}
 	if a.http != nil {
 		ln, err := net.Listen("tcp", a.cfg.Listen)
@@ -242,6 +248,10 @@ func (a *app) Shutdown() error {
 
 // Close releases connections without waiting for work.
 func (a *app) Close() {
+	if a.stopSweep != nil {
+		a.stopSweep()
+		a.swept.Wait()
+	}
 	if a.client != nil {
 		a.client.Close()
 	}

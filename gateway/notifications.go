@@ -1,0 +1,125 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"sandesh/store"
+)
+
+// owedAfter is how long an owed SMS may wait for the request that owes it
+// before a sweeper sends it instead.
+const owedAfter = time.Minute
+
+// settle clears a debt once its SMS is queued; if that fails the sweeper
+// sends it again later (a late duplicate beats a lost slip).
+func (g *Gateway) settle(ctx context.Context, n string) {
+	if err := g.store.NotificationQueued(context.WithoutCancel(ctx), n); err != nil {
+		g.log.Error("owed SMS queued but not marked", "notification", n, "err", err)
+	}
+}
+
+// SweepNotifications sends the SMS owed since before olderThan whose
+// request died before queuing them. Safe to run in many processes: each
+// debt is claimed by one.
+func (g *Gateway) SweepNotifications(ctx context.Context, olderThan time.Duration) (int, error) {
+	owed, err := g.store.OwedBefore(ctx, g.now().Add(-olderThan), 100)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, n := range owed {
+		ok, err := g.store.ClaimNotification(ctx, n)
+		if err != nil {
+			return sent, err
+		}
+		if !ok {
+			continue
+		}
+		out, due, err := g.owedMessage(ctx, n)
+		if err == nil && due {
+			_, err = g.Send(ctx, out)
+		}
+		if err != nil {
+			g.log.Error("owed SMS not sent; will retry", "notification", n, "err", err)
+			if oerr := g.store.Owe(context.WithoutCancel(ctx), n); oerr != nil {
+				return sent, errors.Join(err, oerr)
+			}
+			continue
+		}
+		if due {
+			sent++
+			g.log.Warn("sent an SMS its request had left owed", "notification", n)
+		}
+	}
+	return sent, nil
+}
+
+// owedMessage rebuilds an owed SMS from the records; due is false when it
+// is no longer owed (a slip for an appointment since cancelled).
+func (g *Gateway) owedMessage(ctx context.Context, n string) (Outgoing, bool, error) {
+	kind, ids := store.ParseNotification(n)
+	switch {
+	case (kind == "slip" || kind == "cancel") && len(ids) == 1:
+		a, err := g.store.Appointment(ctx, ids[0])
+		if errors.Is(err, store.ErrNotFound) {
+			return Outgoing{}, false, nil
+		}
+		if err != nil {
+			return Outgoing{}, false, err
+		}
+		want := map[string]store.AppointmentStatus{"slip": store.AppointmentBooked, "cancel": store.AppointmentCancelled}[kind]
+		if a.Status != want {
+			return Outgoing{}, false, nil
+		}
+		b, err := g.store.Beneficiary(ctx, a.BeneficiaryID)
+		if err != nil {
+			return Outgoing{}, false, err
+		}
+		c, err := g.store.Center(ctx, a.CenterID)
+		if err != nil {
+			return Outgoing{}, false, err
+		}
+		if kind == "cancel" {
+			return g.cancellation(b, c, a), true, nil
+		}
+		code, err := g.store.SecurityCode(ctx, a.ID)
+		if err != nil {
+			return Outgoing{}, false, err
+		}
+		return g.slip("appointment_slip", b, c, a, code), true, nil
+	case kind == "dose" && len(ids) == 2:
+		b, err := g.store.Beneficiary(ctx, ids[0])
+		if errors.Is(err, store.ErrNotFound) {
+			return Outgoing{}, false, nil
+		}
+		if err != nil {
+			return Outgoing{}, false, err
+		}
+		for _, d := range b.Doses {
+			if d.CertificateID == ids[1] {
+				return g.confirmation(b, d, VaccinationStatus(b.Doses[:d.Number])), true, nil
+			}
+		}
+		return Outgoing{}, false, nil
+	}
+	g.log.Error("unknown notification dropped", "notification", n)
+	return Outgoing{}, false, nil
+}
+
+// RunNotificationSweeper sweeps every interval until ctx ends.
+func (g *Gateway) RunNotificationSweeper(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := g.SweepNotifications(ctx, owedAfter); err != nil && ctx.Err() == nil {
+				g.log.Error("notification sweep", "err", err)
+			}
+		}
+	}
+}
