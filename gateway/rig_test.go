@@ -37,7 +37,10 @@ type rig struct {
 	double *twiliotest.Server
 }
 
-func newRig(t testing.TB) *rig {
+func newRig(t testing.TB) *rig { return newRigWith(t, nil) }
+
+// newRigWith is newRig with server options changed by opt.
+func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	t.Helper()
 	rdb := redistest.New(t, testDB)
 	o := rdb.Options()
@@ -77,10 +80,14 @@ func newRig(t testing.TB) *rig {
 	}
 	gw := New(Deps{Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics,
 		Languages: []string{"en", "hi", "mr"}, Location: kolkata, Region: "IN"})
-	app := NewServer(gw, ServerOptions{
+	opts := ServerOptions{
 		PublicURL: public, TwilioTokens: map[string]string{"primary": double.AuthToken},
 		AdminKey: adminKey, Queues: conn, Breakers: router, Registry: reg,
-	})
+	}
+	if opt != nil {
+		opt(&opts)
+	}
+	app := NewServer(gw, opts)
 	go app.Listener(ln)
 	t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
 	return &rig{
