@@ -68,24 +68,7 @@ func MaskMobile(e164 string) string {
 // namesakes), spaces, dots, apostrophes and hyphens. Emoji, symbols and
 // markup are refused.
 func personName(field, raw string, maxRunes int) (string, error) {
-	s := strings.Join(strings.Fields(raw), " ")
-	if s == "" {
-		return "", invalid(field, "%s is required.", field)
-	}
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxRunes {
-		return "", invalid(field, "%s must be at most %d characters.", field, maxRunes)
-	}
-	letters := false
-	for _, r := range s {
-		letters = letters || unicode.IsLetter(r)
-		if !(unicode.IsLetter(r) || unicode.Is(unicode.M, r) || joiner(r) || unicode.IsDigit(r) || r == ' ' || r == '.' || r == '\'' || r == '-') {
-			return "", invalid(field, "%s may hold letters, digits, spaces, dots, apostrophes and hyphens only.", field)
-		}
-	}
-	if !letters {
-		return "", invalid(field, "%s must contain letters.", field)
-	}
-	return s, nil
+	return text(field, raw, maxRunes, " .'-")
 }
 
 // placeName is personName with a little more punctuation (PHC Sector 21,
@@ -98,6 +81,8 @@ func labelName(field, raw string, maxRunes int) (string, error) {
 	return text(field, raw, maxRunes, " .,'-()&/_:#@+")
 }
 
+// text is one line of letters (any script, with their combining marks and
+// joiners), digits and the punctuation in punct, containing a letter.
 func text(field, raw string, maxRunes int, punct string) (string, error) {
 	s := strings.Join(strings.Fields(raw), " ")
 	if s == "" {
