@@ -53,6 +53,27 @@ type server struct {
 
 // NewServer binds the flows to HTTP routes.
 func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
+	s, app := newServer(gw, opts)
+	if opts.Queues != nil {
+		s.mountQueues(app)
+	}
+	s.mountAPI(app)
+	app.Post("/webhooks/twilio/:provider/status", s.twilioStatus)
+	app.Post("/webhooks/twilio/:provider/sms", s.twilioSMS)
+	app.Post("/webhooks/ussd", s.ussdHook)
+	return app
+}
+
+// NewOpsServer is what a worker process serves: health, readiness and
+// metrics, so its send counters are scraped too; no API, no webhooks.
+func NewOpsServer(gw *Gateway, opts ServerOptions) *fiber.App {
+	_, app := newServer(gw, opts)
+	return app
+}
+
+// newServer builds the app with the middleware and the operations routes
+// every process serves.
+func newServer(gw *Gateway, opts ServerOptions) (*server, *fiber.App) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -77,14 +98,7 @@ func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
 	if opts.Registry != nil {
 		s.mountMetrics(app)
 	}
-	if opts.Queues != nil {
-		s.mountQueues(app)
-	}
-	s.mountAPI(app)
-	app.Post("/webhooks/twilio/:provider/status", s.twilioStatus)
-	app.Post("/webhooks/twilio/:provider/sms", s.twilioSMS)
-	app.Post("/webhooks/ussd", s.ussdHook)
-	return app
+	return s, app
 }
 
 func (s *server) errorHandler(c *fiber.Ctx, err error) error {

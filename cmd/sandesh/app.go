@@ -43,6 +43,8 @@ type app struct {
 	worker *jobs.Worker
 	gw     *gateway.Gateway
 	ln     net.Listener
+	// opsOnly: the HTTP server is a worker's health and metrics only.
+	opsOnly bool
 	// stopSweep ends the sweeper of owed SMS (worker role).
 	stopSweep context.CancelFunc
 	swept     sync.WaitGroup
@@ -118,6 +120,13 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 			PublicURL: cfg.PublicURL, TwilioTokens: tokens, AdminKey: a.AdminKey, USSDToken: cfg.USSDToken,
 			Queues: a.conn, Breakers: a.router, Registry: reg, Logger: log,
 		})
+	}
+	if r.worker && !r.web {
+		// A worker serves its own /metrics (its send counters live here).
+		a.http = gateway.NewOpsServer(gw, gateway.ServerOptions{
+			Queues: a.conn, Breakers: a.router, Registry: reg, Logger: log,
+		})
+		a.opsOnly = true
 	}
 	if r.worker {
 		a.worker = jobs.NewWorker(a.conn, st, a.router, dispatch, jobs.WorkerOptions{
@@ -202,6 +211,12 @@ func (a *app) Start() error {
 	}
 	if a.http != nil {
 		ln, err := net.Listen("tcp", a.cfg.Listen)
+		if err != nil && a.opsOnly {
+			// Sending matters more than being scraped: a worker beside a
+			// web process on one host and one listen address still works.
+			a.log.Warn("worker serves no /metrics: listen address taken", "listen", a.cfg.Listen, "err", err)
+			return nil
+		}
 		if err != nil {
 			if a.worker != nil {
 				a.worker.Shutdown() // a process that failed to start must not go on consuming tasks

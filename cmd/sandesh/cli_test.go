@@ -446,7 +446,15 @@ breaker:
 					t.Errorf("/admin/queues with the configured admin key: %d %.300s", code, body)
 				}
 			} else {
-				p.await(t, &p.stderr, regexp.MustCompile(`msg=starting `), 5*time.Second)
+				// A worker serves health and metrics only.
+				addr := p.addr(t)
+				awaitReady(t, addr)
+				if code, metrics := get(t, addr, "/metrics", ""); code != http.StatusOK || !strings.Contains(metrics, `sandesh_breaker_state{provider="primary"} 0`) {
+					t.Errorf("worker /metrics: %d", code)
+				}
+				if code, _ := get(t, addr, "/v1/centers/C1", "Bearer "+cliAdminKey); code != http.StatusNotFound {
+					t.Errorf("worker serves the API: /v1/centers/C1 = %d", code)
+				}
 			}
 			deadline := time.Now().Add(5 * time.Second)
 			for q, _ := asynqQueues(t, redisURL); q != tc.wantQueues; q, _ = asynqQueues(t, redisURL) {
@@ -462,7 +470,7 @@ breaker:
 			if _, n := asynqQueues(t, redisURL); n != 0 {
 				t.Errorf("%d asynq servers still registered after the shutdown", n)
 			}
-			if tc.web && !refused("127.0.0.1:"+port) {
+			if !refused("127.0.0.1:" + port) {
 				t.Errorf("port %s still accepts connections after the process stopped", port)
 			}
 
@@ -766,5 +774,29 @@ func TestListenInUseStopsWorker(t *testing.T) {
 	}
 	if q, n := asynqQueues(t, db.url); n != 0 {
 		t.Errorf("after run returned, %d asynq servers (queues %s) are still registered and consuming", n, q)
+	}
+}
+
+// A worker whose listen address is taken (a web process beside it on one
+// host) still sends; it only goes without /metrics.
+func TestWorkerRunsWhenListenInUse(t *testing.T) {
+	db := newTestRedis(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	env := map[string]string{"SANDESH_LISTEN": ln.Addr().String(), "SANDESH_REDIS_URL": db.url, "SANDESH_SECRET": cliSecret}
+	p := startProcess(t, env, "worker")
+	p.await(t, &p.stderr, regexp.MustCompile(`worker serves no /metrics`), 5*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for q, _ := asynqQueues(t, db.url); q != "bulk,otp,transactional"; q, _ = asynqQueues(t, db.url) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker serves %q", q)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code := p.stop(t, 5*time.Second); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.output())
 	}
 }
