@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"sync"
 	"time"
 
@@ -36,7 +37,7 @@ type app struct {
 	log    *slog.Logger
 	mini   *miniredis.Miniredis
 	rdb    *redis.Client
-	conn   asynq.RedisClientOpt
+	conn   asynq.RedisConnOpt
 	client *asynq.Client
 	router *providers.Router
 	http   *fiber.App
@@ -156,8 +157,9 @@ func (a *app) connect(ctx context.Context) error {
 		a.log.Warn("NO redis_url SET: running on an embedded in-memory Redis. Everything is lost when the process stops; for development only.",
 			"addr", mr.Addr())
 		opts = &redis.Options{Addr: mr.Addr()}
+	} else if u, err := url.Parse(a.cfg.RedisURL); err == nil && u.Query().Has("master_name") {
+		return a.connectSentinel(ctx)
 	} else {
-		var err error
 		if opts, err = redis.ParseURL(a.cfg.RedisURL); err != nil {
 			return fmt.Errorf("config: redis_url: %w", err)
 		}
@@ -167,6 +169,25 @@ func (a *app) connect(ctx context.Context) error {
 		Network: opts.Network, Addr: opts.Addr, Username: opts.Username, Password: opts.Password,
 		DB: opts.DB, TLSConfig: opts.TLSConfig,
 	}
+	return a.ping(ctx)
+}
+
+// connectSentinel follows the master a set of Sentinels names, for both
+// go-redis and asynq: after a failover every process finds the new master.
+func (a *app) connectSentinel(ctx context.Context) error {
+	fo, err := redis.ParseFailoverURL(a.cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("config: redis_url: %w", err)
+	}
+	a.rdb = redis.NewFailoverClient(fo)
+	a.conn = asynq.RedisFailoverClientOpt{
+		MasterName: fo.MasterName, SentinelAddrs: fo.SentinelAddrs, SentinelPassword: fo.SentinelPassword,
+		Username: fo.Username, Password: fo.Password, DB: fo.DB, TLSConfig: fo.TLSConfig,
+	}
+	return a.ping(ctx)
+}
+
+func (a *app) ping(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := a.rdb.Ping(pctx).Err(); err != nil {

@@ -17,6 +17,7 @@ import (
 	_ "time/tzdata" // timezone must load on machines without a zoneinfo database
 
 	"github.com/nyaruka/phonenumbers"
+	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 )
 
@@ -696,6 +697,13 @@ func checkRedisURL(s string) string {
 				return "database must be a number (redis://host:6379/0)"
 			}
 		}
+		if u.Query().Has("master_name") {
+			if _, err := redis.ParseFailoverURL(s); err != nil {
+				return "is not a valid Sentinel URL (redis://[:password@]sentinel:26379/0?master_name=NAME&addr=other-sentinel:26379)"
+			}
+		} else if _, err := redis.ParseURL(s); err != nil {
+			return "has an option go-redis does not know"
+		}
 	case "unix":
 		if u.Path == "" {
 			return "must include a socket path (unix:///path/to/redis.sock)"
@@ -768,6 +776,11 @@ func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return redactedMask
+	}
+	// A Sentinel URL may carry the master's password as a query value.
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

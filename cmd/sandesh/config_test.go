@@ -509,6 +509,10 @@ func TestValidate(t *testing.T) {
 		{"messaging service", func(c *Config) { c.Providers[0].From, c.Providers[0].MessagingServiceSID = "", "MG0123abc" }, ""},
 		{"unix redis", func(c *Config) { c.RedisURL = "unix:///run/redis.sock" }, ""},
 		{"rediss", func(c *Config) { c.RedisURL = "rediss://user:pw@r.example:6380" }, ""},
+		{"sentinel", func(c *Config) {
+			c.RedisURL = "redis://:pw@sentinel-1:26379/0?master_name=sandesh&addr=sentinel-2:26379&password=master-pw"
+		}, ""},
+		{"redis options", func(c *Config) { c.RedisURL = "redis://r.example:6379/0?dial_timeout=3s&pool_size=20" }, ""},
 		{"ipv6 listen", func(c *Config) { c.Listen = "[::]:3000" }, ""},
 		{"any host listen", func(c *Config) { c.Listen = ":3000" }, ""},
 
@@ -525,6 +529,8 @@ func TestValidate(t *testing.T) {
 		{"redis_url bad db", func(c *Config) { c.RedisURL = "redis://:" + redisMarker + "@h:6379/x" }, "config: redis_url: "},
 		{"redis_url unparsable", func(c *Config) { c.RedisURL = "redis://:" + redisMarker + "%zz@h:6379" }, "config: redis_url: "},
 		{"unix without path", func(c *Config) { c.RedisURL = "unix://" }, "config: redis_url: "},
+		{"redis_url unknown option", func(c *Config) { c.RedisURL = "redis://:" + redisMarker + "@h:6379/0?colour=blue" }, "config: redis_url: "},
+		{"sentinel unknown option", func(c *Config) { c.RedisURL = "redis://:" + redisMarker + "@h:26379/0?master_name=m&colour=blue" }, "config: redis_url: "},
 		{"secret required with redis", func(c *Config) { c.Secret = "" }, "config: secret: required"},
 		{"secret short", func(c *Config) { c.Secret = "SHORTSECRET" }, "config: secret: must be at least 32 bytes when redis_url is set"},
 		{"secret short embedded", func(c *Config) { c.RedisURL, c.Secret = "", "SHORTSECRET" }, "config: secret: must be at least 32 bytes"},
@@ -669,6 +675,11 @@ func TestRedacted(t *testing.T) {
 	}
 	if c.Secret != secretMarker || c.Providers[0].AuthToken != tokenMarker {
 		t.Error("Redacted changed the original")
+	}
+	sentinel := validConfig()
+	sentinel.RedisURL = "redis://:sentinel-pw@s1:26379/0?master_name=m&password=master-pw"
+	if got := sentinel.Redacted().RedisURL; strings.Contains(got, "sentinel-pw") || strings.Contains(got, "master-pw") || !strings.Contains(got, "master_name=m") {
+		t.Errorf("sentinel redis_url redacted to %q", got)
 	}
 
 	var buf bytes.Buffer
