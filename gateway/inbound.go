@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,10 @@ type InboundSMS struct {
 // Inbound stores a citizen's SMS and answers its keyword through the
 // outbound queue. A provider message id seen before is answered once only.
 // A sender that is not a mobile (a short code, an alphanumeric sender:
-// another bot) is stored and not answered.
+// another bot) is stored and not answered. The answer is owed from the
+// moment the message is stored: if queuing it fails, or the process dies,
+// the sweeper answers later, so the provider's retry (deduplicated) loses
+// nothing.
 func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 	if in.MessageSID == "" || len(in.MessageSID) > 64 || in.From == "" {
 		return invalid("MessageSid", "MessageSid and From are required.")
@@ -52,10 +56,11 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 	if err != nil {
 		sender = sanitizeSender(in.From)
 	}
+	shown := maskDigits(body)
 	c := templates.CountText(body)
 	rec, dup, err := g.store.RecordInbound(ctx, store.Inbound{
-		Provider: in.Provider, ProviderMessageID: in.MessageSID, From: sender, To: in.To,
-		Body: body, Encoding: c.Encoding, Segments: c.Segments,
+		Provider: in.Provider, ProviderMessageID: in.MessageSID, From: sender, To: sanitizeSender(in.To),
+		Body: shown, Encoding: c.Encoding, Segments: c.Segments, OwesReply: mobile != "",
 	})
 	if err != nil {
 		return storeErr("inbound", err)
@@ -69,20 +74,45 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 		return nil
 	}
 	if err := g.answer(ctx, mobile, in.Provider, keywords.Parse(body)); err != nil {
-		// Let the provider's retry answer it: forget that we saw it.
-		if ferr := g.store.ForgetInbound(context.WithoutCancel(ctx), in.Provider, in.MessageSID); ferr != nil {
-			g.log.Error("inbound message not answered and not forgotten", "message_id", rec.ID, "err", ferr)
-		}
-		return err
+		// Stored and owed: the sweeper answers it.
+		g.log.Error("inbound message not answered yet", "message_id", rec.ID, "err", err)
+		return nil
 	}
+	g.settle(ctx, store.ReplyNotification(rec.ID))
 	return nil
 }
 
-// sanitizeSender keeps a non-phone sender id printable and short.
+// answerOwed answers a stored inbound message whose answer was left owed.
+func (g *Gateway) answerOwed(ctx context.Context, inboundID string) (bool, error) {
+	m, err := g.store.Message(ctx, inboundID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if m.Direction != "in" {
+		return false, nil
+	}
+	if err := g.answer(ctx, m.From, m.Provider, keywords.Parse(m.Body)); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// digitRuns finds what may be a code or an OTP a citizen typed.
+var digitRuns = regexp.MustCompile(`[0-9]{4,8}`)
+
+// maskDigits hides codes and OTPs in what a citizen sent before it is
+// stored for support to read; keywords carry no such digits.
+func maskDigits(body string) string { return digitRuns.ReplaceAllString(body, "****") }
+
+// sanitizeSender keeps a non-phone sender id (a short code, "VM-CWNSMS",
+// "whatsapp:+91…") printable and short.
 func sanitizeSender(from string) string {
 	var b strings.Builder
 	for _, r := range from {
-		if b.Len() >= 20 {
+		if b.Len() >= 32 {
 			break
 		}
 		if r > ' ' && r < 0x7f {
@@ -95,7 +125,9 @@ func sanitizeSender(from string) string {
 	return b.String()
 }
 
-// answer carries out a keyword for mobile and queues the replies.
+// answer carries out a keyword for mobile and queues the replies. Past the
+// reply limit what the keyword changes (STOP, START, LANG) still takes
+// effect; only the replies are left out.
 func (g *Gateway) answer(ctx context.Context, mobile, provider string, cmd keywords.Command) error {
 	prefs, err := g.store.MobilePrefs(ctx, mobile)
 	if err != nil {
@@ -112,15 +144,15 @@ func (g *Gateway) answer(ctx context.Context, mobile, provider string, cmd keywo
 			return storeErr("answer", err)
 		}
 	}
-	replies, err := g.replies(ctx, mobile, &lang, cmd, people)
-	if err != nil {
-		return err
-	}
-	ok, err := g.store.AllowReply(ctx, mobile, repliesPerWindow, replyWindow)
+	allowed, err := g.store.AllowReply(ctx, mobile, repliesPerWindow, replyWindow)
 	if err != nil {
 		return storeErr("answer", err)
 	}
-	if !ok {
+	replies, err := g.replies(ctx, mobile, &lang, cmd, people, allowed)
+	if err != nil {
+		return err
+	}
+	if !allowed {
 		g.log.Warn("reply limit reached: not answering", "mobile", MaskMobile(mobile), "keyword", cmd.Keyword)
 		return nil
 	}
@@ -149,7 +181,9 @@ func (g *Gateway) mobileLanguage(prefs store.MobilePrefs, people []store.Benefic
 }
 
 // replies builds the SMS a keyword is answered with; lang may change (LANG).
-func (g *Gateway) replies(ctx context.Context, mobile string, lang *string, cmd keywords.Command, people []store.Beneficiary) ([]Outgoing, error) {
+// With reply false only the keyword's effects happen: nothing is built, so
+// CODE spends no resend.
+func (g *Gateway) replies(ctx context.Context, mobile string, lang *string, cmd keywords.Command, people []store.Beneficiary, reply bool) ([]Outgoing, error) {
 	one := func(template string) []Outgoing { return []Outgoing{{Template: template}} }
 	switch cmd.Keyword {
 	case keywords.Stop:
@@ -180,6 +214,9 @@ func (g *Gateway) replies(ctx context.Context, mobile string, lang *string, cmd 
 	default: // help, empty
 		return one("kw_help"), nil
 	}
+	if !reply {
+		return nil, nil
+	}
 	var out []Outgoing
 	for _, b := range people {
 		o, err := g.personReply(ctx, *lang, cmd.Keyword, b)
@@ -193,8 +230,7 @@ func (g *Gateway) replies(ctx context.Context, mobile string, lang *string, cmd 
 	return out, nil
 }
 
-// personReply answers STATUS, SLIP, CODE or CERT for one beneficiary; nil
-// when there is nothing to send (a code resent too often).
+// personReply answers STATUS, SLIP, CODE or CERT for one beneficiary.
 func (g *Gateway) personReply(ctx context.Context, lang string, kw keywords.Keyword, b store.Beneficiary) (*Outgoing, error) {
 	name := b.Name
 	switch kw {
@@ -222,8 +258,7 @@ func (g *Gateway) personReply(ctx context.Context, lang string, kw keywords.Keyw
 	}
 	o, err := g.codeMessage(ctx, b, c, *a)
 	if errors.As(err, new(*RateLimitedError)) {
-		g.log.Info("security code not resent: limit reached", "appointment", a.ID)
-		return nil, nil
+		return &Outgoing{Template: "kw_code_limited", Vars: templates.Vars{"name": name}}, nil
 	}
 	if err != nil {
 		return nil, err

@@ -303,3 +303,76 @@ func TestOptOut(t *testing.T) {
 		t.Fatal("Twilio's 21610 did not opt the mobile out")
 	}
 }
+
+// TestInboundAnswerNotLost: a process that dies after storing an inbound
+// SMS, before queuing its answer, leaves the answer owed; the sweeper
+// sends it, and the provider's retry does not answer twice.
+func TestInboundAnswerNotLost(t *testing.T) {
+	r := newRig(t)
+	a, _ := inboundFixtures(t, r)
+	ctx := context.Background()
+	// What the crash leaves: the message stored, the answer owed.
+	if _, _, err := r.store.RecordInbound(ctx, store.Inbound{Provider: "primary", ProviderMessageID: "SM" + strings.Repeat("9", 32),
+		From: a, To: ourNumber, Body: "STATUS", OwesReply: true}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(r.outbound(t, a))
+	if status, _ := r.inbound(t, "primary", "SM"+strings.Repeat("9", 32), a, "STATUS"); status != 200 {
+		t.Fatalf("retry = %d", status)
+	}
+	if n := len(r.outbound(t, a)) - before; n != 0 {
+		t.Fatalf("the retry of a stored message answered %d times", n)
+	}
+	if _, err := r.gw.SweepNotifications(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := r.outbound(t, a)[before:]
+	if len(got) != 1 || got[0].Template != "kw_status" || got[0].Language != "mr" {
+		t.Fatalf("sweeper answered %+v, want one Marathi kw_status", got)
+	}
+	if _, err := r.gw.SweepNotifications(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.outbound(t, a)) - before; n != 1 {
+		t.Fatalf("a second sweep answered again: %d replies", n)
+	}
+}
+
+// TestReplyLimitKeepsEffects: past the limit STOP still opts out and CODE
+// spends no resend; only the replies stop. A citizen's code in an inbound
+// SMS is masked for support.
+func TestReplyLimitKeepsEffects(t *testing.T) {
+	r := newRig(t)
+	a, _ := inboundFixtures(t, r)
+	ctx := context.Background()
+	for i := range repliesPerWindow {
+		r.inbound(t, "primary", fmt.Sprintf("SM%032d", 200+i), a, "HELP")
+	}
+	r.inbound(t, "primary", fmt.Sprintf("SM%032d", 300), a, "STOP")
+	if prefs, _ := r.store.MobilePrefs(ctx, a); !prefs.OptedOut {
+		t.Fatal("STOP past the reply limit did not opt out")
+	}
+	for i := range 3 {
+		r.inbound(t, "primary", fmt.Sprintf("SM%032d", 400+i), a, "CODE")
+	}
+	r.rdb.Del(ctx, "sandesh:replies:"+a) // a new reply window; the resend budget is untouched
+	r.inbound(t, "primary", fmt.Sprintf("SM%032d", 500), a, "my code 4821 CODE")
+	for i := range 4 {
+		r.inbound(t, "primary", fmt.Sprintf("SM%032d", 600+i), a, "CODE")
+	}
+	var templates []string
+	for _, m := range r.outbound(t, a) {
+		templates = append(templates, m.Template)
+	}
+	want := []string{"appointment_slip", "kw_help", "kw_help", "kw_help", "kw_help", "kw_help",
+		"kw_unknown", "security_code", "security_code", "security_code", "kw_code_limited"}
+	if !slices.Equal(templates, want) {
+		t.Fatalf("replies %v, want %v", templates, want)
+	}
+	all, _ := r.store.MessagesByMobile(ctx, a, 0)
+	for _, m := range all {
+		if m.Direction == "in" && strings.Contains(m.Body, "4821") {
+			t.Fatalf("a code the citizen sent is shown to support: %q", m.Body)
+		}
+	}
+}

@@ -20,33 +20,34 @@ func (g *Gateway) settle(ctx context.Context, n string) {
 	}
 }
 
+// sweepLease is how long a sweeper holds a debt before another may try.
+const sweepLease = 2 * time.Minute
+
 // SweepNotifications sends the SMS owed since before olderThan whose
 // request died before queuing them. Safe to run in many processes: each
-// debt is claimed by one.
+// debt is leased to one, and cleared only once its SMS is queued.
 func (g *Gateway) SweepNotifications(ctx context.Context, olderThan time.Duration) (int, error) {
-	owed, err := g.store.OwedBefore(ctx, g.now().Add(-olderThan), 100)
+	cutoff := g.now().Add(-olderThan)
+	owed, err := g.store.OwedBefore(ctx, cutoff, 100)
 	if err != nil {
 		return 0, err
 	}
 	sent := 0
 	for _, n := range owed {
-		ok, err := g.store.ClaimNotification(ctx, n)
+		ok, err := g.store.ClaimNotification(ctx, n, cutoff, sweepLease)
 		if err != nil {
 			return sent, err
 		}
 		if !ok {
 			continue
 		}
-		out, due, err := g.owedMessage(ctx, n)
-		if err == nil && due {
-			_, err = g.Send(ctx, out)
-		}
+		due, err := g.payDebt(ctx, n)
 		if err != nil {
-			g.log.Error("owed SMS not sent; will retry", "notification", n, "err", err)
-			if oerr := g.store.Owe(context.WithoutCancel(ctx), n); oerr != nil {
-				return sent, errors.Join(err, oerr)
-			}
+			g.log.Error("owed SMS not sent; will retry after the lease", "notification", n, "err", err)
 			continue
+		}
+		if err := g.store.NotificationQueued(ctx, n); err != nil {
+			return sent, err
 		}
 		if due {
 			sent++
@@ -54,6 +55,22 @@ func (g *Gateway) SweepNotifications(ctx context.Context, olderThan time.Duratio
 		}
 	}
 	return sent, nil
+}
+
+// payDebt queues what notification n owes; due is false when nothing is
+// owed any more (a slip for an appointment since cancelled).
+func (g *Gateway) payDebt(ctx context.Context, n string) (bool, error) {
+	if kind, ids := store.ParseNotification(n); kind == "reply" && len(ids) == 1 {
+		return g.answerOwed(ctx, ids[0])
+	}
+	out, due, err := g.owedMessage(ctx, n)
+	if err != nil || !due {
+		return false, err
+	}
+	if _, err := g.Send(ctx, out); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // owedMessage rebuilds an owed SMS from the records; due is false when it

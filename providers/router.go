@@ -181,8 +181,6 @@ func (r *Router) Send(ctx context.Context, m Outbound) (Receipt, error) {
 	return Receipt{}, last
 }
 
-// wait takes m's segments from the provider's shared rate budget; a positive
-// duration says how long until there is room.
 // order is the failover order with the preferred provider, if any, first.
 func (r *Router) order(prefer string) []*route {
 	if prefer == "" || r.routes[0].provider.Name() == prefer {
@@ -199,6 +197,8 @@ func (r *Router) order(prefer string) []*route {
 	return r.routes
 }
 
+// wait takes m's segments from the provider's shared rate budget; a positive
+// duration says how long until there is room.
 func (rt *route) wait(ctx context.Context, m Outbound) (time.Duration, error) {
 	// A message longer than a whole second's budget still has to go: it
 	// takes the full second rather than waiting forever.

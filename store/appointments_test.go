@@ -6,6 +6,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"sandesh/internal/redistest"
 )
 
 const (
@@ -685,5 +688,47 @@ func TestRecordDoseParallelRightCode(t *testing.T) {
 	ben, err := b.s.Beneficiary(ctx, b.ben.ID)
 	if err != nil || len(ben.Doses) != 1 {
 		t.Fatalf("beneficiary has %d doses (%v), want 1", len(ben.Doses), err)
+	}
+}
+
+// TestOwedNotificationLease: a debt is leased to one sweeper; if that
+// sweeper dies before clearing it, the debt comes due again after the
+// lease, so the SMS is late, never lost.
+func TestOwedNotificationLease(t *testing.T) {
+	now := time.Now()
+	s, err := New(redistest.New(t, 1), Options{Secret: []byte("0123456789abcdef0123456789abcdef"), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ben := mustBeneficiary(t, s, "+919876543210")
+	a, err := s.BookAppointment(ctx, Appointment{BeneficiaryID: ben.ID, CenterID: "C1", Date: "2026-11-23", Slot: "09:00-11:00", Dose: 1}, "4821", "2026-11-23")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := SlipNotification(a.ID)
+	owed, _ := s.OwedBefore(ctx, now, 10)
+	if len(owed) != 1 || owed[0] != n {
+		t.Fatalf("owed after booking = %v, want [%s]", owed, n)
+	}
+	if ok, err := s.ClaimNotification(ctx, n, now, time.Minute); !ok || err != nil {
+		t.Fatalf("first claim: %v %v", ok, err)
+	}
+	if ok, _ := s.ClaimNotification(ctx, n, now, time.Minute); ok {
+		t.Fatal("a leased debt was claimed twice")
+	}
+	if owed, _ := s.OwedBefore(ctx, now, 10); len(owed) != 0 {
+		t.Fatalf("a leased debt is listed as due: %v", owed)
+	}
+	// The sweeper died. After the lease the debt is due again.
+	now = now.Add(2 * time.Minute)
+	if ok, _ := s.ClaimNotification(ctx, n, now, time.Minute); !ok {
+		t.Fatal("the debt of a dead sweeper never came due again")
+	}
+	if err := s.NotificationQueued(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if owed, _ := s.OwedBefore(ctx, now.Add(time.Hour), 10); len(owed) != 0 {
+		t.Fatalf("still owed after being queued: %v", owed)
 	}
 }

@@ -21,17 +21,22 @@ type Inbound struct {
 	Body              string
 	Encoding          string // as counted by templates.CountText
 	Segments          int
+	// OwesReply records, in the same step, that an answer is owed: a
+	// process that dies before queuing it leaves it to the sweeper.
+	OwesReply bool
 }
 
 // recordInboundScript stores an inbound message once per provider message
 // id: {0, id} new, {1, id} already seen (id of the first).
-// KEYS: dedup, message, history. ARGV: id, dedup ms, retention ms,
-// history limit, then the message's field pairs.
+// KEYS: dedup, message, history, owed notifications. ARGV: id, dedup ms,
+// retention ms, history limit, owed reply ("" for none), now ms, then the
+// message's field pairs.
 var recordInboundScript = redis.NewScript(`
 local first = redis.call('GET', KEYS[1])
 if first then return {1, first} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('HSET', KEYS[2], unpack(ARGV, 7))
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('LPUSH', KEYS[3], ARGV[1])
 redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
@@ -50,9 +55,13 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (m Message, dup b
 		Status: StatusReceived, CreatedAt: now, UpdatedAt: now,
 		Encoding: in.Encoding, Segments: in.Segments,
 	}
+	owed := ""
+	if in.OwesReply {
+		owed = ReplyNotification(m.ID)
+	}
 	res, err := recordInboundScript.Run(ctx, s.rdb,
-		[]string{s.inboundKey(in.Provider, in.ProviderMessageID), s.messageKey(m.ID), s.historyKey(in.From)},
-		m.ID, inboundDedupFor.Milliseconds(), s.retention.Milliseconds(), s.historyLimit,
+		[]string{s.inboundKey(in.Provider, in.ProviderMessageID), s.messageKey(m.ID), s.historyKey(in.From), s.notificationsKey()},
+		m.ID, inboundDedupFor.Milliseconds(), s.retention.Milliseconds(), s.historyLimit, owed, now.UnixMilli(),
 		"id", m.ID, "dir", "in", "from", in.From, "to", in.To, "body", in.Body,
 		"encoding", m.Encoding, "segments", m.Segments,
 		"provider", in.Provider, "provider_msg_id", in.ProviderMessageID,
@@ -66,13 +75,4 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (m Message, dup b
 		return Message{ID: first}, true, nil
 	}
 	return m, false, nil
-}
-
-// ForgetInbound drops the memory of a provider message id, so that the
-// provider's retry is handled again (its first handling failed half-way).
-func (s *Store) ForgetInbound(ctx context.Context, provider, providerMsgID string) error {
-	if err := s.rdb.Del(ctx, s.inboundKey(provider, providerMsgID)).Err(); err != nil {
-		return fmt.Errorf("forget inbound: %w", err)
-	}
-	return nil
 }

@@ -22,6 +22,9 @@ func SlipNotification(appointmentID string) string { return "slip:" + appointmen
 // CancellationNotification names the SMS owed for a cancelled appointment.
 func CancellationNotification(appointmentID string) string { return "cancel:" + appointmentID }
 
+// ReplyNotification names the answer owed to an inbound SMS.
+func ReplyNotification(inboundID string) string { return "reply:" + inboundID }
+
 // ConfirmationNotification names the confirmation owed for a dose.
 func ConfirmationNotification(beneficiaryID, certificateID string) string {
 	return "dose:" + beneficiaryID + ":" + certificateID
@@ -52,21 +55,24 @@ func (s *Store) OwedBefore(ctx context.Context, t time.Time, limit int64) ([]str
 	return ns, nil
 }
 
-// ClaimNotification takes a debt off the list for one sweeper; false when
-// another took it first. A sweeper that fails gives it back with Owe.
-func (s *Store) ClaimNotification(ctx context.Context, n string) (bool, error) {
-	removed, err := s.rdb.ZRem(ctx, s.notificationsKey(), n).Result()
+// claimNotificationScript leases a debt still due (score ≤ ARGV[2]) to one
+// sweeper by moving its score to ARGV[3]: a sweeper that dies before the
+// SMS is queued leaves it to be swept again after the lease.
+var claimNotificationScript = redis.NewScript(`
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+`)
+
+// ClaimNotification leases a debt owed since before cutoff to one sweeper
+// for lease; false when another took it first. The sweeper clears it with
+// NotificationQueued once the SMS is queued.
+func (s *Store) ClaimNotification(ctx context.Context, n string, cutoff time.Time, lease time.Duration) (bool, error) {
+	ok, err := claimNotificationScript.Run(ctx, s.rdb, []string{s.notificationsKey()},
+		n, cutoff.UnixMilli(), s.now().Add(lease).UnixMilli()).Int()
 	if err != nil {
 		return false, fmt.Errorf("claim notification: %w", err)
 	}
-	return removed == 1, nil
-}
-
-// Owe puts a notification (back) on the list.
-func (s *Store) Owe(ctx context.Context, n string) error {
-	err := s.rdb.ZAdd(ctx, s.notificationsKey(), redis.Z{Score: float64(s.now().UnixMilli()), Member: n}).Err()
-	if err != nil {
-		return fmt.Errorf("owe notification: %w", err)
-	}
-	return nil
+	return ok == 1, nil
 }

@@ -12,7 +12,7 @@ import (
 
 var wantNames = []string{
 	"appointment_slip", "cancellation", "dose_confirmation",
-	"kw_cert", "kw_help", "kw_language", "kw_no_appointment", "kw_no_cert",
+	"kw_cert", "kw_code_limited", "kw_help", "kw_language", "kw_no_appointment", "kw_no_cert",
 	"kw_not_registered", "kw_opted_in", "kw_opted_out", "kw_slip", "kw_status", "kw_unknown",
 	"kyvs_checked", "kyvs_otp", "security_code",
 }
@@ -29,6 +29,7 @@ var wantVars = map[string][]string{
 	"kw_no_appointment": {"name"},
 	"kw_cert":           {"name", "certificate_id"},
 	"kw_no_cert":        {"name"},
+	"kw_code_limited":   {"name"},
 }
 
 func mustLoad(t *testing.T) *Set {

@@ -95,6 +95,9 @@ func (c cli) run(ctx context.Context, args []string) int {
 		return c.createKey(ctx, a, keyReq)
 	}
 	log.Info("starting", "config", cfg, "web", r.web, "worker", r.worker)
+	if r.web && !cfg.Embedded && cfg.USSDToken == "" {
+		log.Warn("ussd_token is empty: anyone who can reach /webhooks/ussd can read the status of any mobile; set ussd_token and give the operator the URL with ?token=")
+	}
 	if err := a.Start(); err != nil {
 		a.Close()
 		fmt.Fprintf(c.stderr, "sandesh: %v\n", err)
