@@ -23,6 +23,7 @@ func (s *server) mountAPI(app *fiber.App) {
 	registry := s.allow(store.RoleRegistry)
 	center := s.allow(store.RoleCenter)
 	support := s.allow(store.RoleSupport)
+	verifier := s.allow(store.RoleVerifier)
 
 	v1.Post("/admin/keys", admin, s.createKey)
 	v1.Get("/admin/audit", admin, s.auditTrail)
@@ -36,6 +37,9 @@ func (s *server) mountAPI(app *fiber.App) {
 	v1.Post("/appointments/:id/cancel", registry, s.idempotent, s.cancel)
 	v1.Post("/appointments/:id/verify-code", center, s.verifyCode)
 	v1.Post("/doses", center, s.idempotent, s.recordDose)
+
+	v1.Post("/kyvs/otp", verifier, s.requestOTP)
+	v1.Post("/kyvs/confirm", verifier, s.confirmOTP)
 
 	v1.Post("/support/resend", support, s.idempotent, s.resend)
 	v1.Get("/support/messages", support, s.supportMessages)
@@ -272,4 +276,32 @@ func (s *server) message(c *fiber.Ctx) error {
 		return apiError(err)
 	}
 	return c.JSON(m)
+}
+
+func (s *server) requestOTP(c *fiber.Ctx) error {
+	var req OTPRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	res, err := s.gw.RequestOTP(c.UserContext(), caller(c), req)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.Status(http.StatusAccepted).JSON(res)
+}
+
+func (s *server) confirmOTP(c *fiber.Ctx) error {
+	var req struct {
+		TxnID string `json:"txn_id"`
+		OTP   string `json:"otp"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	res, err := s.gw.ConfirmOTP(c.UserContext(), caller(c), req.TxnID, req.OTP)
+	if err != nil {
+		return apiError(err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(res)
 }

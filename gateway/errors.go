@@ -49,6 +49,8 @@ var domainErrors = []struct {
 	{store.ErrCodeLocked, http.StatusLocked, "code_locked", "Too many wrong codes; support can send a fresh code."},
 	{store.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "idempotency_mismatch", "This Idempotency-Key was used with a different request."},
 	{store.ErrIdempotencyRunning, http.StatusConflict, "in_progress", "A request with this Idempotency-Key is still running; retry shortly."},
+	{store.ErrOTPExpired, http.StatusGone, "otp_expired", "The OTP has expired, was used, or too many wrong OTPs were tried; request a new one."},
+	{store.ErrOTPOtherCaller, http.StatusForbidden, "forbidden", "This transaction belongs to another verifier key."},
 	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "The store is unavailable; try again shortly."},
 }
 
@@ -68,6 +70,12 @@ func apiError(err error) *apiErr {
 	if errors.As(err, &mismatch) {
 		e := newAPIErr(http.StatusUnprocessableEntity, "code_mismatch", "The security code does not match.")
 		e.Extra = map[string]any{"attempts_left": mismatch.AttemptsLeft}
+		return e
+	}
+	var otpMismatch *store.OTPMismatchError
+	if errors.As(err, &otpMismatch) {
+		e := newAPIErr(http.StatusUnprocessableEntity, "otp_mismatch", "The OTP does not match.")
+		e.Extra = map[string]any{"attempts_left": otpMismatch.AttemptsLeft}
 		return e
 	}
 	var limited *RateLimitedError

@@ -27,6 +27,8 @@ type Gateway struct {
 	location  *time.Location
 	region    string
 	now       func() time.Time
+	// verifierPerHour caps the OTPs one verifier key may request an hour.
+	verifierPerHour int
 }
 
 // Deps are what New needs; Metrics and Logger may be nil.
@@ -40,6 +42,9 @@ type Deps struct {
 	Location  *time.Location // the programme's time zone, for "today"
 	Region    string         // for mobiles written without a country code; default IN
 	Now       func() time.Time
+	// VerifierPerHour caps the KYVS OTPs one verifier key may request in an
+	// hour, across processes; default 1000.
+	VerifierPerHour int
 }
 
 // New builds a Gateway.
@@ -59,9 +64,12 @@ func New(d Deps) *Gateway {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.VerifierPerHour <= 0 {
+		d.VerifierPerHour = 1000
+	}
 	return &Gateway{
 		store: d.Store, dispatch: d.Dispatch, templates: d.Templates, metrics: d.Metrics,
-		log: d.Logger, languages: d.Languages, location: d.Location, region: d.Region, now: d.Now,
+		log: d.Logger, languages: d.Languages, location: d.Location, region: d.Region, now: d.Now, verifierPerHour: d.VerifierPerHour,
 	}
 }
 
@@ -172,6 +180,7 @@ var storeRules = []error{
 	store.ErrExists, store.ErrMobileLimit, store.ErrAlreadyBooked, store.ErrWrongCenter,
 	store.ErrNotActive, store.ErrWrongDate, store.ErrCodeLocked, store.ErrWrongPerson,
 	store.ErrIdempotencyMismatch, store.ErrIdempotencyRunning,
+	store.ErrOTPExpired, store.ErrOTPOtherCaller,
 }
 
 // storeErr turns a store failure into a domain error: a missing record is

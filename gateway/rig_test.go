@@ -1,11 +1,15 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,7 +39,31 @@ type rig struct {
 	gw     *Gateway
 	worker *jobs.Worker
 	double *twiliotest.Server
+	clock  *atomic.Int64
+	logs   *logBuffer
 }
+
+// logBuffer collects what the gateway, server and worker log.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// logged returns the log lines so far.
+func (r *rig) logged() []string {
+	r.logs.mu.Lock()
+	defer r.logs.mu.Unlock()
+	return strings.Split(r.logs.buf.String(), "\n")
+}
+
+// advance moves the store's and the gateway's clock on by d.
+func (r *rig) advance(d time.Duration) { r.clock.Add(int64(d)) }
 
 func newRig(t testing.TB) *rig { return newRigWith(t, nil) }
 
@@ -45,7 +73,9 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	rdb := redistest.New(t, testDB)
 	o := rdb.Options()
 	conn := asynq.RedisClientOpt{Addr: o.Addr, DB: o.DB}
-	st, err := store.New(rdb, store.Options{Secret: []byte("test-secret-test-secret-test-secret")})
+	clock := &atomic.Int64{} // how far the tests moved time on
+	now := func() time.Time { return time.Now().Add(time.Duration(clock.Load())) }
+	st, err := store.New(rdb, store.Options{Secret: []byte("test-secret-test-secret-test-secret"), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +108,13 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw := New(Deps{Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics,
-		Languages: []string{"en", "hi", "mr"}, Location: kolkata, Region: "IN"})
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	gw := New(Deps{Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Logger: log,
+		Languages: []string{"en", "hi", "mr"}, Location: kolkata, Region: "IN", Now: now})
 	opts := ServerOptions{
 		PublicURL: public, TwilioTokens: map[string]string{"primary": double.AuthToken},
-		AdminKey: adminKey, Queues: conn, Breakers: router, Registry: reg,
+		AdminKey: adminKey, Queues: conn, Breakers: router, Registry: reg, Logger: log,
 	}
 	if opt != nil {
 		opt(&opts)
@@ -91,8 +123,8 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	go app.Listener(ln)
 	t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
 	return &rig{
-		url: public, rdb: rdb, store: st, gw: gw, double: double,
-		worker: jobs.NewWorker(conn, st, router, dispatch, jobs.WorkerOptions{Metrics: metrics}),
+		url: public, rdb: rdb, store: st, gw: gw, double: double, clock: clock, logs: logs,
+		worker: jobs.NewWorker(conn, st, router, dispatch, jobs.WorkerOptions{Metrics: metrics, Logger: log}),
 	}
 }
 

@@ -66,3 +66,10 @@ func (s *Store) replyLimitKey(mobile string) string { return s.prefix + "replies
 // notificationsKey holds the SMS owed for changes already made, scored by
 // when they became owed.
 func (s *Store) notificationsKey() string { return s.prefix + "notify:owed" }
+
+// kyvsKey holds one Know-Your-Vaccination-Status transaction: who asked,
+// about whom, the OTP's keyed hash, tries left.
+func (s *Store) kyvsKey(txn string) string { return s.prefix + "kyvs:" + txn }
+
+// limitKey logs events for a named sliding-window limit.
+func (s *Store) limitKey(name string) string { return s.prefix + "limit:" + name }
