@@ -105,6 +105,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	gw := gateway.New(gateway.Deps{
 		Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Logger: log,
 		Languages: cfg.Languages, Location: cfg.Location, Region: cfg.DefaultRegion,
+		VerifierPerHour: cfg.KYVSVerifierPerHour,
 	})
 	a.gw = gw
 	if a.AdminKey == "" && cfg.Embedded {

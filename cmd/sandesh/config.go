@@ -44,6 +44,8 @@ type Config struct {
 	Providers     []ProviderConfig `yaml:"providers"` // failover order
 	Breaker       BreakerConfig    `yaml:"breaker"`
 	Workers       WorkersConfig    `yaml:"workers"`
+	// KYVSVerifierPerHour caps the OTPs one verifier key may request an hour.
+	KYVSVerifierPerHour int `yaml:"kyvs_verifier_per_hour"`
 
 	Location *time.Location `yaml:"-"` // Timezone, loaded by Validate
 	Embedded bool           `yaml:"-"` // RedisURL is empty: run an embedded in-memory Redis
@@ -102,6 +104,8 @@ func defaultConfig() Config {
 		LogLevel:      "info",
 		Breaker:       BreakerConfig{Failures: 5, OpenFor: 30 * time.Second},
 		Workers:       WorkersConfig{OTP: 20, Transactional: 50, Bulk: 30},
+
+		KYVSVerifierPerHour: 1000,
 	}
 }
 
@@ -565,6 +569,9 @@ func (c *Config) Validate() error {
 	// outages): an expired record would end its task without a trace.
 	if c.Retention < 24*time.Hour {
 		bad("retention", "must be at least 24h, is %s", c.Retention)
+	}
+	if c.KYVSVerifierPerHour < 1 {
+		bad("kyvs_verifier_per_hour", "must be at least 1, is %d", c.KYVSVerifierPerHour)
 	}
 	if c.Breaker.Failures < 1 {
 		bad("breaker.failures", "must be at least 1, is %d", c.Breaker.Failures)

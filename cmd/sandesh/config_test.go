@@ -85,7 +85,7 @@ func TestLoadConfigFile(t *testing.T) {
 					AuthToken: "abc123TOKEN", From: "+15005550006",
 				}},
 				Breaker: BreakerConfig{Failures: 5, OpenFor: 30 * time.Second},
-				Workers: WorkersConfig{OTP: 20, Transactional: 50, Bulk: 30},
+				Workers: WorkersConfig{OTP: 20, Transactional: 50, Bulk: 30}, KYVSVerifierPerHour: 1000,
 			},
 		},
 		{
@@ -144,7 +144,7 @@ workers:
 					{Name: "console", Kind: "console"},
 				},
 				Breaker: BreakerConfig{Failures: 3, OpenFor: 90 * time.Second},
-				Workers: WorkersConfig{OTP: 1, Transactional: 2, Bulk: 3},
+				Workers: WorkersConfig{OTP: 1, Transactional: 2, Bulk: 3}, KYVSVerifierPerHour: 1000,
 			},
 		},
 		{
@@ -194,16 +194,17 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatalf("LoadConfig: %v", err)
 	}
 	want := Config{
-		Listen:        "127.0.0.1:3000",
-		DefaultRegion: "IN",
-		Timezone:      "Asia/Kolkata",
-		Languages:     []string{"en", "hi", "mr"},
-		Retention:     2160 * time.Hour,
-		LogLevel:      "info",
-		Providers:     []ProviderConfig{{Name: "console", Kind: "console"}},
-		Breaker:       BreakerConfig{Failures: 5, OpenFor: 30 * time.Second},
-		Workers:       WorkersConfig{OTP: 20, Transactional: 50, Bulk: 30},
-		Embedded:      true,
+		Listen:              "127.0.0.1:3000",
+		DefaultRegion:       "IN",
+		Timezone:            "Asia/Kolkata",
+		Languages:           []string{"en", "hi", "mr"},
+		Retention:           2160 * time.Hour,
+		LogLevel:            "info",
+		Providers:           []ProviderConfig{{Name: "console", Kind: "console"}},
+		Breaker:             BreakerConfig{Failures: 5, OpenFor: 30 * time.Second},
+		Workers:             WorkersConfig{OTP: 20, Transactional: 50, Bulk: 30},
+		KYVSVerifierPerHour: 1000,
+		Embedded:            true,
 	}
 	if got.Location == nil || got.Location.String() != "Asia/Kolkata" {
 		t.Errorf("Location = %v", got.Location)
@@ -375,6 +376,7 @@ breaker:
 		{"SANDESH_WORKERS_OTP", "4", func(c *Config) bool { return c.Workers.OTP == 4 }},
 		{"SANDESH_WORKERS_TRANSACTIONAL", "5", func(c *Config) bool { return c.Workers.Transactional == 5 }},
 		{"SANDESH_WORKERS_BULK", "6", func(c *Config) bool { return c.Workers.Bulk == 6 }},
+		{"SANDESH_KYVS_VERIFIER_PER_HOUR", "50", func(c *Config) bool { return c.KYVSVerifierPerHour == 50 }},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			c, err := LoadConfig(writeConfig(t, file), envOf(map[string]string{tc.env: tc.value}))
@@ -400,7 +402,7 @@ func TestEnvVarNames(t *testing.T) {
 		"SANDESH_ADMIN_KEY", "SANDESH_DEFAULT_REGION", "SANDESH_TIMEZONE", "SANDESH_LANGUAGES",
 		"SANDESH_USSD_TOKEN", "SANDESH_SIMULATOR", "SANDESH_RETENTION", "SANDESH_LOG_LEVEL",
 		"SANDESH_BREAKER_FAILURES", "SANDESH_BREAKER_OPEN_FOR",
-		"SANDESH_WORKERS_OTP", "SANDESH_WORKERS_TRANSACTIONAL", "SANDESH_WORKERS_BULK",
+		"SANDESH_WORKERS_OTP", "SANDESH_WORKERS_TRANSACTIONAL", "SANDESH_WORKERS_BULK", "SANDESH_KYVS_VERIFIER_PER_HOUR",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("env vars = %q\nwant %q", got, want)
@@ -532,6 +534,7 @@ func TestValidate(t *testing.T) {
 		{"redis_url unknown option", func(c *Config) { c.RedisURL = "redis://:" + redisMarker + "@h:6379/0?colour=blue" }, "config: redis_url: "},
 		{"sentinel unknown option", func(c *Config) { c.RedisURL = "redis://:" + redisMarker + "@h:26379/0?master_name=m&colour=blue" }, "config: redis_url: "},
 		{"secret required with redis", func(c *Config) { c.Secret = "" }, "config: secret: required"},
+		{"kyvs_verifier_per_hour zero", func(c *Config) { c.KYVSVerifierPerHour = 0 }, "config: kyvs_verifier_per_hour: "},
 		{"secret short", func(c *Config) { c.Secret = "SHORTSECRET" }, "config: secret: must be at least 32 bytes when redis_url is set"},
 		{"secret short embedded", func(c *Config) { c.RedisURL, c.Secret = "", "SHORTSECRET" }, "config: secret: must be at least 32 bytes"},
 		{"secret long enough", func(c *Config) { c.Secret = strings.Repeat("k", 32) }, ""},
