@@ -73,3 +73,6 @@ func (s *Store) kyvsKey(txn string) string { return s.prefix + "kyvs:" + txn }
 
 // limitKey logs events for a named sliding-window limit.
 func (s *Store) limitKey(name string) string { return s.prefix + "limit:" + name }
+
+// sessionKey holds a web session under the keyed hash of its id.
+func (s *Store) sessionKey(hash string) string { return s.prefix + "session:" + hash }

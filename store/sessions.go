@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// WebSession is a signed-in browser: who it acts as, and its CSRF token.
+// Only a keyed hash of the session id is used as the Redis key, so a dump
+// of Redis does not hand out live sessions.
+type WebSession struct {
+	ID       string
+	KeyID    string
+	Name     string
+	Role     Role
+	CenterID string
+	CSRF     string
+}
+
+// CreateWebSession starts a session for an API key's holder, valid for ttl.
+func (s *Store) CreateWebSession(ctx context.Context, ws WebSession, ttl time.Duration) (WebSession, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return WebSession{}, fmt.Errorf("create session: %w", err)
+	}
+	ws.ID, ws.CSRF = hex.EncodeToString(raw[:16]), hex.EncodeToString(raw[16:])
+	key := s.sessionKey(s.apiKeyHash.sum("session", ws.ID))
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, "key_id", ws.KeyID, "name", ws.Name, "role", string(ws.Role), "center", ws.CenterID, "csrf", ws.CSRF)
+		p.PExpire(ctx, key, ttl)
+		return nil
+	})
+	if err != nil {
+		return WebSession{}, fmt.Errorf("create session: %w", err)
+	}
+	return ws, nil
+}
+
+// WebSession loads a live session; ErrNotFound when unknown or expired.
+func (s *Store) WebSession(ctx context.Context, id string) (WebSession, error) {
+	if len(id) != 32 {
+		return WebSession{}, ErrNotFound
+	}
+	h, err := s.rdb.HGetAll(ctx, s.sessionKey(s.apiKeyHash.sum("session", id))).Result()
+	if err != nil {
+		return WebSession{}, fmt.Errorf("load session: %w", err)
+	}
+	if len(h) == 0 {
+		return WebSession{}, ErrNotFound
+	}
+	return WebSession{ID: id, KeyID: h["key_id"], Name: h["name"], Role: Role(h["role"]), CenterID: h["center"], CSRF: h["csrf"]}, nil
+}
+
+// EndWebSession signs a session out.
+func (s *Store) EndWebSession(ctx context.Context, id string) error {
+	if err := s.rdb.Del(ctx, s.sessionKey(s.apiKeyHash.sum("session", id))).Err(); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
+}
+
+// SendBody opens a stored message's real text (codes and OTPs included).
+// Only development tools (the simulator) show it.
+func (s *Store) SendBody(ctx context.Context, id string) (string, error) {
+	vals, err := s.rdb.HMGet(ctx, s.messageKey(id), "body", "body_sealed").Result()
+	if err != nil {
+		return "", fmt.Errorf("open message: %w", err)
+	}
+	body, _ := vals[0].(string)
+	sealed, _ := vals[1].(string)
+	if sealed == "" {
+		return body, nil
+	}
+	plain, err := s.bodies.open(sealed, id)
+	if err != nil {
+		return "", fmt.Errorf("open message %s: %w", id, err)
+	}
+	return plain, nil
+}
