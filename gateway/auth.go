@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -20,14 +21,18 @@ var errUnauthorized = newAPIErr(http.StatusUnauthorized, "unauthorized", "A vali
 // authenticate resolves the presented key: the bootstrap admin key from
 // config, else a stored key.
 func (s *server) authenticate(c *fiber.Ctx) (Caller, error) {
-	key := bearer(c)
+	return s.authenticateKey(c.UserContext(), bearer(c))
+}
+
+// authenticateKey resolves an API key however it was presented.
+func (s *server) authenticateKey(ctx context.Context, key string) (Caller, error) {
 	if key == "" || len(key) > 200 {
 		return Caller{}, errUnauthorized
 	}
 	if s.opts.AdminKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.AdminKey)) == 1 {
 		return Caller{KeyID: "admin", Name: "bootstrap admin key", Role: store.RoleAdmin}, nil
 	}
-	who, err := s.gw.Authenticate(c.UserContext(), key)
+	who, err := s.gw.Authenticate(ctx, key)
 	if errors.Is(err, ErrNotFound) {
 		return Caller{}, errUnauthorized
 	}

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -11,6 +13,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"sandesh/gateway/pages/simulator"
+	"sandesh/gateway/pages/verify"
 	"sandesh/gateway/ussd"
 	"sandesh/providers"
 )
@@ -35,6 +39,8 @@ type ServerOptions struct {
 	AdminKey string
 	// USSDToken, when set, is required as ?token= on /webhooks/ussd.
 	USSDToken string
+	// Simulator serves /simulator (development: console provider, or asked for).
+	Simulator bool
 	// Queues reads queue sizes for /metrics and serves /admin/queues; nil disables both.
 	Queues asynq.RedisConnOpt
 	// Breakers reports provider health for /metrics; may be nil.
@@ -58,6 +64,7 @@ func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
 		s.mountQueues(app)
 	}
 	s.mountAPI(app)
+	s.mountPages(app)
 	app.Post("/webhooks/twilio/:provider/status", s.twilioStatus)
 	app.Post("/webhooks/twilio/:provider/sms", s.twilioSMS)
 	app.Post("/webhooks/ussd", s.ussdHook)
@@ -146,4 +153,21 @@ func (s *server) accessLog(c *fiber.Ctx) error {
 	s.log.Debug("http", "method", c.Method(), "path", c.Path(), "status", status,
 		"ms", time.Since(start).Milliseconds(), "request_id", c.Locals("requestid"))
 	return err
+}
+
+// mountPages serves the web pages: /verify always, /simulator when asked.
+func (s *server) mountPages(app *fiber.App) {
+	page, err := verify.New(verifyBackend{s}, s.gw.languages, strings.HasPrefix(s.opts.PublicURL, "https://"))
+	if err != nil {
+		// The page's templates are embedded: this is a build defect.
+		panic(fmt.Sprintf("verify page: %v", err))
+	}
+	page.Mount(app)
+	if s.opts.Simulator {
+		sim, err := simulator.New(simulatorBackend{s})
+		if err != nil {
+			panic(fmt.Sprintf("simulator page: %v", err))
+		}
+		sim.Mount(app)
+	}
 }

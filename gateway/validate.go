@@ -21,6 +21,9 @@ type InvalidError struct {
 
 func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
 
+// PublicMessage is safe to show a person (the simulator page shows it).
+func (e *InvalidError) PublicMessage() string { return e.Message }
+
 // Is lets errors.Is(err, ErrBadInput) hold for every validation failure.
 func (e *InvalidError) Is(target error) bool { return target == ErrBadInput }
 

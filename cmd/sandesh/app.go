@@ -120,7 +120,8 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 		}
 		a.http = gateway.NewServer(gw, gateway.ServerOptions{
 			PublicURL: cfg.PublicURL, TwilioTokens: tokens, AdminKey: a.AdminKey, USSDToken: cfg.USSDToken,
-			Queues: a.conn, Breakers: a.router, Registry: reg, Logger: log,
+			Simulator: cfg.Simulator || onlyConsole(cfg.Providers),
+			Queues:    a.conn, Breakers: a.router, Registry: reg, Logger: log,
 		})
 	}
 	if r.worker && !r.web {
@@ -306,4 +307,15 @@ func randomHex(n int) string {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err))
 	}
 	return hex.EncodeToString(b)
+}
+
+// onlyConsole reports whether every provider prints instead of sending:
+// then the simulator cannot reach a real phone.
+func onlyConsole(ps []ProviderConfig) bool {
+	for _, p := range ps {
+		if p.Kind != KindConsole {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,163 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/gofiber/fiber/v2"
+)
+
+// chromium finds a Chromium to drive, "" when there is none.
+func chromium() string {
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestBrowser walks the page as a person would, in a real browser with
+// JavaScript off and a 360-px screen: choose a demo mobile, send STATUS,
+// read the reply, then dial the USSD menu and walk one path to its end.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	exe := chromium()
+	if exe == "" {
+		t.Skip("no Chromium at /usr/bin/chromium or in PATH (chromium, chromium-browser, google-chrome): browser test skipped")
+	}
+	artefacts := os.Getenv("SANDESH_ARTEFACTS")
+	if artefacts == "" {
+		artefacts = t.TempDir()
+	} else if err := os.MkdirAll(artefacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newFake()
+	p, err := New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.log = slog.New(slog.DiscardHandler)
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	p.Mount(app)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+	base := "http://" + ln.Addr().String()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(360, 800),
+		chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	shot := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			var png []byte
+			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
+				return err
+			}
+			path := filepath.Join(artefacts, name)
+			t.Logf("screenshot: %s", path)
+			return os.WriteFile(path, png, 0o644)
+		})
+	}
+	var screenBg, reply, width string
+	err = chromedp.Run(ctx,
+		emulation.SetDeviceMetricsOverride(360, 740, 2, true),
+		emulation.SetScriptExecutionDisabled(true),
+		chromedp.Navigate(base+"/simulator"),
+		chromedp.WaitVisible(`#phone-list`, chromedp.ByQuery),
+		chromedp.SetValue(`#phone-list`, "+919876500001", chromedp.ByQuery),
+		chromedp.Submit(`#phone-list`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#body`, chromedp.ByQuery),
+		chromedp.SendKeys(`#body`, "STATUS\r", chromedp.ByQuery),
+		chromedp.WaitVisible(`li.msg.out`, chromedp.ByQuery),
+		chromedp.Text(`li.msg.out .body`, &reply, chromedp.ByQuery),
+		// The embedded stylesheet applies (CSP and nosniff let it through).
+		chromedp.EvaluateAsDevTools(`getComputedStyle(document.querySelector('.screen')).backgroundColor`, &screenBg),
+		chromedp.EvaluateAsDevTools(`String(document.documentElement.scrollWidth)`, &width),
+		shot("simulator-sms.png"),
+	)
+	if err != nil {
+		t.Fatalf("sms: %v", err)
+	}
+	if !strings.Contains(reply, "Asha Patil: not vaccinated") {
+		t.Errorf("reply %q", reply)
+	}
+	if screenBg != "rgb(201, 215, 179)" {
+		t.Errorf("stylesheet not applied: screen background %q", screenBg)
+	}
+	if width != "360" {
+		t.Errorf("page is %s px wide on a 360-px screen", width)
+	}
+
+	var end, dialAgain string
+	err = chromedp.Run(ctx,
+		chromedp.Click(`nav.modes a[href*="mode=ussd"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`button.call`, chromedp.ByQuery),
+		chromedp.Click(`button.call`, chromedp.ByQuery),
+		waitText(`.ussd-text`, "1 Status"),
+		chromedp.Click(`button[aria-label="Answer 1"]`, chromedp.ByQuery),
+		waitText(`.ussd-text`, "Choose the person"),
+		chromedp.SendKeys(`#answer`, "2\r", chromedp.ByQuery),
+		waitText(`.ussd-text`, "Suresh Patil: partially vaccinated"),
+		chromedp.Text(`.ussd-text`, &end, chromedp.ByQuery),
+		chromedp.Text(`button.call`, &dialAgain, chromedp.ByQuery),
+		shot("simulator-ussd.png"),
+	)
+	if err != nil {
+		t.Fatalf("ussd: %v", err)
+	}
+	if dialAgain != "Dial again" {
+		t.Errorf("END screen button %q", dialAgain)
+	}
+	var texts []string
+	for _, c := range b.ussd {
+		texts = append(texts, c[2])
+	}
+	if strings.Join(texts, "|") != "|1|1*2" {
+		t.Errorf("USSD texts %q", texts)
+	}
+}
+
+// waitText waits until the text of sel contains want.
+func waitText(sel, want string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var got string
+		for {
+			err := chromedp.Text(sel, &got, chromedp.ByQuery, chromedp.AtLeast(0)).Do(ctx)
+			if err == nil && strings.Contains(got, want) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return errors.Join(ctx.Err(), errors.New("waiting for "+sel+" to show "+want+", it shows "+got))
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+}

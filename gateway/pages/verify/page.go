@@ -1,0 +1,584 @@
+// Package verify is the no-code page of Know Your Vaccination Status: a
+// verifier signs in with their API key in a browser, enters a person's name
+// and mobile, then the OTP the person got by SMS, and sees the status.
+//
+// The page is server-rendered HTML with no script at all, in the configured
+// languages of its strings (assets/i18n/<lang>.txt), chosen with a
+// "?lang=" link and remembered in a cookie. The steps:
+//
+//	GET  /verify                  sign-in form, or the name-and-mobile form when signed in
+//	POST /verify/signin           api_key → session cookie, 303 to /verify
+//	POST /verify/otp              name, mobile → the OTP form (the txn in a hidden field)
+//	POST /verify/confirm          txn, otp → the result page
+//	POST /verify/signout          ends the session, 303 to /verify
+//	GET  /verify/static/verify.css
+//
+// The API key only travels in the sign-in form's body: it is exchanged for
+// an opaque session id in an HttpOnly, SameSite=Strict cookie (Secure when
+// the public URL is https) and is never written to a cookie, URL, log or
+// page. Every form carries a CSRF token: the session's, or before sign-in a
+// random token also kept in a cookie (double submit). Every response has a
+// strict Content-Security-Policy and the other security headers, and every
+// page is Cache-Control: no-store.
+//
+// Errors are shown on the page in the verifier's language, with a status
+// that says what happened: 401 sign-in refused or session ended, 403 CSRF
+// refused, 410 OTP expired, 422 input or OTP wrong, 429 rate limited, 503
+// unavailable. Handlers never return an error to the app, so the gateway's
+// JSON error handler never answers for the page.
+package verify
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+//go:embed assets
+var assets embed.FS
+
+const (
+	base          = "/verify"
+	sessionCookie = "verify_session"
+	csrfCookie    = "verify_csrf" // the CSRF token of the sign-in form, before there is a session
+	langCookie    = "verify_lang"
+
+	maxKey    = 200 // bytes of an API key, as the API accepts
+	maxName   = 100 // runes of a name
+	maxMobile = 20
+	maxTxn    = 64
+)
+
+// Security headers of every response.
+var securityHeaders = [][2]string{
+	{"Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
+	{"X-Frame-Options", "DENY"},
+	{"X-Content-Type-Options", "nosniff"},
+	{"Referrer-Policy", "no-referrer"},
+}
+
+// Page is the verifier page over a Backend.
+type Page struct {
+	b       Backend
+	langs   []string // first is the default
+	words   map[string]words
+	tmpl    *template.Template
+	css     []byte
+	cssHref string
+	secure  bool
+	now     func() time.Time
+}
+
+// New builds the page; languages are the configured ones (first is
+// default), secureCookies sets the Secure flag (public_url is https).
+// Languages the page has no strings for are left out; with none left the
+// page is in English.
+func New(b Backend, languages []string, secureCookies bool) (*Page, error) {
+	if b == nil {
+		return nil, errors.New("verify: no backend")
+	}
+	p := &Page{b: b, words: map[string]words{}, secure: secureCookies, now: time.Now}
+	ref, err := loadWords(assets, "en")
+	if err != nil {
+		return nil, fmt.Errorf("verify: en strings: %w", err)
+	}
+	for _, l := range languages {
+		if slices.Contains(p.langs, l) {
+			continue
+		}
+		w, err := loadWords(assets, l)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := sameShape(l, w, ref); err != nil {
+			return nil, err
+		}
+		p.langs = append(p.langs, l)
+		p.words[l] = w
+	}
+	if len(p.langs) == 0 {
+		p.langs, p.words["en"] = []string{"en"}, ref
+	}
+	if p.tmpl, err = template.ParseFS(assets, "assets/verify.html"); err != nil {
+		return nil, fmt.Errorf("verify: template: %w", err)
+	}
+	if p.css, err = assets.ReadFile("assets/verify.css"); err != nil {
+		return nil, fmt.Errorf("verify: stylesheet: %w", err)
+	}
+	sum := sha256.Sum256(p.css)
+	p.cssHref = base + "/static/verify.css?v=" + hex.EncodeToString(sum[:6])
+	return p, nil
+}
+
+// Mount adds the page's routes under /verify to r.
+func (p *Page) Mount(r fiber.Router) {
+	r.Get(base, p.guard(p.home))
+	r.Post(base+"/signin", p.guard(p.signIn))
+	r.Post(base+"/otp", p.guard(p.requestOTP))
+	r.Post(base+"/confirm", p.guard(p.confirm))
+	r.Post(base+"/signout", p.guard(p.signOut))
+	for _, step := range []string{"/signin", "/otp", "/confirm", "/signout"} {
+		// A refresh or bookmark of a step starts over.
+		r.Get(base+step, p.guard(func(c *fiber.Ctx) error { return c.Redirect(base, http.StatusSeeOther) }))
+	}
+	r.Get(base+"/static/verify.css", p.guard(p.stylesheet))
+}
+
+// guard sets the headers of every response and answers a failed render
+// itself, so that no error reaches the app's (JSON) error handler.
+func (p *Page) guard(h fiber.Handler) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		for _, kv := range securityHeaders {
+			c.Set(kv[0], kv[1])
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		if err := h(c); err != nil {
+			c.Response().ResetBody()
+			c.Status(http.StatusInternalServerError)
+			c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+			return c.SendString("Internal error.")
+		}
+		return nil
+	}
+}
+
+func (p *Page) stylesheet(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
+	return c.Send(p.css)
+}
+
+// home is the sign-in form, or the name-and-mobile form when signed in.
+func (p *Page) home(c *fiber.Ctx) error {
+	v := p.view(c, "check")
+	id := cookie(c, sessionCookie)
+	if id == "" {
+		return p.signInForm(c, v, "", http.StatusOK)
+	}
+	s, err := p.b.Session(c.UserContext(), id)
+	if err != nil {
+		if kindOf(err).Kind == ErrUnauthorized {
+			p.clearCookie(c, sessionCookie)
+			return p.signInForm(c, v, v.T("err_session_ended"), http.StatusOK)
+		}
+		return p.problem(c, v, v.T("err_unavailable"), http.StatusServiceUnavailable)
+	}
+	v.signedIn(s)
+	return p.render(c, http.StatusOK, v)
+}
+
+// signIn exchanges the API key for a session cookie.
+func (p *Page) signIn(c *fiber.Ctx) error {
+	v := p.view(c, "signin")
+	if !sameToken(formValue(c, "csrf"), cookie(c, csrfCookie)) {
+		return p.problem(c, v, v.T("err_csrf"), http.StatusForbidden)
+	}
+	key := strings.TrimSpace(c.FormValue("api_key"))
+	if key == "" || len(key) > maxKey {
+		return p.signInForm(c, v, v.T("err_signin"), http.StatusUnauthorized)
+	}
+	s, err := p.b.SignIn(c.UserContext(), strings.Clone(key))
+	if err == nil && (!validCookieValue(s.ID) || s.CSRF == "") {
+		err = errors.New("verify: backend gave an unusable session")
+	}
+	if err != nil {
+		e := kindOf(err)
+		msg := p.message(v, e)
+		if e.Kind == ErrUnauthorized {
+			msg = v.T("err_signin")
+		}
+		return p.signInForm(c, v, msg, statusOf(e.Kind))
+	}
+	p.setCookie(c, sessionCookie, s.ID, 0, http.SameSiteStrictMode)
+	p.clearCookie(c, csrfCookie)
+	return c.Redirect(base, http.StatusSeeOther)
+}
+
+// requestOTP starts a check of the person named in the form.
+func (p *Page) requestOTP(c *fiber.Ctx) error {
+	v := p.view(c, "check")
+	s, ok, err := p.session(c, &v)
+	if !ok {
+		return err
+	}
+	v.Name, v.Mobile = formValue(c, "name"), formValue(c, "mobile")
+	if v.Name == "" || utf8.RuneCountInString(v.Name) > maxName {
+		return p.fail(c, v, &Error{Kind: ErrInvalidInput})
+	}
+	if v.Mobile == "" || len(v.Mobile) > maxMobile {
+		return p.fail(c, v, &Error{Kind: ErrInvalidMobile})
+	}
+	txn, err := p.b.RequestOTP(c.UserContext(), s, v.Name, v.Mobile)
+	if err == nil && (txn == "" || len(txn) > maxTxn) {
+		err = errors.New("verify: backend gave an unusable txn id")
+	}
+	if err != nil {
+		return p.fail(c, v, kindOf(err))
+	}
+	v.Step, v.Langs, v.Txn = "otp", nil, txn
+	return p.render(c, http.StatusOK, v)
+}
+
+// confirm finishes the check with the OTP and shows the result.
+func (p *Page) confirm(c *fiber.Ctx) error {
+	v := p.view(c, "otp")
+	s, ok, err := p.session(c, &v)
+	if !ok {
+		return err
+	}
+	v.Langs = nil
+	v.Txn, v.Name, v.Mobile = formValue(c, "txn"), formValue(c, "name"), formValue(c, "mobile")
+	if v.Txn == "" || len(v.Txn) > maxTxn {
+		return p.fail(c, v, &Error{Kind: ErrOTPExpired})
+	}
+	otp, ok := sixDigits(c.FormValue("otp"))
+	if !ok {
+		v.Error, v.ErrorField = v.T("err_otp_format"), "otp"
+		return p.render(c, http.StatusUnprocessableEntity, v)
+	}
+	res, err := p.b.Confirm(c.UserContext(), s, v.Txn, otp)
+	if err != nil {
+		return p.fail(c, v, kindOf(err))
+	}
+	r, ok := p.result(v.words, res)
+	if !ok {
+		return p.fail(c, v, &Error{Kind: ErrUnavailable})
+	}
+	v.Step, v.Result, v.Txn, v.Name, v.Mobile = "result", &r, "", "", ""
+	return p.render(c, http.StatusOK, v)
+}
+
+// signOut ends the session and forgets its cookie.
+func (p *Page) signOut(c *fiber.Ctx) error {
+	v := p.view(c, "signin")
+	id := cookie(c, sessionCookie)
+	if id == "" {
+		return c.Redirect(base, http.StatusSeeOther)
+	}
+	s, err := p.b.Session(c.UserContext(), id)
+	if err != nil {
+		if kindOf(err).Kind != ErrUnauthorized {
+			return p.problem(c, v, v.T("err_unavailable"), http.StatusServiceUnavailable)
+		}
+		p.clearCookie(c, sessionCookie)
+		return c.Redirect(base, http.StatusSeeOther)
+	}
+	if !sameToken(formValue(c, "csrf"), s.CSRF) {
+		return p.problem(c, v, v.T("err_csrf"), http.StatusForbidden)
+	}
+	if err := p.b.SignOut(c.UserContext(), s.ID); err != nil && kindOf(err).Kind != ErrUnauthorized {
+		// Keep the cookie: the verifier can try again.
+		v.signedIn(s)
+		return p.problem(c, v, v.T("err_unavailable"), http.StatusServiceUnavailable)
+	}
+	p.clearCookie(c, sessionCookie)
+	return c.Redirect(base, http.StatusSeeOther)
+}
+
+// session is the signed-in verifier of a POST whose CSRF token is the
+// session's. When not ok the answer (sign-in form, 403 or 503) is rendered
+// and err is render's.
+func (p *Page) session(c *fiber.Ctx, v *view) (s Session, ok bool, err error) {
+	id := cookie(c, sessionCookie)
+	if id == "" {
+		return Session{}, false, p.signInForm(c, *v, v.T("err_session_ended"), http.StatusUnauthorized)
+	}
+	s, err = p.b.Session(c.UserContext(), id)
+	if err != nil {
+		if e := kindOf(err); e.Kind == ErrUnauthorized {
+			return Session{}, false, p.fail(c, *v, e)
+		}
+		return Session{}, false, p.problem(c, *v, v.T("err_unavailable"), http.StatusServiceUnavailable)
+	}
+	if !sameToken(formValue(c, "csrf"), s.CSRF) {
+		return Session{}, false, p.problem(c, *v, v.T("err_csrf"), http.StatusForbidden)
+	}
+	v.signedIn(s)
+	return s, true, nil
+}
+
+// fail shows e on the form where the verifier can act on it, with e's
+// status: the sign-in form when the session has ended, the name-and-mobile
+// form for its own errors and for an OTP that can no longer succeed, else
+// the form v is on.
+func (p *Page) fail(c *fiber.Ctx, v view, e *Error) error {
+	status := statusOf(e.Kind)
+	v.Error = p.message(v, e)
+	switch e.Kind {
+	case ErrUnauthorized:
+		p.clearCookie(c, sessionCookie)
+		return p.signInForm(c, v, v.Error, status)
+	case ErrInvalidInput:
+		v.ErrorField = "name"
+		if v.Step == "otp" { // the backend's verdict on the OTP's form
+			v.Error, v.ErrorField = v.T("err_otp_format"), "otp"
+		}
+	case ErrInvalidMobile:
+		v.ErrorField = "mobile"
+	case ErrOTPMismatch:
+		v.ErrorField = "otp"
+		if e.AttemptsLeft <= 0 {
+			v.Step, v.ErrorField = "check", ""
+		}
+	case ErrOTPExpired:
+		v.Step = "check"
+	}
+	if v.Step == "check" {
+		v.Langs, v.Txn = p.links(v.Lang), ""
+	}
+	return p.render(c, status, v)
+}
+
+// statusOf is the HTTP status of a page showing an error of kind k.
+func statusOf(k ErrorKind) int {
+	switch k {
+	case ErrUnauthorized:
+		return http.StatusUnauthorized
+	case ErrInvalidInput, ErrInvalidMobile, ErrOTPMismatch:
+		return http.StatusUnprocessableEntity
+	case ErrRateLimited:
+		return http.StatusTooManyRequests
+	case ErrOTPExpired:
+		return http.StatusGone
+	default:
+		return http.StatusServiceUnavailable
+	}
+}
+
+// message is e in the verifier's words.
+func (p *Page) message(v view, e *Error) string {
+	switch e.Kind {
+	case ErrUnauthorized:
+		return v.T("err_session_ended")
+	case ErrInvalidInput, ErrInvalidMobile, ErrRateLimited, ErrOTPExpired:
+		return v.T("err_" + string(e.Kind))
+	case ErrOTPMismatch:
+		if e.AttemptsLeft <= 0 {
+			return v.T("err_otp_no_attempts")
+		}
+		return v.Tr("err_otp_mismatch", "n", strconv.Itoa(e.AttemptsLeft))
+	default:
+		return v.T("err_unavailable")
+	}
+}
+
+func (p *Page) signInForm(c *fiber.Ctx, v view, msg string, status int) error {
+	tok := cookie(c, csrfCookie)
+	if !validCookieValue(tok) {
+		tok = newToken()
+		p.setCookie(c, csrfCookie, tok, 0, http.SameSiteStrictMode)
+	}
+	v.Step, v.Langs, v.Verifier, v.CSRF = "signin", p.links(v.Lang), "", tok
+	v.Error, v.ErrorField, v.Txn, v.Name, v.Mobile = msg, "", "", "", ""
+	return p.render(c, status, v)
+}
+
+func (p *Page) problem(c *fiber.Ctx, v view, msg string, status int) error {
+	v.Step, v.Langs, v.Error = "problem", p.links(v.Lang), msg
+	v.Txn, v.Name, v.Mobile = "", "", ""
+	return p.render(c, status, v)
+}
+
+func (p *Page) render(c *fiber.Ctx, status int, v view) error {
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, "page", v); err != nil {
+		return err
+	}
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, "text/html; charset=utf-8")
+	return c.Send(buf.Bytes())
+}
+
+// view is what the template shows.
+type view struct {
+	Lang, Step, CSS   string
+	Langs             []langLink // the language switch; none mid-check, where a link would lose the txn
+	Verifier, CSRF    string     // of the session; CSRF is the pre-session token on the sign-in form
+	Error, ErrorField string
+	Name, Mobile, Txn string
+	Result            *resultView
+	words             words
+}
+
+type langLink struct {
+	Code, Name, Href string
+	Current          bool
+}
+
+type resultView struct {
+	Status, Class                   string
+	Name, Gender, Vaccine, LastDose string
+	BirthYear, Doses                int
+	VerifiedAt                      string
+}
+
+// T is the page string of key.
+func (v view) T(key string) string { return v.words.text(key) }
+
+// Tr is the page string of key with {name}s filled from pairs.
+func (v view) Tr(key string, pairs ...string) string { return v.words.text(key, pairs...) }
+
+func (v *view) signedIn(s Session) { v.Verifier, v.CSRF = s.Verifier, s.CSRF }
+
+// view starts the view of a request in its language.
+func (p *Page) view(c *fiber.Ctx, step string) view {
+	lang := p.language(c)
+	v := view{Lang: lang, Step: step, CSS: p.cssHref, words: p.words[lang]}
+	if step == "check" {
+		v.Langs = p.links(lang)
+	}
+	return v
+}
+
+// language is the request's "?lang=" when configured (then remembered),
+// else the remembered one, else the default.
+func (p *Page) language(c *fiber.Ctx) string {
+	remembered := cookie(c, langCookie)
+	if q := c.Query("lang"); q != "" && slices.Contains(p.langs, q) {
+		if q != remembered {
+			p.setCookie(c, langCookie, q, 365*24*3600, http.SameSiteLaxMode)
+		}
+		return strings.Clone(q)
+	}
+	if slices.Contains(p.langs, remembered) {
+		return remembered
+	}
+	return p.langs[0]
+}
+
+func (p *Page) links(current string) []langLink {
+	out := make([]langLink, 0, len(p.langs))
+	for _, l := range p.langs {
+		out = append(out, langLink{Code: l, Name: p.words[l].text("lang_name"), Href: base + "?lang=" + l, Current: l == current})
+	}
+	return out
+}
+
+var statusClass = map[string]string{
+	"FULLY_VACCINATED":     "status-full",
+	"PARTIALLY_VACCINATED": "status-partial",
+	"NOT_VACCINATED":       "status-none",
+}
+
+// result is r for the page, verified now; not ok for a status it does not know.
+func (p *Page) result(w words, r Result) (resultView, bool) {
+	class, ok := statusClass[r.Status]
+	if !ok {
+		return resultView{}, false
+	}
+	v := resultView{
+		Status: w.text("status_" + r.Status), Class: class,
+		Name: r.Name, Vaccine: r.Vaccine, BirthYear: r.BirthYear, Doses: r.Doses,
+		Gender: r.Gender, LastDose: w.text("no_dose"),
+	}
+	if g, ok := w["gender_"+r.Gender]; ok {
+		v.Gender = g
+	}
+	if r.LastDoseDate != "" {
+		v.LastDose = r.LastDoseDate
+		if d, err := time.Parse(time.DateOnly, r.LastDoseDate); err == nil {
+			v.LastDose = date(w, d)
+		}
+	}
+	now := p.now()
+	v.VerifiedAt = date(w, now) + ", " + now.Format("15:04 MST")
+	return v, true
+}
+
+// date is t as "23 Nov 2026", with the month in w's language.
+func date(w words, t time.Time) string {
+	return fmt.Sprintf("%d %s %d", t.Day(), w.text("month_"+strconv.Itoa(int(t.Month()))), t.Year())
+}
+
+// sixDigits is the OTP as typed, with spaces and dashes dropped and
+// Devanagari digits read as digits; ok when that is six digits.
+func sixDigits(s string) (string, bool) {
+	if len(s) > 64 {
+		return "", false
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= '०' && r <= '९':
+			b.WriteRune('0' + (r - '०'))
+		case r == ' ' || r == '-' || r == '\t':
+		default:
+			return "", false
+		}
+	}
+	return b.String(), b.Len() == 6
+}
+
+// formValue is a form field, trimmed, valid UTF-8 and a copy (fiber's
+// strings point into a buffer it reuses).
+func formValue(c *fiber.Ctx, key string) string {
+	return strings.TrimSpace(strings.ToValidUTF8(strings.Clone(c.FormValue(key)), ""))
+}
+
+func cookie(c *fiber.Ctx, name string) string {
+	v := c.Cookies(name)
+	if !validCookieValue(v) {
+		return ""
+	}
+	return strings.Clone(v)
+}
+
+func (p *Page) setCookie(c *fiber.Ctx, name, value string, maxAge int, sameSite http.SameSite) {
+	ck := http.Cookie{Name: name, Value: value, Path: base, MaxAge: maxAge,
+		HttpOnly: true, Secure: p.secure, SameSite: sameSite}
+	c.Response().Header.Add(fiber.HeaderSetCookie, ck.String())
+}
+
+func (p *Page) clearCookie(c *fiber.Ctx, name string) {
+	p.setCookie(c, name, "", -1, http.SameSiteStrictMode)
+}
+
+func newToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// sameToken compares a form's token with the expected one in constant time;
+// an empty token matches nothing.
+func sameToken(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// validCookieValue admits the values a cookie carries unquoted: ids and
+// tokens of letters, digits and -_.~+/=.
+func validCookieValue(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' ||
+			strings.IndexByte("-_.~+/=", ch) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
