@@ -127,10 +127,12 @@ Sandesh is running on an embedded in-memory Redis with the console provider:
 every SMS is printed here instead of sent. Demo centres C1-C3 and ten
 beneficiaries are loaded; today's appointment slips are printed below.
 
+  simulator http://%s/simulator  (start here: text STATUS or dial the USSD menu as a demo mobile)
+  verify    http://%s/verify  (KYVS page: sign in with the verifier key below)
   API       http://%s  (see /openapi.yaml)
   admin key %s  (shown once; Authorization: Bearer <key>)
   queues    http://%s/admin/queues
-`, a.Addr(), a.AdminKey, a.Addr())
+`, a.Addr(), a.Addr(), a.Addr(), a.AdminKey, a.Addr())
 	c.printKeys(keys)
 	fmt.Fprintln(c.stdout)
 }
