@@ -2,54 +2,15 @@ package gateway
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"sandesh/internal/browsertest"
 )
-
-// browser starts headless Chromium for a test, or skips it with a message.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	exe := ""
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			exe = p
-			break
-		}
-	}
-	if exe == "" {
-		t.Skip("no Chromium found (install Debian's chromium; .ci/run does): browser test skipped")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-dev-shm-usage", true))
-	ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel = chromedp.NewContext(ctx)
-	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func saveArtefact(t *testing.T, name string, png []byte) {
-	t.Helper()
-	dir := os.Getenv("SANDESH_ARTEFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestVerifyPageEndToEnd: a verifier in a real browser signs in with their
 // key, asks for an OTP, reads it from the SMS the Twilio double received,
@@ -60,7 +21,7 @@ func TestVerifyPageEndToEnd(t *testing.T) {
 	v1, _ := kyvsFixtures(t, r)
 	r.startWorker(t)
 	r.double.WaitCount(t, 3, 10*time.Second)
-	ctx := browser(t)
+	ctx := browsertest.New(t)
 
 	var errText, status string
 	var shot []byte
@@ -102,7 +63,7 @@ func TestVerifyPageEndToEnd(t *testing.T) {
 	if status != "Fully vaccinated" {
 		t.Fatalf("result %q, want Fully vaccinated", status)
 	}
-	saveArtefact(t, "verify-end-to-end.png", shot)
+	browsertest.Save(t, "verify-end-to-end.png", shot)
 	trail, err := r.store.AuditTrail(context.Background(), 10)
 	if err != nil || len(trail) != 1 || trail[0].Action != "kyvs_verified" || trail[0].ActorName != "Indian Railways" {
 		t.Fatalf("audit = %+v %v", trail, err)
@@ -116,7 +77,7 @@ func TestSimulatorEndToEnd(t *testing.T) {
 	if _, _, err := r.gw.LoadDemo(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ctx := browser(t)
+	ctx := browsertest.New(t)
 	var conversation, screen string
 	var shot []byte
 	err := chromedp.Run(ctx,
@@ -136,7 +97,7 @@ func TestSimulatorEndToEnd(t *testing.T) {
 			t.Fatalf("simulator page lacks %q:\n%s", want, conversation)
 		}
 	}
-	saveArtefact(t, "simulator-end-to-end.png", shot)
+	browsertest.Save(t, "simulator-end-to-end.png", shot)
 	// USSD: dial, 1 (status), 2 (the second person on the mobile).
 	err = chromedp.Run(ctx,
 		chromedp.Navigate(r.url+"/simulator?mobile=%2B919876500003&mode=ussd"),
@@ -162,5 +123,5 @@ func TestSimulatorEndToEnd(t *testing.T) {
 	if !strings.Contains(screen, "Rahul Sharma") {
 		t.Fatalf("USSD 1*2 on the simulator shows %q, want Rahul Sharma's status", screen)
 	}
-	saveArtefact(t, "simulator-ussd-end-to-end.png", shot)
+	browsertest.Save(t, "simulator-ussd-end-to-end.png", shot)
 }

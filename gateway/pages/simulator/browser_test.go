@@ -5,9 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,20 +12,9 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/gofiber/fiber/v2"
-)
 
-// chromium finds a Chromium to drive, "" when there is none.
-func chromium() string {
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
+	"sandesh/internal/browsertest"
+)
 
 // TestBrowser walks the page as a person would, in a real browser with
 // JavaScript off and a 360-px screen: choose a demo mobile, send STATUS,
@@ -36,16 +22,6 @@ func chromium() string {
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
-	}
-	exe := chromium()
-	if exe == "" {
-		t.Skip("no Chromium at /usr/bin/chromium or in PATH (chromium, chromium-browser, google-chrome): browser test skipped")
-	}
-	artefacts := os.Getenv("SANDESH_ARTEFACTS")
-	if artefacts == "" {
-		artefacts = t.TempDir()
-	} else if err := os.MkdirAll(artefacts, 0o755); err != nil {
-		t.Fatal(err)
 	}
 
 	b := newFake()
@@ -63,16 +39,9 @@ func TestBrowser(t *testing.T) {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.Shutdown() })
 	base := "http://" + ln.Addr().String()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(360, 800),
-		chromedp.Flag("disable-dev-shm-usage", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	// Started after the server, so it is stopped before the server waits
+	// for its connections to close.
+	ctx := browsertest.New(t, chromedp.WindowSize(360, 800))
 
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
@@ -80,9 +49,8 @@ func TestBrowser(t *testing.T) {
 			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
 				return err
 			}
-			path := filepath.Join(artefacts, name)
-			t.Logf("screenshot: %s", path)
-			return os.WriteFile(path, png, 0o644)
+			browsertest.Save(t, name, png)
+			return nil
 		})
 	}
 	var screenBg, reply, width string

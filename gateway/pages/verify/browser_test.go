@@ -1,41 +1,22 @@
 package verify
 
 import (
-	"context"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/gofiber/fiber/v2"
-)
 
-// chromium is the browser to drive: /usr/bin/chromium, else one in PATH.
-func chromium() string {
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
+	"sandesh/internal/browsertest"
+)
 
 // TestBrowser does a whole check in a real browser on a 360-px wide
 // screen, with the keyboard where a verifier would: sign in, request the
 // OTP, confirm it and read "Fully vaccinated". The screenshot goes to
 // $SANDESH_ARTEFACTS, else to the test's temporary directory.
 func TestBrowser(t *testing.T) {
-	exe := chromium()
-	if exe == "" {
-		t.Skip("no Chromium at /usr/bin/chromium or in PATH (chromium, chromium-browser, google-chrome, headless-shell): browser test skipped")
-	}
 	p, err := New(newFake(), []string{"en", "hi", "mr"}, false)
 	if err != nil {
 		t.Fatal(err)
@@ -49,15 +30,9 @@ func TestBrowser(t *testing.T) {
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
 	site := "http://" + ln.Addr().String()
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-dev-shm-usage", true))
-	ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel = chromedp.NewContext(ctx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	// Started after the server, so it is stopped before the server waits
+	// for its connections to close.
+	ctx := browsertest.New(t)
 
 	var status, name, fontSize, location string
 	var scrollWidth int
@@ -96,16 +71,5 @@ func TestBrowser(t *testing.T) {
 	if scrollWidth > 360 {
 		t.Errorf("page is %d px wide on a 360-px screen", scrollWidth)
 	}
-	dir := os.Getenv("SANDESH_ARTEFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "verify-result-360px.png")
-	if err := os.WriteFile(file, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", file)
+	browsertest.Save(t, "verify-result-360px.png", shot)
 }
