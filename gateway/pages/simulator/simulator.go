@@ -138,8 +138,8 @@ func New(b Backend) (*Page, error) {
 func (p *Page) Mount(r fiber.Router) {
 	r.Use("/simulator", p.headers)
 	r.Get("/simulator", p.show)
-	r.Post("/simulator/sms", p.sendSMS)
-	r.Post("/simulator/ussd", p.ussd)
+	r.Post("/simulator/sms", posted, p.sendSMS)
+	r.Post("/simulator/ussd", posted, p.ussd)
 	r.Get("/simulator/static/*", p.asset)
 }
 
@@ -260,9 +260,9 @@ func (p *Page) show(c *fiber.Ctx) error {
 	return p.render(c, status, v)
 }
 
-// sendSMS delivers the body as an SMS from the mobile, then shows the
-// conversation.
-func (p *Page) sendSMS(c *fiber.Ctx) error {
+// posted guards the forms that make the gateway act: only from the page
+// itself (another site could make it send SMS), and bounded in time.
+func posted(c *fiber.Ctx) error {
 	if !sameOrigin(c) {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 		return c.Status(http.StatusForbidden).SendString("Send this form from the simulator page itself.")
@@ -270,7 +270,13 @@ func (p *Page) sendSMS(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), backendTimeout)
 	defer cancel()
 	c.SetUserContext(ctx)
+	return c.Next()
+}
 
+// sendSMS delivers the body as an SMS from the mobile, then shows the
+// conversation.
+func (p *Page) sendSMS(c *fiber.Ctx) error {
+	ctx := c.UserContext()
 	b := base(c, "/sms")
 	raw := strings.TrimSpace(value(c, "mobile"))
 	body := strings.TrimSpace(value(c, "body"))
@@ -310,14 +316,7 @@ func (p *Page) sendSMS(c *fiber.Ctx) error {
 // ussd dials (a new session) or sends the next answer of the session in
 // the form, then shows the screen the gateway answered.
 func (p *Page) ussd(c *fiber.Ctx) error {
-	if !sameOrigin(c) {
-		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-		return c.Status(http.StatusForbidden).SendString("Send this form from the simulator page itself.")
-	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), backendTimeout)
-	defer cancel()
-	c.SetUserContext(ctx)
-
+	ctx := c.UserContext()
 	b := base(c, "/ussd")
 	raw := strings.TrimSpace(value(c, "mobile"))
 	v := p.newView(c, b, raw, "ussd")
