@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
+	"sandesh/gateway/pages/card"
 	"sandesh/jobs"
 	"sandesh/providers"
 	"sandesh/store"
@@ -29,6 +31,8 @@ type Gateway struct {
 	now       func() time.Time
 	// verifierPerHour caps the OTPs one verifier key may request an hour.
 	verifierPerHour int
+	publicURL       string
+	cards           *card.Renderer
 }
 
 // Deps are what New needs; Metrics and Logger may be nil.
@@ -45,10 +49,17 @@ type Deps struct {
 	// VerifierPerHour caps the KYVS OTPs one verifier key may request in an
 	// hour, across processes; default 1000.
 	VerifierPerHour int
+	// PublicURL is where citizens reach the gateway (status-card links).
+	PublicURL string
 }
 
 // New builds a Gateway.
 func New(d Deps) *Gateway {
+	cards, err := card.New()
+	if err != nil {
+		// Its fonts are embedded: this is a build defect.
+		panic(fmt.Sprintf("status card renderer: %v", err))
+	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -70,6 +81,7 @@ func New(d Deps) *Gateway {
 	return &Gateway{
 		store: d.Store, dispatch: d.Dispatch, templates: d.Templates, metrics: d.Metrics,
 		log: d.Logger, languages: d.Languages, location: d.Location, region: d.Region, now: d.Now, verifierPerHour: d.VerifierPerHour,
+		publicURL: strings.TrimSuffix(d.PublicURL, "/"), cards: cards,
 	}
 }
 

@@ -207,7 +207,7 @@ func (g *Gateway) replies(ctx context.Context, mobile string, lang *string, cmd 
 		return one("kw_language"), nil
 	case keywords.Unknown:
 		return one("kw_unknown"), nil
-	case keywords.Status, keywords.Slip, keywords.Code, keywords.Cert:
+	case keywords.Status, keywords.Slip, keywords.Code, keywords.Cert, keywords.Card:
 		if len(people) == 0 {
 			return one("kw_not_registered"), nil
 		}
@@ -238,6 +238,8 @@ func (g *Gateway) personReply(ctx context.Context, lang string, kw keywords.Keyw
 		status := VaccinationStatus(b.Doses)
 		return &Outgoing{Template: "kw_status", Vars: templates.Vars{
 			"name": name, "status": g.templates.Word(lang, strings.ToLower(status)), "doses": strconv.Itoa(len(b.Doses))}}, nil
+	case keywords.Card:
+		return g.cardReply(ctx, b)
 	case keywords.Cert:
 		if len(b.Doses) == 0 {
 			return &Outgoing{Template: "kw_no_cert", Vars: templates.Vars{"name": name}}, nil

@@ -118,6 +118,7 @@ func TestKeywordReplies(t *testing.T) {
 		{"slip", a, "SLIP", []string{"kw_slip"}, "mr"},
 		{"code", a, "CODE", []string{"security_code"}, "mr"},
 		{"cert", a, "CERT", []string{"kw_no_cert"}, "mr"},
+		{"card", a, "CARD", []string{"kw_card"}, "mr"},
 		{"help", a, "HELP", []string{"kw_help"}, "mr"},
 		{"marathi help", a, "मदत", []string{"kw_help"}, "mr"},
 		{"hindi help", a, "मदद", []string{"kw_help"}, "hi"},

@@ -111,7 +111,7 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	gw := New(Deps{Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Logger: log,
-		Languages: []string{"en", "hi", "mr"}, Location: kolkata, Region: "IN", Now: now})
+		Languages: []string{"en", "hi", "mr"}, Location: kolkata, Region: "IN", Now: now, PublicURL: public})
 	opts := ServerOptions{
 		PublicURL: public, TwilioTokens: map[string]string{"primary": double.AuthToken},
 		AdminKey: adminKey, Queues: conn, Breakers: router, Registry: reg, Logger: log,

@@ -68,6 +68,7 @@ func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
 	app.Post("/webhooks/twilio/:provider/status", s.twilioStatus)
 	app.Post("/webhooks/twilio/:provider/sms", s.twilioSMS)
 	app.Post("/webhooks/ussd", s.ussdHook)
+	app.Get("/c/:token", s.statusCard)
 	return app
 }
 

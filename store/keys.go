@@ -76,3 +76,6 @@ func (s *Store) limitKey(name string) string { return s.prefix + "limit:" + name
 
 // sessionKey holds a web session under the keyed hash of its id.
 func (s *Store) sessionKey(hash string) string { return s.prefix + "session:" + hash }
+
+// cardKey maps the keyed hash of a status-card token to its beneficiary.
+func (s *Store) cardKey(hash string) string { return s.prefix + "card:" + hash }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -81,4 +82,33 @@ func (s *Store) SendBody(ctx context.Context, id string) (string, error) {
 		return "", fmt.Errorf("open message %s: %w", id, err)
 	}
 	return plain, nil
+}
+
+// CreateCardToken issues an unguessable token that shows a beneficiary's
+// status card for ttl. Only its keyed hash is a Redis key.
+func (s *Store) CreateCardToken(ctx context.Context, beneficiaryID string, ttl time.Duration) (string, error) {
+	var raw [10]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", fmt.Errorf("card token: %w", err)
+	}
+	token := hex.EncodeToString(raw[:])
+	if err := s.rdb.Set(ctx, s.cardKey(s.apiKeyHash.sum("card", token)), beneficiaryID, ttl).Err(); err != nil {
+		return "", fmt.Errorf("card token: %w", err)
+	}
+	return token, nil
+}
+
+// CardBeneficiary is the beneficiary a live card token shows.
+func (s *Store) CardBeneficiary(ctx context.Context, token string) (string, error) {
+	if len(token) != 20 {
+		return "", ErrNotFound
+	}
+	id, err := s.rdb.Get(ctx, s.cardKey(s.apiKeyHash.sum("card", token))).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("card token: %w", err)
+	}
+	return id, nil
 }

@@ -12,7 +12,7 @@ import (
 
 var wantNames = []string{
 	"appointment_slip", "cancellation", "dose_confirmation",
-	"kw_cert", "kw_code_limited", "kw_help", "kw_language", "kw_no_appointment", "kw_no_cert",
+	"kw_card", "kw_cert", "kw_code_limited", "kw_help", "kw_language", "kw_no_appointment", "kw_no_cert",
 	"kw_not_registered", "kw_opted_in", "kw_opted_out", "kw_slip", "kw_status", "kw_unknown",
 	"kyvs_checked", "kyvs_otp", "security_code",
 }
@@ -30,6 +30,7 @@ var wantVars = map[string][]string{
 	"kw_cert":           {"name", "certificate_id"},
 	"kw_no_cert":        {"name"},
 	"kw_code_limited":   {"name"},
+	"kw_card":           {"name", "base", "token"},
 }
 
 func mustLoad(t *testing.T) *Set {
@@ -98,16 +99,19 @@ var valueSets = map[string]Vars{
 		"center": "PHC Kothrud", "date": "12 May 2021", "slot": "09:00-11:00", "code": "4821",
 		"name": "Priya Sharma", "dose": "2", "vaccine": "Covishield", "certificate_id": "42817593016",
 		"verifier": "Indian Railways", "otp": "503917", "status": "fully vaccinated", "doses": "2",
+		"base": "https://sms.example.org", "token": "k3xq9w2mzt7p",
 	},
 	"30-char centre and long names": {
 		"center": "Sassoon General Hospital, Pune", "date": "28 Sep 2021", "slot": "14:00-16:00", "code": "0937",
 		"name": "Venkata Subramaniam Iyer", "dose": "1", "vaccine": "COVAXIN", "certificate_id": "98123456701234",
 		"verifier": "Tata Consultancy Services", "otp": "118204", "status": "partially vaccinated", "doses": "1",
+		"base": "https://vaccination.example.gov", "token": "a8f3k2m9q4x7w1z5",
 	},
 	"Devanagari": {
 		"center": "प्राथमिक स्वास्थ्य केंद्र, वर्धा", "date": "5 जून 2021", "slot": "10:00-12:00", "code": "7305",
 		"name": "सुनीता रामचंद्र पाटील", "dose": "2", "vaccine": "कोविशील्ड", "certificate_id": "31596027481",
 		"verifier": "भारतीय रेल", "otp": "660142", "status": "पूर्ण टीकाकरण", "doses": "3",
+		"base": "http://127.0.0.1:3000", "token": "z9y8x7w6v5u4",
 	},
 }
 

@@ -105,7 +105,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	gw := gateway.New(gateway.Deps{
 		Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Logger: log,
 		Languages: cfg.Languages, Location: cfg.Location, Region: cfg.DefaultRegion,
-		VerifierPerHour: cfg.KYVSVerifierPerHour,
+		VerifierPerHour: cfg.KYVSVerifierPerHour, PublicURL: publicURL(cfg),
 	})
 	a.gw = gw
 	if a.AdminKey == "" && cfg.Embedded {
@@ -318,4 +318,13 @@ func onlyConsole(ps []ProviderConfig) bool {
 		}
 	}
 	return true
+}
+
+// publicURL is where citizens reach us: public_url, else (development) the
+// listen address.
+func publicURL(cfg *Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	return "http://" + cfg.Listen
 }

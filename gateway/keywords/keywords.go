@@ -40,6 +40,7 @@ const (
 	Slip   Keyword = "slip"   // the active appointment
 	Code   Keyword = "code"   // resend the security code
 	Cert   Keyword = "cert"   // certificate ids
+	Card   Keyword = "card"   // a link to the shareable status card
 	Help   Keyword = "help"   // the keywords
 	Lang   Keyword = "lang"   // change the reply language; see Command.Arg
 	Stop   Keyword = "stop"   // opt out of non-essential messages
@@ -142,6 +143,7 @@ var latin = []alias{
 	{"code", Command{Keyword: Code}, true},
 	{"cert", Command{Keyword: Cert}, true},
 	{"certificate", Command{Keyword: Cert}, true},
+	{"card", Command{Keyword: Card}, true},
 	{"help", Command{Keyword: Help}, true},
 	{"info", Command{Keyword: Help}, true}, // Twilio's and the carriers' HELP synonym
 	{"menu", Command{Keyword: Help}, true},
@@ -188,6 +190,7 @@ var devanagari = map[string]Command{
 	"कोड":        {Keyword: Code},
 	"प्रमाणपत्र": {Keyword: Cert},
 	"सर्टिफिकेट": {Keyword: Cert},
+	"कार्ड":      {Keyword: Card},
 	"मदद":        {Keyword: Help, Lang: "hi"},
 	"मदत":        {Keyword: Help, Lang: "mr"},
 	"हेल्प":      {Keyword: Help},

@@ -549,3 +549,11 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func TestCardKeyword(t *testing.T) {
+	for _, tc := range []struct{ body string }{{"CARD"}, {"card please"}, {"Crad"}, {"कार्ड"}} {
+		if got := Parse(tc.body); got.Keyword != Card {
+			t.Errorf("Parse(%q) = %+v, want card", tc.body, got)
+		}
+	}
+}
