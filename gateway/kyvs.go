@@ -135,6 +135,8 @@ type VerifiedStatus struct {
 	Doses        int    `json:"doses"`
 	LastDoseDate string `json:"last_dose_date,omitempty"`
 	Vaccine      string `json:"vaccine,omitempty"`
+
+	beneficiaryID string // for the status card the /verify page links; never in JSON
 }
 
 // ConfirmOTP finishes a check with the OTP the citizen handed over. The
@@ -158,7 +160,7 @@ func (g *Gateway) ConfirmOTP(ctx context.Context, who Caller, txn, otp string) (
 		return VerifiedStatus{}, storeErr("kyvs confirm", err)
 	}
 	v := VerifiedStatus{Status: VaccinationStatus(b.Doses), Name: b.Name, BirthYear: b.BirthYear,
-		Gender: b.Gender, Doses: len(b.Doses)}
+		Gender: b.Gender, Doses: len(b.Doses), beneficiaryID: b.ID}
 	if n := len(b.Doses); n > 0 {
 		v.LastDoseDate, v.Vaccine = b.Doses[n-1].Date, b.Doses[n-1].Vaccine
 	}

@@ -78,8 +78,14 @@ func (b verifyBackend) Confirm(ctx context.Context, s verify.Session, txnID, otp
 	if err != nil {
 		return verify.Result{}, verifyErr(err)
 	}
-	return verify.Result{Status: v.Status, Name: v.Name, BirthYear: v.BirthYear, Gender: v.Gender,
-		Doses: v.Doses, LastDoseDate: v.LastDoseDate, Vaccine: v.Vaccine}, nil
+	res := verify.Result{Status: v.Status, Name: v.Name, BirthYear: v.BirthYear, Gender: v.Gender,
+		Doses: v.Doses, LastDoseDate: v.LastDoseDate, Vaccine: v.Vaccine}
+	if v.beneficiaryID != "" {
+		if token, err := b.s.gw.store.CreateCardToken(ctx, v.beneficiaryID, cardValidFor); err == nil {
+			res.CardURL = "/c/" + token
+		}
+	}
+	return res, nil
 }
 
 // verifyErr translates the flows' errors into what the page shows.

@@ -23,7 +23,7 @@ func TestVerifyPageEndToEnd(t *testing.T) {
 	r.double.WaitCount(t, 3, 10*time.Second)
 	ctx := browsertest.New(t)
 
-	var errText, status string
+	var errText, status, cardLink string
 	var shot []byte
 	err := chromedp.Run(ctx,
 		chromedp.EmulateViewport(360, 780),
@@ -52,6 +52,7 @@ func TestVerifyPageEndToEnd(t *testing.T) {
 		chromedp.SendKeys("#otp", otp+kb.Enter, chromedp.ByQuery),
 		chromedp.WaitVisible("#status", chromedp.ByQuery),
 		chromedp.Text("#status", &status, chromedp.ByQuery),
+		chromedp.AttributeValue("#card-link", "href", &cardLink, nil, chromedp.ByQuery),
 		chromedp.FullScreenshot(&shot, 100),
 	)
 	if err != nil {
@@ -64,6 +65,10 @@ func TestVerifyPageEndToEnd(t *testing.T) {
 		t.Fatalf("result %q, want Fully vaccinated", status)
 	}
 	browsertest.Save(t, "verify-end-to-end.png", shot)
+	// The result links the citizen's shareable status card.
+	if code, body := do(t, "GET", r.url+cardLink, "", "", nil); code != 200 || !strings.HasPrefix(body, "\x89PNG") {
+		t.Fatalf("status card %q = %d", cardLink, code)
+	}
 	trail, err := r.store.AuditTrail(context.Background(), 10)
 	if err != nil || len(trail) != 1 || trail[0].Action != "kyvs_verified" || trail[0].ActorName != "Indian Railways" {
 		t.Fatalf("audit = %+v %v", trail, err)

@@ -21,6 +21,7 @@ type Result struct {
 	Gender       string
 	Doses        int
 	LastDoseDate string // YYYY-MM-DD or ""
+	CardURL      string // the shareable status card (a path on this site), "" for none
 	Vaccine      string
 }
 

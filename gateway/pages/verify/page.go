@@ -429,6 +429,7 @@ type resultView struct {
 	Name, Gender, Vaccine, LastDose string
 	BirthYear, Doses                int
 	VerifiedAt                      string
+	CardURL                         string
 }
 
 // T is the page string of key.
@@ -488,7 +489,7 @@ func (p *Page) result(w words, r Result) (resultView, bool) {
 	v := resultView{
 		Status: w.text("status_" + r.Status), Class: class,
 		Name: r.Name, Vaccine: r.Vaccine, BirthYear: r.BirthYear, Doses: r.Doses,
-		Gender: r.Gender, LastDose: w.text("no_dose"),
+		Gender: r.Gender, LastDose: w.text("no_dose"), CardURL: r.CardURL,
 	}
 	if g, ok := w["gender_"+r.Gender]; ok {
 		v.Gender = g
