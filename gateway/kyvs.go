@@ -40,11 +40,7 @@ type OTPStarted struct {
 // verifier's name in it. The answer never says whether they matched.
 func (g *Gateway) RequestOTP(ctx context.Context, who Caller, r OTPRequest) (OTPStarted, error) {
 	start := time.Now()
-	name, err := personName("name", r.Name, 100)
-	if err != nil {
-		return OTPStarted{}, err
-	}
-	mobile, err := NormalizeMobile(r.Mobile, g.region)
+	name, mobile, err := g.person(r.Name, r.Mobile)
 	if err != nil {
 		return OTPStarted{}, err
 	}

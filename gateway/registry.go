@@ -103,11 +103,7 @@ type DoseView struct {
 // Register adds a beneficiary. It sends nothing: the booking system has
 // already verified the mobile.
 func (g *Gateway) Register(ctx context.Context, r Registration) (BeneficiaryView, error) {
-	name, err := personName("name", r.Name, 100)
-	if err != nil {
-		return BeneficiaryView{}, err
-	}
-	mobile, err := NormalizeMobile(r.Mobile, g.region)
+	name, mobile, err := g.person(r.Name, r.Mobile)
 	if err != nil {
 		return BeneficiaryView{}, err
 	}

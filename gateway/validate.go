@@ -58,6 +58,20 @@ func NormalizeMobile(raw, region string) (string, error) {
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
+// person reads a name and a mobile the way registration and KYVS both
+// take them: the name cleaned, the mobile in E.164.
+func (g *Gateway) person(name, mobile string) (string, string, error) {
+	n, err := personName("name", name, 100)
+	if err != nil {
+		return "", "", err
+	}
+	m, err := NormalizeMobile(mobile, g.region)
+	if err != nil {
+		return "", "", err
+	}
+	return n, m, nil
+}
+
 // MaskMobile keeps the country code and the last four digits, for logs.
 func MaskMobile(e164 string) string {
 	if len(e164) < 8 {
