@@ -166,22 +166,29 @@ func (s *Store) CreateMessage(ctx context.Context, nm NewMessage) (Message, erro
 		fields["body_sealed"] = sealed
 		m.Body = nm.Masked
 	}
-	key := s.messageKey(m.ID)
-	hist := s.historyKey(m.To)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, fields)
-		p.Expire(ctx, key, s.retention)
-		p.LPush(ctx, hist, m.ID)
-		p.LTrim(ctx, hist, 0, int64(s.historyLimit-1))
-		p.Expire(ctx, hist, s.retention)
-		p.ZAdd(ctx, s.pendingKey(), redis.Z{Score: float64(now.UnixMilli()), Member: m.ID})
-		return nil
-	})
+	args := make([]any, 0, 4+2*len(fields))
+	args = append(args, s.retention.Milliseconds(), s.historyLimit, now.UnixMilli(), m.ID)
+	for k, v := range fields {
+		args = append(args, k, v)
+	}
+	err := s.sendPath(ctx, createScript, []string{s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey()}, args...).Err()
 	if err != nil {
 		return Message{}, fmt.Errorf("create message: %w", err)
 	}
 	return m, nil
 }
+
+// createScript writes a new message, puts it at the head of its mobile's
+// bounded history and into the pending set the sweeper watches.
+var createScript = redis.NewScript(`
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('LPUSH', KEYS[2], ARGV[4])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+`)
 
 // newMessageID is time-ordered (hex milliseconds) and unguessable (64 random bits).
 func newMessageID(now time.Time) string {
@@ -326,7 +333,7 @@ func (s *Store) Claim(ctx context.Context, id string, lease time.Duration) (Mess
 		return Message{}, 0, ErrNotFound
 	}
 	now := s.now()
-	res, err := claimScript.Run(ctx, s.rdb, []string{s.messageKey(id)},
+	res, err := s.sendPath(ctx, claimScript, []string{s.messageKey(id)},
 		now.UnixMilli(), now.Add(lease).UnixMilli()).Slice()
 	if err != nil {
 		return Message{}, 0, fmt.Errorf("claim message: %w", err)
@@ -410,7 +417,7 @@ func (s *Store) Advance(ctx context.Context, id string, u Update) (bool, error) 
 		// Lets a status report that lacks our id find the message.
 		keys = append(keys, s.providerMessageKey(u.Provider, u.ProviderMessageID))
 	}
-	n, err := advanceScript.Run(ctx, s.rdb, keys, args...).Int()
+	n, err := s.sendPath(ctx, advanceScript, keys, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("advance message %s to %s: %w", id, u.Status, err)
 	}

@@ -39,6 +39,7 @@ type Store struct {
 	codeHash     keyedHash
 	apiKeyHash   keyedHash
 	now          func() time.Time
+	batch        *batcher
 }
 
 // New wraps a Redis client. The client is owned by the caller.
@@ -76,7 +77,14 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		codeHash:     newKeyedHash(opts.Secret, "security-code-check"),
 		apiKeyHash:   newKeyedHash(opts.Secret, "api-key"),
 		now:          opts.Now,
+		batch:        newBatcher(rdb),
 	}, nil
+}
+
+// sendPath runs one of the scripts every message passes through, in a
+// pipeline shared with other callers when there are any (see batcher).
+func (s *Store) sendPath(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	return s.batch.run(ctx, script, keys, args...)
 }
 
 // Ping reports whether Redis answers.
