@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,14 +35,23 @@ type WorkerOptions struct {
 	ShutdownTimeout time.Duration
 	// SweepEvery is how often lost tasks are looked for; 0 disables the sweeper.
 	SweepEvery time.Duration
-	Metrics    *Metrics
-	Logger     *slog.Logger
+	// RescueEvery is how often claims of dead workers are looked for and
+	// their messages queued again; 0 disables rescuing (other workers'
+	// rescuers still see this one's heartbeat).
+	RescueEvery time.Duration
+	// HeartbeatTTL is how long this worker counts as alive after its last
+	// beat; it beats five times per TTL. Default 5s: a killed worker's
+	// messages are rescued within about HeartbeatTTL + RescueEvery.
+	HeartbeatTTL time.Duration
+	Metrics      *Metrics
+	Logger       *slog.Logger
 }
 
 // Worker runs one asynq server per priority. Each has its own dequeue loop
 // and concurrency, so a bulk backlog neither delays an OTP's pickup nor
 // takes its workers; the OTP server also polls its empty queue most often.
 type Worker struct {
+	id       string // heartbeat id, named by every claim this worker makes
 	store    *store.Store
 	sender   Sender
 	dispatch *Dispatcher
@@ -68,8 +79,12 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 20 * time.Second
 	}
+	if opts.HeartbeatTTL <= 0 {
+		opts.HeartbeatTTL = 5 * time.Second
+	}
 	defaults := map[store.Priority]int{store.PriorityOTP: 20, store.PriorityTransactional: 50, store.PriorityBulk: 30}
 	w := &Worker{
+		id:    newWorkerID(),
 		store: st, sender: sender, dispatch: dispatch, opts: opts,
 		log:       opts.Logger,
 		servers:   map[store.Priority][]*asynq.Server{},
@@ -114,8 +129,23 @@ func (w *Worker) newServer(conn asynq.RedisConnOpt, p store.Priority, concurrenc
 	})
 }
 
-// Start runs the servers and the sweeper.
+func newWorkerID() string {
+	var b [8]byte
+	_, _ = crand.Read(b[:]) // never fails (crypto/rand on Linux)
+	return hex.EncodeToString(b[:])
+}
+
+// Start beats the heartbeat, then runs the servers, the sweeper and the
+// rescuer.
 func (w *Worker) Start() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	err := w.store.Heartbeat(ctx, w.id, w.opts.HeartbeatTTL)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	w.swept.Add(1)
+	go w.every(w.opts.HeartbeatTTL/5, w.beat)
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeSend, w.ProcessSend)
 	for _, p := range store.Priorities {
@@ -128,7 +158,11 @@ func (w *Worker) Start() error {
 	}
 	if w.opts.SweepEvery > 0 && w.dispatch != nil {
 		w.swept.Add(1)
-		go w.sweep()
+		go w.every(w.opts.SweepEvery, w.sweep)
+	}
+	if w.opts.RescueEvery > 0 && w.dispatch != nil {
+		w.swept.Add(1)
+		go w.every(w.opts.RescueEvery, w.rescue)
 	}
 	return nil
 }
@@ -136,12 +170,6 @@ func (w *Worker) Start() error {
 // Shutdown stops taking tasks and waits, up to ShutdownTimeout, for the
 // sends in flight. Unfinished tasks go back to their queue.
 func (w *Worker) Shutdown() {
-	select {
-	case <-w.stopSweep:
-	default:
-		close(w.stopSweep)
-	}
-	w.swept.Wait()
 	var wg sync.WaitGroup
 	for _, srvs := range w.servers {
 		for _, srv := range srvs {
@@ -150,6 +178,19 @@ func (w *Worker) Shutdown() {
 		}
 	}
 	wg.Wait()
+	// The heartbeat stops only now: until the last send has ended, this
+	// worker's claims must not look orphaned to others.
+	select {
+	case <-w.stopSweep:
+	default:
+		close(w.stopSweep)
+	}
+	w.swept.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := w.store.Retire(ctx, w.id); err != nil {
+		w.log.Warn("retire worker heartbeat", "err", err)
+	}
 }
 
 // waitError asks for the task to come back after d without spending a retry:
@@ -186,7 +227,7 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.MessageID == "" {
 		return fmt.Errorf("bad %s payload: %w", TypeSend, asynq.SkipRetry)
 	}
-	m, res, err := w.store.Claim(ctx, p.MessageID, taskTimeout)
+	m, res, err := w.store.Claim(ctx, p.MessageID, w.id, taskTimeout)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		w.log.Warn("send task for a message that does not exist", "message_id", p.MessageID)
@@ -254,7 +295,7 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 		return w.fail(ctx, m, provider, code)
 	}
 	if wait := providers.RetryAfter(err); wait > 0 && code == "rate_limited" {
-		if rerr := w.store.Release(ctx, m.ID, "", ""); rerr != nil {
+		if rerr := w.store.Release(ctx, m.ID, w.id, "", ""); rerr != nil {
 			return rerr
 		}
 		return w.wait(ctx, m, wait, "provider send-rate cap")
@@ -262,7 +303,7 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 	if lastAttempt(ctx) {
 		return w.fail(ctx, m, provider, code)
 	}
-	if rerr := w.store.Release(ctx, m.ID, provider, code); rerr != nil {
+	if rerr := w.store.Release(ctx, m.ID, w.id, provider, code); rerr != nil {
 		w.log.Error("release message", "message_id", m.ID, "err", rerr)
 	}
 	w.log.Warn("send failed, will retry", "message_id", m.ID, "provider", provider, "code", code, "attempt", m.Attempts)
@@ -337,28 +378,77 @@ func errProvider(err error) string {
 	return ""
 }
 
-// sweep re-enqueues messages that have waited too long without reaching a
-// provider: their enqueue failed after the record was written, or their
-// task was lost with a crashed Redis. Enqueue is keyed by message id, so a
-// message whose task still exists is left alone.
-func (w *Worker) sweep() {
+// every runs job each period until the worker shuts down.
+func (w *Worker) every(period time.Duration, job func(ctx context.Context)) {
 	defer w.swept.Done()
-	tick := time.NewTicker(w.opts.SweepEvery)
+	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		select {
 		case <-w.stopSweep:
 			return
 		case <-tick.C:
-			ctx, cancel := context.WithTimeout(context.Background(), w.opts.SweepEvery)
-			if n, err := w.SweepOnce(ctx, time.Now().Add(-2*time.Minute)); err != nil {
-				w.log.Error("sweep pending messages", "err", err)
-			} else if n > 0 {
-				w.log.Warn("re-enqueued pending messages", "count", n)
-			}
+			ctx, cancel := context.WithTimeout(context.Background(), period)
+			job(ctx)
 			cancel()
 		}
 	}
+}
+
+func (w *Worker) beat(ctx context.Context) {
+	if err := w.store.Heartbeat(ctx, w.id, w.opts.HeartbeatTTL); err != nil {
+		w.log.Error("worker heartbeat", "err", err)
+	}
+}
+
+// sweep re-enqueues messages that have waited too long without reaching a
+// provider: their enqueue failed after the record was written, or their
+// task was lost with a crashed Redis. Enqueue is keyed by message id, so a
+// message whose task still exists is left alone.
+func (w *Worker) sweep(ctx context.Context) {
+	if n, err := w.SweepOnce(ctx, time.Now().Add(-2*time.Minute)); err != nil {
+		w.log.Error("sweep pending messages", "err", err)
+	} else if n > 0 {
+		w.log.Warn("re-enqueued pending messages", "count", n)
+	}
+}
+
+func (w *Worker) rescue(ctx context.Context) {
+	if n, err := w.RescueOnce(ctx); err != nil {
+		w.log.Error("rescue messages of dead workers", "err", err)
+	} else if n > 0 {
+		w.log.Warn("rescued messages of a dead worker", "count", n)
+	}
+}
+
+// RescueOnce queues again the messages whose worker died between claim and
+// outcome, and reports how many. asynq would run their tasks again only
+// after its 30 s lease and its recoverer's next minute tick — a third of an
+// OTP's life. Whether the dead worker's SMS reached the provider is
+// unknown, so a rescue may send one twice (at most one per claim the dead
+// worker held); when asynq finally runs the orphaned task it finds the
+// message sent and does nothing.
+func (w *Worker) RescueOnce(ctx context.Context) (int, error) {
+	orphans, err := w.store.Orphans(ctx, 1000)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range orphans {
+		ok, err := w.store.Rescue(ctx, o)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		if err := w.dispatch.enqueue(ctx, fmt.Sprintf("%s~r%d", o.ID, o.Attempts), o.ID, o.Priority); err != nil {
+			// asynq's own recovery still runs the orphaned task later.
+			return n, fmt.Errorf("rescue: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // SweepOnce re-enqueues messages still queued that were created before

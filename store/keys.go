@@ -11,6 +11,14 @@ func (s *Store) historyKey(mobile string) string { return s.prefix + "mobile:" +
 // creation time, so a sweeper can re-enqueue one whose task was lost.
 func (s *Store) pendingKey() string { return s.prefix + "msgs:pending" }
 
+// inflightKey holds every message a worker has claimed and not yet
+// finished, scored by claim time, so that the claims of a worker that died
+// can be found and rescued.
+func (s *Store) inflightKey() string { return s.prefix + "msgs:inflight" }
+
+// workerKey is a live worker's heartbeat; it expires when the worker dies.
+func (s *Store) workerKey(id string) string { return s.prefix + "worker:" + id }
+
 func (s *Store) providerMessageKey(provider, providerMsgID string) string {
 	return s.prefix + "pmid:" + provider + ":" + providerMsgID
 }

@@ -311,7 +311,9 @@ const (
 
 // claimScript moves a queued message to sending (or takes a sending one back
 // after a failed attempt), counts the attempt and takes a lease so that two
-// workers holding the same task at once cannot both send.
+// workers holding the same task at once cannot both send. The claim names
+// its worker and joins the in-flight set, so that if the worker dies the
+// message can be rescued long before asynq notices (see Rescue).
 var claimScript = redis.NewScript(`
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return {-1} end
@@ -322,19 +324,20 @@ if st == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'sending', 't_sending', ARGV[1])
 end
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('HSET', KEYS[1], 'lock_until', ARGV[2], 'updated_at', ARGV[1])
+redis.call('HSET', KEYS[1], 'lock_until', ARGV[2], 'updated_at', ARGV[1], 'worker', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[4])
 return {1, redis.call('HGETALL', KEYS[1])}
 `)
 
-// Claim takes the send lease on a message for lease. A Claimed message
-// carries its SendBody.
-func (s *Store) Claim(ctx context.Context, id string, lease time.Duration) (Message, ClaimResult, error) {
+// Claim takes the send lease on a message for lease on behalf of worker
+// (its heartbeat id). A Claimed message carries its SendBody.
+func (s *Store) Claim(ctx context.Context, id, worker string, lease time.Duration) (Message, ClaimResult, error) {
 	if !validID(id) {
 		return Message{}, 0, ErrNotFound
 	}
 	now := s.now()
-	res, err := s.sendPath(ctx, claimScript, []string{s.messageKey(id)},
-		now.UnixMilli(), now.Add(lease).UnixMilli()).Slice()
+	res, err := s.sendPath(ctx, claimScript, []string{s.messageKey(id), s.inflightKey()},
+		now.UnixMilli(), now.Add(lease).UnixMilli(), worker, id).Slice()
 	if err != nil {
 		return Message{}, 0, fmt.Errorf("claim message: %w", err)
 	}
@@ -369,7 +372,8 @@ func (s *Store) Claim(ctx context.Context, id string, lease time.Duration) (Mess
 // field pairs written whatever the outcome (who accepted the message is true
 // even when its delivery report overtook us); then come the message id and
 // the retention in ms; the pairs after them are written only when the
-// status moved. KEYS[3], when given, indexes the provider's message id.
+// status moved. A message that reached a provider leaves the pending and
+// in-flight sets. KEYS[4], when given, indexes the provider's message id.
 var advanceScript = redis.NewScript(`
 local rank = {queued=0, sending=1, sent=2, delivered=3, undelivered=3, failed=3}
 local cur = redis.call('HGET', KEYS[1], 'status')
@@ -378,8 +382,11 @@ local always = tonumber(ARGV[3])
 for i = 4, 3 + always * 2, 2 do
   if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
 end
-if rank[ARGV[1]] >= 2 then redis.call('ZREM', KEYS[2], ARGV[4 + always * 2]) end
-if KEYS[3] then redis.call('SET', KEYS[3], ARGV[4 + always * 2], 'PX', ARGV[5 + always * 2]) end
+if rank[ARGV[1]] >= 2 then
+  redis.call('ZREM', KEYS[2], ARGV[4 + always * 2])
+  redis.call('ZREM', KEYS[3], ARGV[4 + always * 2])
+end
+if KEYS[4] then redis.call('SET', KEYS[4], ARGV[4 + always * 2], 'PX', ARGV[5 + always * 2]) end
 if rank[ARGV[1]] <= rank[cur] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2], 't_' .. ARGV[1], ARGV[2], 'lock_until', '0')
 if ARGV[1] == 'sent' then redis.call('HDEL', KEYS[1], 'error_code') end
@@ -412,7 +419,7 @@ func (s *Store) Advance(ctx context.Context, id string, u Update) (bool, error) 
 		id, s.retention.Milliseconds(),
 		"error_code", u.ErrorCode,
 	}
-	keys := []string{s.messageKey(id), s.pendingKey()}
+	keys := []string{s.messageKey(id), s.pendingKey(), s.inflightKey()}
 	if u.Provider != "" && u.ProviderMessageID != "" {
 		// Lets a status report that lacks our id find the message.
 		keys = append(keys, s.providerMessageKey(u.Provider, u.ProviderMessageID))
@@ -439,17 +446,30 @@ func (s *Store) MessageIDByProvider(ctx context.Context, provider, providerMsgID
 	return id, nil
 }
 
-// Release gives up the send lease after a failed attempt that will be
+// releaseScript gives up a claim, if it is still the caller's: a worker
+// whose claim was rescued while it was stuck must not write its late
+// failure over the outcome of the rescue.
+var releaseScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'status') ~= 'sending' or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[1] then
+  return 0
+end
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[1], 'lock_until', 0, 'updated_at', ARGV[3])
+for i = 4, #ARGV, 2 do
+  if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+end
+return 1
+`)
+
+// Release gives up worker's send lease after a failed attempt that will be
 // retried, keeping the last error for the record.
-func (s *Store) Release(ctx context.Context, id, provider, errorCode string) error {
-	fields := map[string]any{"lock_until": 0, "updated_at": s.now().UnixMilli()}
-	if errorCode != "" {
-		fields["error_code"] = errorCode
+func (s *Store) Release(ctx context.Context, id, worker, provider, errorCode string) error {
+	if !validID(id) {
+		return ErrNotFound
 	}
-	if provider != "" {
-		fields["provider"] = provider
-	}
-	if err := s.rdb.HSet(ctx, s.messageKey(id), fields).Err(); err != nil {
+	err := releaseScript.Run(ctx, s.rdb, []string{s.messageKey(id), s.inflightKey()},
+		worker, id, s.now().UnixMilli(), "error_code", errorCode, "provider", provider).Err()
+	if err != nil {
 		return fmt.Errorf("release message %s: %w", id, err)
 	}
 	return nil

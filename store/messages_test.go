@@ -90,7 +90,7 @@ func TestClaim(t *testing.T) {
 	ctx := context.Background()
 	m := queue(t, s, "+919876543210")
 
-	got, res, err := s.Claim(ctx, m.ID, time.Minute)
+	got, res, err := s.Claim(ctx, m.ID, "w1", time.Minute)
 	if err != nil || res != Claimed {
 		t.Fatalf("first claim: %v %v", res, err)
 	}
@@ -100,13 +100,13 @@ func TestClaim(t *testing.T) {
 	if got.Status != StatusSending || got.Attempts != 1 {
 		t.Fatalf("after claim: %s attempts %d", got.Status, got.Attempts)
 	}
-	if _, res, _ := s.Claim(ctx, m.ID, time.Minute); res != Busy {
+	if _, res, _ := s.Claim(ctx, m.ID, "w1", time.Minute); res != Busy {
 		t.Fatalf("second claim while leased = %v, want Busy", res)
 	}
-	if err := s.Release(ctx, m.ID, "primary", "http_500"); err != nil {
+	if err := s.Release(ctx, m.ID, "w1", "primary", "http_500"); err != nil {
 		t.Fatal(err)
 	}
-	got, res, _ = s.Claim(ctx, m.ID, time.Minute)
+	got, res, _ = s.Claim(ctx, m.ID, "w1", time.Minute)
 	if res != Claimed || got.Attempts != 2 || got.ErrorCode != "http_500" {
 		t.Fatalf("claim after release: %v attempts %d code %q", res, got.Attempts, got.ErrorCode)
 	}
@@ -116,10 +116,10 @@ func TestClaim(t *testing.T) {
 	if got, _ := s.Message(ctx, m.ID); got.ErrorCode != "" {
 		t.Fatalf("a sent message still carries the error %q of a failed attempt", got.ErrorCode)
 	}
-	if _, res, _ := s.Claim(ctx, m.ID, time.Minute); res != AlreadyHandled {
+	if _, res, _ := s.Claim(ctx, m.ID, "w1", time.Minute); res != AlreadyHandled {
 		t.Fatalf("claim after sent = %v, want AlreadyHandled", res)
 	}
-	if _, _, err := s.Claim(ctx, "nosuchid", time.Minute); err != ErrNotFound {
+	if _, _, err := s.Claim(ctx, "nosuchid", "w1", time.Minute); err != ErrNotFound {
 		t.Fatalf("claim of unknown id: %v", err)
 	}
 }
@@ -140,7 +140,7 @@ func TestSecretNeverStoredInClear(t *testing.T) {
 	// A sealed body copied onto another record does not open there.
 	other := queue(t, s, "+919876543211")
 	s.rdb.HSet(ctx, s.messageKey(other.ID), "body_sealed", h["body_sealed"])
-	if _, _, err := s.Claim(ctx, other.ID, time.Minute); err == nil {
+	if _, _, err := s.Claim(ctx, other.ID, "w1", time.Minute); err == nil {
 		t.Fatal("a body sealed for one message opened on another")
 	}
 }

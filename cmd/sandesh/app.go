@@ -140,6 +140,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 			},
 			ShutdownTimeout: 20 * time.Second,
 			SweepEvery:      30 * time.Second,
+			RescueEvery:     time.Second,
 			Metrics:         metrics,
 			Logger:          log,
 		})

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Heartbeat marks a worker process alive for ttl. Each worker beats well
+// within its ttl; when it dies its key expires and its claims become orphans.
+func (s *Store) Heartbeat(ctx context.Context, worker string, ttl time.Duration) error {
+	if err := s.rdb.Set(ctx, s.workerKey(worker), s.now().UnixMilli(), ttl).Err(); err != nil {
+		return fmt.Errorf("worker heartbeat: %w", err)
+	}
+	return nil
+}
+
+// Retire ends a worker's heartbeat when it stops cleanly.
+func (s *Store) Retire(ctx context.Context, worker string) error {
+	if err := s.rdb.Del(ctx, s.workerKey(worker)).Err(); err != nil {
+		return fmt.Errorf("retire worker: %w", err)
+	}
+	return nil
+}
+
+// Orphan is a message claimed by a worker whose heartbeat has stopped: the
+// worker died between claim and outcome, and asynq would wait out its own
+// 30 s lease plus up to a minute before it ran the task again.
+type Orphan struct {
+	ID       string
+	Worker   string
+	Priority Priority
+	Attempts int
+}
+
+// Orphans lists up to limit claimed messages whose worker is dead, oldest
+// claim first. Entries left behind by messages that moved on are dropped
+// on the way.
+func (s *Store) Orphans(ctx context.Context, limit int64) ([]Orphan, error) {
+	ids, err := s.rdb.ZRange(ctx, s.inflightKey(), 0, limit-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("orphans: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	fields := make([]*redis.SliceCmd, len(ids))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			fields[i] = p.HMGet(ctx, s.messageKey(id), "status", "worker", "priority", "attempts")
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("orphans: %w", err)
+	}
+	var claims []Orphan
+	var stale []any
+	workers := map[string]*redis.IntCmd{}
+	for i, c := range fields {
+		v := c.Val()
+		status, worker := str(v[0]), str(v[1])
+		if Status(status) != StatusSending {
+			stale = append(stale, ids[i])
+			continue
+		}
+		if worker == "" {
+			continue // claimed before claims named their worker: asynq recovers it
+		}
+		attempts, _ := strconv.Atoi(str(v[3]))
+		claims = append(claims, Orphan{ID: ids[i], Worker: worker, Priority: Priority(str(v[2])), Attempts: attempts})
+		workers[worker] = nil
+	}
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if len(stale) > 0 {
+			p.ZRem(ctx, s.inflightKey(), stale...)
+		}
+		for w := range workers {
+			workers[w] = p.Exists(ctx, s.workerKey(w))
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("orphans: %w", err)
+	}
+	out := claims[:0]
+	for _, c := range claims {
+		if workers[c.Worker].Val() == 0 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// rescueScript drops a dead worker's lease on a message that is still
+// sending under its claim, so that a new task can claim it at once. The
+// worker's heartbeat is checked again here: it may have come back.
+var rescueScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'status') ~= 'sending' or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[1] then
+  return 0
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'lock_until', 0, 'worker', '')
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+`)
+
+// Rescue takes a claim back from a dead worker. It reports false when the
+// claim moved on meanwhile (another rescuer was first, the message ended,
+// or the worker's heartbeat is back).
+func (s *Store) Rescue(ctx context.Context, o Orphan) (bool, error) {
+	n, err := rescueScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey(), s.workerKey(o.Worker)}, o.Worker, o.ID).Int()
+	if err != nil {
+		return false, fmt.Errorf("rescue message %s: %w", o.ID, err)
+	}
+	return n == 1, nil
+}
