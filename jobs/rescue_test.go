@@ -55,3 +55,50 @@ func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// After a Redis restart that outlasted the heartbeat's TTL, live workers
+// beat again within one beat: a rescuer waits a grace of two beats before it
+// takes their claims, and never takes its own.
+func TestRescueWaitsOutAGraceAndSparesItsOwnClaims(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	ctx := context.Background()
+	rescuer := r.worker(WorkerOptions{HeartbeatTTL: 500 * time.Millisecond}) // grace 200 ms
+	own := r.queue(t, "+919876543210", store.PriorityTransactional)
+	other := r.queue(t, "+919876543211", store.PriorityTransactional)
+	for _, c := range []struct{ id, worker string }{{own.ID, rescuer.id}, {other.ID, "back-soon"}} {
+		if _, res, err := r.store.Claim(ctx, c.id, c.worker, time.Minute); err != nil || res != store.Claimed {
+			t.Fatalf("claim: %v %v", res, err)
+		}
+	}
+	rescue := func() int {
+		t.Helper()
+		n, err := rescuer.RescueOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := rescue(); n != 0 {
+		t.Fatalf("first sighting rescued %d", n)
+	}
+	if err := r.store.Heartbeat(ctx, "back-soon", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if n := rescue(); n != 0 {
+		t.Fatalf("rescued %d claims of a worker that came back", n)
+	}
+	if err := r.store.Retire(ctx, "back-soon"); err != nil {
+		t.Fatal(err)
+	}
+	if n := rescue(); n != 0 {
+		t.Fatalf("rescued %d before the grace", n)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if n := rescue(); n != 1 {
+		t.Fatalf("after the grace rescued %d, want 1 (the other worker's, not its own)", n)
+	}
+	if got := r.status(t, own.ID); got.Status != store.StatusSending {
+		t.Fatalf("own claim: %s", got.Status)
+	}
+}

@@ -61,6 +61,11 @@ type Worker struct {
 
 	stopSweep chan struct{}
 	swept     sync.WaitGroup
+
+	// deadSince is when this worker's rescuer first found each other
+	// worker's heartbeat gone (see RescueOnce).
+	deadMu    sync.Mutex
+	deadSince map[string]time.Time
 }
 
 // pollEvery is how long an idle server waits before looking at its queue
@@ -89,6 +94,7 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 		log:       opts.Logger,
 		servers:   map[store.Priority][]*asynq.Server{},
 		stopSweep: make(chan struct{}),
+		deadSince: map[string]time.Time{},
 	}
 	dequeuers := map[store.Priority]int{store.PriorityOTP: 1, store.PriorityTransactional: 2, store.PriorityBulk: 2}
 	for _, p := range store.Priorities {
@@ -428,13 +434,43 @@ func (w *Worker) rescue(ctx context.Context) {
 // unknown, so a rescue may send one twice (at most one per claim the dead
 // worker held); when asynq finally runs the orphaned task it finds the
 // message sent and does nothing.
+//
+// A worker counts as dead only when its heartbeat has been missing for a
+// grace of two beats: after a Redis restart that outlasted the heartbeat's
+// TTL, every live worker beats again within one beat, and must not have
+// its claims taken meanwhile. A worker never rescues its own claims.
 func (w *Worker) RescueOnce(ctx context.Context) (int, error) {
 	orphans, err := w.store.Orphans(ctx, 1000)
 	if err != nil {
 		return 0, err
 	}
+	now := time.Now()
+	grace := 2 * w.opts.HeartbeatTTL / 5
+	w.deadMu.Lock()
+	dead := map[string]bool{}
+	for _, o := range orphans {
+		if o.Worker == w.id {
+			continue
+		}
+		since, seen := w.deadSince[o.Worker]
+		if !seen {
+			since = now
+			w.deadSince[o.Worker] = now
+		}
+		dead[o.Worker] = now.Sub(since) >= grace
+	}
+	for id := range w.deadSince {
+		if _, still := dead[id]; !still {
+			delete(w.deadSince, id) // came back, or nothing of it is left
+		}
+	}
+	w.deadMu.Unlock()
+
 	n := 0
 	for _, o := range orphans {
+		if !dead[o.Worker] {
+			continue
+		}
 		ok, err := w.store.Rescue(ctx, o)
 		if err != nil {
 			return n, err
