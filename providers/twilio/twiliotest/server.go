@@ -8,9 +8,6 @@ package twiliotest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,27 +16,18 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"sandesh/providers/twilio"
+	"sandesh/providers/twilio/smsdouble"
 )
 
 // APIVersion is the only Twilio REST API version the double serves.
-const APIVersion = "2010-04-01"
+const APIVersion = smsdouble.APIVersion
 
 // Message is one message the double accepted.
-type Message struct {
-	Sid                 string
-	To                  string
-	From                string
-	MessagingServiceSid string
-	Body                string
-	StatusCallback      string
-	At                  time.Time
-}
+type Message = smsdouble.Message
 
 // Failure is how the double answers one create request instead of accepting
 // it (see Server.Respond).
@@ -89,8 +77,8 @@ type Server struct {
 func NewServer(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{
-		AccountSID: "AC" + randomHex(16),
-		AuthToken:  randomHex(16),
+		AccountSID: smsdouble.NewSID("AC"),
+		AuthToken:  smsdouble.RandomHex(16),
 		done:       make(chan struct{}),
 		changed:    make(chan struct{}),
 		client:     &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
@@ -98,7 +86,7 @@ func NewServer(t testing.TB) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /"+APIVersion+"/Accounts/{AccountSid}/Messages.json", s.create)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found", "")
+		smsdouble.WriteError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found", "")
 	})
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
@@ -173,33 +161,11 @@ func (s *Server) PostStatus(ctx context.Context, m Message, status string, error
 	if m.StatusCallback == "" {
 		return nil, errors.New("twiliotest: message " + m.Sid + " has no StatusCallback")
 	}
-	params := map[string]string{
-		"MessageSid":    m.Sid,
-		"SmsSid":        m.Sid,
-		"MessageStatus": status,
-		"SmsStatus":     status,
-		"AccountSid":    s.AccountSID,
-		"From":          m.From,
-		"To":            m.To,
-		"ApiVersion":    APIVersion,
-	}
-	if m.MessagingServiceSid != "" {
-		params["MessagingServiceSid"] = m.MessagingServiceSid
-	}
-	if errorCode != "" {
-		params["ErrorCode"] = errorCode
-	}
-	form := url.Values{}
-	for k, v := range params {
-		form.Set(k, v)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.StatusCallback, strings.NewReader(form.Encode()))
+	params := smsdouble.StatusParams(s.AccountSID, m, status, errorCode)
+	req, err := smsdouble.SignedRequest(ctx, s.AuthToken, m.StatusCallback, params)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("User-Agent", "TwilioProxy/1.1")
-	req.Header.Set("X-Twilio-Signature", twilio.Sign(s.AuthToken, m.StatusCallback, params))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, err
@@ -220,19 +186,8 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	n, respond := s.calls, s.respond
 	s.mu.Unlock()
 
-	user, pass, ok := r.BasicAuth()
-	if !ok || user != s.AccountSID || subtle.ConstantTimeCompare([]byte(pass), []byte(s.AuthToken)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Basic realm="Twilio API"`)
-		writeError(w, http.StatusUnauthorized, 20003, "", "")
-		return
-	}
-	if r.PathValue("AccountSid") != s.AccountSID {
-		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found", "")
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, 21620, "Invalid request body: "+err.Error(), "")
-		return
+	if smsdouble.ReadCreate(w, r, s.AccountSID, s.AuthToken) != nil {
+		return // answered
 	}
 	form := r.PostForm
 
@@ -253,35 +208,19 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 					fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", f.Status, http.StatusText(f.Status))
 					return
 				}
-				writeError(w, f.Status, f.Code, f.Message, f.RetryAfter)
+				smsdouble.WriteError(w, f.Status, f.Code, f.Message, f.RetryAfter)
 				return
 			}
 		}
 	}
 
-	to, body := form.Get("To"), form.Get("Body")
-	from, service := form.Get("From"), form.Get("MessagingServiceSid")
-	switch {
-	case to == "":
-		writeError(w, http.StatusBadRequest, 21604, "", "")
-		return
-	case body == "" && form.Get("MediaUrl") == "" && form.Get("ContentSid") == "":
-		writeError(w, http.StatusBadRequest, 21602, "", "")
-		return
-	case from == "" && service == "":
-		writeError(w, http.StatusBadRequest, 21603, "", "")
+	m, code := smsdouble.ParseMessage(form)
+	if code != 0 {
+		smsdouble.WriteError(w, http.StatusBadRequest, code, "", "")
 		return
 	}
-
-	m := Message{
-		Sid:                 "SM" + randomHex(16),
-		To:                  to,
-		From:                from,
-		MessagingServiceSid: service,
-		Body:                body,
-		StatusCallback:      form.Get("StatusCallback"),
-		At:                  time.Now(),
-	}
+	m.Sid = smsdouble.NewSID("SM")
+	m.At = time.Now()
 	s.mu.Lock()
 	s.msgs = append(s.msgs, m)
 	close(s.changed)
@@ -290,7 +229,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	json.NewEncoder(w).Encode(s.resource(m))
+	json.NewEncoder(w).Encode(smsdouble.NewResource(s.AccountSID, m))
 }
 
 // wait applies f's Delay or Hang. It reports false when the request should
@@ -318,151 +257,6 @@ func (s *Server) wait(ctx context.Context, f *Failure) bool {
 	}
 }
 
-// resource is Twilio's Message resource as the create call returns it.
-type resource struct {
-	AccountSid          string            `json:"account_sid"`
-	APIVersion          string            `json:"api_version"`
-	Body                string            `json:"body"`
-	DateCreated         string            `json:"date_created"`
-	DateSent            *string           `json:"date_sent"`
-	DateUpdated         string            `json:"date_updated"`
-	Direction           string            `json:"direction"`
-	ErrorCode           *int              `json:"error_code"`
-	ErrorMessage        *string           `json:"error_message"`
-	From                *string           `json:"from"`
-	MessagingServiceSid *string           `json:"messaging_service_sid"`
-	NumMedia            string            `json:"num_media"`
-	NumSegments         string            `json:"num_segments"`
-	Price               *string           `json:"price"`
-	PriceUnit           string            `json:"price_unit"`
-	Sid                 string            `json:"sid"`
-	Status              string            `json:"status"`
-	SubresourceURIs     map[string]string `json:"subresource_uris"`
-	To                  string            `json:"to"`
-	URI                 string            `json:"uri"`
-}
-
-func (s *Server) resource(m Message) resource {
-	uri := "/" + APIVersion + "/Accounts/" + s.AccountSID + "/Messages/" + m.Sid
-	date := m.At.UTC().Format(time.RFC1123Z) // RFC 2822, as Twilio writes it
-	res := resource{
-		AccountSid:      s.AccountSID,
-		APIVersion:      APIVersion,
-		Body:            m.Body,
-		DateCreated:     date,
-		DateUpdated:     date,
-		Direction:       "outbound-api",
-		NumMedia:        "0",
-		NumSegments:     strconv.Itoa(segments(m.Body)),
-		PriceUnit:       "USD",
-		Sid:             m.Sid,
-		Status:          "queued",
-		SubresourceURIs: map[string]string{"media": uri + "/Media.json"},
-		To:              m.To,
-		URI:             uri + ".json",
-	}
-	if m.From != "" {
-		res.From = &m.From
-	}
-	if m.MessagingServiceSid != "" {
-		res.MessagingServiceSid = &m.MessagingServiceSid
-		if m.From == "" {
-			// Like Twilio: the service has not picked a sender yet, so the
-			// message is only "accepted" and its segments are not counted.
-			res.Status = "accepted"
-			res.NumSegments = "0"
-		}
-	}
-	return res
-}
-
-// twilioError is Twilio's error body.
-type twilioError struct {
-	Code     int    `json:"code"`
-	Message  string `json:"message"`
-	MoreInfo string `json:"more_info"`
-	Status   int    `json:"status"`
-}
-
-// messages are Twilio's texts for the codes the double is asked for most.
-var messages = map[int]string{
-	20003: "Authenticate",
-	20005: "Account not active",
-	20404: "The requested resource was not found",
-	20429: "Too Many Requests",
-	20500: "Internal Server Error",
-	20503: "Service Unavailable",
-	21211: "Invalid 'To' Phone Number",
-	21408: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number",
-	21602: "Message body is required.",
-	21603: "A 'From' or 'MessagingServiceSid' parameter is required to send a message",
-	21604: "A 'To' phone number is required.",
-	21606: "The 'From' phone number provided is not a valid message-capable Twilio phone number for this destination.",
-	21610: "Attempt to send to unsubscribed recipient",
-	21612: "The 'To' phone number is not currently reachable via SMS",
-	21614: "'To' number is not a valid mobile number",
-	21617: "The concatenated message body exceeds the 1600 character limit.",
-}
-
-func writeError(w http.ResponseWriter, status, code int, msg, retryAfter string) {
-	if msg == "" {
-		msg = messages[code]
-	}
-	if retryAfter != "" {
-		w.Header().Set("Retry-After", retryAfter)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(twilioError{
-		Code:     code,
-		Message:  msg,
-		MoreInfo: "https://www.twilio.com/docs/errors/" + strconv.Itoa(code),
-		Status:   status,
-	})
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b) // never fails (crypto/rand, Go ≥ 1.24)
-	return hex.EncodeToString(b)
-}
-
-// gsm7 is the GSM 03.38 basic character set; gsm7ext costs two septets.
-const (
-	gsm7    = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-	gsm7ext = "^{}\\[~]|€\f"
-)
-
-// segments counts SMS segments as Twilio would for body: GSM-7 when every
-// character has a septet (160 in one segment, 153 per part), else UCS-2
-// (70, or 67 per part in UTF-16 code units).
-func segments(body string) int {
-	septets, units, gsm := 0, 0, true
-	for _, r := range body {
-		switch {
-		case strings.ContainsRune(gsm7, r):
-			septets++
-		case strings.ContainsRune(gsm7ext, r):
-			septets += 2
-		default:
-			gsm = false
-		}
-		if r > 0xFFFF {
-			units += 2
-		} else {
-			units++
-		}
-	}
-	single, part, n := 160, 153, septets
-	if !gsm {
-		single, part, n = 70, 67, units
-	}
-	if n <= single {
-		return 1
-	}
-	return (n + part - 1) / part
-}
-
 // Inbound is an SMS a handset sends to one of our Twilio numbers.
 type Inbound struct {
 	Sid, From, To, Body string
@@ -482,16 +276,9 @@ func (s *Server) PostInbound(ctx context.Context, webhookURL string, in Inbound)
 		"NumMedia": "0", "NumSegments": segments, "Body": in.Body,
 		"To": in.To, "From": in.From, "AccountSid": s.AccountSID, "ApiVersion": APIVersion,
 	}
-	form := url.Values{}
-	for k, v := range params {
-		form.Set(k, v)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhookURL, strings.NewReader(form.Encode()))
+	req, err := smsdouble.SignedRequest(ctx, s.AuthToken, webhookURL, params)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("User-Agent", "TwilioProxy/1.1")
-	req.Header.Set("X-Twilio-Signature", twilio.Sign(s.AuthToken, webhookURL, params))
 	return s.client.Do(req)
 }
