@@ -9,8 +9,10 @@ import (
 )
 
 // owedAfter is how long an owed SMS may wait for the request that owes it
-// before a sweeper sends it instead.
-const owedAfter = time.Minute
+// before a sweeper sends it instead: longer than any request may run (the
+// server's 30 s write timeout), so that a slow request and a sweeper do not
+// both send it.
+const owedAfter = 40 * time.Second
 
 // settle clears a debt once its SMS is queued; if that fails the sweeper
 // sends it again later (a late duplicate beats a lost slip).

@@ -2,8 +2,12 @@ package jobs
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"sandesh/providers"
 	"sandesh/providers/twilio/twiliotest"
@@ -18,16 +22,19 @@ func TestRescueOfDeadWorkersClaims(t *testing.T) {
 	r.doubles[0].Respond(twiliotest.FailFirst(1, twiliotest.Failure{Hang: true}))
 	m := r.queue(t, "+919876543210", store.PriorityOTP)
 
-	// The dying worker never beats: it claims and hangs in the provider.
+	// The dying worker beats once, then claims and hangs in the provider.
 	dying := r.worker(WorkerOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	if err := r.store.Heartbeat(ctx, dying.id, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
 	stuck := make(chan error, 1)
 	go func() { stuck <- dying.ProcessSend(ctx, sendTask(m.ID)) }()
 	waitUntil(t, 2*time.Second, "the dying worker's call", func() bool { return r.doubles[0].Calls() == 1 })
 
 	start := time.Now()
-	r.started(t, WorkerOptions{RescueEvery: 50 * time.Millisecond})
+	r.started(t, WorkerOptions{RescueEvery: 50 * time.Millisecond, HeartbeatTTL: 500 * time.Millisecond})
 	waitUntil(t, 3*time.Second, "the rescued message to be sent", func() bool {
 		return r.status(t, m.ID).Status == store.StatusSent
 	})
@@ -56,19 +63,23 @@ func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {
 	}
 }
 
-// After a Redis restart that outlasted the heartbeat's TTL, live workers
-// beat again within one beat: a rescuer waits a grace of two beats before it
-// takes their claims, and never takes its own.
+// A worker counts as dead two beats after its heartbeat expired — after a
+// Redis restart live workers beat again within one — and a rescuer never
+// takes its own claims.
 func TestRescueWaitsOutAGraceAndSparesItsOwnClaims(t *testing.T) {
 	r := newRig(t, 1, providers.RouterOptions{})
 	ctx := context.Background()
-	rescuer := r.worker(WorkerOptions{HeartbeatTTL: 500 * time.Millisecond}) // grace 200 ms
-	own := r.queue(t, "+919876543210", store.PriorityTransactional)
-	other := r.queue(t, "+919876543211", store.PriorityTransactional)
-	for _, c := range []struct{ id, worker string }{{own.ID, rescuer.id}, {other.ID, "back-soon"}} {
-		if _, res, err := r.store.Claim(ctx, c.id, c.worker, time.Minute); err != nil || res != store.Claimed {
+	rescuer := r.worker(WorkerOptions{HeartbeatTTL: 500 * time.Millisecond}) // dead 700 ms after the last beat
+	claims := map[string]store.Message{}
+	for i, worker := range []string{rescuer.id, "gone", "back"} {
+		if err := r.store.Heartbeat(ctx, worker, 300*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		m := r.queue(t, fmt.Sprintf("+91987654321%d", i), store.PriorityTransactional)
+		if _, res, err := r.store.Claim(ctx, m.ID, worker, time.Minute); err != nil || res != store.Claimed {
 			t.Fatalf("claim: %v %v", res, err)
 		}
+		claims[worker] = m
 	}
 	rescue := func() int {
 		t.Helper()
@@ -79,26 +90,63 @@ func TestRescueWaitsOutAGraceAndSparesItsOwnClaims(t *testing.T) {
 		return n
 	}
 	if n := rescue(); n != 0 {
-		t.Fatalf("first sighting rescued %d", n)
+		t.Fatalf("rescued %d claims of workers that just beat", n)
 	}
-	if err := r.store.Heartbeat(ctx, "back-soon", time.Minute); err != nil {
+	time.Sleep(800 * time.Millisecond)
+	if err := r.store.Heartbeat(ctx, "back", 300*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(250 * time.Millisecond)
-	if n := rescue(); n != 0 {
-		t.Fatalf("rescued %d claims of a worker that came back", n)
-	}
-	if err := r.store.Retire(ctx, "back-soon"); err != nil {
-		t.Fatal(err)
-	}
-	if n := rescue(); n != 0 {
-		t.Fatalf("rescued %d before the grace", n)
-	}
-	time.Sleep(250 * time.Millisecond)
 	if n := rescue(); n != 1 {
-		t.Fatalf("after the grace rescued %d, want 1 (the other worker's, not its own)", n)
+		t.Fatalf("rescued %d, want 1: the dead worker's, not its own nor the one that came back", n)
 	}
-	if got := r.status(t, own.ID); got.Status != store.StatusSending {
-		t.Fatalf("own claim: %s", got.Status)
+	for worker, want := range map[string]store.Status{rescuer.id: store.StatusSending, "back": store.StatusSending} {
+		got := r.status(t, claims[worker].ID)
+		if got.Status != want || got.Attempts != 1 {
+			t.Fatalf("claim of %s: %s attempts %d", worker, got.Status, got.Attempts)
+		}
+	}
+	if n := rescue(); n != 0 {
+		t.Fatalf("a forgotten dead worker was rescued again: %d", n)
+	}
+}
+
+// A worker killed between asynq's dequeue and its claim leaves a task
+// active in asynq and its message queued: a second task sends it.
+func TestRescueOfTasksDequeuedButNeverClaimed(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	ctx := context.Background()
+	m := r.queue(t, "+919876543210", store.PriorityOTP)
+
+	// Another server takes the task and holds it without claiming.
+	holding := make(chan struct{})
+	release := make(chan struct{})
+	srv := asynq.NewServer(r.conn, asynq.Config{Concurrency: 1, Queues: map[string]int{string(store.PriorityOTP): 1},
+		TaskCheckInterval: 10 * time.Millisecond, ShutdownTimeout: time.Millisecond, LogLevel: asynq.FatalLevel})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TypeSend, func(ctx context.Context, _ *asynq.Task) error {
+		close(holding)
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return errors.New("let go")
+	})
+	if err := srv.Start(mux); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	defer close(release)
+	<-holding
+	if err := r.store.Heartbeat(ctx, "killed", 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(800 * time.Millisecond)
+
+	r.started(t, WorkerOptions{RescueEvery: 50 * time.Millisecond, HeartbeatTTL: 500 * time.Millisecond})
+	waitUntil(t, 3*time.Second, "the unclaimed message to be sent", func() bool {
+		return r.status(t, m.ID).Status == store.StatusSent
+	})
+	if n := r.doubles[0].Count(); n != 1 {
+		t.Fatalf("the double accepted %d messages, want 1", n)
 	}
 }

@@ -36,7 +36,14 @@ type Dispatcher struct {
 	store  *store.Store
 	client *asynq.Client
 	log    *slog.Logger
+	// retrying bounds the enqueues retried in the background at once.
+	retrying chan struct{}
 }
+
+// enqueueRetries are the pauses before each background retry of an
+// enqueue that failed after its message was recorded (about 30 s in all;
+// past them the worker's sweeper re-enqueues the message after 2 minutes).
+var enqueueRetries = []time.Duration{200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 15 * time.Second}
 
 // NewDispatcher builds the enqueue side. The client is owned by the caller;
 // log may be nil.
@@ -44,7 +51,7 @@ func NewDispatcher(st *store.Store, client *asynq.Client, log *slog.Logger) *Dis
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{store: st, client: client, log: log}
+	return &Dispatcher{store: st, client: client, log: log, retrying: make(chan struct{}, 1000)}
 }
 
 // Dispatch stores nm as a queued message and enqueues its send task.
@@ -54,11 +61,35 @@ func (d *Dispatcher) Dispatch(ctx context.Context, nm store.NewMessage) (store.M
 		return store.Message{}, fmt.Errorf("dispatch: %w", err)
 	}
 	if err := d.Enqueue(ctx, m.ID, m.Priority); err != nil {
-		// The record is queued and pending: the worker's sweeper enqueues it
-		// again. Reporting a failure here would make callers send twice.
-		d.log.Warn("enqueue failed; the sweeper will retry it", "message_id", m.ID, "err", err)
+		// The record is queued and pending: reporting a failure here would
+		// make callers send twice. Retry for a while (Redis may be
+		// restarting); the worker's sweeper catches whatever is left.
+		d.log.Warn("enqueue failed; retrying", "message_id", m.ID, "err", err)
+		d.retryEnqueue(m.ID, m.Priority)
 	}
 	return m, nil
+}
+
+func (d *Dispatcher) retryEnqueue(id string, p store.Priority) {
+	select {
+	case d.retrying <- struct{}{}:
+	default:
+		return // too many already: the sweeper's turn
+	}
+	go func() {
+		defer func() { <-d.retrying }()
+		for _, pause := range enqueueRetries {
+			time.Sleep(pause)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			err := d.Enqueue(ctx, id, p)
+			cancel()
+			if err == nil {
+				d.log.Info("enqueue retried", "message_id", id)
+				return
+			}
+		}
+		d.log.Warn("enqueue still failing; the sweeper will retry it", "message_id", id)
+	}()
 }
 
 // Enqueue queues the send task of an existing message. The task id is the

@@ -61,11 +61,7 @@ type Worker struct {
 
 	stopSweep chan struct{}
 	swept     sync.WaitGroup
-
-	// deadSince is when this worker's rescuer first found each other
-	// worker's heartbeat gone (see RescueOnce).
-	deadMu    sync.Mutex
-	deadSince map[string]time.Time
+	inspector *asynq.Inspector // the rescuer reads active tasks
 }
 
 // pollEvery is how long an idle server waits before looking at its queue
@@ -94,7 +90,7 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 		log:       opts.Logger,
 		servers:   map[store.Priority][]*asynq.Server{},
 		stopSweep: make(chan struct{}),
-		deadSince: map[string]time.Time{},
+		inspector: asynq.NewInspector(conn),
 	}
 	dequeuers := map[store.Priority]int{store.PriorityOTP: 1, store.PriorityTransactional: 2, store.PriorityBulk: 2}
 	for _, p := range store.Priorities {
@@ -197,6 +193,7 @@ func (w *Worker) Shutdown() {
 	if err := w.store.Retire(ctx, w.id); err != nil {
 		w.log.Warn("retire worker heartbeat", "err", err)
 	}
+	w.inspector.Close()
 }
 
 // waitError asks for the task to come back after d without spending a retry:
@@ -427,48 +424,42 @@ func (w *Worker) rescue(ctx context.Context) {
 	}
 }
 
-// RescueOnce queues again the messages whose worker died between claim and
-// outcome, and reports how many. asynq would run their tasks again only
-// after its 30 s lease and its recoverer's next minute tick — a third of an
-// OTP's life. Whether the dead worker's SMS reached the provider is
-// unknown, so a rescue may send one twice (at most one per claim the dead
-// worker held); when asynq finally runs the orphaned task it finds the
-// message sent and does nothing.
+// RescueOnce queues again the messages of workers that died, and reports
+// how many. asynq would run a killed worker's tasks again only after its
+// 30 s lease and its recoverer's next minute tick — a third of an OTP's
+// life. Two kinds are rescued:
+//   - messages the dead worker had claimed: its lease is dropped and a fresh
+//     task queued. Whether its SMS reached the provider is unknown, so a
+//     rescue may send one twice (at most one per claim the dead worker held);
+//   - messages whose task asynq handed out but that nobody claimed (the
+//     worker died between dequeue and claim): a second task is queued. If
+//     the task belongs to a live worker after all, the claim makes the extra
+//     task a no-op.
 //
-// A worker counts as dead only when its heartbeat has been missing for a
-// grace of two beats: after a Redis restart that outlasted the heartbeat's
-// TTL, every live worker beats again within one beat, and must not have
-// its claims taken meanwhile. A worker never rescues its own claims.
+// When asynq finally runs the orphaned tasks they find their messages sent
+// and do nothing. A worker counts as dead two beats after its heartbeat
+// expired: after a Redis restart that outlasted the TTL, live workers beat
+// again within one beat. A worker never rescues itself.
 func (w *Worker) RescueOnce(ctx context.Context) (int, error) {
+	grace := 2 * w.opts.HeartbeatTTL / 5
+	dead, err := w.store.DeadWorkers(ctx, time.Now().Add(-w.opts.HeartbeatTTL-grace))
+	if err != nil {
+		return 0, err
+	}
+	isDead := map[string]bool{}
+	for _, id := range dead {
+		isDead[id] = id != w.id
+	}
+	if len(dead) == 0 || (len(dead) == 1 && !isDead[dead[0]]) {
+		return 0, nil
+	}
 	orphans, err := w.store.Orphans(ctx, 1000)
 	if err != nil {
 		return 0, err
 	}
-	now := time.Now()
-	grace := 2 * w.opts.HeartbeatTTL / 5
-	w.deadMu.Lock()
-	dead := map[string]bool{}
-	for _, o := range orphans {
-		if o.Worker == w.id {
-			continue
-		}
-		since, seen := w.deadSince[o.Worker]
-		if !seen {
-			since = now
-			w.deadSince[o.Worker] = now
-		}
-		dead[o.Worker] = now.Sub(since) >= grace
-	}
-	for id := range w.deadSince {
-		if _, still := dead[id]; !still {
-			delete(w.deadSince, id) // came back, or nothing of it is left
-		}
-	}
-	w.deadMu.Unlock()
-
 	n := 0
 	for _, o := range orphans {
-		if !dead[o.Worker] {
+		if !isDead[o.Worker] {
 			continue
 		}
 		ok, err := w.store.Rescue(ctx, o)
@@ -483,6 +474,54 @@ func (w *Worker) RescueOnce(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("rescue: %w", err)
 		}
 		n++
+	}
+	m, err := w.requeueUnclaimed(ctx)
+	n += m
+	if err != nil {
+		return n, err
+	}
+	for id, other := range isDead {
+		if other {
+			if err := w.store.ForgetWorker(ctx, id); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// requeueUnclaimed queues a second task for every message whose task is
+// active in asynq while the message was never claimed.
+func (w *Worker) requeueUnclaimed(ctx context.Context) (int, error) {
+	n := 0
+	for _, p := range store.Priorities {
+		active, err := w.inspector.ListActiveTasks(string(p), asynq.PageSize(1000))
+		if err != nil {
+			if errors.Is(err, asynq.ErrQueueNotFound) {
+				continue
+			}
+			return n, fmt.Errorf("rescue: active %s tasks: %w", p, err)
+		}
+		for _, t := range active {
+			var pl sendPayload
+			if json.Unmarshal(t.Payload, &pl) != nil || pl.MessageID == "" {
+				continue
+			}
+			m, err := w.store.Message(ctx, pl.MessageID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return n, fmt.Errorf("rescue: %w", err)
+			}
+			if m.Status != store.StatusQueued {
+				continue
+			}
+			if err := w.dispatch.enqueue(ctx, m.ID+"~o", m.ID, m.Priority); err != nil {
+				return n, fmt.Errorf("rescue: %w", err)
+			}
+			n++
+		}
 	}
 	return n, nil
 }

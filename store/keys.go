@@ -19,6 +19,10 @@ func (s *Store) inflightKey() string { return s.prefix + "msgs:inflight" }
 // workerKey is a live worker's heartbeat; it expires when the worker dies.
 func (s *Store) workerKey(id string) string { return s.prefix + "worker:" + id }
 
+// workersKey registers every worker that beat, scored by its last beat, so
+// that one which died is still known after its heartbeat expired.
+func (s *Store) workersKey() string { return s.prefix + "workers" }
+
 func (s *Store) providerMessageKey(provider, providerMsgID string) string {
 	return s.prefix + "pmid:" + provider + ":" + providerMsgID
 }

@@ -10,9 +10,16 @@ import (
 )
 
 // Heartbeat marks a worker process alive for ttl. Each worker beats well
-// within its ttl; when it dies its key expires and its claims become orphans.
+// within its ttl; when it dies its key expires, its last beat stays in the
+// registry of workers, and its claims become orphans.
 func (s *Store) Heartbeat(ctx context.Context, worker string, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, s.workerKey(worker), s.now().UnixMilli(), ttl).Err(); err != nil {
+	now := s.now().UnixMilli()
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.workerKey(worker), now, ttl)
+		p.ZAdd(ctx, s.workersKey(), redis.Z{Score: float64(now), Member: worker})
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("worker heartbeat: %w", err)
 	}
 	return nil
@@ -20,8 +27,50 @@ func (s *Store) Heartbeat(ctx context.Context, worker string, ttl time.Duration)
 
 // Retire ends a worker's heartbeat when it stops cleanly.
 func (s *Store) Retire(ctx context.Context, worker string) error {
-	if err := s.rdb.Del(ctx, s.workerKey(worker)).Err(); err != nil {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, s.workerKey(worker))
+		p.ZRem(ctx, s.workersKey(), worker)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("retire worker: %w", err)
+	}
+	return nil
+}
+
+// DeadWorkers lists workers whose last beat is older than before and whose
+// heartbeat key has expired: both must agree, so neither a skewed clock
+// nor a lost key alone declares a live worker dead.
+func (s *Store) DeadWorkers(ctx context.Context, before time.Time) ([]string, error) {
+	ids, err := s.rdb.ZRangeByScore(ctx, s.workersKey(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(before.UnixMilli(), 10), Count: 100,
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("dead workers: %w", err)
+	}
+	alive := make([]*redis.IntCmd, len(ids))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			alive[i] = p.Exists(ctx, s.workerKey(id))
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("dead workers: %w", err)
+	}
+	var dead []string
+	for i, id := range ids {
+		if alive[i].Val() == 0 {
+			dead = append(dead, id)
+		}
+	}
+	return dead, nil
+}
+
+// ForgetWorker drops a dead worker from the registry once its messages
+// were rescued.
+func (s *Store) ForgetWorker(ctx context.Context, worker string) error {
+	if err := s.rdb.ZRem(ctx, s.workersKey(), worker).Err(); err != nil {
+		return fmt.Errorf("forget worker: %w", err)
 	}
 	return nil
 }

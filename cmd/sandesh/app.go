@@ -231,7 +231,7 @@ func (a *app) Start() error {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		a.stopSweep = cancel
-		a.swept.Go(func() { a.gw.RunNotificationSweeper(ctx, 30*time.Second) })
+		a.swept.Go(func() { a.gw.RunNotificationSweeper(ctx, 10*time.Second) })
 	}
 	if a.http != nil {
 		ln, err := net.Listen("tcp", a.cfg.Listen)
