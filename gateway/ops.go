@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/pprof"
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,15 +55,23 @@ func (s *server) mountMetrics(app *fiber.App) {
 // cannot send a Bearer header, so Basic auth with the key as password works too.
 func (s *server) mountQueues(app *fiber.App) {
 	mon := asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: s.opts.Queues, ReadOnly: true})
-	h := adaptor.HTTPHandler(mon)
-	guard := func(c *fiber.Ctx) error {
-		if !s.isAdmin(c) {
-			c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="sandesh admin"`)
-			return newAPIErr(http.StatusUnauthorized, "unauthorized", "The admin key is required.")
-		}
-		return c.Next()
+	app.Use("/admin/queues", s.adminOnly, adaptor.HTTPHandler(mon))
+}
+
+// mountProfiler serves Go's pprof endpoints behind the admin key, so a
+// profile of a loaded web or worker process can be taken where it runs:
+//
+//	go tool pprof -http : 'http://:KEY@HOST/debug/pprof/profile?seconds=20'
+func (s *server) mountProfiler(app *fiber.App) {
+	app.Use("/debug/pprof", s.adminOnly, pprof.New())
+}
+
+func (s *server) adminOnly(c *fiber.Ctx) error {
+	if !s.isAdmin(c) {
+		c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="sandesh admin"`)
+		return newAPIErr(http.StatusUnauthorized, "unauthorized", "The admin key is required.")
 	}
-	app.Use("/admin/queues", guard, h)
+	return c.Next()
 }
 
 // isAdmin accepts the bootstrap admin key and issued admin keys.

@@ -24,6 +24,9 @@ func TestOperations(t *testing.T) {
 		{"queues need the admin key", "GET", "/admin/queues", "", nil, 401, `"unauthorized"`},
 		{"queues refuse a wrong key", "GET", "/admin/queues", "", map[string]string{"Authorization": "Bearer nope"}, 401, `"unauthorized"`},
 		{"queues with the admin key", "GET", "/admin/queues", "", map[string]string{"Authorization": "Bearer " + adminKey}, 200, "<html"},
+		{"profiles need the admin key", "GET", "/debug/pprof/", "", nil, 401, `"unauthorized"`},
+		{"profiles refuse another role", "GET", "/debug/pprof/heap?debug=1", "", map[string]string{"Authorization": "Bearer nope"}, 401, `"unauthorized"`},
+		{"profiles with the admin key", "GET", "/debug/pprof/heap?debug=1", "", map[string]string{"Authorization": "Bearer " + adminKey}, 200, "heap profile"},
 		{"unknown route", "GET", "/nope", "", nil, 404, `"not_found"`},
 		{"body over 64 KiB", "POST", "/webhooks/twilio/primary/status", strings.Repeat("a", 70<<10), nil, 413, `"payload_too_large"`},
 	} {

@@ -106,6 +106,7 @@ func newServer(gw *Gateway, opts ServerOptions) (*server, *fiber.App) {
 	if opts.Registry != nil {
 		s.mountMetrics(app)
 	}
+	s.mountProfiler(app)
 	return s, app
 }
 

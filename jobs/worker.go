@@ -29,7 +29,9 @@ type WorkerOptions struct {
 	Concurrency map[store.Priority]int
 	// Dequeuers is how many asynq servers share a queue's concurrency. A
 	// server fetches tasks one round trip at a time, so under load one
-	// loop caps a queue's rate; default 1 for otp, 2 for the others.
+	// loop caps a queue's rate; default 1 for otp, 4 for transactional
+	// (with 2, bench/run.sh's confirmations were capped near 1,000/s while
+	// the worker used a quarter of a core), 2 for bulk.
 	Dequeuers map[store.Priority]int
 	// ShutdownTimeout bounds how long in-flight sends may finish on shutdown.
 	ShutdownTimeout time.Duration
@@ -92,7 +94,7 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 		stopSweep: make(chan struct{}),
 		inspector: asynq.NewInspector(conn),
 	}
-	dequeuers := map[store.Priority]int{store.PriorityOTP: 1, store.PriorityTransactional: 2, store.PriorityBulk: 2}
+	dequeuers := map[store.Priority]int{store.PriorityOTP: 1, store.PriorityTransactional: 4, store.PriorityBulk: 2}
 	for _, p := range store.Priorities {
 		n := opts.Concurrency[p]
 		if n <= 0 {

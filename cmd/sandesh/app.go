@@ -127,7 +127,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	if r.worker && !r.web {
 		// A worker serves its own /metrics (its send counters live here).
 		a.http = gateway.NewOpsServer(gw, gateway.ServerOptions{
-			Queues: a.conn, Breakers: a.router, Registry: reg, Logger: log,
+			AdminKey: a.AdminKey, Queues: a.conn, Breakers: a.router, Registry: reg, Logger: log,
 		})
 		a.opsOnly = true
 	}

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Reproduces every figure of docs/PERFORMANCE.md on one machine: starts a
+# private Redis, two Twilio doubles and `sandesh web` + `sandesh worker`,
+# measures the baselines (bare asynq, bare fiber) in the same run, runs the
+# seven scenarios and prints one table. Needs Go, redis-server and jq.
+#
+#   bench/run.sh              # the full run (about 8 minutes)
+#   QUICK=1 bench/run.sh      # shorter scenarios, for trying the script
+#   ONLY="1 5" bench/run.sh   # some scenarios (7 comes with 1)
+#   PROFILE=1 bench/run.sh    # also 20 s CPU profiles of web and worker during scenario 1
+#
+# Reports and logs go to bench/out/ (not committed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=$PWD/bench/out
+BIN=$OUT/bin
+rm -rf "$OUT" && mkdir -p "$BIN"
+if [ "${QUICK:-}" = 1 ]; then S1=15; S3=8; S4=15; S5=24; S6=12; BACKLOG=20000; else S1=60; S3=20; S4=30; S5=50; S6=25; BACKLOG=200000; fi
+
+for tool in redis-server redis-cli jq; do
+  command -v "$tool" >/dev/null || { echo "bench/run.sh needs $tool (Debian: apt-get install redis-server jq)" >&2; exit 1; }
+done
+
+echo "building..." >&2
+go build -o "$BIN/sandesh" ./cmd/sandesh
+go build -o "$BIN/smsdouble" ./cmd/smsdouble
+go build -o "$BIN/loadgen" ./cmd/loadgen
+go build -o "$BIN/baseline" ./bench/baseline
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+REDIS_PORT=6390
+SECRET=bench-secret-0123456789abcdef0123456789
+ADMIN=bench-admin-key-0123456789abcdef
+SID=ACbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0c
+TOKEN=be0cbe0cbe0cbe0cbe0cbe0cbe0cbe0c
+WEB=http://127.0.0.1:3100
+
+start_redis() { # port [appendfsync]
+  local port=$1 fsync=${2:-}
+  local args=(--port "$port" --bind 127.0.0.1 --save "" --dir "$OUT" --dbfilename "dump-$port.rdb" --logfile "$OUT/redis-$port.log")
+  if [ -n "$fsync" ]; then args+=(--appendonly yes --appendfsync "$fsync" --appendfilename "aof-$port-$fsync"); else args+=(--appendonly no); fi
+  redis-server "${args[@]}" --daemonize no &
+  PIDS+=($!); echo $! > "$OUT/redis-$port.pid"
+  for _ in $(seq 1 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "redis-server on $port did not start; see $OUT/redis-$port.log" >&2; exit 1
+}
+
+start_double() { # name port
+  "$BIN/smsdouble" -listen "127.0.0.1:$2" -account-sid $SID -auth-token $TOKEN -latency 2ms -jitter 3ms \
+    -callbacks sent,delivered >"$OUT/double-$1.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$2/control" >/dev/null && return 0; sleep 0.05; done
+  echo "smsdouble $1 did not start; see $OUT/double-$1.log" >&2; exit 1
+}
+
+write_config() { # redis_url listen
+  cat >"$OUT/sandesh-$2.yaml" <<EOF
+listen: 127.0.0.1:$2
+public_url: $WEB
+redis_url: $1
+secret: $SECRET
+admin_key: $ADMIN
+ussd_token: bench
+kyvs_verifier_per_hour: 100000000
+log_level: warn
+breaker: {failures: 5, open_for: 10s}
+workers: {otp: 20, transactional: 100, bulk: 30}
+providers:
+  - {name: primary, kind: twilio, account_sid: $SID, auth_token: $TOKEN, from: "+15005550006", base_url: "http://127.0.0.1:4010"}
+  - {name: secondary, kind: twilio, account_sid: $SID, auth_token: $TOKEN, from: "+15005550006", base_url: "http://127.0.0.1:4011"}
+EOF
+}
+
+start_web() { "$BIN/sandesh" --config "$OUT/sandesh-3100.yaml" web >>"$OUT/web.log" 2>&1 & WEB_PID=$!; PIDS+=($!); }
+start_worker() { "$BIN/sandesh" --config "$OUT/sandesh-3101.yaml" worker >>"$OUT/worker.log" 2>&1 & WORKER_PID=$!; PIDS+=($!); }
+wait_ready() { for _ in $(seq 1 400); do curl -fs "$1/readyz" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not ready: $1" >&2; return 1; }
+
+start_gateway() { # redis_url
+  write_config "$1" 3100; write_config "$1" 3101
+  start_web; start_worker
+  wait_ready $WEB; wait_ready http://127.0.0.1:3101
+}
+stop_gateway() { kill -TERM "$WEB_PID" "$WORKER_PID" 2>/dev/null || true; wait "$WEB_PID" "$WORKER_PID" 2>/dev/null || true; }
+
+loadgen() { # name args...
+  local name=$1; shift
+  LOADGEN_ADMIN_KEY=$ADMIN LOADGEN_AUTH_TOKEN=$TOKEN LOADGEN_USSD_TOKEN=bench \
+    "$BIN/loadgen" -url $WEB -double http://127.0.0.1:4010 -reset-double -quiet -json "$OUT/$name.json" "$@" >"$OUT/$name.txt" 2>&1
+}
+j() { jq -r "$2" "$OUT/$1.json"; }
+kind() { jq -r --arg k "$2" ".kinds[] | select(.kind==\$k) | $3" "$OUT/$1.json"; }
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+now_ns() { date +%s%N; }
+first_after() { # double-port since_ns → first accept time (ns) or 0
+  local first
+  first=$(set +o pipefail; curl -fs "http://127.0.0.1:$1/messages?since_unix_nano=$2" | head -1 | jq -r '.at_unix_nano // 0')
+  echo "${first:-0}"
+}
+want() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
+ROWS=()
+row() { ROWS+=("| $1 | $2 | $3 | $4 |"); echo "  $1: $2 (target $3) — $4" >&2; }
+
+start_redis $REDIS_PORT
+REDIS=redis://127.0.0.1:$REDIS_PORT/0
+start_double primary 4010
+start_double secondary 4011
+start_gateway $REDIS
+
+if want 1; then
+# 1. Sustained outbound, beside bare asynq measured now.
+echo "1. sustained outbound (${S1}s)" >&2
+"$BIN/baseline" -mode asynq -redis redis://127.0.0.1:$REDIS_PORT/1 -n $((S1 * 1500)) >"$OUT/base-asynq.json"
+redis-cli -p $REDIS_PORT -n 1 flushdb >/dev/null
+BARE_ASYNQ=$(jq .rate_per_sec "$OUT/base-asynq.json")
+MEM_BEFORE=$(redis-cli -p $REDIS_PORT info memory | awk -F: '/^used_memory:/ {print $2+0}')
+if [ "${PROFILE:-}" = 1 ]; then
+  (sleep $((S1 / 3)); curl -fs -u ":$ADMIN" "$WEB/debug/pprof/profile?seconds=20" -o "$OUT/web.pprof") &
+  (sleep $((S1 / 3)); curl -fs -u ":$ADMIN" "http://127.0.0.1:3101/debug/pprof/profile?seconds=20" -o "$OUT/worker.pprof") &
+fi
+loadgen s1 -mix dose=1 -rate 0 -concurrency 128 -duration ${S1}s -beneficiaries 2000 -drain 120s
+DELIVERED=$(kind s1 dose .e2e.delivered)
+S1_SECS=$(j s1 '.seconds + .e2e.drain_seconds')
+S1_RATE=$(echo "$DELIVERED $S1_SECS" | awk '{printf "%.0f", $1/$2}')
+row "1. confirmations delivered at the double" "$S1_RATE SMS/s, $(echo "$S1_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq ($(printf %.0f "$BARE_ASYNQ")/s); API p99 $(kind s1 dose .latency.p99_ms) ms, e2e p99 $(kind s1 dose .e2e.latency.p99_ms) ms; lost $(kind s1 dose .e2e.lost)" "≥ 2,000 SMS/s and ≥ 0.60" "$(kind s1 dose .requests) doses in ${S1}s"
+
+# 7. Memory after scenario 1.
+MEM_AFTER=$(redis-cli -p $REDIS_PORT info memory | awk -F: '/^used_memory:/ {print $2+0}')
+SAMPLE=$(set +o pipefail; redis-cli -p $REDIS_PORT --scan --pattern 'sandesh:msg:*' | head -500)
+PER_HASH=$(for k in $SAMPLE; do redis-cli -p $REDIS_PORT memory usage "$k"; done | awk '{s+=$1; n++} END {printf "%.0f", s/n}')
+PER_ALL=$(echo "$MEM_AFTER $MEM_BEFORE $DELIVERED" | awk '{printf "%.0f", ($1-$2)/$3}')
+row "7. memory" "web RSS $(rss_mb $WEB_PID) MB, worker RSS $(rss_mb $WORKER_PID) MB; Redis $PER_HASH B per message record (MEMORY USAGE, 500 sampled), $PER_ALL B per message with its dose, history and index entries (used_memory delta)" "< 150 MB each, < 1 KB" "after scenario 1"
+fi
+
+if want 2; then
+# 2. OTPs under a bulk backlog.
+echo "2. OTP under a ${BACKLOG}-message bulk backlog" >&2
+"$BIN/baseline" -mode backlog -redis $REDIS -n $BACKLOG -secret $SECRET >"$OUT/backlog.json"
+loadgen s2 -mix kyvs=1 -rate 50 -duration 30s -beneficiaries 400 -drain 30s
+LEFT=$(redis-cli -p $REDIS_PORT llen asynq:{bulk}:pending)
+row "2. KYVS OTP, API accepted → SMS at the double, while the backlog drains" "p50 $(kind s2 kyvs .e2e.latency.p50_ms) ms, p99 $(kind s2 kyvs .e2e.latency.p99_ms) ms, lost $(kind s2 kyvs .e2e.lost)" "p99 < 250 ms" "$(jq .queued "$OUT/backlog.json") bulk queued in $(jq '.seconds|floor' "$OUT/backlog.json") s; $LEFT still pending after the OTP run"
+until [ "$(redis-cli -p $REDIS_PORT llen asynq:{bulk}:pending)" = 0 ]; do sleep 1; done
+fi
+
+if want 3; then
+# 3. Inbound keyword webhooks, beside a bare fiber form handler.
+echo "3. inbound (${S3}s)" >&2
+"$BIN/baseline" -mode fiber -duration ${S3}s -concurrency 64 >"$OUT/base-fiber.json"
+loadgen s3 -mix inbound=1 -rate 0 -concurrency 64 -duration ${S3}s -beneficiaries 4000 -drain 30s
+IN_RATE=$(kind s3 inbound '.rate_per_sec|floor')
+BARE_FIBER=$(jq '.rate_per_sec|floor' "$OUT/base-fiber.json")
+row "3. signed inbound keyword SMS" "$IN_RATE req/s, p99 $(kind s3 inbound .latency.p99_ms) ms; $(echo "$IN_RATE $BARE_FIBER" | awk '{printf "%.2f", $1/$2}') of bare fiber ($BARE_FIBER req/s, p99 $(jq .p99_ms "$OUT/base-fiber.json") ms)" "≥ 5,000 req/s, p99 < 50 ms" "replies lost $(kind s3 inbound .e2e.lost)"
+fi
+
+if want 4; then
+# 4. Crash drill: kill -9 the worker mid-run.
+echo "4. crash drill (${S4}s)" >&2
+loadgen s4 -mix dose=1 -rate 800 -duration ${S4}s -beneficiaries 2000 -drain 120s &
+LG=$!
+sleep $((S4 / 3)); kill -9 $WORKER_PID; KILLED=$(now_ns); sleep 1; start_worker
+wait $LG || true
+row "4. worker killed with SIGKILL mid-run, restarted 1 s later" "lost $(kind s4 dose .e2e.lost) of $(kind s4 dose .e2e.expected), duplicates $(kind s4 dose .e2e.duplicates), worst e2e $(kind s4 dose .e2e.latency.max_ms) ms" "0 lost, duplicates ≤ 50 (concurrency)" "worst e2e ≈ time until the last in-flight message was delivered"
+fi
+
+if want 5; then
+# 5. Outage drill: primary down, secondary up. loadgen reads the primary's
+# record; what failed over is counted at the secondary.
+echo "5. outage drill (${S5}s)" >&2
+curl -fs -X POST http://127.0.0.1:4011/reset >/dev/null
+loadgen s5 -mix dose=1 -rate 400 -duration ${S5}s -beneficiaries 2000 -drain 20s &
+LG=$!
+sleep $((S5 / 5))
+curl -fs -X POST -d '{"state":"down"}' http://127.0.0.1:4010/control >/dev/null; DOWN=$(now_ns)
+sleep $((S5 * 3 / 5))
+curl -fs -X POST -d '{"state":"up"}' http://127.0.0.1:4010/control >/dev/null; UP=$(now_ns)
+wait $LG || true
+FAILOVER=$(( ($(first_after 4011 "$DOWN") - DOWN) / 1000000 ))
+BACK=$(( ($(first_after 4010 "$UP") - UP) / 1000000 ))
+AT_SECONDARY=$(curl -fs http://127.0.0.1:4011/record | jq .accepted)
+until [ $(( $(kind s5 dose .e2e.delivered) + AT_SECONDARY )) -ge "$(kind s5 dose .e2e.expected)" ] || [ "${WAITED:-0}" -ge 60 ]; do
+  sleep 1; WAITED=$(( ${WAITED:-0} + 1 )); AT_SECONDARY=$(curl -fs http://127.0.0.1:4011/record | jq .accepted)
+done
+LOST5=$(( $(kind s5 dose .e2e.expected) - $(kind s5 dose .e2e.delivered) - AT_SECONDARY ))
+row "5. primary down for $((S5 * 3 / 5)) s, secondary up" "lost $((LOST5 < 0 ? 0 : LOST5)) of $(kind s5 dose .e2e.expected) ($(kind s5 dose .e2e.delivered) at the primary, $AT_SECONDARY at the secondary), first SMS at the secondary $FAILOVER ms after the outage began, back on the primary $BACK ms after it ended (open_for 10 s), e2e p99 $(kind s5 dose .e2e.latency.p99_ms) ms, max $(kind s5 dose .e2e.latency.max_ms) ms" "0 lost, failover < 1 s, primary probed after open_for" "primary rejected $(curl -fs http://127.0.0.1:4010/record | jq .rejected.down) calls while down; e2e of the SMS at the primary only"
+fi
+
+# 6. Redis restart with AOF.
+want 6 && for FSYNC in everysec always; do
+  echo "6. Redis restart, appendfsync $FSYNC (${S6}s)" >&2
+  stop_gateway
+  PORT=$([ $FSYNC = always ] && echo 6392 || echo 6391)
+  start_redis $PORT $FSYNC
+  start_gateway redis://127.0.0.1:$PORT/0
+  loadgen s6-$FSYNC -mix dose=1 -rate 200 -duration ${S6}s -beneficiaries 500 -drain 120s &
+  LG=$!
+  sleep $((S6 / 3))
+  kill -TERM "$(cat $OUT/redis-$PORT.pid)"; while kill -0 "$(cat $OUT/redis-$PORT.pid)" 2>/dev/null; do sleep 0.05; done
+  T0=$(now_ns); sleep 0.5
+  READY=$(curl -s -o /dev/null -w '%{http_code} in %{time_total}s' $WEB/readyz)
+  sleep 2.5
+  start_redis $PORT $FSYNC; T1=$(now_ns)
+  until curl -fs $WEB/readyz >/dev/null 2>&1; do sleep 0.02; done; T2=$(now_ns)
+  wait $LG || true
+  row "6. Redis (AOF, appendfsync $FSYNC) restarted mid-run" "statuses $(kind s6-$FSYNC dose '.statuses|tostring'), lost $(kind s6-$FSYNC dose .e2e.lost) of $(kind s6-$FSYNC dose .e2e.expected), duplicates $(kind s6-$FSYNC dose .e2e.duplicates); /readyz while away: $READY; ready $(( (T2 - T1) / 1000000 )) ms after Redis was back" "every 2xx delivered; 503 (not 500, no hang); recovers alone" "Redis away $(( (T1 - T0) / 1000000 + 500 )) ms"
+done
+stop_gateway
+
+echo
+echo "Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(redis-server --version | awk '{print $3}'), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')"
+echo
+echo "| scenario | measured | target | notes |"
+echo "| --- | --- | --- | --- |"
+printf '%s\n' "${ROWS[@]}"
