@@ -110,8 +110,8 @@ func (r *redisServer) kill() {
 	<-r.done
 }
 
-// restart stops the server as an operator would (SIGTERM: the AOF is
-// flushed) and starts it again on the same port and data.
+// stop ends the server as an operator would (SIGTERM: the AOF is
+// flushed); start brings it back on the same port and data.
 func (r *redisServer) stop() {
 	r.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -158,7 +158,7 @@ func (p *process) start() {
 	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(p.cmd, p.done)
 }
 
-// kill9 ends the process as a crash would: no shutdown code runs.
+// kill ends the process as a crash would: no shutdown code runs.
 func (p *process) kill() {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
