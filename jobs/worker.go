@@ -450,9 +450,11 @@ func (w *Worker) RescueOnce(ctx context.Context) (int, error) {
 	}
 	isDead := map[string]bool{}
 	for _, id := range dead {
-		isDead[id] = id != w.id
+		if id != w.id {
+			isDead[id] = true
+		}
 	}
-	if len(dead) == 0 || (len(dead) == 1 && !isDead[dead[0]]) {
+	if len(isDead) == 0 {
 		return 0, nil
 	}
 	orphans, err := w.store.Orphans(ctx, 1000)
@@ -482,11 +484,9 @@ func (w *Worker) RescueOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	for id, other := range isDead {
-		if other {
-			if err := w.store.ForgetWorker(ctx, id); err != nil {
-				return n, err
-			}
+	for id := range isDead {
+		if err := w.store.ForgetWorker(ctx, id); err != nil {
+			return n, err
 		}
 	}
 	return n, nil
