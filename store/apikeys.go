@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -86,11 +88,7 @@ func (s *Store) APIKeyBySecret(ctx context.Context, clear string) (APIKey, error
 	if len(h) == 0 || h["revoked"] != "" {
 		return APIKey{}, ErrNotFound
 	}
-	ms, _ := strconv.ParseInt(h["created_at"], 10, 64)
-	return APIKey{
-		ID: h["id"], Role: Role(h["role"]), Name: h["name"], CenterID: h["center_id"],
-		CreatedAt: time.UnixMilli(ms).UTC(),
-	}, nil
+	return apiKeyFromHash(h), nil
 }
 
 // RevokeAPIKey stops a key from working.
@@ -106,4 +104,42 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 		return fmt.Errorf("revoke api key: %w", err)
 	}
 	return nil
+}
+
+// APIKeys lists the keys that work (not revoked), oldest first.
+func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
+	index, err := s.rdb.HGetAll(ctx, s.apiKeyIndexKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	cmds := make([]*redis.MapStringStringCmd, 0, len(index))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, hash := range index {
+			cmds = append(cmds, p.HGetAll(ctx, s.apiKeyKey(hash)))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	out := make([]APIKey, 0, len(cmds))
+	for _, c := range cmds {
+		h := c.Val()
+		if len(h) == 0 || h["revoked"] != "" {
+			continue
+		}
+		out = append(out, apiKeyFromHash(h))
+	}
+	slices.SortFunc(out, func(a, b APIKey) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+func apiKeyFromHash(h map[string]string) APIKey {
+	ms, _ := strconv.ParseInt(h["created_at"], 10, 64)
+	return APIKey{
+		ID: h["id"], Role: Role(h["role"]), Name: h["name"], CenterID: h["center_id"],
+		CreatedAt: time.UnixMilli(ms).UTC(),
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,12 +19,22 @@ type AuditEntry struct {
 	Action    string    `json:"action"`
 	Target    string    `json:"target"`
 	Detail    string    `json:"detail,omitempty"`
+	Reason    string    `json:"reason,omitempty"` // why staff acted, in their words
+	// Mobile is the citizen's mobile as shown (masked); MobileE164, never
+	// stored in the entry, files it under the mobile for AuditQuery.
+	Mobile     string `json:"mobile,omitempty"`
+	MobileE164 string `json:"-"`
 }
 
-// auditLimit bounds the trail; older entries fall off.
-const auditLimit = 100_000
+// auditLimit bounds the trail; older entries fall off. Each actor's and
+// each mobile's index keeps its newest auditIndexLimit.
+const (
+	auditLimit      = 100_000
+	auditIndexLimit = 1000
+)
 
-// Audit appends an entry to the trail.
+// Audit appends an entry to the trail and to the indexes of its actor and
+// its mobile.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	e.At = s.now().UTC()
 	raw, err := json.Marshal(e)
@@ -31,8 +42,17 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LPush(ctx, s.auditKey(), raw)
-		p.LTrim(ctx, s.auditKey(), 0, auditLimit-1)
+		push := func(key string, limit int64) {
+			p.LPush(ctx, key, raw)
+			p.LTrim(ctx, key, 0, limit-1)
+		}
+		push(s.auditKey(), auditLimit)
+		if e.ActorID != "" {
+			push(s.auditActorKey(e.ActorID), auditIndexLimit)
+		}
+		if e.MobileE164 != "" {
+			push(s.auditMobileKey(s.apiKeyHash.sum("mobile", e.MobileE164)), auditIndexLimit)
+		}
 		return nil
 	})
 	if err != nil {
@@ -41,12 +61,48 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	return nil
 }
 
+// AuditQuery narrows a read of the trail; empty fields match everything.
+type AuditQuery struct {
+	ActorID string
+	Mobile  string // E.164
+	Limit   int
+}
+
+// AuditSearch returns up to q.Limit entries matching q, newest first,
+// from the newest auditIndexLimit entries of the mobile or the actor.
+func (s *Store) AuditSearch(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {
+	if q.Limit <= 0 {
+		return nil, nil
+	}
+	switch {
+	case q.Mobile != "":
+		all, err := s.readAudit(ctx, s.auditMobileKey(s.apiKeyHash.sum("mobile", q.Mobile)), auditIndexLimit)
+		if err != nil {
+			return nil, err
+		}
+		out := all[:0]
+		for _, e := range all {
+			if (q.ActorID == "" || e.ActorID == q.ActorID) && len(out) < q.Limit {
+				out = append(out, e)
+			}
+		}
+		return out, nil
+	case q.ActorID != "":
+		return s.readAudit(ctx, s.auditActorKey(q.ActorID), q.Limit)
+	}
+	return s.readAudit(ctx, s.auditKey(), q.Limit)
+}
+
 // AuditTrail returns up to limit entries, newest first.
 func (s *Store) AuditTrail(ctx context.Context, limit int) ([]AuditEntry, error) {
+	return s.readAudit(ctx, s.auditKey(), limit)
+}
+
+func (s *Store) readAudit(ctx context.Context, key string, limit int) ([]AuditEntry, error) {
 	if limit <= 0 {
 		return nil, nil // LRANGE 0 -1 would read the whole trail
 	}
-	raws, err := s.rdb.LRange(ctx, s.auditKey(), 0, int64(limit-1)).Result()
+	raws, err := s.rdb.LRange(ctx, key, 0, int64(limit-1)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read audit trail: %w", err)
 	}
@@ -85,6 +141,16 @@ func (s *Store) AllowResend(ctx context.Context, subject string, perHour int) (b
 		return false, 0, fmt.Errorf("resend limit: %w", err)
 	}
 	return ok, wait, nil
+}
+
+// ResendsLeft is how many of the perHour resends of subject are left now.
+func (s *Store) ResendsLeft(ctx context.Context, subject string, perHour int) (int, error) {
+	now := s.now()
+	n, err := s.rdb.ZCount(ctx, s.resendLimitKey(subject), "("+strconv.FormatInt(now.Add(-time.Hour).UnixMilli(), 10), "+inf").Result()
+	if err != nil {
+		return 0, fmt.Errorf("resends left: %w", err)
+	}
+	return max(perHour-int(n), 0), nil
 }
 
 // allowInWindow records an event under key unless limit events already

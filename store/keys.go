@@ -7,6 +7,10 @@ func (s *Store) messageKey(id string) string { return s.prefix + "msg:" + id }
 
 func (s *Store) historyKey(mobile string) string { return s.prefix + "mobile:" + mobile + ":msgs" }
 
+func (s *Store) ussdHistoryKey(mobile string) string { return s.prefix + "mobile:" + mobile + ":ussd" }
+
+func (s *Store) ussdKey(id string) string { return s.prefix + "ussd:" + id }
+
 // pendingKey holds every message not yet handed to a provider, scored by
 // creation time, so a sweeper can re-enqueue one whose task was lost.
 func (s *Store) pendingKey() string { return s.prefix + "msgs:pending" }
@@ -60,6 +64,12 @@ func (s *Store) idempotencyKey(scope, key string) string {
 func (s *Store) resendLimitKey(subject string) string { return s.prefix + "resend:" + subject }
 
 func (s *Store) auditKey() string { return s.prefix + "audit" }
+
+func (s *Store) auditActorKey(keyID string) string { return s.prefix + "audit:actor:" + keyID }
+
+// auditMobileKey is keyed by a keyed hash of the mobile, so the key names
+// in Redis do not list citizens' numbers.
+func (s *Store) auditMobileKey(hash string) string { return s.prefix + "audit:mobile:" + hash }
 
 func (s *Store) markerKey(name string) string { return s.prefix + "marker:" + name }
 

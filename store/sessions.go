@@ -23,8 +23,13 @@ type WebSession struct {
 	CSRF     string
 }
 
-// CreateWebSession starts a session for an API key's holder, valid for ttl.
-func (s *Store) CreateWebSession(ctx context.Context, ws WebSession, ttl time.Duration) (WebSession, error) {
+// CreateWebSession starts a session for an API key's holder. It ends after
+// idle without a request (each load restarts the clock), when its key is
+// revoked, or at sign-out.
+func (s *Store) CreateWebSession(ctx context.Context, ws WebSession, idle time.Duration) (WebSession, error) {
+	if idle <= 0 {
+		return WebSession{}, fmt.Errorf("create session: idle timeout %s is not positive", idle)
+	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return WebSession{}, fmt.Errorf("create session: %w", err)
@@ -32,8 +37,9 @@ func (s *Store) CreateWebSession(ctx context.Context, ws WebSession, ttl time.Du
 	ws.ID, ws.CSRF = hex.EncodeToString(raw[:16]), hex.EncodeToString(raw[16:])
 	key := s.sessionKey(s.apiKeyHash.sum("session", ws.ID))
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, "key_id", ws.KeyID, "name", ws.Name, "role", string(ws.Role), "center", ws.CenterID, "csrf", ws.CSRF)
-		p.PExpire(ctx, key, ttl)
+		p.HSet(ctx, key, "key_id", ws.KeyID, "name", ws.Name, "role", string(ws.Role), "center", ws.CenterID,
+			"csrf", ws.CSRF, "idle_ms", idle.Milliseconds())
+		p.PExpire(ctx, key, idle)
 		return nil
 	})
 	if err != nil {
@@ -42,17 +48,40 @@ func (s *Store) CreateWebSession(ctx context.Context, ws WebSession, ttl time.Du
 	return ws, nil
 }
 
-// WebSession loads a live session; ErrNotFound when unknown or expired.
+// loadSessionScript reads a session and restarts its idle clock; a
+// session whose API key has since been revoked is ended instead.
+// KEYS: session, API-key index. ARGV: API-key hash prefix.
+var loadSessionScript = redis.NewScript(`
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return h end
+local f = {}
+for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
+local hash = redis.call('HGET', KEYS[2], f['key_id'])
+if f['key_id'] ~= '' and hash and redis.call('HEXISTS', ARGV[1] .. hash, 'revoked') == 1 then
+  redis.call('DEL', KEYS[1])
+  return {}
+end
+if f['idle_ms'] then redis.call('PEXPIRE', KEYS[1], f['idle_ms']) end
+return h
+`)
+
+// WebSession loads a live session and restarts its idle timeout;
+// ErrNotFound when unknown, expired or its key revoked.
 func (s *Store) WebSession(ctx context.Context, id string) (WebSession, error) {
 	if len(id) != 32 {
 		return WebSession{}, ErrNotFound
 	}
-	h, err := s.rdb.HGetAll(ctx, s.sessionKey(s.apiKeyHash.sum("session", id))).Result()
+	raw, err := loadSessionScript.Run(ctx, s.rdb,
+		[]string{s.sessionKey(s.apiKeyHash.sum("session", id)), s.apiKeyIndexKey()}, s.apiKeyKey("")).StringSlice()
 	if err != nil {
 		return WebSession{}, fmt.Errorf("load session: %w", err)
 	}
-	if len(h) == 0 {
+	if len(raw) == 0 {
 		return WebSession{}, ErrNotFound
+	}
+	h := make(map[string]string, len(raw)/2)
+	for i := 0; i+1 < len(raw); i += 2 {
+		h[raw[i]] = raw[i+1]
 	}
 	return WebSession{ID: id, KeyID: h["key_id"], Name: h["name"], Role: Role(h["role"]), CenterID: h["center"], CSRF: h["csrf"]}, nil
 }

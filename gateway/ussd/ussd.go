@@ -152,7 +152,7 @@ func (m *Menu) Answer(ctx context.Context, r Request) (string, error) {
 		people = people[:maxPeople]
 	}
 
-	p := walk(answers(r.ServiceCode, r.Text), len(people), len(m.langs))
+	p := walk(Answers(r.ServiceCode, r.Text), len(people), len(m.langs))
 	switch p.at {
 	case atMain:
 		return m.con(view{lang: lang, key: "main", hint: p.hint})
@@ -282,10 +282,10 @@ func step(p position, answer string, people, langs int) position {
 	return p
 }
 
-// answers splits text into the caller's answers, each trimmed, empty ones
+// Answers splits text into the caller's answers, each trimmed, empty ones
 // left out. Some operators repeat the service code's pieces ("384*12*1" for
 // "*384*12#" and the answer "1"): they are dropped.
-func answers(serviceCode, text string) []string {
+func Answers(serviceCode, text string) []string {
 	split := func(s string) []string {
 		s = strings.TrimSpace(s)
 		s = strings.TrimSuffix(s, "#")

@@ -596,7 +596,7 @@ func TestWalk(t *testing.T) {
 		{"1*5", 9, position{at: atEnd, action: doStatus, pick: 4}},
 		{"1*10", 9, position{at: atPerson, action: doStatus, hint: true}},
 	} {
-		if got := walk(answers("*384#", tc.text), tc.people, 3); got != tc.want {
+		if got := walk(Answers("*384#", tc.text), tc.people, 3); got != tc.want {
 			t.Errorf("walk(%q, %d people) = %+v, want %+v", tc.text, tc.people, got, tc.want)
 		}
 	}
@@ -619,8 +619,8 @@ func TestAnswers(t *testing.T) {
 		{"", "1*2", []string{"1", "2"}},
 		{"*#", "1", []string{"1"}},
 	} {
-		if got := answers(tc.code, tc.text); !slices.Equal(got, tc.want) {
-			t.Errorf("answers(%q, %q) = %q, want %q", tc.code, tc.text, got, tc.want)
+		if got := Answers(tc.code, tc.text); !slices.Equal(got, tc.want) {
+			t.Errorf("Answers(%q, %q) = %q, want %q", tc.code, tc.text, got, tc.want)
 		}
 	}
 }

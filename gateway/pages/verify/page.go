@@ -30,17 +30,12 @@ package verify
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"embed"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
+	"sandesh/gateway/pages/webpage"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,23 +60,14 @@ const (
 	maxTxn    = 64
 )
 
-// Security headers of every response.
-var securityHeaders = [][2]string{
-	{"Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
-	{"X-Frame-Options", "DENY"},
-	{"X-Content-Type-Options", "nosniff"},
-	{"Referrer-Policy", "no-referrer"},
-}
-
 // Page is the verifier page over a Backend.
 type Page struct {
 	b       Backend
 	langs   []string // first is the default
 	words   map[string]words
 	tmpl    *template.Template
-	css     []byte
-	cssHref string
-	secure  bool
+	css     webpage.Asset
+	cookies webpage.Cookies
 	now     func() time.Time
 }
 
@@ -93,39 +79,19 @@ func New(b Backend, languages []string, secureCookies bool) (*Page, error) {
 	if b == nil {
 		return nil, errors.New("verify: no backend")
 	}
-	p := &Page{b: b, words: map[string]words{}, secure: secureCookies, now: time.Now}
-	ref, err := loadWords(assets, "en")
+	langs, w, err := webpage.LoadLanguages(assets, stringsDir, languages)
 	if err != nil {
-		return nil, fmt.Errorf("verify: en strings: %w", err)
+		return nil, fmt.Errorf("verify: %w", err)
 	}
-	for _, l := range languages {
-		if slices.Contains(p.langs, l) {
-			continue
-		}
-		w, err := loadWords(assets, l)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if err := sameShape(l, w, ref); err != nil {
-			return nil, err
-		}
-		p.langs = append(p.langs, l)
-		p.words[l] = w
-	}
-	if len(p.langs) == 0 {
-		p.langs, p.words["en"] = []string{"en"}, ref
-	}
+	p := &Page{b: b, langs: langs, words: w, cookies: webpage.Cookies{Path: base, Secure: secureCookies}, now: time.Now}
 	if p.tmpl, err = template.ParseFS(assets, "assets/verify.html"); err != nil {
 		return nil, fmt.Errorf("verify: template: %w", err)
 	}
-	if p.css, err = assets.ReadFile("assets/verify.css"); err != nil {
+	css, err := assets.ReadFile("assets/verify.css")
+	if err != nil {
 		return nil, fmt.Errorf("verify: stylesheet: %w", err)
 	}
-	sum := sha256.Sum256(p.css)
-	p.cssHref = base + "/static/verify.css?v=" + hex.EncodeToString(sum[:6])
+	p.css = webpage.NewAsset(base+"/static/verify.css", "text/css; charset=utf-8", css)
 	return p, nil
 }
 
@@ -140,32 +106,11 @@ func (p *Page) Mount(r fiber.Router) {
 		// A refresh or bookmark of a step starts over.
 		r.Get(base+step, p.guard(func(c *fiber.Ctx) error { return c.Redirect(base, http.StatusSeeOther) }))
 	}
-	r.Get(base+"/static/verify.css", p.guard(p.stylesheet))
+	r.Get(base+"/static/verify.css", p.guard(p.css.Serve))
 }
 
-// guard sets the headers of every response and answers a failed render
-// itself, so that no error reaches the app's (JSON) error handler.
-func (p *Page) guard(h fiber.Handler) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		for _, kv := range securityHeaders {
-			c.Set(kv[0], kv[1])
-		}
-		c.Set(fiber.HeaderCacheControl, "no-store")
-		if err := h(c); err != nil {
-			c.Response().ResetBody()
-			c.Status(http.StatusInternalServerError)
-			c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
-			return c.SendString("Internal error.")
-		}
-		return nil
-	}
-}
-
-func (p *Page) stylesheet(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
-	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
-	return c.Send(p.css)
-}
+// guard is webpage.Guard with the page's policy: no script at all.
+func (p *Page) guard(h fiber.Handler) fiber.Handler { return webpage.Guard(webpage.NoScriptCSP, h) }
 
 // home is the sign-in form, or the name-and-mobile form when signed in.
 func (p *Page) home(c *fiber.Ctx) error {
@@ -433,17 +378,17 @@ type resultView struct {
 }
 
 // T is the page string of key.
-func (v view) T(key string) string { return v.words.text(key) }
+func (v view) T(key string) string { return v.words.Text(key) }
 
 // Tr is the page string of key with {name}s filled from pairs.
-func (v view) Tr(key string, pairs ...string) string { return v.words.text(key, pairs...) }
+func (v view) Tr(key string, pairs ...string) string { return v.words.Text(key, pairs...) }
 
 func (v *view) signedIn(s Session) { v.Verifier, v.CSRF = s.Verifier, s.CSRF }
 
 // view starts the view of a request in its language.
 func (p *Page) view(c *fiber.Ctx, step string) view {
 	lang := p.language(c)
-	v := view{Lang: lang, Step: step, CSS: p.cssHref, words: p.words[lang]}
+	v := view{Lang: lang, Step: step, CSS: p.css.Href, words: p.words[lang]}
 	if step == "check" {
 		v.Langs = p.links(lang)
 	}
@@ -469,7 +414,7 @@ func (p *Page) language(c *fiber.Ctx) string {
 func (p *Page) links(current string) []langLink {
 	out := make([]langLink, 0, len(p.langs))
 	for _, l := range p.langs {
-		out = append(out, langLink{Code: l, Name: p.words[l].text("lang_name"), Href: base + "?lang=" + l, Current: l == current})
+		out = append(out, langLink{Code: l, Name: p.words[l].Text("lang_name"), Href: base + "?lang=" + l, Current: l == current})
 	}
 	return out
 }
@@ -487,9 +432,9 @@ func (p *Page) result(w words, r Result) (resultView, bool) {
 		return resultView{}, false
 	}
 	v := resultView{
-		Status: w.text("status_" + r.Status), Class: class,
+		Status: w.Text("status_" + r.Status), Class: class,
 		Name: r.Name, Vaccine: r.Vaccine, BirthYear: r.BirthYear, Doses: r.Doses,
-		Gender: r.Gender, LastDose: w.text("no_dose"), CardURL: r.CardURL,
+		Gender: r.Gender, LastDose: w.Text("no_dose"), CardURL: r.CardURL,
 	}
 	if g, ok := w["gender_"+r.Gender]; ok {
 		v.Gender = g
@@ -507,7 +452,7 @@ func (p *Page) result(w words, r Result) (resultView, bool) {
 
 // date is t as "23 Nov 2026", with the month in w's language.
 func date(w words, t time.Time) string {
-	return fmt.Sprintf("%d %s %d", t.Day(), w.text("month_"+strconv.Itoa(int(t.Month()))), t.Year())
+	return fmt.Sprintf("%d %s %d", t.Day(), w.Text("month_"+strconv.Itoa(int(t.Month()))), t.Year())
 }
 
 // sixDigits is the OTP as typed, with spaces and dashes dropped and
@@ -531,55 +476,18 @@ func sixDigits(s string) (string, bool) {
 	return b.String(), b.Len() == 6
 }
 
-// formValue is a form field, trimmed, valid UTF-8 and a copy (fiber's
-// strings point into a buffer it reuses).
-func formValue(c *fiber.Ctx, key string) string {
-	return strings.TrimSpace(strings.ToValidUTF8(strings.Clone(c.FormValue(key)), ""))
-}
+func formValue(c *fiber.Ctx, key string) string { return webpage.FormValue(c, key) }
 
-func cookie(c *fiber.Ctx, name string) string {
-	v := c.Cookies(name)
-	if !validCookieValue(v) {
-		return ""
-	}
-	return strings.Clone(v)
-}
+func cookie(c *fiber.Ctx, name string) string { return webpage.Cookies{}.Get(c, name) }
 
 func (p *Page) setCookie(c *fiber.Ctx, name, value string, maxAge int, sameSite http.SameSite) {
-	ck := http.Cookie{Name: name, Value: value, Path: base, MaxAge: maxAge,
-		HttpOnly: true, Secure: p.secure, SameSite: sameSite}
-	c.Response().Header.Add(fiber.HeaderSetCookie, ck.String())
+	p.cookies.Set(c, name, value, maxAge, sameSite)
 }
 
-func (p *Page) clearCookie(c *fiber.Ctx, name string) {
-	p.setCookie(c, name, "", -1, http.SameSiteStrictMode)
-}
+func (p *Page) clearCookie(c *fiber.Ctx, name string) { p.cookies.Clear(c, name) }
 
-func newToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// sameToken compares a form's token with the expected one in constant time;
-// an empty token matches nothing.
-func sameToken(got, want string) bool {
-	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
-}
-
-// validCookieValue admits the values a cookie carries unquoted: ids and
-// tokens of letters, digits and -_.~+/=.
-func validCookieValue(s string) bool {
-	if s == "" || len(s) > 256 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' ||
-			strings.IndexByte("-_.~+/=", ch) >= 0
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+var (
+	newToken         = webpage.NewToken
+	sameToken        = webpage.SameToken
+	validCookieValue = webpage.ValidCookieValue
+)

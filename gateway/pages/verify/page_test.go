@@ -43,7 +43,7 @@ func TestSignIn(t *testing.T) {
 				t.Errorf("the key is echoed back")
 			}
 			if tc.wantMsg != "" {
-				if got, want := errorText(resp.body), r.page.words["en"].text(tc.wantMsg); got != want {
+				if got, want := errorText(resp.body), r.page.words["en"].Text(tc.wantMsg); got != want {
 					t.Errorf("error %q, want %q", got, want)
 				}
 				if strings.Contains(resp.Header.Get("Set-Cookie"), sessionCookie+"=sess") {
@@ -147,7 +147,7 @@ func TestCSRFRefused(t *testing.T) {
 				if resp.StatusCode != http.StatusForbidden {
 					t.Fatalf("status %d, want 403\n%s", resp.StatusCode, resp.body)
 				}
-				if got, want := errorText(resp.body), r.page.words[lang].text("err_csrf"); got != want {
+				if got, want := errorText(resp.body), r.page.words[lang].Text("err_csrf"); got != want {
 					t.Errorf("error %q, want %q", got, want)
 				}
 				if !strings.Contains(resp.body, `<html lang="`+lang+`">`) {
@@ -234,11 +234,11 @@ func TestErrors(t *testing.T) {
 				if resp.StatusCode != tc.wantStatus {
 					t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.body)
 				}
-				want := r.page.words[lang].text(tc.wantMsg, "n", tc.wantN)
+				want := r.page.words[lang].Text(tc.wantMsg, "n", tc.wantN)
 				if got := errorText(resp.body); got != want || strings.Contains(got, "{") {
 					t.Errorf("error %q, want %q", got, want)
 				}
-				if lang != "en" && want == r.page.words["en"].text(tc.wantMsg, "n", tc.wantN) {
+				if lang != "en" && want == r.page.words["en"].Text(tc.wantMsg, "n", tc.wantN) {
 					t.Errorf("%s is not translated into %s", tc.wantMsg, lang)
 				}
 				if !strings.Contains(resp.body, `<html lang="`+lang+`">`) {
@@ -430,7 +430,7 @@ func TestSignOutUnavailable(t *testing.T) {
 	r.signIn()
 	r.fake.signOutErr = errors.New("redis down")
 	resp := r.post("/verify/signout", url.Values{"csrf": {r.sessionCSRF()}})
-	if resp.StatusCode != http.StatusServiceUnavailable || errorText(resp.body) != r.page.words["en"].text("err_unavailable") {
+	if resp.StatusCode != http.StatusServiceUnavailable || errorText(resp.body) != r.page.words["en"].Text("err_unavailable") {
 		t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
 	}
 	r.fake.signOutErr = nil
