@@ -144,7 +144,7 @@ func (s *server) auditTrail(c *fiber.Ctx) error {
 		}
 		limit = n
 	}
-	entries, err := s.gw.AuditTrail(c.UserContext(), limit)
+	entries, err := s.gw.AuditSearch(c.UserContext(), c.Query("key_id"), c.Query("mobile"), limit)
 	if err != nil {
 		return apiError(err)
 	}

@@ -160,7 +160,7 @@ func (g *Gateway) ConfirmOTP(ctx context.Context, who Caller, txn, otp string) (
 	if n := len(b.Doses); n > 0 {
 		v.LastDoseDate, v.Vaccine = b.Doses[n-1].Date, b.Doses[n-1].Vaccine
 	}
-	g.audit(ctx, who, "kyvs_verified", b.ID, v.Status)
+	g.audit(ctx, who, auditNote{action: "kyvs_verified", target: b.ID, detail: v.Status, mobile: b.Mobile})
 	prefs, err := g.store.MobilePrefs(ctx, b.Mobile)
 	if err == nil {
 		_, err = g.Send(ctx, Outgoing{To: b.Mobile, Template: "kyvs_checked", Language: g.mobileLanguage(prefs, []store.Beneficiary{b}),

@@ -37,9 +37,9 @@ func (b verifyBackend) SignIn(ctx context.Context, apiKey string) (verify.Sessio
 }
 
 func (b verifyBackend) Session(ctx context.Context, id string) (verify.Session, error) {
-	ws, err := b.s.gw.store.WebSession(ctx, id)
+	ws, err := b.load(ctx, id)
 	if err != nil {
-		return verify.Session{}, verifyErr(storeErr("session", err))
+		return verify.Session{}, err
 	}
 	return verify.Session{ID: ws.ID, Verifier: ws.Name, CSRF: ws.CSRF}, nil
 }
@@ -50,11 +50,24 @@ func (b verifyBackend) SignOut(ctx context.Context, id string) error {
 
 // caller is the verifier behind a session, as the flows know callers.
 func (b verifyBackend) caller(ctx context.Context, id string) (Caller, error) {
-	ws, err := b.s.gw.store.WebSession(ctx, id)
+	ws, err := b.load(ctx, id)
 	if err != nil {
-		return Caller{}, verifyErr(storeErr("session", err))
+		return Caller{}, err
 	}
 	return Caller{KeyID: ws.KeyID, Name: ws.Name, Role: ws.Role}, nil
+}
+
+// load is the session of id when it is a verifier's (or admin's): a
+// support console session copied into this page's cookie is refused.
+func (b verifyBackend) load(ctx context.Context, id string) (store.WebSession, error) {
+	ws, err := b.s.gw.store.WebSession(ctx, id)
+	if err != nil {
+		return store.WebSession{}, verifyErr(storeErr("session", err))
+	}
+	if ws.Role != store.RoleVerifier && ws.Role != store.RoleAdmin {
+		return store.WebSession{}, &verify.Error{Kind: verify.ErrUnauthorized}
+	}
+	return ws, nil
 }
 
 func (b verifyBackend) RequestOTP(ctx context.Context, s verify.Session, name, mobile string) (string, error) {
@@ -182,5 +195,5 @@ func (b simulatorBackend) USSD(ctx context.Context, mobile, sessionID, text stri
 	if err != nil {
 		return "", err
 	}
-	return b.s.ussd.Answer(ctx, ussd.Request{SessionID: sessionID, ServiceCode: "*384*12#", Mobile: e164, Text: text})
+	return b.s.gw.AnswerUSSD(ctx, b.s.ussd, ussd.Request{SessionID: sessionID, ServiceCode: "*384*12#", Mobile: e164, Text: text})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"sandesh/gateway/pages/simulator"
+	"sandesh/gateway/pages/support"
 	"sandesh/gateway/pages/verify"
 	"sandesh/gateway/ussd"
 	"sandesh/providers"
@@ -157,14 +158,21 @@ func (s *server) accessLog(c *fiber.Ctx) error {
 	return err
 }
 
-// mountPages serves the web pages: /verify always, /simulator when asked.
+// mountPages serves the web pages: /verify and /support always,
+// /simulator when asked.
 func (s *server) mountPages(app *fiber.App) {
-	page, err := verify.New(verifyBackend{s}, s.gw.languages, strings.HasPrefix(s.opts.PublicURL, "https://"))
+	secure := strings.HasPrefix(s.opts.PublicURL, "https://")
+	page, err := verify.New(verifyBackend{s}, s.gw.languages, secure)
 	if err != nil {
 		// The page's templates are embedded: this is a build defect.
 		panic(fmt.Sprintf("verify page: %v", err))
 	}
 	page.Mount(app)
+	console, err := support.New(consoleBackend{s}, support.Options{Languages: s.gw.languages, SecureCookies: secure, Location: s.gw.location})
+	if err != nil {
+		panic(fmt.Sprintf("support console: %v", err))
+	}
+	console.Mount(app)
 	if s.opts.Simulator {
 		sim, err := simulator.New(simulatorBackend{s})
 		if err != nil {

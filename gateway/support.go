@@ -3,7 +3,10 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"sandesh/store"
 )
@@ -32,7 +35,13 @@ type ResendRequest struct {
 	BeneficiaryID string `json:"beneficiary_id"`
 	What          string `json:"what"`
 	Regenerate    bool   `json:"regenerate"`
+	// Reason is why support resends, for the audit trail; the console
+	// requires it.
+	Reason string `json:"reason"`
 }
+
+// maxReason bounds a reason in the audit trail.
+const maxReason = 500
 
 // Resend sends again what a citizen lost: the security code or slip of a
 // booked appointment (the same code, or a new one that also lifts a lock),
@@ -63,6 +72,11 @@ func (g *Gateway) Resend(ctx context.Context, who Caller, r ResendRequest) (stor
 	if r.Regenerate {
 		detail += " (new code)"
 	}
+	reason, err := reasonText(r.Reason)
+	if err != nil {
+		return store.Message{}, err
+	}
+	var mobile string
 	// Look the subject up before spending a resend on it.
 	if subject[:4] == "ben:" {
 		b, err := g.store.Beneficiary(ctx, r.BeneficiaryID)
@@ -73,7 +87,7 @@ func (g *Gateway) Resend(ctx context.Context, who Caller, r ResendRequest) (stor
 			return store.Message{}, ErrNoDose
 		}
 		last := b.Doses[len(b.Doses)-1]
-		out = g.confirmation(b, last, VaccinationStatus(b.Doses))
+		out, mobile = g.confirmation(b, last, VaccinationStatus(b.Doses)), b.Mobile
 	} else {
 		a, err := g.store.Appointment(ctx, r.AppointmentID)
 		if err != nil {
@@ -94,7 +108,7 @@ func (g *Gateway) Resend(ctx context.Context, who Caller, r ResendRequest) (stor
 		if r.What == "slip" {
 			template = "appointment_slip"
 		}
-		out = g.slip(template, b, c, a, "")
+		out, mobile = g.slip(template, b, c, a, ""), b.Mobile
 	}
 	ok, wait, err := g.store.AllowResend(ctx, subject, resendsPerHour)
 	if err != nil {
@@ -114,7 +128,7 @@ func (g *Gateway) Resend(ctx context.Context, who Caller, r ResendRequest) (stor
 	if err != nil {
 		return store.Message{}, err
 	}
-	g.audit(ctx, who, "resend", subject, detail+" → message "+m.ID)
+	g.audit(ctx, who, auditNote{action: "resend", target: subject, detail: detail + " → message " + m.ID, reason: reason, mobile: mobile})
 	return m, nil
 }
 
@@ -147,7 +161,7 @@ func (g *Gateway) SupportMessages(ctx context.Context, who Caller, mobile string
 	if err != nil {
 		return nil, storeErr("support messages", err)
 	}
-	g.audit(ctx, who, "read_messages", MaskMobile(e164), fmt.Sprintf("%d messages", len(msgs)))
+	g.audit(ctx, who, auditNote{action: "read_messages", target: MaskMobile(e164), detail: fmt.Sprintf("%d messages", len(msgs)), mobile: e164})
 	return msgs, nil
 }
 
@@ -157,31 +171,40 @@ func (g *Gateway) SupportMessage(ctx context.Context, who Caller, id string) (st
 	if err != nil {
 		return m, err
 	}
-	g.audit(ctx, who, "read_message", id, "")
+	g.audit(ctx, who, auditNote{action: "read_message", target: id, mobile: m.To})
 	return m, nil
+}
+
+// auditNote is what an audit entry says beyond who wrote it.
+type auditNote struct {
+	action, target, detail, reason string
+	mobile                         string // E.164 of the citizen concerned, "" for none
 }
 
 // audit records a support action. A lost audit entry must not undo what
 // the citizen already received, so failures are logged loudly, not returned.
-func (g *Gateway) audit(ctx context.Context, who Caller, action, target, detail string) {
-	err := g.store.Audit(context.WithoutCancel(ctx), store.AuditEntry{
-		ActorID: who.KeyID, ActorName: who.Name, Role: who.Role, Action: action, Target: target, Detail: detail,
-	})
-	if err != nil {
-		g.log.Error("audit entry lost", "actor", who.KeyID, "action", action, "target", target, "err", err)
+func (g *Gateway) audit(ctx context.Context, who Caller, n auditNote) {
+	e := store.AuditEntry{
+		ActorID: who.KeyID, ActorName: who.Name, Role: who.Role, Action: n.action, Target: n.target,
+		Detail: n.detail, Reason: n.reason, MobileE164: n.mobile,
+	}
+	if n.mobile != "" {
+		e.Mobile = MaskMobile(n.mobile)
+	}
+	if err := g.store.Audit(context.WithoutCancel(ctx), e); err != nil {
+		g.log.Error("audit entry lost", "actor", who.KeyID, "action", n.action, "target", n.target, "err", err)
 	}
 }
 
-// AuditTrail returns the newest limit audit entries.
-func (g *Gateway) AuditTrail(ctx context.Context, limit int) ([]store.AuditEntry, error) {
-	if limit < 1 || limit > 1000 {
-		return nil, invalid("limit", "limit must be from 1 to 1000.")
+// reasonText is a resend's reason, trimmed; at most maxReason characters
+// of text a person writes (no control characters but newlines).
+func reasonText(raw string) (string, error) {
+	r := strings.TrimSpace(raw)
+	if utf8.RuneCountInString(r) > maxReason || !utf8.ValidString(r) ||
+		strings.ContainsFunc(r, func(c rune) bool { return unicode.IsControl(c) && c != '\n' && c != '\r' && c != '\t' }) {
+		return "", invalid("reason", "reason must be text of at most %d characters.", maxReason)
 	}
-	e, err := g.store.AuditTrail(ctx, limit)
-	if err != nil {
-		return nil, storeErr("audit trail", err)
-	}
-	return e, nil
+	return r, nil
 }
 
 // KeyRequest asks for a new API key.

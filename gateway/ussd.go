@@ -113,7 +113,7 @@ func (s *server) ussdHook(c *fiber.Ctx) error {
 	if len(text) > 1024 {
 		return newAPIErr(http.StatusBadRequest, "bad_request", "text is too long.")
 	}
-	answer, err := s.ussd.Answer(c.UserContext(), ussd.Request{
+	answer, err := s.gw.AnswerUSSD(c.UserContext(), s.ussd, ussd.Request{
 		SessionID: form("sessionId"), ServiceCode: form("serviceCode"), Mobile: mobile,
 		NetworkCode: form("networkCode"), Text: text,
 	})

@@ -36,16 +36,26 @@ func invalid(field, format string, args ...any) error {
 func NormalizeMobile(raw, region string) (string, error) {
 	bad := &InvalidError{Code: "invalid_mobile", Field: "mobile",
 		Message: "Give a valid mobile number: 10 digits, or the full number starting with +."}
-	s := strings.TrimSpace(raw)
-	if s == "" || len(s) > 20 {
+	if len(raw) > 32 {
 		return "", bad
 	}
-	for i, r := range s {
-		// phonenumbers would read letters as a keypad (1-800-FLOWERS).
-		ok := r >= '0' && r <= '9' || r == ' ' || r == '-' || r == '(' || r == ')' || (r == '+' && i == 0)
-		if !ok {
+	var b strings.Builder
+	digits := false
+	for _, r := range strings.TrimSpace(raw) {
+		switch {
+		case r >= '0' && r <= '9':
+			digits = true
+		case r == '+' && !digits && !strings.ContainsRune(b.String(), '+'): // "+91 …", "(+91) …"
+		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.':
+		default:
+			// phonenumbers would read letters as a keypad (1-800-FLOWERS).
 			return "", bad
 		}
+		b.WriteRune(r)
+	}
+	s := b.String()
+	if s == "" || len(s) > 24 {
+		return "", bad
 	}
 	n, err := phonenumbers.Parse(s, region)
 	if err != nil || !phonenumbers.IsValidNumber(n) {

@@ -129,10 +129,11 @@ beneficiaries are loaded; today's appointment slips are printed below.
 
   simulator http://%s/simulator  (start here: text STATUS or dial the USSD menu as a demo mobile)
   verify    http://%s/verify  (KYVS page: sign in with the verifier key below)
+  support   http://%s/support  (helpline console: sign in with the support key below, search 98765 00001)
   API       http://%s  (see /openapi.yaml)
   admin key %s  (shown once; Authorization: Bearer <key>)
   queues    http://%s/admin/queues
-`, a.Addr(), a.Addr(), a.Addr(), a.AdminKey, a.Addr())
+`, a.Addr(), a.Addr(), a.Addr(), a.Addr(), a.AdminKey, a.Addr())
 	c.printKeys(keys)
 	fmt.Fprintln(c.stdout)
 }
