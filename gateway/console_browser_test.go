@@ -27,12 +27,11 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var supportKey string
+	byRole := map[store.Role]string{}
 	for _, k := range keys {
-		if k.Role == store.RoleSupport {
-			supportKey = k.Key
-		}
+		byRole[k.Role] = k.Key
 	}
+	supportKey := byRole[store.RoleSupport]
 	const mobile = "+919876500001"
 	people, err := r.store.BeneficiariesByMobile(ctx, mobile)
 	if err != nil || len(people) != 3 || people[0].Name != "Asha Patil" {
@@ -46,6 +45,20 @@ func TestConsoleEndToEnd(t *testing.T) {
 	person := fmt.Sprintf(`section.person[data-beneficiary=%q]`, maskRef(asha.ID))
 	var slipStatus, left string
 	var shot []byte
+	// Centre and verifier keys are refused.
+	for _, role := range []store.Role{store.RoleCenter, store.RoleVerifier} {
+		var alert string
+		err = chromedp.Run(browser,
+			chromedp.Navigate(r.url+"/support"),
+			chromedp.WaitVisible("#api_key", chromedp.ByQuery),
+			chromedp.SendKeys("#api_key", byRole[role]+kb.Enter, chromedp.ByQuery),
+			chromedp.WaitVisible("[role=alert]", chromedp.ByQuery),
+			chromedp.Text("[role=alert]", &alert, chromedp.ByQuery),
+		)
+		if err != nil || alert == "" {
+			t.Fatalf("sign-in with the %s key: alert %q, %v", role, alert, err)
+		}
+	}
 	err = chromedp.Run(browser,
 		chromedp.EmulateViewport(1366, 768),
 		chromedp.Navigate(r.url+"/support"),
@@ -66,6 +79,26 @@ func TestConsoleEndToEnd(t *testing.T) {
 		t.Fatalf("slip %s is %q with %q resends left; want delivered and 3", slip, slipStatus, left)
 	}
 
+	// A confirmation posted without its CSRF token is refused and sends nothing.
+	var forbidden string
+	err = chromedp.Run(browser,
+		chromedp.Click(person+` button[data-act="security_code"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#reason", chromedp.ByQuery),
+		chromedp.SendKeys("#reason", "forged", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#act input[name=csrf]').remove()`, nil),
+		chromedp.Click("#confirm-button", chromedp.ByQuery),
+		chromedp.WaitVisible("[role=alert]", chromedp.ByQuery),
+		chromedp.Text("[role=alert]", &forbidden, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("post without the token: %v", err)
+	}
+	if n := countTemplate(t, r, mobile, "security_code"); n != 0 || forbidden == "" {
+		t.Fatalf("a post without the CSRF token: alert %q, %d codes sent", forbidden, n)
+	}
+	if err := chromedp.Run(browser, chromedp.Navigate(r.url+"/support/search?mobile=98765+00001"), chromedp.WaitVisible("#history", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
 	for n := 1; n <= resendsPerHour; n++ {
 		var flash string
 		err = chromedp.Run(browser,

@@ -186,6 +186,32 @@ func (g *Gateway) RecordDelivery(ctx context.Context, r DeliveryReport) error {
 	return nil
 }
 
+// RecordReceipt applies a delivery report that carries only the
+// provider's message id (an SMPP receipt). The worker writes that id just
+// after the provider answered, so a receipt can overtake it: an unknown id
+// is looked for again for about a second, then the receipt is dropped
+// (logged) — a later part of a long message has an id we never learn.
+// Other failures are returned, so the provider delivers the receipt again.
+func (g *Gateway) RecordReceipt(ctx context.Context, r DeliveryReport) error {
+	wait := 25 * time.Millisecond
+	for {
+		err := g.RecordDelivery(ctx, r)
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if wait > time.Second {
+			g.log.Info("receipt for an unknown message", "provider", r.Provider, "provider_message_id", r.ProviderMessageID)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
 // storeRules are the store's answers that are the programme's rules, not
 // failures; they pass through storeErr as they are.
 var storeRules = []error{

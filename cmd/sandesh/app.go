@@ -23,6 +23,7 @@ import (
 	"sandesh/gateway"
 	"sandesh/jobs"
 	"sandesh/providers"
+	"sandesh/providers/smpp"
 	"sandesh/providers/twilio"
 	"sandesh/store"
 	"sandesh/templates"
@@ -43,6 +44,7 @@ type app struct {
 	http   *fiber.App
 	worker *jobs.Worker
 	gw     *gateway.Gateway
+	smpp   []*smpp.Provider // bound by the worker role only
 	ln     net.Listener
 	// opsOnly: the HTTP server is a worker's health and metrics only.
 	opsOnly bool
@@ -78,7 +80,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	a.client = asynq.NewClient(a.conn)
 	dispatch := jobs.NewDispatcher(st, a.client, log)
 
-	ps, err := buildProviders(cfg, out)
+	ps, err := a.buildProviders(cfg, out)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +202,7 @@ func (a *app) ping(ctx context.Context) error {
 	return nil
 }
 
-func buildProviders(cfg *Config, out io.Writer) ([]providers.Provider, error) {
+func (a *app) buildProviders(cfg *Config, out io.Writer) ([]providers.Provider, error) {
 	var ps []providers.Provider
 	for i, pc := range cfg.Providers {
 		switch pc.Kind {
@@ -216,6 +218,19 @@ func buildProviders(cfg *Config, out io.Writer) ([]providers.Provider, error) {
 				return nil, fmt.Errorf("config: providers[%d]: %w", i, err)
 			}
 			ps = append(ps, p)
+		case KindSMPP:
+			p, err := smpp.New(smpp.Config{
+				Name: pc.Name, Addr: pc.Addr, SystemID: pc.SystemID, Password: pc.Password, SystemType: pc.SystemType,
+				SourceAddr: pc.SourceAddr, SourceTON: byte(pc.SourceTON), SourceNPI: byte(pc.SourceNPI),
+				Binds: pc.Binds, Window: pc.Window, EnquireLink: pc.EnquireLink,
+				DLTEntityID: pc.DLTEntityID, DLTEntityTag: uint16(pc.DLTEntityTag), DLTTemplateTag: uint16(pc.DLTTemplateTag),
+				OnReceipt: a.smppReceipt, OnMO: a.smppMO, Logger: a.log,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("config: providers[%d]: %w", i, err)
+			}
+			a.smpp = append(a.smpp, p)
+			ps = append(ps, p)
 		default:
 			return nil, fmt.Errorf("config: providers[%d].kind: %q is not supported", i, pc.Kind)
 		}
@@ -223,9 +238,30 @@ func buildProviders(cfg *Config, out io.Writer) ([]providers.Provider, error) {
 	return ps, nil
 }
 
+// smppReceipt records a delivery receipt an SMSC sent on a bind.
+func (a *app) smppReceipt(r smpp.DeliveryReceipt) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return a.gw.RecordReceipt(ctx, gateway.DeliveryReport{
+		Provider: r.Provider, ProviderMessageID: r.ProviderMessageID, Status: r.Status, ErrorCode: r.ErrorCode,
+	})
+}
+
+// smppMO takes a citizen's SMS an SMSC delivered on a bind, as the Twilio
+// webhook takes one.
+func (a *app) smppMO(m smpp.MO) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return a.gw.Inbound(ctx, gateway.InboundSMS{Provider: m.Provider, MessageSID: "MO" + randomHex(16),
+		From: m.From, To: m.To, Body: m.Text})
+}
+
 // Start begins serving HTTP and processing tasks, as the role says.
 func (a *app) Start() error {
 	if a.worker != nil {
+		for _, p := range a.smpp {
+			p.Start()
+		}
 		if err := a.worker.Start(); err != nil {
 			return err
 		}
@@ -280,6 +316,11 @@ func (a *app) Shutdown() error {
 	}
 	if a.worker != nil {
 		a.worker.Shutdown()
+	}
+	for _, p := range a.smpp {
+		if err := p.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("unbind %s: %w", p.Name(), err))
+		}
 	}
 	a.Close()
 	return errors.Join(errs...)

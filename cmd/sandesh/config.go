@@ -62,6 +62,21 @@ type ProviderConfig struct {
 	MessagingServiceSID string `yaml:"messaging_service_sid"` // instead of From
 	BaseURL             string `yaml:"base_url"`              // empty: the provider's public API
 	TPS                 int    `yaml:"tps"`                   // send-rate cap in messages/second; 0: none
+
+	// kind smpp
+	Addr           string        `yaml:"addr"` // host:port of the SMSC
+	SystemID       string        `yaml:"system_id"`
+	Password       string        `yaml:"password" redact:"true"`
+	SystemType     string        `yaml:"system_type"`
+	SourceAddr     string        `yaml:"source_addr"`      // sender id or short code
+	SourceTON      int           `yaml:"source_ton"`       // 5 alphanumeric, 1 international, 3 network-specific (short code)
+	SourceNPI      int           `yaml:"source_npi"`       // 0 unknown, 1 ISDN
+	Binds          int           `yaml:"binds"`            // transceiver connections; 0: 1
+	Window         int           `yaml:"window"`           // outstanding submit_sm per bind; 0: 10
+	EnquireLink    time.Duration `yaml:"enquire_link"`     // keep-alive interval; 0: 30s
+	DLTEntityID    string        `yaml:"dlt_entity_id"`    // India: the principal entity id, sent as a TLV
+	DLTEntityTag   int           `yaml:"dlt_entity_tag"`   // its TLV tag; 0: 0x1400
+	DLTTemplateTag int           `yaml:"dlt_template_tag"` // the content template id's TLV tag; 0: 0x1401
 }
 
 // BreakerConfig configures the circuit breaker kept per provider.
@@ -87,6 +102,7 @@ const (
 const (
 	KindTwilio  = "twilio"
 	KindConsole = "console"
+	KindSMPP    = "smpp"
 )
 
 // EnvPrefix starts the name of every environment variable that overrides a key.
@@ -616,12 +632,12 @@ func (c *Config) Validate() error {
 			twilio = true
 			validateTwilio(p, key, bad)
 		case KindConsole:
-		case "smpp":
-			bad(key("kind"), "kind smpp is not supported yet")
+		case KindSMPP:
+			validateSMPP(p, key, bad)
 		case "":
-			bad(key("kind"), "required (twilio or console)")
+			bad(key("kind"), "required (twilio, smpp or console)")
 		default:
-			bad(key("kind"), "%q is not one of twilio, console", p.Kind)
+			bad(key("kind"), "%q is not one of twilio, smpp, console", p.Kind)
 		}
 	}
 	if twilio && c.PublicURL == "" {
@@ -629,6 +645,42 @@ func (c *Config) Validate() error {
 	}
 
 	return errors.Join(errs...)
+}
+
+func validateSMPP(p *ProviderConfig, key func(string) string, bad func(string, string, ...any)) {
+	if _, port, err := net.SplitHostPort(p.Addr); err != nil || port == "" {
+		bad(key("addr"), "required for kind smpp: host:port of the SMSC")
+	}
+	if p.SystemID == "" || len(p.SystemID) > 15 {
+		bad(key("system_id"), "required for kind smpp, at most 15 characters")
+	}
+	if len(p.Password) > 8 {
+		bad(key("password"), "at most 8 characters (SMPP 3.4)")
+	}
+	if len(p.SystemType) > 12 {
+		bad(key("system_type"), "at most 12 characters")
+	}
+	if p.SourceAddr == "" || len(p.SourceAddr) > 20 {
+		bad(key("source_addr"), "required for kind smpp, at most 20 characters")
+	}
+	for _, f := range []struct {
+		name      string
+		v, lo, hi int
+	}{
+		{"source_ton", p.SourceTON, 0, 6}, {"source_npi", p.SourceNPI, 0, 18},
+		{"binds", p.Binds, 0, 32}, {"window", p.Window, 0, 255},
+		{"dlt_entity_tag", p.DLTEntityTag, 0, 0xFFFF}, {"dlt_template_tag", p.DLTTemplateTag, 0, 0xFFFF},
+	} {
+		if f.v < f.lo || f.v > f.hi {
+			bad(key(f.name), "must be from %d to %d, is %d", f.lo, f.hi, f.v)
+		}
+	}
+	if p.EnquireLink < 0 || (p.EnquireLink > 0 && p.EnquireLink < time.Second) {
+		bad(key("enquire_link"), "must be at least 1s")
+	}
+	if p.AccountSID != "" || p.AuthToken != "" || p.From != "" || p.BaseURL != "" {
+		bad(key("kind"), "smpp takes addr, system_id, password and source_addr, not Twilio's keys")
+	}
 }
 
 func validateTwilio(p *ProviderConfig, key func(string) string, bad func(string, string, ...any)) {

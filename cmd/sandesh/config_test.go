@@ -41,7 +41,7 @@ languages: [en, hi, mr]               # first is the default
 ussd_token: ""                        # when set, /webhooks/ussd requires ?token=<this>
 providers:                            # failover order: first healthy one sends
   - name: primary                     # [a-z0-9-]+, appears in webhook paths
-    kind: twilio                      # twilio | console | (later) smpp
+    kind: twilio                      # twilio | smpp | console
     account_sid: ACxxxxxxxx
     auth_token: ${TWILIO_AUTH_TOKEN}
     from: "+15005550006"              # or messaging_service_sid
@@ -555,7 +555,21 @@ func TestValidate(t *testing.T) {
 		{"provider name required", func(c *Config) { c.Providers[1].Name = "" }, "config: providers[1].name: required"},
 		{"provider name charset", func(c *Config) { c.Providers[0].Name = "Primary_1" }, "config: providers[0].name: "},
 		{"provider name unique", func(c *Config) { c.Providers[1].Name = "primary" }, "config: providers[1].name: \"primary\" is used by another provider"},
-		{"kind smpp", func(c *Config) { c.Providers[1].Kind = "smpp" }, "config: providers[1].kind: kind smpp is not supported yet"},
+		{"smpp", func(c *Config) { c.Providers[1] = smppProvider() }, ""},
+		{"smpp with twilio keys", func(c *Config) {
+			c.Providers[1] = smppProvider()
+			c.Providers[1].AccountSID = "AC0123"
+		}, "config: providers[1].kind: smpp takes addr"},
+		{"smpp addr", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].Addr = "smsc.example.net" }, "config: providers[1].addr: "},
+		{"smpp system_id", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SystemID = "" }, "config: providers[1].system_id: "},
+		{"smpp system_id long", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SystemID = strings.Repeat("s", 16) }, "config: providers[1].system_id: "},
+		{"smpp password long", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].Password = "123456789" }, "config: providers[1].password: "},
+		{"smpp source_addr", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SourceAddr = "" }, "config: providers[1].source_addr: "},
+		{"smpp source_ton", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SourceTON = 9 }, "config: providers[1].source_ton: "},
+		{"smpp binds", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].Binds = 33 }, "config: providers[1].binds: "},
+		{"smpp window", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].Window = 256 }, "config: providers[1].window: "},
+		{"smpp tag", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].DLTEntityTag = 0x10000 }, "config: providers[1].dlt_entity_tag: "},
+		{"smpp enquire_link", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].EnquireLink = time.Millisecond }, "config: providers[1].enquire_link: "},
 		{"kind unknown", func(c *Config) { c.Providers[1].Kind = "plivo" }, "config: providers[1].kind: "},
 		{"kind empty", func(c *Config) { c.Providers[1].Kind = "" }, "config: providers[1].kind: required"},
 		{"tps negative", func(c *Config) { c.Providers[0].TPS = -1 }, "config: providers[0].tps: "},
@@ -726,4 +740,9 @@ func TestParseDuration(t *testing.T) {
 			t.Errorf("parseDuration(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
 		}
 	}
+}
+
+func smppProvider() ProviderConfig {
+	return ProviderConfig{Name: "operator", Kind: KindSMPP, Addr: "smsc.example.net:2775", SystemID: "sandesh",
+		Password: "pw123456", SourceAddr: "CoWIN", SourceTON: 5, Binds: 2, Window: 10, DLTEntityTag: 0x1400}
 }

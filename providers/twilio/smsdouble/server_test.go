@@ -195,7 +195,8 @@ func TestFaults(t *testing.T) {
 		{"500", smsdouble.Faults{Error500: 1}, 5 * time.Second, "20500", 0, false, smsdouble.Rejected{Error500: 1}},
 		{"429", smsdouble.Faults{Error429: 1}, 5 * time.Second, "20429", time.Second, false, smsdouble.Rejected{Error429: 1}},
 		{"down", smsdouble.Faults{Down: true, Error500: 1}, 5 * time.Second, "20503", 0, false, smsdouble.Rejected{Down: 1}},
-		{"timeout", smsdouble.Faults{Timeout: 1, Hang: time.Minute}, 100 * time.Millisecond, "timeout", 0, true, smsdouble.Rejected{Timeout: 1}},
+		// A second, not less: under load the request must reach the double before the client gives up.
+		{"timeout", smsdouble.Faults{Timeout: 1, Hang: time.Minute}, time.Second, "timeout", 0, true, smsdouble.Rejected{Timeout: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, ts := start(t, smsdouble.Config{Faults: tc.faults})
