@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
-	"github.com/gofiber/fiber/v2"
 
+	"sandesh/gateway/pages/webpage/webpagetest"
 	"sandesh/internal/browsertest"
 )
 
@@ -30,18 +29,8 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.log = slog.New(slog.DiscardHandler)
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	p.Mount(app)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.Shutdown() })
-	base := "http://" + ln.Addr().String()
-	// Started after the server, so it is stopped before the server waits
-	// for its connections to close.
-	ctx := browsertest.New(t, chromedp.WindowSize(360, 800))
+	base := webpagetest.Serve(t, p.Mount)
+	ctx := browsertest.New(t, chromedp.WindowSize(360, 800)) // after Serve, so that it stops first
 
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {

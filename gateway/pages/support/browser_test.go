@@ -2,15 +2,14 @@ package support
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"github.com/gofiber/fiber/v2"
 
+	"sandesh/gateway/pages/webpage/webpagetest"
 	"sandesh/internal/browsertest"
 )
 
@@ -28,15 +27,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.now = func() time.Time { return testNow }
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	p.Mount(app)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
-	site := "http://" + ln.Addr().String()
+	site := webpagetest.Serve(t, p.Mount)
 
 	for _, tc := range []struct {
 		width, height int
@@ -47,8 +38,7 @@ func TestBrowser(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%dpx", tc.width), func(t *testing.T) {
 			// A browser of its own, so that each screen signs in afresh;
-			// started after the server, so it is stopped before the server
-			// waits for its connections to close.
+			// started after Serve, so that it stops first.
 			ctx := browsertest.New(t)
 			var historyText, left, rowDisplay, confirmTitle, flash, location string
 			var rows, searchWidth, confirmWidth, auditRows, auditWidth int

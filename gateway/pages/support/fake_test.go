@@ -3,19 +3,15 @@ package support
 import (
 	"context"
 	"fmt"
-	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
-	"github.com/gofiber/fiber/v2"
+	"sandesh/gateway/pages/webpage/webpagetest"
 )
 
 // The keys of the fake backend; no response may ever contain one.
@@ -223,15 +219,13 @@ func (f *fakeBackend) Audit(_ context.Context, s Staff, flt AuditFilter) ([]Audi
 // The time every search is shown as of in tests.
 var testNow = time.Date(2026, 11, 23, 14, 5, 0, 0, time.FixedZone("IST", 5*3600+1800))
 
-// rig is a console over a fake backend in a fiber app, and a browser-like
-// client with a cookie jar that checks every response it gets.
+// rig is a console over a fake backend, and a browser-like client of it
+// that checks every response it gets and that none has an API key.
 type rig struct {
+	*webpagetest.Client
 	t    *testing.T
 	fake *fakeBackend
 	page *Page
-	app  *fiber.App
-	jar  *cookiejar.Jar
-	site *url.URL
 }
 
 func newRig(t *testing.T, languages []string, secure bool) *rig {
@@ -242,60 +236,19 @@ func newRig(t *testing.T, languages []string, secure bool) *rig {
 		t.Fatal(err)
 	}
 	p.now = func() time.Time { return testNow }
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	p.Mount(app)
-	jar, _ := cookiejar.New(nil)
-	site, _ := url.Parse("http://support.test/support")
+	site := "http://support.test/support"
 	if secure {
-		site.Scheme = "https"
+		site = "https://support.test/support"
 	}
-	return &rig{t: t, fake: fake, page: p, app: app, jar: jar, site: site}
-}
-
-type response struct {
-	*http.Response
-	body string
-}
-
-func (r *rig) get(path string) response { return r.do(http.MethodGet, path, nil) }
-
-func (r *rig) post(path string, form url.Values) response { return r.do(http.MethodPost, path, form) }
-
-func (r *rig) do(method, path string, form url.Values) response {
-	r.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	u := r.site.ResolveReference(&url.URL{Path: path})
-	if p, q, ok := strings.Cut(path, "?"); ok {
-		u = r.site.ResolveReference(&url.URL{Path: p, RawQuery: q})
-	}
-	req, _ := http.NewRequest(method, u.String(), body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for _, c := range r.jar.Cookies(u) {
-		req.AddCookie(c)
-	}
-	resp, err := r.app.Test(req, -1)
-	if err != nil {
-		r.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	r.jar.SetCookies(u, resp.Cookies())
-	out := response{resp, string(b)}
-	checkResponse(r.t, method+" "+path, out)
-	return out
+	return &rig{Client: webpagetest.NewClient(t, site, p.Mount, allKeys...), t: t, fake: fake, page: p}
 }
 
 // signIn signs the rig's browser in with key.
 func (r *rig) signIn(key string) {
 	r.t.Helper()
-	form := url.Values{"csrf": {csrfOf(r.t, r.get("/support"))}, "api_key": {key}}
-	if resp := r.post("/support/signin", form); resp.StatusCode != http.StatusSeeOther {
-		r.t.Fatalf("sign-in: status %d\n%s", resp.StatusCode, resp.body)
+	form := url.Values{"csrf": {r.CSRF(r.Get("/support"))}, "api_key": {key}}
+	if resp := r.Post("/support/signin", form); resp.StatusCode != http.StatusSeeOther {
+		r.t.Fatalf("sign-in: status %d\n%s", resp.StatusCode, resp.Body)
 	}
 }
 
@@ -325,124 +278,5 @@ func (r *rig) actForm(what, reason string) url.Values {
 	return f
 }
 
-// cookieSet is the cookie of name that resp sets, nil when none.
-func cookieSet(resp response, name string) *http.Cookie {
-	for _, c := range resp.Cookies() {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-var (
-	hiddenRe    = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
-	fieldRe     = regexp.MustCompile(`<(?:input|select|textarea) [^>]*>`)
-	idRe        = regexp.MustCompile(` id="([^"]+)"`)
-	langRe      = regexp.MustCompile(`<html lang="([a-z]+)">`)
-	forbiddenRe = regexp.MustCompile(`<script|<style|\sstyle=|\son[a-z]+=|https?://`)
-	errorRe     = regexp.MustCompile(`<p class="error" id="error" role="alert">([^<]*)</p>`)
-	flashRe     = regexp.MustCompile(`<p id="flash" role="status">([^<]*)</p>`)
-)
-
-func hidden(body, name string) string {
-	for _, m := range hiddenRe.FindAllStringSubmatch(body, -1) {
-		if m[1] == name {
-			return html.UnescapeString(m[2])
-		}
-	}
-	return ""
-}
-
-func csrfOf(t *testing.T, resp response) string {
-	t.Helper()
-	tok := hidden(resp.body, "csrf")
-	if tok == "" {
-		t.Fatalf("no csrf field in\n%s", resp.body)
-	}
-	return tok
-}
-
-// errorText is the page's error message, unescaped; "" when none.
-func errorText(body string) string {
-	m := errorRe.FindStringSubmatch(body)
-	if m == nil {
-		return ""
-	}
-	return html.UnescapeString(m[1])
-}
-
-// invalidFields are the ids of the fields marked aria-invalid.
-func invalidFields(body string) []string {
-	var out []string
-	for _, f := range fieldRe.FindAllString(body, -1) {
-		if strings.Contains(f, `aria-invalid="true" aria-describedby="error"`) {
-			if m := idRe.FindStringSubmatch(f); m != nil {
-				out = append(out, m[1])
-			}
-		}
-	}
-	return out
-}
-
-// checkResponse holds for every response of the console: the security
-// headers; HTML that is UTF-8, has a lang, a label for each field and is
-// not stored; and never an API key.
-func checkResponse(t *testing.T, what string, r response) {
-	t.Helper()
-	for _, kv := range [][2]string{
-		{"Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
-		{"X-Frame-Options", "DENY"},
-		{"X-Content-Type-Options", "nosniff"},
-		{"Referrer-Policy", "no-referrer"},
-	} {
-		if got := r.Header.Get(kv[0]); got != kv[1] {
-			t.Errorf("%s: %s = %q, want %q", what, kv[0], got, kv[1])
-		}
-	}
-	for _, key := range allKeys {
-		for name, vals := range r.Header {
-			for _, v := range vals {
-				if strings.Contains(v, key) {
-					t.Errorf("%s: header %s has an API key", what, name)
-				}
-			}
-		}
-		if strings.Contains(r.body, key) {
-			t.Errorf("%s: body has an API key", what)
-		}
-	}
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
-		return
-	}
-	if got := r.Header.Get("Cache-Control"); got != "no-store" {
-		t.Errorf("%s: Cache-Control = %q, want no-store", what, got)
-	}
-	if r.Header.Get("Content-Type") != "text/html; charset=utf-8" {
-		t.Errorf("%s: Content-Type = %q", what, r.Header.Get("Content-Type"))
-	}
-	if !utf8.ValidString(r.body) {
-		t.Errorf("%s: body is not UTF-8", what)
-	}
-	if !strings.HasPrefix(r.body, "<!DOCTYPE html>\n<html lang=\"") || !strings.HasSuffix(r.body, "</html>\n") {
-		t.Errorf("%s: not a whole HTML page:\n%s", what, r.body)
-	}
-	if m := forbiddenRe.FindString(r.body); m != "" {
-		t.Errorf("%s: page has %q (script, inline style or an outside URL)", what, m)
-	}
-	if !strings.Contains(r.body, `<a class="skip" href="#main">`) || !strings.Contains(r.body, `<main id="main"`) {
-		t.Errorf("%s: no skip link to the main content", what)
-	}
-	for _, f := range fieldRe.FindAllString(r.body, -1) {
-		if strings.Contains(f, `type="hidden"`) {
-			continue
-		}
-		m := idRe.FindStringSubmatch(f)
-		if m == nil || !strings.Contains(r.body, `<label for="`+m[1]+`">`) {
-			t.Errorf("%s: field without a label: %s", what, f)
-		}
-	}
-	if n := len(invalidFields(r.body)); n > 0 && errorText(r.body) == "" {
-		t.Errorf("%s: %d fields marked invalid with no error to describe them", what, n)
-	}
-}
+// flashRe finds the note of the search page after an action.
+var flashRe = regexp.MustCompile(`<p id="flash" role="status">([^<]*)</p>`)

@@ -12,9 +12,6 @@ type words = webpage.Words
 // stringsDir holds one "<lang>.txt" a language.
 const stringsDir = "assets/i18n"
 
-// loadWords reads the page strings of lang.
-func loadWords(lang string) (words, error) { return webpage.LoadWords(assets, stringsDir, lang) }
-
 // wordOr is the string of key, else fallback: the backend's own name of a
 // status or template that the strings do not know yet is better than none.
 func wordOr(w words, key, fallback string) string {

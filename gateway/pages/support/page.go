@@ -33,7 +33,6 @@
 package support
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -60,7 +59,6 @@ const (
 	csrfCookie    = "support_csrf" // the CSRF token of the sign-in form, before there is a session
 	langCookie    = "support_lang"
 
-	maxKey       = 200 // bytes of an API key, as the API accepts
 	maxTyped     = 128 // bytes of a mobile as typed, Devanagari digits and all
 	maxMobile    = 32  // bytes of a mobile once its digits are ASCII
 	maxID        = 64  // bytes of an appointment, beneficiary, key or message id
@@ -80,14 +78,13 @@ const (
 
 // Page is the helpline console over a Backend.
 type Page struct {
-	b       Backend
-	langs   []string // first is the default
-	words   map[string]words
-	tmpl    *template.Template
-	css     webpage.Asset
-	cookies webpage.Cookies
-	now     func() time.Time // when a search is shown as of
-	loc     *time.Location   // the programme's time zone, in which every time is shown
+	b        Backend
+	langs    webpage.Languages
+	sessions webpage.Sessions
+	tmpl     *template.Template
+	css      webpage.Asset
+	now      func() time.Time // when a search is shown as of
+	loc      *time.Location   // the programme's time zone, in which every time is shown
 }
 
 // Options configure the console.
@@ -113,16 +110,16 @@ func New(b Backend, o Options) (*Page, error) {
 	if loc == nil {
 		loc = programmeZone()
 	}
-	p := &Page{b: b, langs: langs, words: w, cookies: webpage.Cookies{Path: base, Secure: o.SecureCookies},
-		now: time.Now, loc: loc}
-	if p.tmpl, err = template.ParseFS(assets, "assets/support.html"); err != nil {
+	cookies := webpage.Cookies{Path: base, Secure: o.SecureCookies}
+	p := &Page{b: b, now: time.Now, loc: loc,
+		langs:    webpage.Languages{Codes: langs, Words: w, Cookie: langCookie, Cookies: cookies},
+		sessions: webpage.Sessions{Cookies: cookies, Session: sessionCookie, CSRF: csrfCookie}}
+	if p.tmpl, err = webpage.ParseTemplate(assets, "assets/support.html"); err != nil {
 		return nil, fmt.Errorf("support: template: %w", err)
 	}
-	css, err := assets.ReadFile("assets/support.css")
-	if err != nil {
+	if p.css, err = webpage.Stylesheet(assets, "assets/support.css", base+"/static/support.css"); err != nil {
 		return nil, fmt.Errorf("support: stylesheet: %w", err)
 	}
-	p.css = webpage.NewAsset(base+"/static/support.css", "text/css; charset=utf-8", css)
 	return p, nil
 }
 
@@ -146,7 +143,7 @@ func (p *Page) Mount(r fiber.Router) {
 	r.Get(base+"/audit", p.guard(p.audit))
 	for _, step := range []string{"/signin", "/signout", "/confirm", "/act"} {
 		// A refresh or bookmark of a step starts over.
-		r.Get(base+step, p.guard(func(c *fiber.Ctx) error { return c.Redirect(base, http.StatusSeeOther) }))
+		r.Get(base+step, p.guard(webpage.SeeOther(base)))
 	}
 	r.Get(base+"/static/support.css", p.guard(p.css.Serve))
 }
@@ -166,16 +163,16 @@ func (p *Page) home(c *fiber.Ctx) error {
 // signIn exchanges the API key for a session cookie.
 func (p *Page) signIn(c *fiber.Ctx) error {
 	v := p.view(c, pageSignIn)
-	if !webpage.SameToken(formValue(c, "csrf"), cookie(c, csrfCookie)) {
+	if !p.sessions.SignInAllowed(c) {
 		return p.problem(c, v, v.T("err_csrf"), http.StatusForbidden)
 	}
-	key := strings.TrimSpace(c.FormValue("api_key"))
-	if key == "" || len(key) > maxKey {
+	key, ok := webpage.APIKey(c)
+	if !ok {
 		return p.signInForm(c, v, v.T("err_signin"), http.StatusUnauthorized)
 	}
-	s, err := p.b.SignIn(c.UserContext(), strings.Clone(key))
-	if err == nil && (!webpage.ValidCookieValue(s.SessionID) || s.CSRF == "") {
-		err = errors.New("support: backend gave an unusable session")
+	s, err := p.b.SignIn(c.UserContext(), key)
+	if err == nil {
+		err = webpage.UsableSession(s.SessionID, s.CSRF)
 	}
 	if err != nil {
 		e := errorOf(err)
@@ -184,15 +181,14 @@ func (p *Page) signIn(c *fiber.Ctx) error {
 		}
 		return p.signInForm(c, v, p.message(v, e), statusOf(e.Kind))
 	}
-	p.cookies.Set(c, sessionCookie, s.SessionID, 0, http.SameSiteStrictMode)
-	p.cookies.Clear(c, csrfCookie)
+	p.sessions.Start(c, s.SessionID)
 	return c.Redirect(base, http.StatusSeeOther)
 }
 
 // signOut ends the session and forgets its cookie.
 func (p *Page) signOut(c *fiber.Ctx) error {
 	v := p.view(c, pageSignIn)
-	id := cookie(c, sessionCookie)
+	id := p.sessions.ID(c)
 	if id == "" {
 		return c.Redirect(base, http.StatusSeeOther)
 	}
@@ -201,18 +197,18 @@ func (p *Page) signOut(c *fiber.Ctx) error {
 		if e := errorOf(err); e.Kind != ErrUnauthorized {
 			return p.problem(c, v, p.message(v, e), statusOf(e.Kind))
 		}
-		p.cookies.Clear(c, sessionCookie)
+		p.sessions.End(c)
 		return c.Redirect(base, http.StatusSeeOther)
 	}
 	v.signedIn(s)
-	if !webpage.SameToken(formValue(c, "csrf"), s.CSRF) {
+	if !webpage.ValidCSRF(c, s.CSRF) {
 		return p.problem(c, v, v.T("err_csrf"), http.StatusForbidden)
 	}
 	if err := p.b.SignOut(c.UserContext(), s.SessionID); err != nil && errorOf(err).Kind != ErrUnauthorized {
 		// Keep the cookie: staff can try again from the page's header.
 		return p.problem(c, v, v.T("err_unavailable"), http.StatusServiceUnavailable)
 	}
-	p.cookies.Clear(c, sessionCookie)
+	p.sessions.End(c)
 	return c.Redirect(base, http.StatusSeeOther)
 }
 
@@ -225,7 +221,7 @@ func (p *Page) search(c *fiber.Ctx) error {
 	}
 	typed := queryValue(c, "mobile")
 	v.Typed = clip(typed, maxTyped)
-	v.Langs = p.links(v.Lang, base+"/search", url.Values{"mobile": {v.Typed}})
+	v.Langs = p.langs.Links(v.Lang, base+"/search", url.Values{"mobile": {v.Typed}})
 	mobile, ok := readMobile(typed)
 	if !ok {
 		v.Error, v.ErrorField = v.T("err_invalid_mobile"), "mobile"
@@ -249,16 +245,7 @@ func (p *Page) search(c *fiber.Ctx) error {
 // it says what will be sent to whom and asks for the reason.
 func (p *Page) confirm(c *fiber.Ctx) error {
 	v := p.view(c, pageConfirm)
-	s, ok, err := p.session(c, &v)
-	if !ok {
-		return err
-	}
-	t, bad := readTarget(c)
-	if bad != "" {
-		return p.problem(c, v, v.T(bad), http.StatusUnprocessableEntity)
-	}
-	v.Back = searchHref(t.mobile)
-	if ok, err := p.prepare(c, &v, s, t); !ok {
+	if _, _, ok, err := p.step(c, &v); !ok {
 		return err
 	}
 	return p.render(c, http.StatusOK, v)
@@ -268,19 +255,11 @@ func (p *Page) confirm(c *fiber.Ctx) error {
 // again with the message's id (post/redirect/get: a reload sends nothing).
 func (p *Page) act(c *fiber.Ctx) error {
 	v := p.view(c, pageConfirm)
-	s, ok, err := p.session(c, &v)
-	if !ok {
-		return err
-	}
-	t, bad := readTarget(c)
-	if bad != "" {
-		return p.problem(c, v, v.T(bad), http.StatusUnprocessableEntity)
-	}
-	v.Back = searchHref(t.mobile)
 	// The target is looked up again so that an action only ever reaches a
 	// person on the mobile searched, and so that an error can be shown on
 	// the step with everything it described.
-	if ok, err := p.prepare(c, &v, s, t); !ok {
+	s, t, ok, err := p.step(c, &v)
+	if !ok {
 		return err
 	}
 	reason := formValue(c, "reason")
@@ -305,23 +284,33 @@ func (p *Page) act(c *fiber.Ctx) error {
 	return c.Redirect(base+"/search?"+q.Encode(), http.StatusSeeOther)
 }
 
-// prepare finds t on its mobile and puts the confirmation step in v; when
-// not ok the answer (an error page) is rendered and err is render's.
-func (p *Page) prepare(c *fiber.Ctx, v *view, s Staff, t target) (ok bool, err error) {
+// step reads the form of an action, posted by the search page or by the
+// confirmation step, finds its target on its mobile and puts the
+// confirmation step in v. When not ok the answer (the sign-in form or an
+// error page) is rendered and err is render's.
+func (p *Page) step(c *fiber.Ctx, v *view) (s Staff, t target, ok bool, err error) {
+	if s, ok, err = p.session(c, v); !ok {
+		return s, t, false, err
+	}
+	t, bad := readTarget(c)
+	if bad != "" {
+		return s, t, false, p.problem(c, *v, v.T(bad), http.StatusUnprocessableEntity)
+	}
+	v.Back = searchHref(t.mobile)
 	lk, err := p.b.Search(c.UserContext(), s, t.mobile)
 	if err != nil {
-		return false, p.fail(c, *v, errorOf(err))
+		return s, t, false, p.fail(c, *v, errorOf(err))
 	}
 	cv, e := p.describe(v.words, lk, t)
 	if e != nil {
-		return false, p.problem(c, *v, p.message(*v, e), statusOf(e.Kind))
+		return s, t, false, p.problem(c, *v, p.message(*v, e), statusOf(e.Kind))
 	}
 	cv.Form.CSRF = s.CSRF
 	v.Confirm = cv
 	// A language link cannot keep a POST's fields: it goes back to the
 	// search, where the step is one click away.
-	v.Langs = p.links(v.Lang, base+"/search", url.Values{"mobile": {cv.Mobile}})
-	return true, nil
+	v.Langs = p.langs.Links(v.Lang, base+"/search", url.Values{"mobile": {cv.Mobile}})
+	return s, t, true, nil
 }
 
 // audit shows the audit trail, filtered, to an administrator.
@@ -336,7 +325,7 @@ func (p *Page) audit(c *fiber.Ctx) error {
 	}
 	av, f, field := readAuditFilter(c)
 	v.Audit = &av
-	v.Langs = p.links(v.Lang, base+"/audit", av.query())
+	v.Langs = p.langs.Links(v.Lang, base+"/audit", av.query())
 	keys, err := p.b.StaffKeys(c.UserContext(), s)
 	if err != nil {
 		return p.fail(c, v, errorOf(err))
@@ -367,7 +356,7 @@ func (p *Page) audit(c *fiber.Ctx) error {
 // render's: the sign-in form with status anon (home is a sign-in page like
 // any other, every other page asks to sign in with 401), or an error page.
 func (p *Page) signedIn(c *fiber.Ctx, v *view, anon int) (s Staff, ok bool, err error) {
-	id := cookie(c, sessionCookie)
+	id := p.sessions.ID(c)
 	if id == "" {
 		msg := ""
 		if anon != http.StatusOK {
@@ -379,7 +368,7 @@ func (p *Page) signedIn(c *fiber.Ctx, v *view, anon int) (s Staff, ok bool, err 
 	if err != nil {
 		e := errorOf(err)
 		if e.Kind == ErrUnauthorized {
-			p.cookies.Clear(c, sessionCookie)
+			p.sessions.End(c)
 			return Staff{}, false, p.signInForm(c, *v, v.T("err_session_ended"), anon)
 		}
 		return Staff{}, false, p.problem(c, *v, p.message(*v, e), statusOf(e.Kind))
@@ -394,7 +383,7 @@ func (p *Page) session(c *fiber.Ctx, v *view) (s Staff, ok bool, err error) {
 	if s, ok, err = p.signedIn(c, v, http.StatusUnauthorized); !ok {
 		return s, ok, err
 	}
-	if !webpage.SameToken(formValue(c, "csrf"), s.CSRF) {
+	if !webpage.ValidCSRF(c, s.CSRF) {
 		return Staff{}, false, p.problem(c, *v, v.T("err_csrf"), http.StatusForbidden)
 	}
 	return s, true, nil
@@ -405,7 +394,7 @@ func (p *Page) session(c *fiber.Ctx, v *view) (s Staff, ok bool, err error) {
 // else an error page.
 func (p *Page) fail(c *fiber.Ctx, v view, e *Error) error {
 	if e.Kind == ErrUnauthorized {
-		p.cookies.Clear(c, sessionCookie)
+		p.sessions.End(c)
 		return p.signInForm(c, v, v.T("err_session_ended"), http.StatusUnauthorized)
 	}
 	msg, status := p.message(v, e), statusOf(e.Kind)
@@ -533,13 +522,8 @@ func errorOf(err error) *Error {
 }
 
 func (p *Page) signInForm(c *fiber.Ctx, v view, msg string, status int) error {
-	tok := cookie(c, csrfCookie)
-	if tok == "" {
-		tok = webpage.NewToken()
-		p.cookies.Set(c, csrfCookie, tok, 0, http.SameSiteStrictMode)
-	}
-	return p.render(c, status, view{Lang: v.Lang, Page: pageSignIn, CSS: v.CSS, Langs: p.links(v.Lang, base, nil),
-		CSRF: tok, Error: msg, Back: base, words: v.words})
+	return p.render(c, status, view{Lang: v.Lang, Page: pageSignIn, CSS: v.CSS, Langs: p.langs.Links(v.Lang, base, nil),
+		CSRF: p.sessions.SignInToken(c), Error: msg, Back: base, words: v.words})
 }
 
 func (p *Page) problem(c *fiber.Ctx, v view, msg string, status int) error {
@@ -549,52 +533,16 @@ func (p *Page) problem(c *fiber.Ctx, v view, msg string, status int) error {
 }
 
 func (p *Page) render(c *fiber.Ctx, status int, v view) error {
-	var buf bytes.Buffer
-	if err := p.tmpl.ExecuteTemplate(&buf, "page", v); err != nil {
-		return fmt.Errorf("support: render %s: %w", v.Page, err)
+	if err := webpage.Render(c, p.tmpl, "page", status, v); err != nil {
+		return fmt.Errorf("support: %s: %w", v.Page, err)
 	}
-	c.Status(status)
-	c.Set(fiber.HeaderContentType, "text/html; charset=utf-8")
-	return c.Send(buf.Bytes())
+	return nil
 }
 
 // view starts the view of a request in its language.
 func (p *Page) view(c *fiber.Ctx, page string) view {
-	lang := p.language(c)
-	return view{Lang: lang, Page: page, CSS: p.css.Href, Langs: p.links(lang, base, nil), Back: base, words: p.words[lang]}
-}
-
-// language is the request's "?lang=" when configured (then remembered),
-// else the remembered one, else the default.
-func (p *Page) language(c *fiber.Ctx) string {
-	remembered := cookie(c, langCookie)
-	if q := c.Query("lang"); q != "" && slices.Contains(p.langs, q) {
-		if q != remembered {
-			p.cookies.Set(c, langCookie, q, 365*24*3600, http.SameSiteLaxMode)
-		}
-		return strings.Clone(q)
-	}
-	if slices.Contains(p.langs, remembered) {
-		return remembered
-	}
-	return p.langs[0]
-}
-
-// links is the language switch of the page at path with query q, which
-// each link keeps so that switching language loses nothing typed.
-func (p *Page) links(current, path string, q url.Values) []langLink {
-	out := make([]langLink, 0, len(p.langs))
-	for _, l := range p.langs {
-		lq := url.Values{}
-		for k, vs := range q {
-			if len(vs) > 0 && vs[0] != "" {
-				lq.Set(k, vs[0])
-			}
-		}
-		lq.Set("lang", l)
-		out = append(out, langLink{Code: l, Name: p.words[l].Text("lang_name"), Href: path + "?" + lq.Encode(), Current: l == current})
-	}
-	return out
+	lang := p.langs.Choose(c)
+	return view{Lang: lang, Page: page, CSS: p.css.Href, Langs: p.langs.Links(lang, base, nil), Back: base, words: p.langs.Words[lang]}
 }
 
 // target is what an action of the search page is about, read from the
@@ -740,5 +688,3 @@ func searchHref(mobile string) string {
 func formValue(c *fiber.Ctx, key string) string { return webpage.FormValue(c, key) }
 
 func queryValue(c *fiber.Ctx, key string) string { return webpage.QueryValue(c, key) }
-
-func cookie(c *fiber.Ctx, name string) string { return webpage.Cookies{}.Get(c, name) }

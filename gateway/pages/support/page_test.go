@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sandesh/gateway/pages/webpage/webpagetest"
 )
 
 var allLangs = []string{"en", "hi"}
@@ -40,21 +42,21 @@ func TestSignIn(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, allLangs, false)
 			r.fake.signInErr = tc.backendErr
-			resp := r.post("/support/signin", url.Values{"csrf": {csrfOf(t, r.get("/support"))}, "api_key": {tc.key}})
+			resp := r.Post("/support/signin", url.Values{"csrf": {r.CSRF(r.Get("/support"))}, "api_key": {tc.key}})
 			if resp.StatusCode != tc.wantStatus {
-				t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.body)
+				t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.Body)
 			}
 			if got := r.fake.called("SignIn"); got != tc.wantCalled {
 				t.Errorf("SignIn called %d times, want %d", got, tc.wantCalled)
 			}
 			if tc.wantMsg != "" {
-				if got, want := errorText(resp.body), r.page.words["en"].Text(tc.wantMsg); got != want {
+				if got, want := webpagetest.ErrorText(resp.Body), r.page.langs.Words["en"].Text(tc.wantMsg); got != want {
 					t.Errorf("error %q, want %q", got, want)
 				}
-				if !strings.Contains(resp.body, `action="/support/signin"`) {
+				if !strings.Contains(resp.Body, `action="/support/signin"`) {
 					t.Errorf("no sign-in form after a refusal")
 				}
-				if c := cookieSet(resp, sessionCookie); c != nil {
+				if c := resp.Cookie(sessionCookie); c != nil {
 					t.Errorf("a session cookie after a failed sign-in: %q", c.Raw)
 				}
 				return
@@ -62,15 +64,15 @@ func TestSignIn(t *testing.T) {
 			if loc := resp.Header.Get("Location"); loc != "/support" {
 				t.Errorf("Location %q, want /support", loc)
 			}
-			home := r.get("/support")
+			home := r.Get("/support")
 			want := map[bool]string{false: supportName, true: adminName}[tc.wantAdmin]
-			if !strings.Contains(home.body, "Signed in as "+want) || !strings.Contains(home.body, `<form id="search" class="search" method="get" action="/support/search">`) {
-				t.Errorf("after sign-in, no search form:\n%s", home.body)
+			if !strings.Contains(home.Body, "Signed in as "+want) || !strings.Contains(home.Body, `<form id="search" class="search" method="get" action="/support/search">`) {
+				t.Errorf("after sign-in, no search form:\n%s", home.Body)
 			}
-			if hasLink := strings.Contains(home.body, `href="/support/audit"`); hasLink != tc.wantAdmin {
+			if hasLink := strings.Contains(home.Body, `href="/support/audit"`); hasLink != tc.wantAdmin {
 				t.Errorf("audit link shown %v, want %v", hasLink, tc.wantAdmin)
 			}
-			if strings.Contains(home.body, `id="results-heading"`) || hidden(home.body, "csrf") != r.sessionCSRF() {
+			if strings.Contains(home.Body, `id="results-heading"`) || webpagetest.Hidden(home.Body, "csrf") != r.sessionCSRF() {
 				t.Errorf("home is not the empty search form with the session's token")
 			}
 		})
@@ -80,47 +82,22 @@ func TestSignIn(t *testing.T) {
 func TestCookieFlags(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		r := newRig(t, allLangs, secure)
-		first := r.get("/support?lang=hi")
-		ok := r.post("/support/signin", url.Values{"csrf": {csrfOf(t, first)}, "api_key": {supportKey}})
-		out := r.post("/support/signout", url.Values{"csrf": {r.sessionCSRF()}})
+		first := r.Get("/support?lang=hi")
+		ok := r.Post("/support/signin", url.Values{"csrf": {r.CSRF(first)}, "api_key": {supportKey}})
+		out := r.Post("/support/signout", url.Values{"csrf": {r.sessionCSRF()}})
 
-		cookies := map[string]*http.Cookie{}
-		for _, resp := range []response{first, ok} {
-			for _, c := range resp.Cookies() {
-				if c.Value != "" {
-					cookies[c.Name] = c
-				}
-			}
-		}
-		for _, tc := range []struct {
-			name     string
-			sameSite http.SameSite
-			session  bool // no Max-Age: gone when the browser closes
-		}{
-			{sessionCookie, http.SameSiteStrictMode, true},
-			{csrfCookie, http.SameSiteStrictMode, true},
-			{langCookie, http.SameSiteLaxMode, false},
-		} {
-			c := cookies[tc.name]
-			if c == nil {
-				t.Errorf("secure=%v: no %s cookie", secure, tc.name)
-				continue
-			}
-			if !c.HttpOnly || c.Path != "/support" || c.SameSite != tc.sameSite || c.Secure != secure || (c.MaxAge == 0) != tc.session {
-				t.Errorf("secure=%v: %s cookie %q: want HttpOnly, Path=/support, SameSite %v, Secure=%v", secure, tc.name, c.Raw, tc.sameSite, secure)
-			}
-		}
+		cookies := webpagetest.CookiesSet(first, ok)
+		webpagetest.CheckCookies(t, cookies, "/support", secure, webpagetest.SignInCookies(sessionCookie, csrfCookie, langCookie)...)
 		if c := cookies[langCookie]; c != nil && c.MaxAge != 365*24*3600 {
 			t.Errorf("language remembered for %d s, want a year", c.MaxAge)
 		}
 		if v := cookies[sessionCookie].Value; v != "sess0001Q" {
 			t.Errorf("the session cookie is %q, not the session id", v)
 		}
-		cleared := cookieSet(out, sessionCookie)
-		if out.StatusCode != http.StatusSeeOther || cleared == nil || cleared.MaxAge >= 0 || cleared.Path != "/support" || r.fake.called("SignOut") != 1 {
-			t.Errorf("secure=%v: sign-out: status %d, cookie %v, SignOut calls %d", secure, out.StatusCode, cleared, r.fake.called("SignOut"))
+		if out.StatusCode != http.StatusSeeOther || !out.Clears(sessionCookie, "/support") || r.fake.called("SignOut") != 1 {
+			t.Errorf("secure=%v: sign-out: status %d, cookie %v, SignOut calls %d", secure, out.StatusCode, out.Cookie(sessionCookie), r.fake.called("SignOut"))
 		}
-		if home := r.get("/support"); !strings.Contains(home.body, `action="/support/signin"`) {
+		if home := r.Get("/support"); !strings.Contains(home.Body, `action="/support/signin"`) {
 			t.Errorf("secure=%v: signed in after sign-out", secure)
 		}
 	}
@@ -146,31 +123,16 @@ func TestCSRFRefused(t *testing.T) {
 		for _, lang := range allLangs {
 			t.Run(tc.name+"/"+lang, func(t *testing.T) {
 				r := newRig(t, allLangs, false)
-				r.get("/support?lang=" + lang)
-				pre := csrfOf(t, r.get("/support"))
+				r.Get("/support?lang=" + lang)
+				pre := r.CSRF(r.Get("/support"))
 				if tc.signedIn {
 					r.signIn(supportKey)
 				}
 				signIns := r.fake.called("SignIn")
 				form := url.Values{"api_key": {supportKey}, "what": {ActSecurityCode}, "appointment_id": {testApptID},
 					"mobile": {testMobile}, "reason": {"Citizen called"}}
-				switch tc.token {
-				case "pre-session":
-					form.Set("csrf", pre)
-				case "":
-				default:
-					form.Set("csrf", tc.token)
-				}
-				resp := r.post(tc.path, form)
-				if resp.StatusCode != http.StatusForbidden {
-					t.Fatalf("status %d, want 403\n%s", resp.StatusCode, resp.body)
-				}
-				if got, want := errorText(resp.body), r.page.words[lang].Text("err_csrf"); got != want {
-					t.Errorf("error %q, want %q", got, want)
-				}
-				if !strings.Contains(resp.body, `<html lang="`+lang+`">`) {
-					t.Errorf("page not in %s", lang)
-				}
+				resp := r.Post(tc.path, webpagetest.WithToken(form, tc.token, pre))
+				webpagetest.CheckError(t, resp, http.StatusForbidden, r.page.langs.Words[lang].Text("err_csrf"), lang)
 				for _, m := range tc.methods {
 					n := r.fake.called(m)
 					if m == "SignIn" {
@@ -185,9 +147,9 @@ func TestCSRFRefused(t *testing.T) {
 	}
 	t.Run("sign-in token without its cookie", func(t *testing.T) {
 		r := newRig(t, allLangs, false)
-		tok := csrfOf(t, r.get("/support"))
-		r.jar.SetCookies(r.site, []*http.Cookie{{Name: csrfCookie, Value: "", Path: "/support", MaxAge: -1}})
-		if resp := r.post("/support/signin", url.Values{"csrf": {tok}, "api_key": {supportKey}}); resp.StatusCode != http.StatusForbidden {
+		tok := r.CSRF(r.Get("/support"))
+		r.Forget(csrfCookie)
+		if resp := r.Post("/support/signin", url.Values{"csrf": {tok}, "api_key": {supportKey}}); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("status %d, want 403", resp.StatusCode)
 		}
 		if r.fake.called("SignIn") != 0 {
@@ -209,14 +171,14 @@ func TestSearch(t *testing.T) {
 				slices.Reverse(r.fake.lookup.History)
 			}
 			r.signIn(supportKey)
-			resp := r.get("/support/search?mobile=" + url.QueryEscape(" 98765 43210 "))
+			resp := r.Get("/support/search?mobile=" + url.QueryEscape(" 98765 43210 "))
 			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+				t.Fatalf("status %d\n%s", resp.StatusCode, resp.Body)
 			}
 			if !slices.Equal(r.fake.searched, []string{"98765 43210"}) {
 				t.Errorf("Search got %q", r.fake.searched)
 			}
-			text := plain(resp.body)
+			text := plain(resp.Body)
 			for _, want := range []string{
 				`<input id="mobile" name="mobile" type="tel" inputmode="tel" autocomplete="off" value="98765 43210"`,
 				`<button id="search-button" type="submit">Search</button>`,
@@ -254,11 +216,11 @@ func TestSearch(t *testing.T) {
 				}
 			}
 			// A name is text, never markup.
-			if !strings.Contains(resp.body, `<h4 class="name">Ravi &lt;b&gt;Patil&lt;/b&gt;</h4>`) {
+			if !strings.Contains(resp.Body, `<h4 class="name">Ravi &lt;b&gt;Patil&lt;/b&gt;</h4>`) {
 				t.Errorf("the name is not escaped")
 			}
 			var ids []string
-			for _, m := range rowRe.FindAllStringSubmatch(resp.body, -1) {
+			for _, m := range rowRe.FindAllStringSubmatch(resp.Body, -1) {
 				ids = append(ids, m[1]+"/"+m[2]+"/"+m[3])
 			}
 			if want := []string{"msg_a1/sms_out/delivered", "ussd_9/ussd/ended", "in_5/sms_in/received", "msg_a0/sms_out/undelivered"}; !slices.Equal(ids, want) {
@@ -267,25 +229,25 @@ func TestSearch(t *testing.T) {
 			// Three appointment actions for Asha's appointment, a
 			// confirmation for each person with a dose; never disabled.
 			for what, n := range map[string]int{ActSecurityCode: 1, ActRegenerate: 1, ActSlip: 1, ActConfirmation: 2} {
-				if got := strings.Count(resp.body, `<button type="submit" data-act="`+what+`">`); got != n {
+				if got := strings.Count(resp.Body, `<button type="submit" data-act="`+what+`">`); got != n {
 					t.Errorf("%d %s buttons, want %d", got, what, n)
 				}
 			}
-			if strings.Count(resp.body, `<form class="action" method="post" action="/support/confirm">`) != 5 || strings.Contains(resp.body, "disabled") {
-				t.Errorf("action forms wrong:\n%s", resp.body)
+			if strings.Count(resp.Body, `<form class="action" method="post" action="/support/confirm">`) != 5 || strings.Contains(resp.Body, "disabled") {
+				t.Errorf("action forms wrong:\n%s", resp.Body)
 			}
-			if strings.Count(resp.body, `<input type="hidden" name="csrf" value="`+r.sessionCSRF()+`">`) != 6 ||
-				strings.Count(resp.body, `<input type="hidden" name="mobile" value="&#43;919876543210">`) != 5 ||
-				strings.Count(resp.body, `<input type="hidden" name="appointment_id" value="`+testApptID+`">`) != 3 {
+			if strings.Count(resp.Body, `<input type="hidden" name="csrf" value="`+r.sessionCSRF()+`">`) != 6 ||
+				strings.Count(resp.Body, `<input type="hidden" name="mobile" value="&#43;919876543210">`) != 5 ||
+				strings.Count(resp.Body, `<input type="hidden" name="appointment_id" value="`+testApptID+`">`) != 3 {
 				t.Errorf("action forms lack their hidden fields")
 			}
 			// Beneficiary ids only ever travel in hidden fields.
 			for _, id := range []string{testBenID, otherBenID} {
-				if strings.Count(resp.body, id) != strings.Count(resp.body, `name="beneficiary_id" value="`+id+`"`) || !strings.Contains(resp.body, id) {
+				if strings.Count(resp.Body, id) != strings.Count(resp.Body, `name="beneficiary_id" value="`+id+`"`) || !strings.Contains(resp.Body, id) {
 					t.Errorf("%s shown outside its hidden field", id)
 				}
 			}
-			if flashRe.MatchString(resp.body) || strings.Contains(resp.body, `id="no-history"`) || strings.Contains(resp.body, `id="no-people"`) {
+			if flashRe.MatchString(resp.Body) || strings.Contains(resp.Body, `id="no-history"`) || strings.Contains(resp.Body, `id="no-people"`) {
 				t.Errorf("a flash or an empty note on a full search")
 			}
 		})
@@ -297,17 +259,17 @@ func TestSearchLockedAndSpent(t *testing.T) {
 	a := r.fake.lookup.People[0].Appointment
 	a.Locked, a.ResendsLeft = true, 0
 	r.signIn(supportKey)
-	resp := r.get("/support/search?mobile=9876543210")
+	resp := r.Get("/support/search?mobile=9876543210")
 	for _, want := range []string{
 		`<p class="warning locked">Locked after 5 wrong codes. Only a new security code unlocks it.</p>`,
 		`<p class="resends-left" data-left="0">No resends left this hour</p>`,
 		`<button type="submit" data-act="security_code">Resend security code</button>`,
 	} {
-		if !strings.Contains(resp.body, want) {
+		if !strings.Contains(resp.Body, want) {
 			t.Errorf("no %s", want)
 		}
 	}
-	if strings.Contains(resp.body, "disabled") {
+	if strings.Contains(resp.Body, "disabled") {
 		t.Errorf("a button is disabled: the server explains instead")
 	}
 }
@@ -315,7 +277,7 @@ func TestSearchLockedAndSpent(t *testing.T) {
 func TestSearchEmpty(t *testing.T) {
 	r := newRig(t, allLangs, false)
 	r.signIn(supportKey)
-	resp := r.get("/support/search?mobile=091234-56789")
+	resp := r.Get("/support/search?mobile=091234-56789")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -324,11 +286,11 @@ func TestSearchEmpty(t *testing.T) {
 		`<p class="note" id="no-people">No beneficiary is registered on this mobile.</p>`,
 		`<p class="note" id="no-history">No messages for this mobile yet.</p>`,
 	} {
-		if !strings.Contains(resp.body, want) {
-			t.Errorf("no %s in\n%s", want, resp.body)
+		if !strings.Contains(resp.Body, want) {
+			t.Errorf("no %s in\n%s", want, resp.Body)
 		}
 	}
-	if strings.Contains(resp.body, `class="person"`) || strings.Contains(resp.body, `id="history"`) {
+	if strings.Contains(resp.Body, `class="person"`) || strings.Contains(resp.Body, `id="history"`) {
 		t.Errorf("people or a table for an unknown mobile")
 	}
 }
@@ -347,16 +309,16 @@ func TestSearchFlash(t *testing.T) {
 	} {
 		r := newRig(t, allLangs, false)
 		r.signIn(supportKey)
-		resp := r.get("/support/search?mobile=9876543210&sent=" + url.QueryEscape(tc.sent))
-		m := flashRe.FindStringSubmatch(resp.body)
+		resp := r.Get("/support/search?mobile=9876543210&sent=" + url.QueryEscape(tc.sent))
+		m := flashRe.FindStringSubmatch(resp.Body)
 		if (m != nil) != tc.want {
 			t.Errorf("sent=%q: flash %v, want %v", tc.sent, m, tc.want)
 			continue
 		}
-		if tc.want && m[1] != r.page.words["en"].Text("flash_sent", "id", tc.sent) {
+		if tc.want && m[1] != r.page.langs.Words["en"].Text("flash_sent", "id", tc.sent) {
 			t.Errorf("flash %q", m[1])
 		}
-		if !tc.want && tc.sent != "" && strings.Contains(resp.body, tc.sent) {
+		if !tc.want && tc.sent != "" && strings.Contains(resp.Body, tc.sent) {
 			t.Errorf("a refused id %q is on the page", tc.sent)
 		}
 	}
@@ -392,37 +354,37 @@ func TestSearchErrors(t *testing.T) {
 		for _, lang := range allLangs {
 			t.Run(tc.name+"/"+lang, func(t *testing.T) {
 				r := newRig(t, allLangs, false)
-				r.get("/support?lang=" + lang)
+				r.Get("/support?lang=" + lang)
 				if tc.signedIn {
 					r.signIn(supportKey)
 				}
 				r.fake.searchErr = tc.backendErr
-				resp := r.get("/support/search?mobile=" + url.QueryEscape(tc.mobile))
+				resp := r.Get("/support/search?mobile=" + url.QueryEscape(tc.mobile))
 				if resp.StatusCode != tc.wantStatus {
-					t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.body)
+					t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.Body)
 				}
-				want := r.page.words[lang].Text(tc.wantMsg)
-				if got := errorText(resp.body); got != want {
+				want := r.page.langs.Words[lang].Text(tc.wantMsg)
+				if got := webpagetest.ErrorText(resp.Body); got != want {
 					t.Errorf("error %q, want %q", got, want)
 				}
-				if lang != "en" && want == r.page.words["en"].Text(tc.wantMsg) {
+				if lang != "en" && want == r.page.langs.Words["en"].Text(tc.wantMsg) {
 					t.Errorf("%s is not translated", tc.wantMsg)
 				}
 				if got := r.fake.called("Search"); got != tc.wantSearch {
 					t.Errorf("Search called %d times, want %d", got, tc.wantSearch)
 				}
-				if got := invalidFields(resp.body); tc.wantField != "" && !slices.Equal(got, []string{tc.wantField}) {
+				if got := webpagetest.InvalidFields(resp.Body); tc.wantField != "" && !slices.Equal(got, []string{tc.wantField}) {
 					t.Errorf("invalid fields %v, want %s", got, tc.wantField)
 				}
-				if signIn := strings.Contains(resp.body, `action="/support/signin"`); signIn != tc.wantSignIn {
+				if signIn := strings.Contains(resp.Body, `action="/support/signin"`); signIn != tc.wantSignIn {
 					t.Errorf("sign-in form %v, want %v", signIn, tc.wantSignIn)
 				}
-				if tc.wantField != "" && tc.mobile != "" && !strings.Contains(resp.body, `value="`+html.EscapeString(tc.mobile)+`"`) &&
-					!strings.Contains(plain(resp.body), `value="`+tc.mobile+`"`) {
+				if tc.wantField != "" && tc.mobile != "" && !strings.Contains(resp.Body, `value="`+html.EscapeString(tc.mobile)+`"`) &&
+					!strings.Contains(plain(resp.Body), `value="`+tc.mobile+`"`) {
 					t.Errorf("the search form lost what was typed")
 				}
 				if tc.name == "key revoked" {
-					if c := cookieSet(resp, sessionCookie); c == nil || c.MaxAge >= 0 {
+					if c := resp.Cookie(sessionCookie); c == nil || c.MaxAge >= 0 {
 						t.Errorf("session cookie not cleared: %v", c)
 					}
 				}
@@ -434,14 +396,14 @@ func TestSearchErrors(t *testing.T) {
 func TestSessionEnded(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
-		do         func(r *rig) response
+		do         func(r *rig) webpagetest.Response
 		wantStatus int
 	}{
-		{"home", func(r *rig) response { return r.get("/support") }, 200},
-		{"search", func(r *rig) response { return r.get("/support/search?mobile=9876543210") }, 401},
-		{"audit", func(r *rig) response { return r.get("/support/audit") }, 401},
-		{"confirm", func(r *rig) response {
-			return r.post("/support/confirm", url.Values{"csrf": {"csrf0001Z"}, "what": {ActSlip}, "appointment_id": {testApptID}, "mobile": {testMobile}})
+		{"home", func(r *rig) webpagetest.Response { return r.Get("/support") }, 200},
+		{"search", func(r *rig) webpagetest.Response { return r.Get("/support/search?mobile=9876543210") }, 401},
+		{"audit", func(r *rig) webpagetest.Response { return r.Get("/support/audit") }, 401},
+		{"confirm", func(r *rig) webpagetest.Response {
+			return r.Post("/support/confirm", url.Values{"csrf": {"csrf0001Z"}, "what": {ActSlip}, "appointment_id": {testApptID}, "mobile": {testMobile}})
 		}, 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -451,16 +413,16 @@ func TestSessionEnded(t *testing.T) {
 			clear(r.fake.sessions) // expired on the backend
 			r.fake.mu.Unlock()
 			resp := tc.do(r)
-			if resp.StatusCode != tc.wantStatus || !strings.Contains(resp.body, `action="/support/signin"`) {
-				t.Fatalf("status %d, want the sign-in form with %d\n%s", resp.StatusCode, tc.wantStatus, resp.body)
+			if resp.StatusCode != tc.wantStatus || !strings.Contains(resp.Body, `action="/support/signin"`) {
+				t.Fatalf("status %d, want the sign-in form with %d\n%s", resp.StatusCode, tc.wantStatus, resp.Body)
 			}
-			if got := errorText(resp.body); got != "Your session has ended; sign in again." {
+			if got := webpagetest.ErrorText(resp.Body); got != "Your session has ended; sign in again." {
 				t.Errorf("error %q", got)
 			}
-			if c := cookieSet(resp, sessionCookie); c == nil || c.MaxAge >= 0 || c.Path != "/support" {
+			if c := resp.Cookie(sessionCookie); c == nil || c.MaxAge >= 0 || c.Path != "/support" {
 				t.Errorf("session cookie not cleared: %v", c)
 			}
-			if strings.Contains(resp.body, "Signed in as") || r.fake.called("Search")+r.fake.called("Audit") > 0 {
+			if strings.Contains(resp.Body, "Signed in as") || r.fake.called("Search")+r.fake.called("Audit") > 0 {
 				t.Errorf("an ended session still reads")
 			}
 		})
@@ -469,11 +431,11 @@ func TestSessionEnded(t *testing.T) {
 		r := newRig(t, allLangs, false)
 		r.signIn(supportKey)
 		r.fake.sessionErr = errors.New("timeout")
-		resp := r.get("/support/search?mobile=9876543210")
-		if resp.StatusCode != http.StatusServiceUnavailable || errorText(resp.body) != r.page.words["en"].Text("err_unavailable") {
-			t.Errorf("status %d\n%s", resp.StatusCode, resp.body)
+		resp := r.Get("/support/search?mobile=9876543210")
+		if resp.StatusCode != http.StatusServiceUnavailable || webpagetest.ErrorText(resp.Body) != r.page.langs.Words["en"].Text("err_unavailable") {
+			t.Errorf("status %d\n%s", resp.StatusCode, resp.Body)
 		}
-		if cookieSet(resp, sessionCookie) != nil {
+		if resp.Cookie(sessionCookie) != nil {
 			t.Errorf("a session the backend could not read was forgotten")
 		}
 	})
@@ -507,11 +469,11 @@ func TestConfirm(t *testing.T) {
 				idField = "beneficiary_id"
 			}
 			form.Set(idField, tc.id)
-			resp := r.post("/support/confirm", form)
+			resp := r.Post("/support/confirm", form)
 			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+				t.Fatalf("status %d\n%s", resp.StatusCode, resp.Body)
 			}
-			text := plain(resp.body)
+			text := plain(resp.Body)
 			for _, want := range append([]string{
 				"<h1>Confirm: " + tc.wantTitle + "</h1>",
 				`<form id="act" class="steps" method="post" action="/support/act">`,
@@ -523,7 +485,7 @@ func TestConfirm(t *testing.T) {
 				`<dd>+919876543210</dd>`,
 			}, tc.wantMore...) {
 				if !strings.Contains(text, want) {
-					t.Errorf("no %s in\n%s", want, resp.body)
+					t.Errorf("no %s in\n%s", want, resp.Body)
 				}
 			}
 			if tc.id == testBenID || tc.what != ActConfirmation {
@@ -532,18 +494,18 @@ func TestConfirm(t *testing.T) {
 				}
 			}
 			for name, want := range map[string]string{"csrf": r.sessionCSRF(), "what": tc.what, idField: tc.id, "mobile": testMobile} {
-				if got := hidden(resp.body, name); got != want {
+				if got := webpagetest.Hidden(resp.Body, name); got != want {
 					t.Errorf("hidden %s = %q, want %q", name, got, want)
 				}
 			}
-			if hasWarning := strings.Contains(resp.body, `id="warning"`); hasWarning != tc.wantWarning {
+			if hasWarning := strings.Contains(resp.Body, `id="warning"`); hasWarning != tc.wantWarning {
 				t.Errorf("warning %v, want %v", hasWarning, tc.wantWarning)
 			}
 			if !slices.Equal(r.fake.searched, []string{testMobile}) || r.fake.called("Act") != 0 {
 				t.Errorf("Search got %q, Act called %d times", r.fake.searched, r.fake.called("Act"))
 			}
 			// A language link keeps the search, which a POST step cannot.
-			if !strings.Contains(resp.body, `href="/support/search?lang=hi&amp;mobile=%2B919876543210"`) {
+			if !strings.Contains(resp.Body, `href="/support/search?lang=hi&amp;mobile=%2B919876543210"`) {
 				t.Errorf("no language link back to the search")
 			}
 		})
@@ -591,20 +553,20 @@ func TestTargetErrors(t *testing.T) {
 				if tc.setup != nil {
 					tc.setup(r.fake)
 				}
-				resp := r.post(path, form)
+				resp := r.Post(path, form)
 				if resp.StatusCode != tc.wantStatus {
-					t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.body)
+					t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.Body)
 				}
-				if got, want := errorText(resp.body), r.page.words["en"].Text(tc.wantMsg); got != want {
+				if got, want := webpagetest.ErrorText(resp.Body), r.page.langs.Words["en"].Text(tc.wantMsg); got != want {
 					t.Errorf("error %q, want %q", got, want)
 				}
 				if got := r.fake.called("Search"); got != tc.wantSearch {
 					t.Errorf("Search called %d times, want %d", got, tc.wantSearch)
 				}
-				if r.fake.called("Act") != 0 || strings.Contains(resp.body, `id="confirm-button"`) {
+				if r.fake.called("Act") != 0 || strings.Contains(resp.Body, `id="confirm-button"`) {
 					t.Errorf("Act called %d times, or a confirm button for a bad target", r.fake.called("Act"))
 				}
-				if tc.wantStatus != 401 && !strings.Contains(resp.body, `id="back"`) {
+				if tc.wantStatus != 401 && !strings.Contains(resp.Body, `id="back"`) {
 					t.Errorf("no way back from the error")
 				}
 			})
@@ -625,9 +587,9 @@ func TestAct(t *testing.T) {
 		t.Run(tc.what, func(t *testing.T) {
 			r := newRig(t, allLangs, false)
 			r.signIn(supportKey)
-			resp := r.post("/support/act", r.actForm(tc.what, tc.reason))
+			resp := r.Post("/support/act", r.actForm(tc.what, tc.reason))
 			if resp.StatusCode != http.StatusSeeOther {
-				t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+				t.Fatalf("status %d\n%s", resp.StatusCode, resp.Body)
 			}
 			if loc, want := resp.Header.Get("Location"), "/support/search?mobile=%2B919876543210&sent="+testMsgID; loc != want {
 				t.Errorf("Location %q, want %q", loc, want)
@@ -641,9 +603,9 @@ func TestAct(t *testing.T) {
 			if !slices.Equal(r.fake.actions, []Action{want}) {
 				t.Errorf("Act got %+v, want %+v", r.fake.actions, want)
 			}
-			after := r.get(resp.Header.Get("Location"))
-			if m := flashRe.FindStringSubmatch(after.body); m == nil || !strings.Contains(m[1], testMsgID) {
-				t.Errorf("no flash with the message id after the action:\n%s", after.body)
+			after := r.Get(resp.Header.Get("Location"))
+			if m := flashRe.FindStringSubmatch(after.Body); m == nil || !strings.Contains(m[1], testMsgID) {
+				t.Errorf("no flash with the message id after the action:\n%s", after.Body)
 			}
 		})
 	}
@@ -651,7 +613,7 @@ func TestAct(t *testing.T) {
 		r := newRig(t, allLangs, false)
 		r.signIn(supportKey)
 		r.fake.messageID = "msg/../1"
-		resp := r.post("/support/act", r.actForm(ActSlip, "Citizen called"))
+		resp := r.Post("/support/act", r.actForm(ActSlip, "Citizen called"))
 		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/support/search?mobile=%2B919876543210" {
 			t.Errorf("status %d, Location %q", resp.StatusCode, loc)
 		}
@@ -670,27 +632,27 @@ func TestActReason(t *testing.T) {
 		for _, lang := range allLangs {
 			t.Run(tc.name+"/"+lang, func(t *testing.T) {
 				r := newRig(t, allLangs, false)
-				r.get("/support?lang=" + lang)
+				r.Get("/support?lang=" + lang)
 				r.signIn(supportKey)
 				form := r.actForm(ActRegenerate, "")
 				form.Set("reason", tc.reason)
-				resp := r.post("/support/act", form)
+				resp := r.Post("/support/act", form)
 				if resp.StatusCode != http.StatusUnprocessableEntity {
-					t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+					t.Fatalf("status %d\n%s", resp.StatusCode, resp.Body)
 				}
-				if got, want := errorText(resp.body), r.page.words[lang].Text(tc.wantMsg); got != want {
+				if got, want := webpagetest.ErrorText(resp.Body), r.page.langs.Words[lang].Text(tc.wantMsg); got != want {
 					t.Errorf("error %q, want %q", got, want)
 				}
-				if got := invalidFields(resp.body); !slices.Equal(got, []string{"reason"}) {
+				if got := webpagetest.InvalidFields(resp.Body); !slices.Equal(got, []string{"reason"}) {
 					t.Errorf("invalid fields %v, want reason", got)
 				}
 				if r.fake.called("Act") != 0 {
 					t.Errorf("Act called with a bad reason")
 				}
-				if !strings.Contains(resp.body, `id="confirm-button"`) || hidden(resp.body, "appointment_id") != testApptID || !strings.Contains(resp.body, `id="warning"`) {
+				if !strings.Contains(resp.Body, `id="confirm-button"`) || webpagetest.Hidden(resp.Body, "appointment_id") != testApptID || !strings.Contains(resp.Body, `id="warning"`) {
 					t.Errorf("the confirmation step is not shown again")
 				}
-				if tc.wantMsg == "err_reason_long" && !strings.Contains(resp.body, ">"+strings.Repeat("क", 500)+"</textarea>") {
+				if tc.wantMsg == "err_reason_long" && !strings.Contains(resp.Body, ">"+strings.Repeat("क", 500)+"</textarea>") {
 					t.Errorf("the reason is not kept, cut to what may be sent")
 				}
 			})
@@ -733,14 +695,14 @@ func TestActErrors(t *testing.T) {
 		for _, lang := range allLangs {
 			t.Run(tc.name+"/"+lang, func(t *testing.T) {
 				r := newRig(t, allLangs, false)
-				r.get("/support?lang=" + lang)
+				r.Get("/support?lang=" + lang)
 				r.signIn(supportKey)
 				r.fake.actErr = tc.err
-				resp := r.post("/support/act", r.actForm(tc.what, "Citizen called: no SMS"))
+				resp := r.Post("/support/act", r.actForm(tc.what, "Citizen called: no SMS"))
 				if resp.StatusCode != tc.wantStatus {
-					t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.body)
+					t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.Body)
 				}
-				got := errorText(resp.body)
+				got := webpagetest.ErrorText(resp.Body)
 				if lang == "en" && got != tc.wantText {
 					t.Errorf("error %q, want %q", got, tc.wantText)
 				}
@@ -750,17 +712,17 @@ func TestActErrors(t *testing.T) {
 				if n := r.fake.called("Act"); n != 1 {
 					t.Errorf("Act called %d times", n)
 				}
-				if !strings.Contains(resp.body, `id="confirm-button"`) || !strings.Contains(resp.body, ">Citizen called: no SMS</textarea>") {
-					t.Errorf("the confirmation step with the reason is not shown again:\n%s", resp.body)
+				if !strings.Contains(resp.Body, `id="confirm-button"`) || !strings.Contains(resp.Body, ">Citizen called: no SMS</textarea>") {
+					t.Errorf("the confirmation step with the reason is not shown again:\n%s", resp.Body)
 				}
-				if got := invalidFields(resp.body); (tc.wantField == "") != (len(got) == 0) {
+				if got := webpagetest.InvalidFields(resp.Body); (tc.wantField == "") != (len(got) == 0) {
 					t.Errorf("invalid fields %v, want %q", got, tc.wantField)
 				}
 				if errors.As(tc.err, new(*Error)) && kindOf(tc.err).Kind == ErrRateLimited &&
-					!strings.Contains(resp.body, `<p class="resends-left" data-left="0">`) {
+					!strings.Contains(resp.Body, `<p class="resends-left" data-left="0">`) {
 					t.Errorf("the counter still shows resends left")
 				}
-				if cookieSet(resp, sessionCookie) != nil {
+				if resp.Cookie(sessionCookie) != nil {
 					t.Errorf("the session cookie changed")
 				}
 			})
@@ -770,15 +732,15 @@ func TestActErrors(t *testing.T) {
 		r := newRig(t, allLangs, false)
 		r.signIn(supportKey)
 		r.fake.actErr = &Error{Kind: ErrUnauthorized}
-		resp := r.post("/support/act", r.actForm(ActSlip, "Citizen called"))
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.body, `action="/support/signin"`) {
-			t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+		resp := r.Post("/support/act", r.actForm(ActSlip, "Citizen called"))
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Body, `action="/support/signin"`) {
+			t.Fatalf("status %d\n%s", resp.StatusCode, resp.Body)
 		}
-		if c := cookieSet(resp, sessionCookie); c == nil || c.MaxAge >= 0 {
+		if c := resp.Cookie(sessionCookie); c == nil || c.MaxAge >= 0 {
 			t.Errorf("session cookie not cleared")
 		}
-		if errorText(resp.body) != "Your session has ended; sign in again." {
-			t.Errorf("error %q", errorText(resp.body))
+		if webpagetest.ErrorText(resp.Body) != "Your session has ended; sign in again." {
+			t.Errorf("error %q", webpagetest.ErrorText(resp.Body))
 		}
 	})
 }
@@ -843,9 +805,9 @@ func TestAudit(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(r.fake)
 			}
-			resp := r.get("/support/audit?" + tc.query)
+			resp := r.Get("/support/audit?" + tc.query)
 			if resp.StatusCode != tc.wantStatus {
-				t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.body)
+				t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.Body)
 			}
 			if tc.wantFilter == nil && r.fake.called("Audit") != 0 {
 				t.Errorf("Audit called with %+v", r.fake.filters)
@@ -855,20 +817,20 @@ func TestAudit(t *testing.T) {
 			}
 			want := ""
 			if tc.wantMsg != "" {
-				want = r.page.words["en"].Text(tc.wantMsg)
+				want = r.page.langs.Words["en"].Text(tc.wantMsg)
 			}
-			if got := errorText(resp.body); got != want {
+			if got := webpagetest.ErrorText(resp.Body); got != want {
 				t.Errorf("error %q, want %q", got, want)
 			}
-			if got := invalidFields(resp.body); tc.wantField != "" && !slices.Equal(got, []string{tc.wantField}) {
+			if got := webpagetest.InvalidFields(resp.Body); tc.wantField != "" && !slices.Equal(got, []string{tc.wantField}) {
 				t.Errorf("invalid fields %v, want %s", got, tc.wantField)
 			}
-			if got := strings.Count(resp.body, `<tr class="audit-entry">`); got != tc.wantRows {
+			if got := strings.Count(resp.Body, `<tr class="audit-entry">`); got != tc.wantRows {
 				t.Errorf("%d rows, want %d", got, tc.wantRows)
 			}
 			for _, w := range tc.wantMore {
-				if !strings.Contains(resp.body, w) && !strings.Contains(plain(resp.body), w) {
-					t.Errorf("no %s in\n%s", w, resp.body)
+				if !strings.Contains(resp.Body, w) && !strings.Contains(plain(resp.Body), w) {
+					t.Errorf("no %s in\n%s", w, resp.Body)
 				}
 			}
 		})
@@ -876,57 +838,55 @@ func TestAudit(t *testing.T) {
 	t.Run("support key", func(t *testing.T) {
 		r := newRig(t, allLangs, false)
 		r.signIn(supportKey)
-		home := r.get("/support")
-		resp := r.get("/support/audit?staff=key_admin_1")
+		home := r.Get("/support")
+		resp := r.Get("/support/audit?staff=key_admin_1")
 		if resp.StatusCode != http.StatusForbidden {
-			t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+			t.Fatalf("status %d\n%s", resp.StatusCode, resp.Body)
 		}
-		if got := errorText(resp.body); got != r.page.words["en"].Text("err_forbidden") {
+		if got := webpagetest.ErrorText(resp.Body); got != r.page.langs.Words["en"].Text("err_forbidden") {
 			t.Errorf("error %q", got)
 		}
-		if r.fake.called("Audit")+r.fake.called("StaffKeys") != 0 || strings.Contains(resp.body, `id="audit"`) ||
-			strings.Contains(home.body, `id="audit-link"`) {
+		if r.fake.called("Audit")+r.fake.called("StaffKeys") != 0 || strings.Contains(resp.Body, `id="audit"`) ||
+			strings.Contains(home.Body, `id="audit-link"`) {
 			t.Errorf("a support key reached the audit trail")
 		}
 	})
 	t.Run("not signed in", func(t *testing.T) {
 		r := newRig(t, allLangs, false)
-		resp := r.get("/support/audit")
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.body, `action="/support/signin"`) || r.fake.called("Audit") != 0 {
-			t.Errorf("status %d\n%s", resp.StatusCode, resp.body)
+		resp := r.Get("/support/audit")
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Body, `action="/support/signin"`) || r.fake.called("Audit") != 0 {
+			t.Errorf("status %d\n%s", resp.StatusCode, resp.Body)
 		}
 	})
 }
-
-var hrefRe = regexp.MustCompile(`<a href="([^"]+)" lang="([a-z]+)" hreflang="[a-z]+"`)
 
 func TestLanguage(t *testing.T) {
 	t.Run("switch on the search keeps the mobile", func(t *testing.T) {
 		r := newRig(t, allLangs, false)
 		r.signIn(supportKey)
-		en := r.get("/support/search?mobile=" + url.QueryEscape("98765 43210"))
+		en := r.Get("/support/search?mobile=" + url.QueryEscape("98765 43210"))
 		var hiHref string
-		for _, m := range hrefRe.FindAllStringSubmatch(en.body, -1) {
-			if m[2] == "hi" {
-				hiHref = html.UnescapeString(m[1])
+		for _, l := range webpagetest.LangLinks(en.Body) {
+			if l.Code == "hi" {
+				hiHref = l.Href
 			}
 		}
 		u, err := url.Parse(hiHref)
 		if err != nil || u.Path != "/support/search" || u.Query().Get("mobile") != "98765 43210" || u.Query().Get("lang") != "hi" {
 			t.Fatalf("Hindi link %q does not keep the search", hiHref)
 		}
-		hi := r.get(hiHref)
+		hi := r.Get(hiHref)
 		for _, want := range []string{`<html lang="hi">`, "<h1>मोबाइल नंबर से नागरिक को खोजें</h1>", "इस घंटे 2 बार और भेज सकते हैं",
 			"हैंडसेट तक नहीं पहुँच सके (30003)", "23 नवंबर 2026, 14:05", "पहुँचा", "आंशिक टीकाकरण", `value="98765 43210"`,
 			supportName + " के रूप में साइन इन"} {
-			if !strings.Contains(plain(hi.body), want) {
-				t.Errorf("no %s in\n%s", want, hi.body)
+			if !strings.Contains(plain(hi.Body), want) {
+				t.Errorf("no %s in\n%s", want, hi.Body)
 			}
 		}
 		if hi.StatusCode != http.StatusOK || !slices.Equal(r.fake.searched, []string{"98765 43210", "98765 43210"}) {
 			t.Errorf("status %d, searches %q", hi.StatusCode, r.fake.searched)
 		}
-		if home := r.get("/support"); !strings.Contains(home.body, `<html lang="hi">`) {
+		if home := r.Get("/support"); !strings.Contains(home.Body, `<html lang="hi">`) {
 			t.Errorf("Hindi is not remembered")
 		}
 	})
@@ -945,74 +905,43 @@ func TestLanguage(t *testing.T) {
 		{"no language at all", nil, []string{"/support"}, "en", []string{"en"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, tc.languages, false)
-			var resp response
-			for _, v := range tc.visits {
-				resp = r.get(v)
-			}
-			if m := langRe.FindStringSubmatch(resp.body); m == nil || m[1] != tc.wantLang {
-				t.Errorf("lang %v, want %s", m, tc.wantLang)
-			}
-			var links []string
-			for _, m := range hrefRe.FindAllStringSubmatch(resp.body, -1) {
-				links = append(links, m[2])
-				if m[1] != "/support?lang="+m[2] {
-					t.Errorf("link %s", m[1])
-				}
-			}
-			if !slices.Equal(links, tc.wantLinks) {
-				t.Errorf("links %v, want %v", links, tc.wantLinks)
-			}
-			if !strings.Contains(resp.body, `lang="`+tc.wantLang+`" hreflang="`+tc.wantLang+`" aria-current="true"`) {
-				t.Errorf("current language not marked")
-			}
+			resp := newRig(t, tc.languages, false).Visit(tc.visits...)
+			webpagetest.CheckLanguage(t, resp.Body, tc.wantLang, "/support", tc.wantLinks)
 		})
 	}
 }
 
 func TestRoutes(t *testing.T) {
 	r := newRig(t, allLangs, false)
-	for _, tc := range []struct {
-		path       string
-		wantStatus int
-		wantType   string
-	}{
-		{"/support", 200, "text/html; charset=utf-8"},
-		{"/support/", 200, "text/html; charset=utf-8"},
-		{"/support/static/support.css", 200, "text/css; charset=utf-8"},
-		{"/support/signin", 303, ""},
-		{"/support/signout", 303, ""},
-		{"/support/confirm", 303, ""},
-		{"/support/act", 303, ""},
-		{"/support/search?mobile=9876543210", 401, "text/html; charset=utf-8"},
-		{"/support/audit", 401, "text/html; charset=utf-8"},
-	} {
-		resp := r.get(tc.path)
-		if resp.StatusCode != tc.wantStatus || (tc.wantType != "" && resp.Header.Get("Content-Type") != tc.wantType) {
-			t.Errorf("GET %s: %d %q, want %d %q", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), tc.wantStatus, tc.wantType)
-		}
-		if tc.wantStatus == 303 && resp.Header.Get("Location") != "/support" {
-			t.Errorf("GET %s: Location %q", tc.path, resp.Header.Get("Location"))
-		}
-	}
-	css := r.get("/support/static/support.css")
-	if !strings.Contains(css.body, "@media") || !strings.Contains(css.body, "attr(data-label)") || css.Header.Get("Cache-Control") != "public, max-age=86400" {
+	webpagetest.CheckRoutes(t, r.Client, "/support",
+		webpagetest.Route{Path: "/support", Status: 200, Type: webpagetest.HTML},
+		webpagetest.Route{Path: "/support/", Status: 200, Type: webpagetest.HTML},
+		webpagetest.Route{Path: "/support/static/support.css", Status: 200, Type: webpagetest.CSS},
+		webpagetest.Route{Path: "/support/signin", Status: 303},
+		webpagetest.Route{Path: "/support/signout", Status: 303},
+		webpagetest.Route{Path: "/support/confirm", Status: 303},
+		webpagetest.Route{Path: "/support/act", Status: 303},
+		webpagetest.Route{Path: "/support/search?mobile=9876543210", Status: 401, Type: webpagetest.HTML},
+		webpagetest.Route{Path: "/support/audit", Status: 401, Type: webpagetest.HTML},
+	)
+	css := r.Get("/support/static/support.css")
+	if !strings.Contains(css.Body, "@media") || !strings.Contains(css.Body, "attr(data-label)") || css.Header.Get("Cache-Control") != "public, max-age=86400" {
 		t.Errorf("the stylesheet is not the responsive one, or not cached")
 	}
-	if !strings.Contains(r.get("/support").body, `href="/support/static/support.css?v=`) {
+	if !strings.Contains(r.Get("/support").Body, `href="/support/static/support.css?v=`) {
 		t.Errorf("the page does not link its versioned stylesheet")
 	}
 	// A refreshed step goes home even when signed in, and sends nothing.
 	r.signIn(supportKey)
 	for _, p := range []string{"/support/confirm", "/support/act"} {
-		if resp := r.get(p + "?what=slip&appointment_id=APT7781&mobile=9876543210"); resp.StatusCode != http.StatusSeeOther {
+		if resp := r.Get(p + "?what=slip&appointment_id=APT7781&mobile=9876543210"); resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("GET %s signed in: %d", p, resp.StatusCode)
 		}
 	}
 	if r.fake.called("Act")+r.fake.called("Search") != 0 {
 		t.Errorf("a GET of a step reached the backend")
 	}
-	if resp := r.post("/support/signout", url.Values{}); resp.StatusCode != http.StatusForbidden {
+	if resp := r.Post("/support/signout", url.Values{}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("sign-out without token: %d", resp.StatusCode)
 	}
 }
@@ -1020,7 +949,7 @@ func TestRoutes(t *testing.T) {
 func TestSignOut(t *testing.T) {
 	t.Run("not signed in", func(t *testing.T) {
 		r := newRig(t, allLangs, false)
-		if resp := r.post("/support/signout", url.Values{}); resp.StatusCode != http.StatusSeeOther || r.fake.called("SignOut") != 0 {
+		if resp := r.Post("/support/signout", url.Values{}); resp.StatusCode != http.StatusSeeOther || r.fake.called("SignOut") != 0 {
 			t.Errorf("status %d", resp.StatusCode)
 		}
 	})
@@ -1028,15 +957,15 @@ func TestSignOut(t *testing.T) {
 		r := newRig(t, allLangs, false)
 		r.signIn(supportKey)
 		r.fake.signOutErr = errors.New("redis down")
-		resp := r.post("/support/signout", url.Values{"csrf": {r.sessionCSRF()}})
-		if resp.StatusCode != http.StatusServiceUnavailable || errorText(resp.body) != r.page.words["en"].Text("err_unavailable") {
-			t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+		resp := r.Post("/support/signout", url.Values{"csrf": {r.sessionCSRF()}})
+		if resp.StatusCode != http.StatusServiceUnavailable || webpagetest.ErrorText(resp.Body) != r.page.langs.Words["en"].Text("err_unavailable") {
+			t.Fatalf("status %d\n%s", resp.StatusCode, resp.Body)
 		}
-		if cookieSet(resp, sessionCookie) != nil || hidden(resp.body, "csrf") != r.sessionCSRF() {
+		if resp.Cookie(sessionCookie) != nil || webpagetest.Hidden(resp.Body, "csrf") != r.sessionCSRF() {
 			t.Errorf("the cookie was dropped, or no sign-out form to retry with")
 		}
 		r.fake.signOutErr = nil
-		if resp := r.post("/support/signout", url.Values{"csrf": {r.sessionCSRF()}}); resp.StatusCode != http.StatusSeeOther {
+		if resp := r.Post("/support/signout", url.Values{"csrf": {r.sessionCSRF()}}); resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("retry of sign-out: %d", resp.StatusCode)
 		}
 	})
@@ -1046,8 +975,8 @@ func TestSignOut(t *testing.T) {
 		r.fake.mu.Lock()
 		clear(r.fake.sessions)
 		r.fake.mu.Unlock()
-		resp := r.post("/support/signout", url.Values{"csrf": {"csrf0001Z"}})
-		if c := cookieSet(resp, sessionCookie); resp.StatusCode != http.StatusSeeOther || c == nil || c.MaxAge >= 0 {
+		resp := r.Post("/support/signout", url.Values{"csrf": {"csrf0001Z"}})
+		if c := resp.Cookie(sessionCookie); resp.StatusCode != http.StatusSeeOther || c == nil || c.MaxAge >= 0 {
 			t.Errorf("status %d, cookie %v", resp.StatusCode, c)
 		}
 	})
@@ -1059,16 +988,16 @@ func TestSignOut(t *testing.T) {
 func TestNoKeyAnywhere(t *testing.T) {
 	r := newRig(t, allLangs, true)
 	r.signIn(adminKey)
-	r.get("/support")
-	r.get("/support/search?mobile=9876543210")
-	r.post("/support/confirm", r.actForm(ActSlip, ""))
-	r.post("/support/act", r.actForm(ActSlip, ""))
-	r.post("/support/act", r.actForm(ActSlip, "Citizen called"))
-	r.get("/support/audit")
-	r.post("/support/signout", url.Values{"csrf": {r.sessionCSRF()}})
+	r.Get("/support")
+	r.Get("/support/search?mobile=9876543210")
+	r.Post("/support/confirm", r.actForm(ActSlip, ""))
+	r.Post("/support/act", r.actForm(ActSlip, ""))
+	r.Post("/support/act", r.actForm(ActSlip, "Citizen called"))
+	r.Get("/support/audit")
+	r.Post("/support/signout", url.Values{"csrf": {r.sessionCSRF()}})
 	for _, u := range []string{"https://support.test/support", "https://support.test/support/search"} {
 		site, _ := url.Parse(u)
-		for _, c := range r.jar.Cookies(site) {
+		for _, c := range r.Jar.Cookies(site) {
 			for _, key := range allKeys {
 				if strings.Contains(c.Value, key) {
 					t.Errorf("cookie %s holds a key", c.Name)
@@ -1124,17 +1053,17 @@ func TestErrorCodeText(t *testing.T) {
 		{"<b>", "error code <b>", "त्रुटि कोड <b>"},
 		{"", "", ""},
 	} {
-		if got := errorCodeText(r.page.words["en"], tc.code); got != tc.en {
+		if got := errorCodeText(r.page.langs.Words["en"], tc.code); got != tc.en {
 			t.Errorf("en %q: %q, want %q", tc.code, got, tc.en)
 		}
-		if got := errorCodeText(r.page.words["hi"], tc.code); got != tc.hi {
+		if got := errorCodeText(r.page.langs.Words["hi"], tc.code); got != tc.hi {
 			t.Errorf("hi %q: %q, want %q", tc.code, got, tc.hi)
 		}
 	}
 	for _, code := range []string{"30001", "30002", "30003", "30004", "30005", "30006", "30007", "30008",
 		"21211", "21408", "21610", "21612", "21614", "expired", "opted_out"} {
 		for _, lang := range allLangs {
-			if _, ok := r.page.words[lang]["errcode_"+code]; !ok {
+			if _, ok := r.page.langs.Words[lang]["errcode_"+code]; !ok {
 				t.Errorf("%s: no words for error code %s", lang, code)
 			}
 		}
@@ -1143,7 +1072,7 @@ func TestErrorCodeText(t *testing.T) {
 
 func TestEntryWhat(t *testing.T) {
 	r := newRig(t, allLangs, false)
-	w := r.page.words["en"]
+	w := r.page.langs.Words["en"]
 	for _, tc := range []struct {
 		e    Entry
 		want string
@@ -1182,14 +1111,14 @@ func TestEntryWhat(t *testing.T) {
 
 func TestTimes(t *testing.T) {
 	r := newRig(t, allLangs, false)
-	w := r.page.words["en"]
+	w := r.page.langs.Words["en"]
 	made := time.Date(2026, 11, 23, 18, 29, 0, 0, time.UTC) // 23:59 IST
 	for _, tc := range []struct {
 		got, want string
 	}{
 		{r.page.dateTime(w, made), "23 Nov 2026, 23:59"},
 		{r.page.dateTime(w, made.Add(2*time.Minute)), "24 Nov 2026, 00:01"},
-		{r.page.dateTime(r.page.words["hi"], made), "23 नवंबर 2026, 23:59"},
+		{r.page.dateTime(r.page.langs.Words["hi"], made), "23 नवंबर 2026, 23:59"},
 		{r.page.dateTime(w, time.Time{}), ""},
 		{r.page.changeTime(w, made, made.Add(30*time.Second)), "23:59:30"},
 		{r.page.changeTime(w, made, made.Add(90*time.Second)), "24 Nov 2026, 00:00:30"},

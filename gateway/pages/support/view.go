@@ -1,18 +1,19 @@
 package support
 
 import (
-	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"sandesh/gateway/pages/webpage"
 )
 
 // view is what the template shows.
 type view struct {
 	Lang, Page, CSS   string
-	Langs             []langLink
+	Langs             []webpage.LangLink
 	Staff             string // the signed-in key's name; "" shows no header
 	Admin             bool
 	CSRF              string // of the session; the pre-session token on the sign-in form
@@ -36,11 +37,6 @@ func (v view) Tr(key string, pairs ...string) string { return v.words.Text(key, 
 func (v view) Wide() bool { return v.Page == pageSearch || v.Page == pageAudit }
 
 func (v *view) signedIn(s Staff) { v.Staff, v.Admin, v.CSRF = s.Name, s.Admin, s.CSRF }
-
-type langLink struct {
-	Code, Name, Href string
-	Current          bool
-}
 
 // lookupView is a search's result.
 type lookupView struct {
@@ -276,7 +272,7 @@ func (p *Page) changeTime(w words, made, at time.Time) string {
 	if m.Year() == a.Year() && m.YearDay() == a.YearDay() {
 		return clock
 	}
-	return date(w, a) + ", " + clock
+	return w.Date(a) + ", " + clock
 }
 
 // describe finds t among the people of lk and says what acting on it will
@@ -341,7 +337,7 @@ func (p *Page) dateTime(w words, t time.Time) string {
 		return ""
 	}
 	t = t.In(p.loc)
-	return date(w, t) + ", " + t.Format("15:04")
+	return w.Date(t) + ", " + t.Format("15:04")
 }
 
 // dateOnly is a YYYY-MM-DD date as "24 Nov 2026"; as given when it is not one.
@@ -350,12 +346,7 @@ func dateOnly(w words, s string) string {
 	if err != nil {
 		return s
 	}
-	return date(w, d)
-}
-
-// date is t as "23 Nov 2026", with the month in w's language.
-func date(w words, t time.Time) string {
-	return fmt.Sprintf("%d %s %d", t.Day(), w.Text("month_"+strconv.Itoa(int(t.Month()))), t.Year())
+	return w.Date(d)
 }
 
 // apptArgs is what the template of an appointment needs: the page's words

@@ -1,14 +1,12 @@
 package verify
 
 import (
-	"net"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"github.com/gofiber/fiber/v2"
 
+	"sandesh/gateway/pages/webpage/webpagetest"
 	"sandesh/internal/browsertest"
 )
 
@@ -21,18 +19,8 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	p.Mount(app)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln) }()
-	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
-	site := "http://" + ln.Addr().String()
-	// Started after the server, so it is stopped before the server waits
-	// for its connections to close.
-	ctx := browsertest.New(t)
+	site := webpagetest.Serve(t, p.Mount)
+	ctx := browsertest.New(t) // after Serve, so that it stops first
 
 	var status, name, fontSize, location string
 	var scrollWidth int

@@ -7,6 +7,3 @@ type words = webpage.Words
 
 // stringsDir holds one "<lang>.txt" a language.
 const stringsDir = "assets/i18n"
-
-// loadWords reads the page strings of lang.
-func loadWords(lang string) (words, error) { return webpage.LoadWords(assets, stringsDir, lang) }

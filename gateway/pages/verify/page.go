@@ -29,20 +29,19 @@
 package verify
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
-	"sandesh/gateway/pages/webpage"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+
+	"sandesh/gateway/pages/webpage"
 )
 
 //go:embed assets
@@ -54,7 +53,6 @@ const (
 	csrfCookie    = "verify_csrf" // the CSRF token of the sign-in form, before there is a session
 	langCookie    = "verify_lang"
 
-	maxKey    = 200 // bytes of an API key, as the API accepts
 	maxName   = 100 // runes of a name
 	maxMobile = 20
 	maxTxn    = 64
@@ -62,13 +60,12 @@ const (
 
 // Page is the verifier page over a Backend.
 type Page struct {
-	b       Backend
-	langs   []string // first is the default
-	words   map[string]words
-	tmpl    *template.Template
-	css     webpage.Asset
-	cookies webpage.Cookies
-	now     func() time.Time
+	b        Backend
+	langs    webpage.Languages
+	sessions webpage.Sessions
+	tmpl     *template.Template
+	css      webpage.Asset
+	now      func() time.Time
 }
 
 // New builds the page; languages are the configured ones (first is
@@ -83,15 +80,16 @@ func New(b Backend, languages []string, secureCookies bool) (*Page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	p := &Page{b: b, langs: langs, words: w, cookies: webpage.Cookies{Path: base, Secure: secureCookies}, now: time.Now}
-	if p.tmpl, err = template.ParseFS(assets, "assets/verify.html"); err != nil {
+	cookies := webpage.Cookies{Path: base, Secure: secureCookies}
+	p := &Page{b: b, now: time.Now,
+		langs:    webpage.Languages{Codes: langs, Words: w, Cookie: langCookie, Cookies: cookies},
+		sessions: webpage.Sessions{Cookies: cookies, Session: sessionCookie, CSRF: csrfCookie}}
+	if p.tmpl, err = webpage.ParseTemplate(assets, "assets/verify.html"); err != nil {
 		return nil, fmt.Errorf("verify: template: %w", err)
 	}
-	css, err := assets.ReadFile("assets/verify.css")
-	if err != nil {
+	if p.css, err = webpage.Stylesheet(assets, "assets/verify.css", base+"/static/verify.css"); err != nil {
 		return nil, fmt.Errorf("verify: stylesheet: %w", err)
 	}
-	p.css = webpage.NewAsset(base+"/static/verify.css", "text/css; charset=utf-8", css)
 	return p, nil
 }
 
@@ -104,7 +102,7 @@ func (p *Page) Mount(r fiber.Router) {
 	r.Post(base+"/signout", p.guard(p.signOut))
 	for _, step := range []string{"/signin", "/otp", "/confirm", "/signout"} {
 		// A refresh or bookmark of a step starts over.
-		r.Get(base+step, p.guard(func(c *fiber.Ctx) error { return c.Redirect(base, http.StatusSeeOther) }))
+		r.Get(base+step, p.guard(webpage.SeeOther(base)))
 	}
 	r.Get(base+"/static/verify.css", p.guard(p.css.Serve))
 }
@@ -115,14 +113,14 @@ func (p *Page) guard(h fiber.Handler) fiber.Handler { return webpage.Guard(webpa
 // home is the sign-in form, or the name-and-mobile form when signed in.
 func (p *Page) home(c *fiber.Ctx) error {
 	v := p.view(c, "check")
-	id := cookie(c, sessionCookie)
+	id := p.sessions.ID(c)
 	if id == "" {
 		return p.signInForm(c, v, "", http.StatusOK)
 	}
 	s, err := p.b.Session(c.UserContext(), id)
 	if err != nil {
 		if kindOf(err).Kind == ErrUnauthorized {
-			p.clearCookie(c, sessionCookie)
+			p.sessions.End(c)
 			return p.signInForm(c, v, v.T("err_session_ended"), http.StatusOK)
 		}
 		return p.problem(c, v, v.T("err_unavailable"), http.StatusServiceUnavailable)
@@ -134,16 +132,16 @@ func (p *Page) home(c *fiber.Ctx) error {
 // signIn exchanges the API key for a session cookie.
 func (p *Page) signIn(c *fiber.Ctx) error {
 	v := p.view(c, "signin")
-	if !sameToken(formValue(c, "csrf"), cookie(c, csrfCookie)) {
+	if !p.sessions.SignInAllowed(c) {
 		return p.problem(c, v, v.T("err_csrf"), http.StatusForbidden)
 	}
-	key := strings.TrimSpace(c.FormValue("api_key"))
-	if key == "" || len(key) > maxKey {
+	key, ok := webpage.APIKey(c)
+	if !ok {
 		return p.signInForm(c, v, v.T("err_signin"), http.StatusUnauthorized)
 	}
-	s, err := p.b.SignIn(c.UserContext(), strings.Clone(key))
-	if err == nil && (!validCookieValue(s.ID) || s.CSRF == "") {
-		err = errors.New("verify: backend gave an unusable session")
+	s, err := p.b.SignIn(c.UserContext(), key)
+	if err == nil {
+		err = webpage.UsableSession(s.ID, s.CSRF)
 	}
 	if err != nil {
 		e := kindOf(err)
@@ -153,8 +151,7 @@ func (p *Page) signIn(c *fiber.Ctx) error {
 		}
 		return p.signInForm(c, v, msg, statusOf(e.Kind))
 	}
-	p.setCookie(c, sessionCookie, s.ID, 0, http.SameSiteStrictMode)
-	p.clearCookie(c, csrfCookie)
+	p.sessions.Start(c, s.ID)
 	return c.Redirect(base, http.StatusSeeOther)
 }
 
@@ -215,7 +212,7 @@ func (p *Page) confirm(c *fiber.Ctx) error {
 // signOut ends the session and forgets its cookie.
 func (p *Page) signOut(c *fiber.Ctx) error {
 	v := p.view(c, "signin")
-	id := cookie(c, sessionCookie)
+	id := p.sessions.ID(c)
 	if id == "" {
 		return c.Redirect(base, http.StatusSeeOther)
 	}
@@ -224,10 +221,10 @@ func (p *Page) signOut(c *fiber.Ctx) error {
 		if kindOf(err).Kind != ErrUnauthorized {
 			return p.problem(c, v, v.T("err_unavailable"), http.StatusServiceUnavailable)
 		}
-		p.clearCookie(c, sessionCookie)
+		p.sessions.End(c)
 		return c.Redirect(base, http.StatusSeeOther)
 	}
-	if !sameToken(formValue(c, "csrf"), s.CSRF) {
+	if !webpage.ValidCSRF(c, s.CSRF) {
 		return p.problem(c, v, v.T("err_csrf"), http.StatusForbidden)
 	}
 	if err := p.b.SignOut(c.UserContext(), s.ID); err != nil && kindOf(err).Kind != ErrUnauthorized {
@@ -235,7 +232,7 @@ func (p *Page) signOut(c *fiber.Ctx) error {
 		v.signedIn(s)
 		return p.problem(c, v, v.T("err_unavailable"), http.StatusServiceUnavailable)
 	}
-	p.clearCookie(c, sessionCookie)
+	p.sessions.End(c)
 	return c.Redirect(base, http.StatusSeeOther)
 }
 
@@ -243,7 +240,7 @@ func (p *Page) signOut(c *fiber.Ctx) error {
 // session's. When not ok the answer (sign-in form, 403 or 503) is rendered
 // and err is render's.
 func (p *Page) session(c *fiber.Ctx, v *view) (s Session, ok bool, err error) {
-	id := cookie(c, sessionCookie)
+	id := p.sessions.ID(c)
 	if id == "" {
 		return Session{}, false, p.signInForm(c, *v, v.T("err_session_ended"), http.StatusUnauthorized)
 	}
@@ -254,7 +251,7 @@ func (p *Page) session(c *fiber.Ctx, v *view) (s Session, ok bool, err error) {
 		}
 		return Session{}, false, p.problem(c, *v, v.T("err_unavailable"), http.StatusServiceUnavailable)
 	}
-	if !sameToken(formValue(c, "csrf"), s.CSRF) {
+	if !webpage.ValidCSRF(c, s.CSRF) {
 		return Session{}, false, p.problem(c, *v, v.T("err_csrf"), http.StatusForbidden)
 	}
 	v.signedIn(s)
@@ -270,7 +267,7 @@ func (p *Page) fail(c *fiber.Ctx, v view, e *Error) error {
 	v.Error = p.message(v, e)
 	switch e.Kind {
 	case ErrUnauthorized:
-		p.clearCookie(c, sessionCookie)
+		p.sessions.End(c)
 		return p.signInForm(c, v, v.Error, status)
 	case ErrInvalidInput:
 		v.ErrorField = "name"
@@ -327,12 +324,7 @@ func (p *Page) message(v view, e *Error) string {
 }
 
 func (p *Page) signInForm(c *fiber.Ctx, v view, msg string, status int) error {
-	tok := cookie(c, csrfCookie)
-	if !validCookieValue(tok) {
-		tok = newToken()
-		p.setCookie(c, csrfCookie, tok, 0, http.SameSiteStrictMode)
-	}
-	v.Step, v.Langs, v.Verifier, v.CSRF = "signin", p.links(v.Lang), "", tok
+	v.Step, v.Langs, v.Verifier, v.CSRF = "signin", p.links(v.Lang), "", p.sessions.SignInToken(c)
 	v.Error, v.ErrorField, v.Txn, v.Name, v.Mobile = msg, "", "", "", ""
 	return p.render(c, status, v)
 }
@@ -344,29 +336,21 @@ func (p *Page) problem(c *fiber.Ctx, v view, msg string, status int) error {
 }
 
 func (p *Page) render(c *fiber.Ctx, status int, v view) error {
-	var buf bytes.Buffer
-	if err := p.tmpl.ExecuteTemplate(&buf, "page", v); err != nil {
-		return err
+	if err := webpage.Render(c, p.tmpl, "page", status, v); err != nil {
+		return fmt.Errorf("verify: %s: %w", v.Step, err)
 	}
-	c.Status(status)
-	c.Set(fiber.HeaderContentType, "text/html; charset=utf-8")
-	return c.Send(buf.Bytes())
+	return nil
 }
 
 // view is what the template shows.
 type view struct {
 	Lang, Step, CSS   string
-	Langs             []langLink // the language switch; none mid-check, where a link would lose the txn
-	Verifier, CSRF    string     // of the session; CSRF is the pre-session token on the sign-in form
+	Langs             []webpage.LangLink // the language switch; none mid-check, where a link would lose the txn
+	Verifier, CSRF    string             // of the session; CSRF is the pre-session token on the sign-in form
 	Error, ErrorField string
 	Name, Mobile, Txn string
 	Result            *resultView
 	words             words
-}
-
-type langLink struct {
-	Code, Name, Href string
-	Current          bool
 }
 
 type resultView struct {
@@ -387,37 +371,17 @@ func (v *view) signedIn(s Session) { v.Verifier, v.CSRF = s.Verifier, s.CSRF }
 
 // view starts the view of a request in its language.
 func (p *Page) view(c *fiber.Ctx, step string) view {
-	lang := p.language(c)
-	v := view{Lang: lang, Step: step, CSS: p.css.Href, words: p.words[lang]}
+	lang := p.langs.Choose(c)
+	v := view{Lang: lang, Step: step, CSS: p.css.Href, words: p.langs.Words[lang]}
 	if step == "check" {
 		v.Langs = p.links(lang)
 	}
 	return v
 }
 
-// language is the request's "?lang=" when configured (then remembered),
-// else the remembered one, else the default.
-func (p *Page) language(c *fiber.Ctx) string {
-	remembered := cookie(c, langCookie)
-	if q := c.Query("lang"); q != "" && slices.Contains(p.langs, q) {
-		if q != remembered {
-			p.setCookie(c, langCookie, q, 365*24*3600, http.SameSiteLaxMode)
-		}
-		return strings.Clone(q)
-	}
-	if slices.Contains(p.langs, remembered) {
-		return remembered
-	}
-	return p.langs[0]
-}
-
-func (p *Page) links(current string) []langLink {
-	out := make([]langLink, 0, len(p.langs))
-	for _, l := range p.langs {
-		out = append(out, langLink{Code: l, Name: p.words[l].Text("lang_name"), Href: base + "?lang=" + l, Current: l == current})
-	}
-	return out
-}
+// links is the language switch: of the home page, since every step but
+// the first is a POST that a link cannot repeat.
+func (p *Page) links(current string) []webpage.LangLink { return p.langs.Links(current, base, nil) }
 
 var statusClass = map[string]string{
 	"FULLY_VACCINATED":     "status-full",
@@ -442,17 +406,12 @@ func (p *Page) result(w words, r Result) (resultView, bool) {
 	if r.LastDoseDate != "" {
 		v.LastDose = r.LastDoseDate
 		if d, err := time.Parse(time.DateOnly, r.LastDoseDate); err == nil {
-			v.LastDose = date(w, d)
+			v.LastDose = w.Date(d)
 		}
 	}
 	now := p.now()
-	v.VerifiedAt = date(w, now) + ", " + now.Format("15:04 MST")
+	v.VerifiedAt = w.Date(now) + ", " + now.Format("15:04 MST")
 	return v, true
-}
-
-// date is t as "23 Nov 2026", with the month in w's language.
-func date(w words, t time.Time) string {
-	return fmt.Sprintf("%d %s %d", t.Day(), w.Text("month_"+strconv.Itoa(int(t.Month()))), t.Year())
 }
 
 // sixDigits is the OTP as typed, with spaces and dashes dropped and
@@ -477,17 +436,3 @@ func sixDigits(s string) (string, bool) {
 }
 
 func formValue(c *fiber.Ctx, key string) string { return webpage.FormValue(c, key) }
-
-func cookie(c *fiber.Ctx, name string) string { return webpage.Cookies{}.Get(c, name) }
-
-func (p *Page) setCookie(c *fiber.Ctx, name, value string, maxAge int, sameSite http.SameSite) {
-	p.cookies.Set(c, name, value, maxAge, sameSite)
-}
-
-func (p *Page) clearCookie(c *fiber.Ctx, name string) { p.cookies.Clear(c, name) }
-
-var (
-	newToken         = webpage.NewToken
-	sameToken        = webpage.SameToken
-	validCookieValue = webpage.ValidCookieValue
-)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"sandesh/gateway/pages/webpage/webpagetest"
 )
 
 var allLangs = []string{"en", "hi", "mr"}
@@ -31,19 +33,19 @@ func TestSignIn(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, allLangs, false)
 			r.fake.signInErr = tc.backendErr
-			form := url.Values{"csrf": {csrfOf(t, r.get("/verify"))}, "api_key": {tc.key}}
-			resp := r.post("/verify/signin", form)
+			form := url.Values{"csrf": {r.CSRF(r.Get("/verify"))}, "api_key": {tc.key}}
+			resp := r.Post("/verify/signin", form)
 			if resp.StatusCode != tc.wantStatus {
-				t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.body)
+				t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.Body)
 			}
 			if got := r.fake.called("SignIn"); got != tc.wantCalled {
 				t.Errorf("SignIn called %d times, want %d", got, tc.wantCalled)
 			}
-			if strings.Contains(resp.body, tc.key) && tc.key != "" {
+			if strings.Contains(resp.Body, tc.key) && tc.key != "" {
 				t.Errorf("the key is echoed back")
 			}
 			if tc.wantMsg != "" {
-				if got, want := errorText(resp.body), r.page.words["en"].Text(tc.wantMsg); got != want {
+				if got, want := webpagetest.ErrorText(resp.Body), r.page.langs.Words["en"].Text(tc.wantMsg); got != want {
 					t.Errorf("error %q, want %q", got, want)
 				}
 				if strings.Contains(resp.Header.Get("Set-Cookie"), sessionCookie+"=sess") {
@@ -54,9 +56,9 @@ func TestSignIn(t *testing.T) {
 			if loc := resp.Header.Get("Location"); loc != "/verify" {
 				t.Errorf("Location %q, want /verify", loc)
 			}
-			home := r.get("/verify")
-			if !strings.Contains(home.body, "Signed in as "+testVerifier) || !strings.Contains(home.body, `action="/verify/otp"`) {
-				t.Errorf("after sign-in, no name-and-mobile form:\n%s", home.body)
+			home := r.Get("/verify")
+			if !strings.Contains(home.Body, "Signed in as "+testVerifier) || !strings.Contains(home.Body, `action="/verify/otp"`) {
+				t.Errorf("after sign-in, no name-and-mobile form:\n%s", home.Body)
 			}
 		})
 	}
@@ -65,47 +67,20 @@ func TestSignIn(t *testing.T) {
 func TestCookieFlags(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		r := newRig(t, allLangs, secure)
-		first := r.get("/verify?lang=hi")
-		ok := r.post("/verify/signin", url.Values{"csrf": {csrfOf(t, first)}, "api_key": {testKey}})
-		out := r.post("/verify/signout", url.Values{"csrf": {r.sessionCSRF()}})
+		first := r.Get("/verify?lang=hi")
+		ok := r.Post("/verify/signin", url.Values{"csrf": {r.CSRF(first)}, "api_key": {testKey}})
+		out := r.Post("/verify/signout", url.Values{"csrf": {r.sessionCSRF()}})
 
-		cookies := map[string]*http.Cookie{}
-		for _, resp := range []response{first, ok} {
-			for _, c := range resp.Cookies() {
-				if c.Value != "" {
-					cookies[c.Name] = c
-				}
-			}
-		}
-		for _, tc := range []struct {
-			name     string
-			sameSite http.SameSite
-			session  bool // no Max-Age: gone when the browser closes
-		}{
-			{sessionCookie, http.SameSiteStrictMode, true},
-			{csrfCookie, http.SameSiteStrictMode, true},
-			{langCookie, http.SameSiteLaxMode, false},
-		} {
-			c := cookies[tc.name]
-			if c == nil {
-				t.Errorf("secure=%v: no %s cookie", secure, tc.name)
-				continue
-			}
-			if !c.HttpOnly || c.Path != "/verify" || c.SameSite != tc.sameSite || c.Secure != secure || (c.MaxAge == 0) != tc.session {
-				t.Errorf("secure=%v: %s cookie %q: want HttpOnly, Path=/verify, SameSite %v, Secure=%v", secure, tc.name, c.Raw, tc.sameSite, secure)
-			}
-		}
+		cookies := webpagetest.CookiesSet(first, ok)
+		webpagetest.CheckCookies(t, cookies, "/verify", secure, webpagetest.SignInCookies(sessionCookie, csrfCookie, langCookie)...)
 		if cookies[sessionCookie].Value == testKey {
 			t.Errorf("the session cookie is the key")
 		}
-		var cleared bool
-		for _, c := range out.Cookies() {
-			cleared = cleared || (c.Name == sessionCookie && c.MaxAge < 0 && c.Path == "/verify")
-		}
+		cleared := out.Clears(sessionCookie, "/verify")
 		if out.StatusCode != http.StatusSeeOther || !cleared || r.fake.called("SignOut") != 1 {
 			t.Errorf("secure=%v: sign-out: status %d, cookie cleared %v, SignOut calls %d", secure, out.StatusCode, cleared, r.fake.called("SignOut"))
 		}
-		if home := r.get("/verify"); !strings.Contains(home.body, `action="/verify/signin"`) {
+		if home := r.Get("/verify"); !strings.Contains(home.Body, `action="/verify/signin"`) {
 			t.Errorf("secure=%v: signed in after sign-out", secure)
 		}
 	}
@@ -131,28 +106,13 @@ func TestCSRFRefused(t *testing.T) {
 			t.Run(tc.name+"/"+lang, func(t *testing.T) {
 				r := newRig(t, allLangs, false)
 				r.setLang(lang)
-				pre := csrfOf(t, r.get("/verify"))
+				pre := r.CSRF(r.Get("/verify"))
 				if tc.signedIn {
 					r.signIn()
 				}
 				form := url.Values{"api_key": {testKey}, "name": {"Asha Patil"}, "mobile": {"9876543210"}, "txn": {"txn-7d1e"}, "otp": {testOTP}}
-				switch tc.token {
-				case "pre-session":
-					form.Set("csrf", pre)
-				case "":
-				default:
-					form.Set("csrf", tc.token)
-				}
-				resp := r.post(tc.path, form)
-				if resp.StatusCode != http.StatusForbidden {
-					t.Fatalf("status %d, want 403\n%s", resp.StatusCode, resp.body)
-				}
-				if got, want := errorText(resp.body), r.page.words[lang].Text("err_csrf"); got != want {
-					t.Errorf("error %q, want %q", got, want)
-				}
-				if !strings.Contains(resp.body, `<html lang="`+lang+`">`) {
-					t.Errorf("page not in %s", lang)
-				}
+				resp := r.Post(tc.path, webpagetest.WithToken(form, tc.token, pre))
+				webpagetest.CheckError(t, resp, http.StatusForbidden, r.page.langs.Words[lang].Text("err_csrf"), lang)
 				if n := r.fake.called(tc.method); n > 0 && !(tc.method == "SignIn" && tc.signedIn) {
 					t.Errorf("%s called %d times", tc.method, n)
 				}
@@ -161,9 +121,9 @@ func TestCSRFRefused(t *testing.T) {
 	}
 	t.Run("sign-in token without its cookie", func(t *testing.T) {
 		r := newRig(t, allLangs, false)
-		tok := csrfOf(t, r.get("/verify"))
-		r.jar.SetCookies(r.site, []*http.Cookie{{Name: csrfCookie, Value: "", Path: "/verify", MaxAge: -1}})
-		if resp := r.post("/verify/signin", url.Values{"csrf": {tok}, "api_key": {testKey}}); resp.StatusCode != http.StatusForbidden {
+		tok := r.CSRF(r.Get("/verify"))
+		r.Forget(csrfCookie)
+		if resp := r.Post("/verify/signin", url.Values{"csrf": {tok}, "api_key": {testKey}}); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("status %d, want 403", resp.StatusCode)
 		}
 	})
@@ -225,45 +185,45 @@ func TestErrors(t *testing.T) {
 				if tc.setup != nil {
 					tc.setup(r.fake)
 				}
-				var resp response
+				var resp webpagetest.Response
 				if tc.step == "home" {
-					resp = r.get("/verify")
+					resp = r.Get("/verify")
 				} else {
-					resp = r.post("/verify/"+tc.step, form)
+					resp = r.Post("/verify/"+tc.step, form)
 				}
 				if resp.StatusCode != tc.wantStatus {
-					t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.body)
+					t.Fatalf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, resp.Body)
 				}
-				want := r.page.words[lang].Text(tc.wantMsg, "n", tc.wantN)
-				if got := errorText(resp.body); got != want || strings.Contains(got, "{") {
+				want := r.page.langs.Words[lang].Text(tc.wantMsg, "n", tc.wantN)
+				if got := webpagetest.ErrorText(resp.Body); got != want || strings.Contains(got, "{") {
 					t.Errorf("error %q, want %q", got, want)
 				}
-				if lang != "en" && want == r.page.words["en"].Text(tc.wantMsg, "n", tc.wantN) {
+				if lang != "en" && want == r.page.langs.Words["en"].Text(tc.wantMsg, "n", tc.wantN) {
 					t.Errorf("%s is not translated into %s", tc.wantMsg, lang)
 				}
-				if !strings.Contains(resp.body, `<html lang="`+lang+`">`) {
+				if !strings.Contains(resp.Body, `<html lang="`+lang+`">`) {
 					t.Errorf("page not in %s", lang)
 				}
-				if tc.wantForm != "" && !strings.Contains(resp.body, `action="`+tc.wantForm+`"`) {
-					t.Errorf("no form to %s:\n%s", tc.wantForm, resp.body)
+				if tc.wantForm != "" && !strings.Contains(resp.Body, `action="`+tc.wantForm+`"`) {
+					t.Errorf("no form to %s:\n%s", tc.wantForm, resp.Body)
 				}
-				if tc.wantField != "" && !strings.Contains(resp.body, `id="`+tc.wantField+`"`) {
+				if tc.wantField != "" && !strings.Contains(resp.Body, `id="`+tc.wantField+`"`) {
 					t.Errorf("no %s field", tc.wantField)
 				}
-				if tc.wantField != "" && !strings.Contains(resp.body, `name="`+tc.wantField+`" `) {
+				if tc.wantField != "" && !strings.Contains(resp.Body, `name="`+tc.wantField+`" `) {
 					t.Errorf("no %s input", tc.wantField)
 				}
-				for _, in := range inputRe.FindAllString(resp.body, -1) {
+				for _, in := range webpagetest.Fields(resp.Body) {
 					marked := strings.Contains(in, `aria-invalid="true"`)
 					isField := tc.wantField != "" && strings.Contains(in, `id="`+tc.wantField+`"`)
 					if marked != isField && tc.wantForm != "/verify/signin" {
 						t.Errorf("aria-invalid on %s (want only %q)", in, tc.wantField)
 					}
 				}
-				if tc.wantForm == "/verify/confirm" && hidden(resp.body, "txn") != "txn-7d1e" {
+				if tc.wantForm == "/verify/confirm" && webpagetest.Hidden(resp.Body, "txn") != "txn-7d1e" {
 					t.Errorf("the OTP form lost the txn")
 				}
-				if tc.step == "confirm" && tc.wantForm == "/verify/otp" && !strings.Contains(resp.body, `value="Asha Patil"`) {
+				if tc.step == "confirm" && tc.wantForm == "/verify/otp" && !strings.Contains(resp.Body, `value="Asha Patil"`) {
 					t.Errorf("the new check is not filled in with the name")
 				}
 			})
@@ -295,9 +255,9 @@ func TestResult(t *testing.T) {
 				r.setLang(lang)
 				r.signIn()
 				r.requestOTP()
-				resp := r.post("/verify/confirm", r.confirmForm(" 123 456 "))
+				resp := r.Post("/verify/confirm", r.confirmForm(" 123 456 "))
 				if resp.StatusCode != http.StatusOK {
-					t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+					t.Fatalf("status %d\n%s", resp.StatusCode, resp.Body)
 				}
 				w := words[lang]
 				lastDose := w["none"]
@@ -315,14 +275,14 @@ func TestResult(t *testing.T) {
 					`<dd id="verified-at">` + w["at"] + `</dd>`,
 					`href="/verify"`,
 				} {
-					if !strings.Contains(resp.body, want) {
-						t.Errorf("no %s in\n%s", want, resp.body)
+					if !strings.Contains(resp.Body, want) {
+						t.Errorf("no %s in\n%s", want, resp.Body)
 					}
 				}
-				if tc.result.Vaccine != "" && !strings.Contains(resp.body, "<dd>"+tc.result.Vaccine+"</dd>") {
+				if tc.result.Vaccine != "" && !strings.Contains(resp.Body, "<dd>"+tc.result.Vaccine+"</dd>") {
 					t.Errorf("no vaccine")
 				}
-				if strings.Contains(resp.body, "txn-7d1e") || strings.Contains(resp.body, testOTP) {
+				if strings.Contains(resp.Body, "txn-7d1e") || strings.Contains(resp.Body, testOTP) {
 					t.Errorf("the result page keeps the txn or the OTP")
 				}
 				if r.fake.gotTxn != "txn-7d1e" {
@@ -340,12 +300,12 @@ func TestHappyPath(t *testing.T) {
 	if r.fake.gotName != "Asha Patil" || r.fake.gotMobile != "9876543210" {
 		t.Errorf("RequestOTP got %q, %q", r.fake.gotName, r.fake.gotMobile)
 	}
-	if otp.Header.Get("Cache-Control") != "no-store" || strings.Contains(otp.body, `class="langs"`) {
+	if otp.Header.Get("Cache-Control") != "no-store" || strings.Contains(otp.Body, `class="langs"`) {
 		t.Errorf("the OTP form is stored or offers a language link that would lose the txn")
 	}
-	resp := r.post("/verify/confirm", r.confirmForm("१२३४५६")) // Devanagari digits
-	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.body, ">Fully vaccinated<") {
-		t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+	resp := r.Post("/verify/confirm", r.confirmForm("१२३४५६")) // Devanagari digits
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Body, ">Fully vaccinated<") {
+		t.Fatalf("status %d\n%s", resp.StatusCode, resp.Body)
 	}
 }
 
@@ -368,59 +328,29 @@ func TestLanguage(t *testing.T) {
 		{"no language at all", nil, []string{"/verify"}, "en", []string{"en"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, tc.languages, false)
-			var resp response
-			for _, v := range tc.visits {
-				resp = r.get(v)
-			}
-			if m := langRe.FindStringSubmatch(resp.body); m == nil || m[1] != tc.wantLang {
-				t.Errorf("lang %v, want %s", m, tc.wantLang)
-			}
-			var links []string
-			for _, l := range tc.wantLinks {
-				links = append(links, `href="/verify?lang=`+l+`" lang="`+l+`"`)
-			}
-			for _, l := range links {
-				if !strings.Contains(resp.body, l) {
-					t.Errorf("no link %s", l)
-				}
-			}
-			if got := strings.Count(resp.body, `hreflang=`); got != len(links) {
-				t.Errorf("%d language links, want %d", got, len(links))
-			}
-			if !strings.Contains(resp.body, `lang="`+tc.wantLang+`" hreflang="`+tc.wantLang+`" aria-current="true"`) {
-				t.Errorf("current language not marked")
-			}
+			resp := newRig(t, tc.languages, false).Visit(tc.visits...)
+			webpagetest.CheckLanguage(t, resp.Body, tc.wantLang, "/verify", tc.wantLinks)
 		})
 	}
 }
 
 func TestRoutes(t *testing.T) {
 	r := newRig(t, allLangs, false)
-	for _, tc := range []struct {
-		path       string
-		wantStatus int
-		wantType   string
-	}{
-		{"/verify", 200, "text/html; charset=utf-8"},
-		{"/verify/", 200, "text/html; charset=utf-8"},
-		{"/verify/static/verify.css", 200, "text/css; charset=utf-8"},
-		{"/verify/signin", 303, ""},
-		{"/verify/otp", 303, ""},
-		{"/verify/confirm", 303, ""},
-		{"/verify/signout", 303, ""},
-	} {
-		resp := r.get(tc.path)
-		if resp.StatusCode != tc.wantStatus || (tc.wantType != "" && resp.Header.Get("Content-Type") != tc.wantType) {
-			t.Errorf("GET %s: %d %q, want %d %q", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), tc.wantStatus, tc.wantType)
-		}
-	}
-	css := r.get("/verify/static/verify.css")
-	if !strings.Contains(css.body, "@media") || !strings.Contains(r.get("/verify").body, `href="/verify/static/verify.css?v=`) {
+	webpagetest.CheckRoutes(t, r.Client, "/verify",
+		webpagetest.Route{Path: "/verify", Status: 200, Type: webpagetest.HTML},
+		webpagetest.Route{Path: "/verify/", Status: 200, Type: webpagetest.HTML},
+		webpagetest.Route{Path: "/verify/static/verify.css", Status: 200, Type: webpagetest.CSS},
+		webpagetest.Route{Path: "/verify/signin", Status: 303},
+		webpagetest.Route{Path: "/verify/otp", Status: 303},
+		webpagetest.Route{Path: "/verify/confirm", Status: 303},
+		webpagetest.Route{Path: "/verify/signout", Status: 303},
+	)
+	css := r.Get("/verify/static/verify.css")
+	if !strings.Contains(css.Body, "@media") || !strings.Contains(r.Get("/verify").Body, `href="/verify/static/verify.css?v=`) {
 		t.Errorf("the page does not link its responsive stylesheet")
 	}
 	// Signing out when not signed in just goes home.
-	if resp := r.post("/verify/signout", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+	if resp := r.Post("/verify/signout", url.Values{}); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("sign-out without session: %d", resp.StatusCode)
 	}
 }
@@ -429,12 +359,12 @@ func TestSignOutUnavailable(t *testing.T) {
 	r := newRig(t, allLangs, false)
 	r.signIn()
 	r.fake.signOutErr = errors.New("redis down")
-	resp := r.post("/verify/signout", url.Values{"csrf": {r.sessionCSRF()}})
-	if resp.StatusCode != http.StatusServiceUnavailable || errorText(resp.body) != r.page.words["en"].Text("err_unavailable") {
-		t.Fatalf("status %d\n%s", resp.StatusCode, resp.body)
+	resp := r.Post("/verify/signout", url.Values{"csrf": {r.sessionCSRF()}})
+	if resp.StatusCode != http.StatusServiceUnavailable || webpagetest.ErrorText(resp.Body) != r.page.langs.Words["en"].Text("err_unavailable") {
+		t.Fatalf("status %d\n%s", resp.StatusCode, resp.Body)
 	}
 	r.fake.signOutErr = nil
-	if resp := r.post("/verify/signout", url.Values{"csrf": {r.sessionCSRF()}}); resp.StatusCode != http.StatusSeeOther {
+	if resp := r.Post("/verify/signout", url.Values{"csrf": {r.sessionCSRF()}}); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("retry of sign-out: %d", resp.StatusCode)
 	}
 }

@@ -1,6 +1,8 @@
 // Package webpage holds what the gateway's server-rendered pages share:
-// security headers, cookies, CSRF tokens, form values and page strings in
-// several languages.
+// security headers, cookies, the sign-in's session and CSRF cookies, form
+// values, page strings in several languages and the choice among them,
+// and the frame of every page: its layout template and the base of its
+// stylesheet (assets/). Tests of the pages share webpagetest.
 package webpage
 
 import (

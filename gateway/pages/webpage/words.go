@@ -9,7 +9,9 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Words are one language's page strings, by key.
@@ -129,4 +131,10 @@ func (w Words) Text(key string, pairs ...string) string {
 	}
 	// One pass: a value holding "{mobile}" stays as it is.
 	return strings.NewReplacer(old...).Replace(t)
+}
+
+// Date is t as "23 Nov 2026", with the month in these words (month_1 to
+// month_12).
+func (w Words) Date(t time.Time) string {
+	return fmt.Sprintf("%d %s %d", t.Day(), w.Text("month_"+strconv.Itoa(int(t.Month()))), t.Year())
 }
