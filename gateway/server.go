@@ -36,6 +36,9 @@ type ServerOptions struct {
 	PublicURL string
 	// TwilioTokens maps each twilio provider's name to its auth token.
 	TwilioTokens map[string]string
+	// AfricasTalkingTokens maps each africastalking provider's name to the
+	// token its delivery-report URL must carry ("" for none).
+	AfricasTalkingTokens map[string]string
 	// AdminKey is the bootstrap key with the admin role.
 	AdminKey string
 	// USSDToken, when set, is required as ?token= on /webhooks/ussd.
@@ -68,6 +71,7 @@ func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
 	s.mountPages(app)
 	app.Post("/webhooks/twilio/:provider/status", s.twilioStatus)
 	app.Post("/webhooks/twilio/:provider/sms", s.twilioSMS)
+	app.Post("/webhooks/africastalking/:provider/status", s.africasTalkingStatus)
 	app.Post("/webhooks/ussd", s.ussdHook)
 	app.Get("/c/:token", s.statusCard)
 	return app

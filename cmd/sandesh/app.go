@@ -23,6 +23,7 @@ import (
 	"sandesh/gateway"
 	"sandesh/jobs"
 	"sandesh/providers"
+	"sandesh/providers/africastalking"
 	"sandesh/providers/smpp"
 	"sandesh/providers/twilio"
 	"sandesh/store"
@@ -114,14 +115,18 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 		a.AdminKey = randomHex(24)
 	}
 	if r.web {
-		tokens := map[string]string{}
+		tokens, atTokens := map[string]string{}, map[string]string{}
 		for _, p := range cfg.Providers {
-			if p.Kind == KindTwilio {
+			switch p.Kind {
+			case KindTwilio:
 				tokens[p.Name] = p.AuthToken
+			case KindAT:
+				atTokens[p.Name] = p.WebhookToken
 			}
 		}
 		a.http = gateway.NewServer(gw, gateway.ServerOptions{
-			PublicURL: cfg.PublicURL, TwilioTokens: tokens, AdminKey: a.AdminKey, USSDToken: cfg.USSDToken,
+			PublicURL: cfg.PublicURL, TwilioTokens: tokens, AfricasTalkingTokens: atTokens,
+			AdminKey: a.AdminKey, USSDToken: cfg.USSDToken,
 			Simulator: cfg.Simulator || onlyConsole(cfg.Providers),
 			Queues:    a.conn, Breakers: a.router, Registry: reg, Logger: log,
 		})
@@ -213,6 +218,14 @@ func (a *app) buildProviders(cfg *Config, out io.Writer) ([]providers.Provider, 
 				Name: pc.Name, AccountSID: pc.AccountSID, AuthToken: pc.AuthToken,
 				From: pc.From, MessagingServiceSID: pc.MessagingServiceSID,
 				BaseURL: pc.BaseURL, PublicURL: cfg.PublicURL,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("config: providers[%d]: %w", i, err)
+			}
+			ps = append(ps, p)
+		case KindAT:
+			p, err := africastalking.New(africastalking.Config{
+				Name: pc.Name, Username: pc.Username, APIKey: pc.APIKey, From: pc.From, Enqueue: pc.Enqueue, BaseURL: pc.BaseURL,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("config: providers[%d]: %w", i, err)

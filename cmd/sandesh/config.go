@@ -63,6 +63,12 @@ type ProviderConfig struct {
 	BaseURL             string `yaml:"base_url"`              // empty: the provider's public API
 	TPS                 int    `yaml:"tps"`                   // send-rate cap in messages/second; 0: none
 
+	// kind africastalking (also from and base_url above)
+	Username     string `yaml:"username"` // the AT app's username
+	APIKey       string `yaml:"api_key" redact:"true"`
+	Enqueue      bool   `yaml:"enqueue"`                     // AT's queueing for bulk sends
+	WebhookToken string `yaml:"webhook_token" redact:"true"` // required as ?token= on the delivery-report URL when set
+
 	// kind smpp
 	Addr           string        `yaml:"addr"` // host:port of the SMSC
 	SystemID       string        `yaml:"system_id"`
@@ -103,6 +109,7 @@ const (
 	KindTwilio  = "twilio"
 	KindConsole = "console"
 	KindSMPP    = "smpp"
+	KindAT      = "africastalking"
 )
 
 // EnvPrefix starts the name of every environment variable that overrides a key.
@@ -634,10 +641,12 @@ func (c *Config) Validate() error {
 		case KindConsole:
 		case KindSMPP:
 			validateSMPP(p, key, bad)
+		case KindAT:
+			validateAT(p, key, bad)
 		case "":
-			bad(key("kind"), "required (twilio, smpp or console)")
+			bad(key("kind"), "required (twilio, smpp, africastalking or console)")
 		default:
-			bad(key("kind"), "%q is not one of twilio, smpp, console", p.Kind)
+			bad(key("kind"), "%q is not one of twilio, smpp, africastalking, console", p.Kind)
 		}
 	}
 	if twilio && c.PublicURL == "" {
@@ -682,6 +691,29 @@ func validateSMPP(p *ProviderConfig, key func(string) string, bad func(string, s
 		bad(key("kind"), "smpp takes addr, system_id, password and source_addr, not Twilio's keys")
 	}
 }
+
+func validateAT(p *ProviderConfig, key func(string) string, bad func(string, string, ...any)) {
+	switch {
+	case p.Username == "":
+		bad(key("username"), "required for kind africastalking")
+	case !atUsername.MatchString(p.Username):
+		bad(key("username"), "must be letters, digits, '.', '_' or '-', at most 64")
+	}
+	if p.APIKey == "" {
+		bad(key("api_key"), "required for kind africastalking")
+	}
+	if p.From != "" && len(p.From) > 11 && !e164.MatchString(p.From) {
+		bad(key("from"), "a sender id of up to 11 characters, a short code or an E.164 number")
+	}
+	if p.WebhookToken != "" && len(p.WebhookToken) < 16 {
+		bad(key("webhook_token"), "at least 16 characters when set")
+	}
+	if p.AccountSID != "" || p.AuthToken != "" || p.MessagingServiceSID != "" || p.Addr != "" || p.SystemID != "" {
+		bad(key("kind"), "africastalking takes username, api_key, from and base_url, not Twilio's or SMPP's keys")
+	}
+}
+
+var atUsername = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 func validateTwilio(p *ProviderConfig, key func(string) string, bad func(string, string, ...any)) {
 	switch {

@@ -555,6 +555,13 @@ func TestValidate(t *testing.T) {
 		{"provider name required", func(c *Config) { c.Providers[1].Name = "" }, "config: providers[1].name: required"},
 		{"provider name charset", func(c *Config) { c.Providers[0].Name = "Primary_1" }, "config: providers[0].name: "},
 		{"provider name unique", func(c *Config) { c.Providers[1].Name = "primary" }, "config: providers[1].name: \"primary\" is used by another provider"},
+		{"africastalking", func(c *Config) { c.Providers[1] = atProvider() }, ""},
+		{"africastalking username", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].Username = "" }, "config: providers[1].username: required"},
+		{"africastalking username charset", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].Username = "a b" }, "config: providers[1].username: "},
+		{"africastalking api_key", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].APIKey = "" }, "config: providers[1].api_key: required"},
+		{"africastalking from", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].From = "SANDESHINDIA" }, "config: providers[1].from: "},
+		{"africastalking short token", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].WebhookToken = "short" }, "config: providers[1].webhook_token: "},
+		{"africastalking with smpp keys", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].SystemID = "x" }, "config: providers[1].kind: africastalking takes"},
 		{"smpp", func(c *Config) { c.Providers[1] = smppProvider() }, ""},
 		{"smpp with twilio keys", func(c *Config) {
 			c.Providers[1] = smppProvider()
@@ -745,4 +752,9 @@ func TestParseDuration(t *testing.T) {
 func smppProvider() ProviderConfig {
 	return ProviderConfig{Name: "operator", Kind: KindSMPP, Addr: "smsc.example.net:2775", SystemID: "sandesh",
 		Password: "pw123456", SourceAddr: "CoWIN", SourceTON: 5, Binds: 2, Window: 10, DLTEntityTag: 0x1400}
+}
+
+func atProvider() ProviderConfig {
+	return ProviderConfig{Name: "africa", Kind: KindAT, Username: "sandesh-ke", APIKey: "atsk_" + tokenMarker,
+		From: "CoWIN", WebhookToken: "at-callback-token-0123456789"}
 }
