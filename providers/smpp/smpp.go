@@ -2,10 +2,9 @@
 // or aggregator's SMSC, and hands back what the SMSC delivers on the same
 // binds: delivery receipts and the citizens' own messages (MO).
 //
-// Each bind is a gosmpp session that re-binds on its own after a lost
-// connection; the first bind of a session is retried with backoff here,
-// so the gateway starts while the SMSC is down and the router fails over
-// in the meantime. A message goes out as one submit_sm a part (UDH
+// Each bind is a gosmpp session; binding, and binding again after a lost
+// connection, is retried here with backoff, so the gateway starts while
+// the SMSC is down and the router fails over in the meantime. A message goes out as one submit_sm a part (UDH
 // concatenation for long messages) in GSM-7 (data_coding 0) or UCS-2
 // (data_coding 8), each waiting for its submit_sm_resp within a window of
 // outstanding requests per bind.
@@ -80,9 +79,11 @@ type Provider struct {
 	binds []*bind
 	next  atomic.Uint64
 	stop  chan struct{}
-	wg    sync.WaitGroup
 
-	startOnce sync.Once
+	mu      sync.Mutex // guards closed and adding to wg
+	closed  bool
+	started bool
+	wg      sync.WaitGroup
 }
 
 // New validates cfg. It binds nothing until Start: a process that only
@@ -101,11 +102,25 @@ func New(cfg Config) (*Provider, error) {
 // Start binds in the background; Send fails over (a temporary error)
 // until a bind is up.
 func (p *Provider) Start() {
-	p.startOnce.Do(func() {
-		for _, b := range p.binds {
-			p.wg.Go(b.connect)
-		}
-	})
+	p.mu.Lock()
+	started := p.started
+	p.started = true
+	p.mu.Unlock()
+	if started {
+		return
+	}
+	for _, b := range p.binds {
+		p.spawn(b.connect)
+	}
+}
+
+// spawn runs f in the provider's wait group unless it is closing.
+func (p *Provider) spawn(f func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.wg.Go(f)
+	}
 }
 
 func (c *Config) defaults() error {
@@ -163,12 +178,14 @@ func (p *Provider) Bound() int {
 
 // Close unbinds and stops re-binding.
 func (p *Provider) Close() error {
-	select {
-	case <-p.stop:
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
 		return nil
-	default:
 	}
+	p.closed = true
 	close(p.stop)
+	p.mu.Unlock()
 	var errs []error
 	for _, b := range p.binds {
 		errs = append(errs, b.close())
@@ -236,12 +253,16 @@ func (p *Provider) parts(m providers.Outbound) ([]*pdu.SubmitSM, error) {
 		return nil, err
 	}
 	out := make([]*pdu.SubmitSM, 0, len(msgs))
-	for _, msg := range msgs {
+	for i, msg := range msgs {
 		// A PDU of its own for each part: gosmpp's Split would give every
 		// part the same sequence number.
 		sm := pdu.NewSubmitSM().(*pdu.SubmitSM)
 		sm.SourceAddr, sm.DestAddr, sm.Message = src, dst, *msg
-		sm.RegisteredDelivery = 1 // a receipt, success or failure
+		if i == 0 {
+			// One receipt a message, for the part whose id we keep: the
+			// receipts of other parts would name ids we never recorded.
+			sm.RegisteredDelivery = 1
+		}
 		if len(msgs) > 1 {
 			sm.EsmClass |= data.SM_UDH_GSM
 		}
@@ -281,16 +302,25 @@ type bind struct {
 	mu      sync.Mutex
 	session *gosmpp.Session
 	up      atomic.Bool
-	window  chan struct{}
-	pending sync.Map // sequence number (int32) → chan submitResult
+	// connecting keeps one connect loop a bind, however often it is lost.
+	connecting atomic.Bool
+	window     chan struct{}
+	pending    sync.Map // sequence number (int32) → chan submitResult
 }
 
-// connect binds, retrying with backoff until it succeeds or the provider
-// closes; gosmpp re-binds by itself after that.
+// connect binds, retrying with backoff (0.5 s doubling to 30 s) until it
+// succeeds or the provider closes. It runs again whenever the bind is lost,
+// so an SMSC that is down is not hammered with binds.
 func (b *bind) connect() {
+	if !b.connecting.CompareAndSwap(false, true) {
+		return
+	}
+	defer b.connecting.Store(false)
 	backoff := 500 * time.Millisecond
 	for {
-		s, err := gosmpp.NewSession(gosmpp.TRXConnector(gosmpp.NonTLSDialer, b.p.auth()), b.settings(), rebindEvery)
+		// gosmpp's own re-bind (a fixed interval) is off: a lost bind
+		// comes back here, through OnClosed.
+		s, err := gosmpp.NewSession(gosmpp.TRXConnector(gosmpp.NonTLSDialer, b.p.auth()), b.settings(), 0)
 		if err == nil {
 			b.mu.Lock()
 			b.session = s
@@ -315,9 +345,6 @@ func (b *bind) connect() {
 	}
 }
 
-// rebindEvery is how long gosmpp waits between re-bind attempts.
-const rebindEvery = time.Second
-
 func (p *Provider) auth() gosmpp.Auth {
 	return gosmpp.Auth{SMSC: p.cfg.Addr, SystemID: p.cfg.SystemID, Password: p.cfg.Password, SystemType: p.cfg.SystemType}
 }
@@ -332,15 +359,14 @@ func (b *bind) settings() gosmpp.Settings {
 			b.answer(req.GetSequenceNumber(), submitResult{err: err})
 		},
 		OnReceivingError: func(err error) { b.p.log.Warn("smpp read failed", "bind", b.n, "err", err) },
-		OnRebindingError: func(err error) { b.p.log.Warn("smpp re-bind failed", "bind", b.n, "err", err) },
 		OnClosed: func(state gosmpp.State) {
+			if state == gosmpp.ExplicitClosing {
+				return // our Close
+			}
 			b.up.Store(false)
 			b.p.log.Warn("smpp bind lost", "bind", b.n, "state", state.String())
 			b.failPending(errors.New("bind lost before the SMSC answered"))
-		},
-		OnRebind: func() {
-			b.up.Store(true)
-			b.p.log.Info("smpp re-bound", "bind", b.n)
+			b.p.spawn(b.connect)
 		},
 	}
 }

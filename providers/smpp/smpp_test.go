@@ -168,6 +168,9 @@ func TestSendLong(t *testing.T) {
 				if sub.DataCoding != tc.dataCoding || sub.ESMClass&0x40 == 0 {
 					t.Fatalf("part %d: data_coding %d, esm_class %#x", i+1, sub.DataCoding, sub.ESMClass)
 				}
+				if want := map[bool]int{true: 1, false: 0}[i == 0]; sub.RegisteredDelivery != want {
+					t.Fatalf("part %d asks for receipt %d, want %d (only the first part's id is kept)", i+1, sub.RegisteredDelivery, want)
+				}
 				text.WriteString(sub.Text)
 			}
 			if text.String() != tc.body {
