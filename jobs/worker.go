@@ -299,11 +299,18 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 	if !providers.Temporary(err) {
 		return w.fail(ctx, m, provider, code)
 	}
-	if wait := providers.RetryAfter(err); wait > 0 && code == "rate_limited" {
+	if wait := providers.RetryAfter(err); wait > 0 && (code == "rate_limited" || code == "breaker_open") {
+		// Over a send-rate cap, or every provider's breaker open: nothing
+		// was tried, so the message waits without spending a retry. A long
+		// outage would otherwise use up its retries and fail it.
 		if rerr := w.store.Release(ctx, m.ID, w.id, "", ""); rerr != nil {
 			return rerr
 		}
-		return w.wait(ctx, m, wait, "provider send-rate cap")
+		reason := "provider send-rate cap"
+		if code == "breaker_open" {
+			reason = "every provider's breaker open"
+		}
+		return w.wait(ctx, m, wait, reason)
 	}
 	if lastAttempt(ctx) {
 		return w.fail(ctx, m, provider, code)

@@ -439,6 +439,30 @@ func TestExhaustedRetriesEndFailedWithLastCode(t *testing.T) {
 	}
 }
 
+// With its only provider's breaker open, a message waits for the breaker
+// to let a trial through instead of spending its retries: here its task
+// has one retry left and the breaker stays open longer than the retry
+// delay, yet the message is sent once the provider is back.
+func TestOpenBreakerMakesMessagesWaitNotFail(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{Failures: 1, OpenFor: 2 * time.Second})
+	r.doubles[0].Respond(twiliotest.FailFirst(1, twiliotest.Failure{Status: 503, Code: 20503}))
+	r.started(t, WorkerOptions{})
+	m, err := r.store.CreateMessage(context.Background(), store.NewMessage{
+		To: "+919876543210", Template: "kyvs_otp", Body: "OTP 123456", Masked: "OTP ****",
+		Encoding: "GSM-7", Segments: 1, Priority: store.PriorityOTP, ValidFor: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.client.Enqueue(sendTask(m.ID), asynq.TaskID(m.ID), asynq.Queue(string(m.Priority)), asynq.MaxRetry(1)); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, r, m.ID, store.StatusSent)
+	if n := r.doubles[0].Calls(); n != 2 {
+		t.Fatalf("provider called %d times, want 2: the failure, then the trial after open_for", n)
+	}
+}
+
 // A message waiting under the rate cap on its task's last retry must not be
 // archived with the task (asynq does not consult IsFailure then).
 func TestWaitOnLastRetryStillSends(t *testing.T) {

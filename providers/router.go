@@ -147,10 +147,21 @@ func (r *Router) onStateChange(rt *route) func(string, gobreaker.State, gobreake
 // the attempt: only a clean temporary failure moves on to the next provider.
 func (r *Router) Send(ctx context.Context, m Outbound) (Receipt, error) {
 	var last error
+	// allOpen stays true while every provider was skipped by its open
+	// breaker; then the message can only wait, and reopen says how long.
+	allOpen, reopen := true, time.Duration(0)
+	skip := func(name string, err error, wait time.Duration) {
+		e := TemporaryError(name, "breaker_open", err)
+		e.RetryAfter = max(wait, 100*time.Millisecond)
+		last = e
+		if reopen == 0 || e.RetryAfter < reopen {
+			reopen = e.RetryAfter
+		}
+	}
 	for _, rt := range r.order(m.Prefer) {
 		name := rt.provider.Name()
 		if rt.shared != nil && rt.shared.isOpen(ctx) {
-			last = TemporaryError(name, "breaker_open", gobreaker.ErrOpenState)
+			skip(name, gobreaker.ErrOpenState, rt.shared.remaining())
 			continue
 		}
 		if rt.limiter != nil {
@@ -166,17 +177,35 @@ func (r *Router) Send(ctx context.Context, m Outbound) (Receipt, error) {
 		switch {
 		case err == nil:
 			return rec, nil
-		case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
-			last = TemporaryError(name, "breaker_open", err)
+		case errors.Is(err, gobreaker.ErrOpenState):
+			// This process's breaker keeps no clock we can read: open_for
+			// bounds the wait.
+			skip(name, err, r.opts.OpenFor)
+		case errors.Is(err, gobreaker.ErrTooManyRequests):
+			skip(name, err, time.Second) // a trial request is in flight
 		case !Temporary(err), Ambiguous(err):
 			return Receipt{}, err
 		default:
+			allOpen = false
 			r.opts.Logger.Warn("provider failed, trying the next", "provider", name, "code", Code(err), "message_id", m.MessageID)
 			last = err
 		}
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if !allOpen {
+		if pe := (*Error)(nil); errors.As(last, &pe) && pe.Code == "breaker_open" {
+			// A provider was tried and failed: the normal backoff applies,
+			// not the breaker's clock.
+			e := *pe
+			e.RetryAfter = 0
+			return Receipt{}, &e
+		}
+		return Receipt{}, last
+	}
+	if pe := (*Error)(nil); errors.As(last, &pe) {
+		pe.RetryAfter = reopen
 	}
 	return Receipt{}, last
 }
@@ -281,6 +310,13 @@ func (f *sharedFlag) isOpen(ctx context.Context) bool {
 // open stores the instant the breaker may be tried again. The value, not
 // the key's expiry, is what readers compare: an embedded Redis (miniredis)
 // does not expire keys on its own. The expiry only tidies up.
+// remaining is how long the flag, as last read, stays open.
+func (f *sharedFlag) remaining() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return time.Until(f.openUntil)
+}
+
 func (f *sharedFlag) open(ctx context.Context, d time.Duration) error {
 	until := time.Now().Add(d)
 	if err := f.rdb.Set(ctx, f.key, until.UnixMilli(), d+time.Minute).Err(); err != nil {

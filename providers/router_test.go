@@ -362,8 +362,25 @@ func TestRouterAllProvidersFail(t *testing.T) {
 		if !providers.Temporary(err) || providers.Code(err) != "breaker_open" || !strings.HasPrefix(err.Error(), "p2:") {
 			t.Errorf("err %v (code %q), want temporary breaker_open from p2", err, providers.Code(err))
 		}
+		// Nothing was tried: the message is told to wait for the first
+		// breaker to let a trial through, not to spend a retry.
+		if wait := providers.RetryAfter(err); wait <= 50*time.Second || wait > time.Minute {
+			t.Errorf("retry after %s, want the breakers' remaining open time (about 1 min)", wait)
+		}
 		if ds[0].Calls() != 1 || ds[1].Calls() != 1 {
 			t.Errorf("calls p1 %d p2 %d, want 1 each", ds[0].Calls(), ds[1].Calls())
+		}
+	})
+
+	t.Run("one breaker open, the other provider failed", func(t *testing.T) {
+		ds, ps := doubles(t, 2, 0)
+		r := router(t, ps, redistest.New(t, testDB), providers.RouterOptions{Failures: 1, OpenFor: time.Minute})
+		ds[0].Respond(twiliotest.FailAll(500, 20500))
+		r.Send(context.Background(), outbound("m1", 1)) // opens p1; p2 takes it
+		ds[1].Respond(twiliotest.FailAll(500, 20500))
+		_, err := r.Send(context.Background(), outbound("m2", 1))
+		if !providers.Temporary(err) || providers.RetryAfter(err) != 0 {
+			t.Errorf("err %v, retry after %s: a provider that was tried and failed takes the normal backoff", err, providers.RetryAfter(err))
 		}
 	})
 }
