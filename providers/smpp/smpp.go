@@ -26,6 +26,7 @@ import (
 	"github.com/linxGnu/gosmpp/pdu"
 
 	"sandesh/providers"
+	"sandesh/templates"
 )
 
 // Defaults of Config.
@@ -78,6 +79,7 @@ type Provider struct {
 	log   *slog.Logger
 	binds []*bind
 	next  atomic.Uint64
+	ref   atomic.Uint32 // concatenation reference of the next long message
 	stop  chan struct{}
 
 	mu      sync.Mutex // guards closed and adding to wg
@@ -234,15 +236,12 @@ func (p *Provider) pick() *bind {
 }
 
 // parts is m as submit_sm PDUs: one, or several carrying a concatenation
-// UDH, in the encoding the templates counted it in.
+// UDH, cut where the templates counted the segments (so the parts billed
+// are the parts shown) and in the encoding they counted it in.
 func (p *Provider) parts(m providers.Outbound) ([]*pdu.SubmitSM, error) {
 	enc := data.GSM7BIT
 	if m.Encoding == "UCS-2" {
 		enc = data.UCS2
-	}
-	msgs, err := pdu.NewLongMessageWithEncoding(m.Body, enc)
-	if err != nil {
-		return nil, fmt.Errorf("encode message %s as %s: %w", m.MessageID, m.Encoding, err)
 	}
 	src, err := pdu.NewAddressWithTonNpiAddr(p.cfg.SourceTON, p.cfg.SourceNPI, p.cfg.SourceAddr)
 	if err != nil {
@@ -252,19 +251,29 @@ func (p *Provider) parts(m providers.Outbound) ([]*pdu.SubmitSM, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*pdu.SubmitSM, 0, len(msgs))
-	for i, msg := range msgs {
-		// A PDU of its own for each part: gosmpp's Split would give every
-		// part the same sequence number.
+	texts := templates.Split(m.Body)
+	if len(texts) > 255 {
+		return nil, fmt.Errorf("message %s has %d parts; a concatenated SMS has at most 255", m.MessageID, len(texts))
+	}
+	ref := byte(p.ref.Add(1))
+	out := make([]*pdu.SubmitSM, 0, len(texts))
+	for i, text := range texts {
+		msg, err := pdu.NewShortMessageWithEncoding(text, enc)
+		if err != nil {
+			return nil, fmt.Errorf("encode message %s as %s: %w", m.MessageID, m.Encoding, err)
+		}
+		// A PDU of its own for each part: its own sequence number.
 		sm := pdu.NewSubmitSM().(*pdu.SubmitSM)
-		sm.SourceAddr, sm.DestAddr, sm.Message = src, dst, *msg
+		sm.SourceAddr, sm.DestAddr = src, dst
+		if len(texts) > 1 {
+			msg.SetUDH(pdu.UDH{pdu.NewIEConcatMessage(byte(len(texts)), byte(i+1), ref)})
+			sm.EsmClass |= data.SM_UDH_GSM
+		}
+		sm.Message = msg
 		if i == 0 {
 			// One receipt a message, for the part whose id we keep: the
 			// receipts of other parts would name ids we never recorded.
 			sm.RegisteredDelivery = 1
-		}
-		if len(msgs) > 1 {
-			sm.EsmClass |= data.SM_UDH_GSM
 		}
 		if p.cfg.DLTEntityID != "" {
 			sm.RegisterOptionalParam(pdu.Field{Tag: pdu.Tag(p.cfg.DLTEntityTag), Data: []byte(p.cfg.DLTEntityID)})

@@ -145,13 +145,15 @@ func TestSendLong(t *testing.T) {
 	}{
 		{"GSM-7, 2 parts", strings.Repeat("Vaccination booked at PHC Aundh. ", 6), 0},
 		{"UCS-2, 3 parts", strings.Repeat("आपका टीकाकरण केंद्र पीएचसी औंध में बुक है। ", 4), 8},
+		{"GSM-7, 160 characters: one SMS", strings.Repeat("a", 160), 0},
+		{"GSM-7, 161 characters: two", strings.Repeat("a", 161), 0},
+		{"GSM-7 escape pair at the cut", strings.Repeat("a", 152) + "€" + strings.Repeat("a", 10), 0},
+		{"GSM-7 extension characters", strings.Repeat("[€]", 30), 0},
+		{"UCS-2 surrogate pairs", strings.Repeat("😀", 40), 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s.Reset(t)
 			m := outbound(tc.body)
-			if m.Segments < 2 {
-				t.Fatalf("test body is %d segment(s)", m.Segments)
-			}
 			got, err := p.Send(context.Background(), m)
 			if err != nil {
 				t.Fatal(err)
@@ -162,8 +164,24 @@ func TestSendLong(t *testing.T) {
 			}
 			var text strings.Builder
 			for i, sub := range rec.Submits {
+				// GSM-7 goes unpacked, an octet a septet; UCS-2 two octets a unit.
+				limit := map[int]int{0: 153, 8: 134}[tc.dataCoding]
+				if m.Segments == 1 {
+					limit = map[int]int{0: 160, 8: 140}[tc.dataCoding]
+					if sub.UDH != nil || sub.ESMClass&0x40 != 0 {
+						t.Fatalf("a one-part message carries a UDH")
+					}
+					if len(sub.ShortMessage()) > limit {
+						t.Fatalf("%d octets in one SMS", len(sub.ShortMessage()))
+					}
+					text.WriteString(sub.Text)
+					continue
+				}
 				if sub.UDH == nil || sub.UDH.Total != m.Segments || sub.UDH.Seq != i+1 || sub.UDH.Ref != rec.Submits[0].UDH.Ref {
 					t.Fatalf("part %d UDH = %+v", i+1, sub.UDH)
+				}
+				if n := len(sub.ShortMessage()) - 6; n > limit {
+					t.Fatalf("part %d carries %d octets after its UDH, over %d", i+1, n, limit)
 				}
 				if sub.DataCoding != tc.dataCoding || sub.ESMClass&0x40 == 0 {
 					t.Fatalf("part %d: data_coding %d, esm_class %#x", i+1, sub.DataCoding, sub.ESMClass)
