@@ -171,7 +171,11 @@ func (g *Gateway) SupportMessage(ctx context.Context, who Caller, id string) (st
 	if err != nil {
 		return m, err
 	}
-	g.audit(ctx, who, auditNote{action: "read_message", target: id, mobile: m.To})
+	citizen := m.To
+	if m.Direction == "in" {
+		citizen = m.From
+	}
+	g.audit(ctx, who, auditNote{action: "read_message", target: id, mobile: citizen})
 	return m, nil
 }
 

@@ -105,7 +105,9 @@ func NewRouter(ps []Provider, opts RouterOptions) (*Router, error) {
 				return c.ConsecutiveFailures >= uint32(opts.Failures)
 			},
 			// A permanent error is the provider working: it judged the message.
-			IsSuccessful: func(err error) bool { return err == nil || !Temporary(err) },
+			// A provider that refused for its rate (SMPP throttling) is
+			// healthy: it must not open the breaker.
+			IsSuccessful: func(err error) bool { return err == nil || !Temporary(err) || Code(err) == "rate_limited" },
 			// Our own shutdown says nothing about the provider's health.
 			IsExcluded:    func(err error) bool { return errors.Is(err, context.Canceled) },
 			OnStateChange: r.onStateChange(rt),

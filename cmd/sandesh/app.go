@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -46,7 +47,9 @@ type app struct {
 	worker *jobs.Worker
 	gw     *gateway.Gateway
 	smpp   []*smpp.Provider // bound by the worker role only
-	ln     net.Listener
+	// lateReceipts bounds the receipts waiting for their message's id.
+	lateReceipts chan struct{}
+	ln           net.Listener
 	// opsOnly: the HTTP server is a worker's health and metrics only.
 	opsOnly bool
 	// stopSweep ends the sweeper of owed SMS (worker role).
@@ -61,7 +64,7 @@ type app struct {
 // newApp connects to Redis (or starts the embedded one) and builds every
 // part the role needs. out is where the console provider prints.
 func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.Writer) (_ *app, err error) {
-	a := &app{cfg: cfg, log: log, AdminKey: cfg.AdminKey}
+	a := &app{cfg: cfg, log: log, AdminKey: cfg.AdminKey, lateReceipts: make(chan struct{}, 1000)}
 	if err := a.connect(ctx); err != nil {
 		return nil, err
 	}
@@ -251,22 +254,50 @@ func (a *app) buildProviders(cfg *Config, out io.Writer) ([]providers.Provider, 
 	return ps, nil
 }
 
-// smppReceipt records a delivery receipt an SMSC sent on a bind.
+// smppReceipt records a delivery receipt an SMSC sent on a bind. It runs
+// on the bind's reader, so a receipt whose id the worker has not recorded
+// yet is looked for again off the reader: answers to submits must not
+// wait behind it. A store failure is returned, so the SMSC sends again.
 func (a *app) smppReceipt(r smpp.DeliveryReceipt) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return a.gw.RecordReceipt(ctx, gateway.DeliveryReport{
-		Provider: r.Provider, ProviderMessageID: r.ProviderMessageID, Status: r.Status, ErrorCode: r.ErrorCode,
-	})
+	report := gateway.DeliveryReport{Provider: r.Provider, ProviderMessageID: r.ProviderMessageID, Status: r.Status, ErrorCode: r.ErrorCode}
+	err := a.gw.RecordDelivery(ctx, report)
+	if !errors.Is(err, gateway.ErrNotFound) {
+		return err
+	}
+	select {
+	case a.lateReceipts <- struct{}{}:
+		a.swept.Go(func() {
+			defer func() { <-a.lateReceipts }()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := a.gw.RecordReceipt(ctx, report); err != nil {
+				a.log.Warn("smpp receipt not recorded", "provider", r.Provider, "err", err)
+			}
+		})
+	default:
+		a.log.Warn("smpp receipt for an unknown message dropped: too many waiting", "provider", r.Provider)
+	}
+	return nil
 }
 
 // smppMO takes a citizen's SMS an SMSC delivered on a bind, as the Twilio
-// webhook takes one.
+// webhook takes one. SMPP gives an MO no id; one made of its content and
+// minute lets Inbound recognise the SMSC's redelivery after a lost answer.
+// A message Inbound refuses as malformed is taken and logged: asking for
+// it again would bring the same bytes.
 func (a *app) smppMO(m smpp.MO) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return a.gw.Inbound(ctx, gateway.InboundSMS{Provider: m.Provider, MessageSID: "MO" + randomHex(16),
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s\x00%d", m.Provider, m.From, m.To, m.Text, time.Now().Unix()/60))
+	err := a.gw.Inbound(ctx, gateway.InboundSMS{Provider: m.Provider, MessageSID: "MO" + hex.EncodeToString(sum[:16]),
 		From: m.From, To: m.To, Body: m.Text})
+	if inv := (*gateway.InvalidError)(nil); errors.As(err, &inv) {
+		a.log.Warn("smpp MO refused", "provider", m.Provider, "field", inv.Field)
+		return nil
+	}
+	return err
 }
 
 // Start begins serving HTTP and processing tasks, as the role says.

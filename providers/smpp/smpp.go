@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,23 +106,13 @@ func New(cfg Config) (*Provider, error) {
 // until a bind is up.
 func (p *Provider) Start() {
 	p.mu.Lock()
-	started := p.started
-	p.started = true
-	p.mu.Unlock()
-	if started {
+	defer p.mu.Unlock()
+	if p.started || p.closed {
 		return
 	}
+	p.started = true
 	for _, b := range p.binds {
-		p.spawn(b.connect)
-	}
-}
-
-// spawn runs f in the provider's wait group unless it is closing.
-func (p *Provider) spawn(f func()) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.closed {
-		p.wg.Go(f)
+		p.wg.Go(b.supervise)
 	}
 }
 
@@ -188,12 +179,9 @@ func (p *Provider) Close() error {
 	p.closed = true
 	close(p.stop)
 	p.mu.Unlock()
-	var errs []error
-	for _, b := range p.binds {
-		errs = append(errs, b.close())
-	}
+	// Each bind's supervisor unbinds its session as it stops.
 	p.wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
 
 // Send submits m, a part at a time, through the next bind that is up.
@@ -206,22 +194,44 @@ func (p *Provider) Send(ctx context.Context, m providers.Outbound) (providers.Re
 	if err != nil {
 		return providers.Receipt{}, providers.PermanentError(p.cfg.Name, "encoding", err)
 	}
-	var first string
-	for i, sm := range parts {
-		id, err := b.submit(ctx, sm)
-		if err != nil {
-			if i > 0 {
-				// Earlier parts are on their way: sending again would
-				// duplicate them, so the router must not retry elsewhere.
-				return providers.Receipt{}, providers.AmbiguousError(p.cfg.Name, providers.Code(err), err)
-			}
+	first, err := b.submit(ctx, parts[0])
+	if err != nil {
+		return providers.Receipt{}, err
+	}
+	for _, sm := range parts[1:] {
+		if err := b.submitLater(ctx, sm); err != nil {
 			return providers.Receipt{}, err
-		}
-		if i == 0 {
-			first = id
 		}
 	}
 	return providers.Receipt{Provider: p.cfg.Name, ProviderMessageID: first}, nil
+}
+
+// laterPartTries bounds the submits of one later part of a long message.
+const laterPartTries = 5
+
+// submitLater sends a part after the first. Earlier parts are on their
+// way, so the message as a whole must not be sent again: a throttled or
+// busy SMSC is waited for here, a refusal fails the message, and only an
+// unknown outcome is left ambiguous (retried later, never failed over).
+func (b *bind) submitLater(ctx context.Context, sm *pdu.SubmitSM) error {
+	for try := 1; ; try++ {
+		_, err := b.submit(ctx, sm)
+		switch {
+		case err == nil:
+			return nil
+		case !providers.Temporary(err):
+			return err
+		case providers.Ambiguous(err), try == laterPartTries:
+			return providers.AmbiguousError(b.p.cfg.Name, providers.Code(err), fmt.Errorf("part of a long message: %w", err))
+		}
+		wait := max(providers.RetryAfter(err), 200*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return providers.AmbiguousError(b.p.cfg.Name, "timeout", ctx.Err())
+		case <-time.After(wait):
+		}
+		sm.AssignSequenceNumber() // a new request, not a repeat of the refused one
+	}
 }
 
 // pick is the next bind that is up, round robin; nil when none is.
@@ -311,54 +321,76 @@ type bind struct {
 	mu      sync.Mutex
 	session *gosmpp.Session
 	up      atomic.Bool
-	// connecting keeps one connect loop a bind, however often it is lost.
-	connecting atomic.Bool
-	window     chan struct{}
-	pending    sync.Map // sequence number (int32) → chan submitResult
+	window  chan struct{}
+	pending sync.Map // sequence number (int32) → chan submitResult
 }
 
-// connect binds, retrying with backoff (0.5 s doubling to 30 s) until it
-// succeeds or the provider closes. It runs again whenever the bind is lost,
-// so an SMSC that is down is not hammered with binds.
-func (b *bind) connect() {
-	if !b.connecting.CompareAndSwap(false, true) {
-		return
-	}
-	defer b.connecting.Store(false)
+// supervise keeps the bind up until the provider closes: it binds,
+// retrying with backoff (0.5 s doubling to 30 s) so an SMSC that is down is
+// not hammered, waits until that session is lost, and binds again. One
+// supervisor a bind, each session with its own done channel, so a late
+// close of an old session cannot touch the new one.
+func (b *bind) supervise() {
 	backoff := 500 * time.Millisecond
 	for {
-		// gosmpp's own re-bind (a fixed interval) is off: a lost bind
-		// comes back here, through OnClosed.
-		s, err := gosmpp.NewSession(gosmpp.TRXConnector(gosmpp.NonTLSDialer, b.p.auth()), b.settings(), 0)
-		if err == nil {
-			b.mu.Lock()
-			b.session = s
-			b.mu.Unlock()
+		done := make(chan struct{})
+		var once sync.Once
+		lost := func() { once.Do(func() { close(done) }) }
+		// gosmpp's own re-bind (a fixed interval) is off: this loop is it.
+		s, err := gosmpp.NewSession(gosmpp.TRXConnector(b.p.dial, b.p.auth()), b.settings(lost), 0)
+		if err != nil {
+			b.p.log.Warn("smpp bind failed", "bind", b.n, "err", err, "retry_in", backoff)
 			select {
 			case <-b.p.stop:
-				_ = s.Close()
 				return
-			default:
+			case <-time.After(backoff):
 			}
-			b.up.Store(true)
-			b.p.log.Info("smpp bound", "bind", b.n)
-			return
+			backoff = min(backoff*2, 30*time.Second)
+			continue
 		}
-		b.p.log.Warn("smpp bind failed", "bind", b.n, "err", err, "retry_in", backoff)
+		backoff = 500 * time.Millisecond
+		b.mu.Lock()
+		b.session = s
+		b.mu.Unlock()
+		b.up.Store(true)
+		b.p.log.Info("smpp bound", "bind", b.n)
 		select {
 		case <-b.p.stop:
+			b.up.Store(false)
+			_ = s.Close() // unbinds
+			b.failPending(errors.New("provider closed before the SMSC answered"))
 			return
-		case <-time.After(backoff):
+		case <-done:
+			b.up.Store(false)
+			b.p.log.Warn("smpp bind lost", "bind", b.n)
+			b.failPending(errors.New("bind lost before the SMSC answered"))
+			_ = s.Close()
 		}
-		backoff = min(backoff*2, 30*time.Second)
 	}
+}
+
+// bindTimeout bounds the TCP connect and the bind's answer: an SMSC that
+// takes the connection and never answers must not hold a bind (or a
+// shutdown) forever. gosmpp sets its own deadlines once bound.
+const bindTimeout = 10 * time.Second
+
+func (p *Provider) dial(addr string) (net.Conn, error) {
+	conn, err := net.DialTimeout("tcp", addr, bindTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.SetDeadline(time.Now().Add(bindTimeout)); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 func (p *Provider) auth() gosmpp.Auth {
 	return gosmpp.Auth{SMSC: p.cfg.Addr, SystemID: p.cfg.SystemID, Password: p.cfg.Password, SystemType: p.cfg.SystemType}
 }
 
-func (b *bind) settings() gosmpp.Settings {
+func (b *bind) settings(lost func()) gosmpp.Settings {
 	return gosmpp.Settings{
 		EnquireLink:  b.p.cfg.EnquireLink,
 		ReadTimeout:  2*b.p.cfg.EnquireLink + time.Second,
@@ -368,15 +400,7 @@ func (b *bind) settings() gosmpp.Settings {
 			b.answer(req.GetSequenceNumber(), submitResult{err: err})
 		},
 		OnReceivingError: func(err error) { b.p.log.Warn("smpp read failed", "bind", b.n, "err", err) },
-		OnClosed: func(state gosmpp.State) {
-			if state == gosmpp.ExplicitClosing {
-				return // our Close
-			}
-			b.up.Store(false)
-			b.p.log.Warn("smpp bind lost", "bind", b.n, "state", state.String())
-			b.failPending(errors.New("bind lost before the SMSC answered"))
-			b.p.spawn(b.connect)
-		},
+		OnClosed:         func(gosmpp.State) { lost() },
 	}
 }
 
@@ -475,12 +499,15 @@ func result(name string, r submitResult) (string, error) {
 	if permanent[r.status] {
 		return "", providers.PermanentError(name, code, err)
 	}
-	e := providers.TemporaryError(name, code, err)
 	if r.status == data.ESME_RTHROTTLED {
-		// The SMSC's rate is spent for now; a second is its usual window.
+		// The SMSC's rate is spent for now, a second being its usual
+		// window: the message waits (or goes to the next provider), spends
+		// no retry and counts for no breaker, as under our own rate cap.
+		e := providers.TemporaryError(name, "rate_limited", err)
 		e.RetryAfter = time.Second
+		return "", e
 	}
-	return "", e
+	return "", providers.TemporaryError(name, code, err)
 }
 
 // permanent are the submit_sm_resp errors that no retry or other provider
@@ -494,16 +521,4 @@ var permanent = map[data.CommandStatusType]bool{
 	data.ESME_RINVMSGLEN:   true, // 0x01
 	data.ESME_RINVESMCLASS: true, // 0x43
 	data.ESME_RINVNUMDESTS: true, // 0x33
-}
-
-// close ends the bind's session.
-func (b *bind) close() error {
-	b.up.Store(false)
-	b.mu.Lock()
-	s := b.session
-	b.mu.Unlock()
-	if s == nil {
-		return nil
-	}
-	return s.Close()
 }

@@ -212,7 +212,7 @@ func TestSubmitErrors(t *testing.T) {
 		temporary bool
 		code      string
 	}{
-		{"throttled", smsctest.StatusThrottled, true, "smpp_58"},
+		{"throttled", smsctest.StatusThrottled, true, "rate_limited"},
 		{"queue full", smsctest.StatusMsgQFull, true, "smpp_14"},
 		{"system error", smsctest.StatusSysErr, true, "smpp_8"},
 		{"invalid destination", smsctest.StatusInvDstAddr, false, "smpp_b"},
@@ -231,6 +231,40 @@ func TestSubmitErrors(t *testing.T) {
 				t.Fatalf("the next submit: %v", err)
 			}
 		})
+	}
+}
+
+// A later part of a long message that the SMSC throttles is sent again
+// on its own, not the whole message; a later part it refuses fails the
+// message rather than sending the first part again and again.
+func TestLaterParts(t *testing.T) {
+	s := smsctest.Start(t, smsctest.Options{})
+	p := start(t, s, &collector{}, func(c *Config) { c.Binds = 1 })
+	long := outbound(strings.Repeat("Vaccination booked at PHC Aundh. ", 6))
+	s.Control(t, smsctest.Control{Error: &smsctest.ErrorFault{Status: smsctest.StatusOK, Count: 1}})
+	s.Control(t, smsctest.Control{Throttle: smsctest.Int(2)})
+	if _, err := p.Send(context.Background(), long); err != nil {
+		t.Fatalf("a throttled second part: %v", err)
+	}
+	rec := s.WaitSubmits(t, 4, 5*time.Second)
+	var statuses []uint32
+	for _, sub := range rec.Submits {
+		statuses = append(statuses, sub.Status)
+	}
+	if len(rec.Submits) != 4 || statuses[0] != 0 || statuses[1] != smsctest.StatusThrottled || statuses[2] != smsctest.StatusThrottled ||
+		statuses[3] != 0 || rec.Submits[3].UDH.Seq != 2 {
+		t.Fatalf("submits %v: want part 1, part 2 throttled twice, part 2 taken", statuses)
+	}
+
+	s.Reset(t)
+	s.Control(t, smsctest.Control{Error: &smsctest.ErrorFault{Status: smsctest.StatusOK, Count: 1}})
+	s.Control(t, smsctest.Control{Error: &smsctest.ErrorFault{Status: smsctest.StatusInvMsgLen, Count: 1}})
+	_, err := p.Send(context.Background(), long)
+	if err == nil || providers.Temporary(err) {
+		t.Fatalf("a refused second part: %v; want a permanent error", err)
+	}
+	if rec := s.Record(t); len(rec.Submits) != 2 {
+		t.Fatalf("%d submits; the refused part must not be sent again", len(rec.Submits))
 	}
 }
 

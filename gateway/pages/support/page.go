@@ -330,11 +330,12 @@ func (p *Page) audit(c *fiber.Ctx) error {
 	if err != nil {
 		return p.fail(c, v, errorOf(err))
 	}
-	av.Keys = keyOptions(v.words, keys, f.StaffKeyID)
-	known := slices.ContainsFunc(keys, func(k StaffKey) bool { return k.ID == f.StaffKeyID })
-	if field == "" && f.StaffKeyID != "" && !known {
-		field = "staff"
+	if field == "" && f.StaffKeyID != "" && !slices.ContainsFunc(keys, func(k StaffKey) bool { return k.ID == f.StaffKeyID }) {
+		// A revoked key, or the bootstrap admin key, is in no list, yet
+		// its trail is what an admin most needs after revoking it.
+		keys = append(keys, StaffKey{ID: f.StaffKeyID, Name: f.StaffKeyID, Role: "inactive"})
 	}
+	av.Keys = keyOptions(v.words, keys, f.StaffKeyID)
 	switch field {
 	case "staff":
 		v.Error, v.ErrorField = v.T("err_audit_staff"), field

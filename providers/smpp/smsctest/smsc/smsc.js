@@ -577,7 +577,7 @@ function parseControl(body) {
         if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('error must be {"status": int, "count": int}');
         for (const ek of Object.keys(v)) if (ek !== 'status' && ek !== 'count') throw new Error(`unknown field error.${ek}`);
         const count = v.count === undefined ? 1 : v.count;
-        if (!isInt(v.status) || v.status < 1 || v.status > 0xffffffff) throw new Error('error.status must be an integer in 1..0xFFFFFFFF');
+        if (!isInt(v.status) || v.status < 0 || v.status > 0xffffffff) throw new Error('error.status must be an integer in 0..0xFFFFFFFF (0 answers OK: it lets a test fault a later submit)');
         if (!isInt(count) || count < 0) throw new Error('error.count must be an integer >= 0');
         if (count > 0) changes.push((f) => f.queue.push({ status: v.status, remaining: count }));
         break;
