@@ -88,10 +88,10 @@ func (g *Gateway) AnswerUSSD(ctx context.Context, menu *ussd.Menu, r ussd.Reques
 	if err != nil {
 		return "", err
 	}
+	answers := ussd.Answers(r.ServiceCode, r.Text)
 	err = g.store.RecordUSSD(ctx, store.USSDStep{
 		SessionID: r.SessionID, Mobile: r.Mobile, ServiceCode: r.ServiceCode,
-		Text: strings.Join(ussd.Answers(r.ServiceCode, r.Text), "*"), Steps: len(ussd.Answers(r.ServiceCode, r.Text)),
-		Ended: strings.HasPrefix(answer, "END"),
+		Text: strings.Join(answers, "*"), Steps: len(answers), Ended: strings.HasPrefix(answer, "END"),
 	})
 	if err != nil {
 		g.log.Warn("ussd session not recorded", "mobile", MaskMobile(r.Mobile), "err", err)

@@ -153,11 +153,10 @@ func (r *Router) Send(ctx context.Context, m Outbound) (Receipt, error) {
 	// breaker; then the message can only wait, and reopen says how long.
 	allOpen, reopen := true, time.Duration(0)
 	skip := func(name string, err error, wait time.Duration) {
-		e := TemporaryError(name, "breaker_open", err)
-		e.RetryAfter = max(wait, 100*time.Millisecond)
-		last = e
-		if reopen == 0 || e.RetryAfter < reopen {
-			reopen = e.RetryAfter
+		last = TemporaryError(name, "breaker_open", err)
+		wait = max(wait, 100*time.Millisecond)
+		if reopen == 0 || wait < reopen {
+			reopen = wait
 		}
 	}
 	for _, rt := range r.order(m.Prefer) {
@@ -196,17 +195,9 @@ func (r *Router) Send(ctx context.Context, m Outbound) (Receipt, error) {
 			break
 		}
 	}
-	if !allOpen {
-		if pe := (*Error)(nil); errors.As(last, &pe) && pe.Code == "breaker_open" {
-			// A provider was tried and failed: the normal backoff applies,
-			// not the breaker's clock.
-			e := *pe
-			e.RetryAfter = 0
-			return Receipt{}, &e
-		}
-		return Receipt{}, last
-	}
-	if pe := (*Error)(nil); errors.As(last, &pe) {
+	// Only when nothing was tried does the breakers' clock say when to come
+	// back; a provider that was tried and failed takes the normal backoff.
+	if pe := (*Error)(nil); allOpen && errors.As(last, &pe) && pe.Code == "breaker_open" {
 		pe.RetryAfter = reopen
 	}
 	return Receipt{}, last
