@@ -150,3 +150,37 @@ func TestRescueOfTasksDequeuedButNeverClaimed(t *testing.T) {
 		t.Fatalf("the double accepted %d messages, want 1", n)
 	}
 }
+
+// A claim this worker made whose answer was lost (Redis went away as the
+// script ran) leaves the message sending under this worker's own lease.
+// The next task for it takes the claim over at once instead of waiting a
+// minute for the lease to lapse; while a task of this worker is really on
+// the message, another task of it still waits.
+func TestOwnStaleClaimTakenOver(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	w := r.worker(WorkerOptions{})
+	ctx := context.Background()
+	m := r.queue(t, "+919876543210", store.PriorityTransactional)
+	if _, res, err := r.store.Claim(ctx, m.ID, w.id, time.Minute); err != nil || res != store.Claimed {
+		t.Fatalf("claim as if its answer were lost: %v %v", res, err)
+	}
+	w.working.Store(m.ID, struct{}{}) // a task of this worker is on it
+	if err := w.ProcessSend(ctx, sendTask(m.ID)); err == nil || r.doubles[0].Count() != 0 {
+		t.Fatalf("while its own task is on the message: err %v, %d sent; want a wait and nothing sent", err, r.doubles[0].Count())
+	}
+	w.working.Delete(m.ID)
+	if err := w.ProcessSend(ctx, sendTask(m.ID)); err != nil {
+		t.Fatalf("the stale claim was not taken over: %v", err)
+	}
+	if got := r.status(t, m.ID); got.Status != store.StatusSent || r.doubles[0].Count() != 1 {
+		t.Fatalf("message is %s, %d sent; want sent once", got.Status, r.doubles[0].Count())
+	}
+	// Another worker's live lease is still respected.
+	m2 := r.queue(t, "+919876543210", store.PriorityTransactional)
+	if _, _, err := r.store.Claim(ctx, m2.ID, "someone-else", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ProcessSend(ctx, sendTask(m2.ID)); err == nil || r.doubles[0].Count() != 1 {
+		t.Fatalf("another worker's lease: err %v, %d sent", err, r.doubles[0].Count())
+	}
+}

@@ -64,6 +64,10 @@ type Worker struct {
 	stopSweep chan struct{}
 	swept     sync.WaitGroup
 	inspector *asynq.Inspector // the rescuer reads active tasks
+	// working holds the ids of the messages a task of this worker is
+	// handling, so that a claim this worker still holds on any other is
+	// known to be stale.
+	working sync.Map
 }
 
 // pollEvery is how long an idle server waits before looking at its queue
@@ -232,7 +236,14 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.MessageID == "" {
 		return fmt.Errorf("bad %s payload: %w", TypeSend, asynq.SkipRetry)
 	}
-	m, res, err := w.store.Claim(ctx, p.MessageID, w.id, taskTimeout)
+	claim := w.store.Claim
+	if _, busy := w.working.LoadOrStore(p.MessageID, struct{}{}); !busy {
+		defer w.working.Delete(p.MessageID)
+		// No task of ours is on it: a lease of ours on it is left from a
+		// claim whose answer was lost, and need not be waited out.
+		claim = w.store.ClaimStale
+	}
+	m, res, err := claim(ctx, p.MessageID, w.id, taskTimeout)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		w.log.Warn("send task for a message that does not exist", "message_id", p.MessageID)
@@ -242,7 +253,10 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 	case res == store.AlreadyHandled:
 		return nil
 	case res == store.Busy:
-		return w.wait(ctx, m, 5*time.Second, "another worker holds the message")
+		// m is empty here; a requeue on the task's last retry needs its id.
+		queue, _ := asynq.GetQueueName(ctx)
+		m = store.Message{ID: p.MessageID, Priority: store.Priority(queue)}
+		return w.wait(ctx, m, 5*time.Second, "another task holds the message")
 	}
 
 	if m.Expired(time.Now()) {

@@ -319,7 +319,9 @@ local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return {-1} end
 if st ~= 'queued' and st ~= 'sending' then return {0} end
 local lease = tonumber(redis.call('HGET', KEYS[1], 'lock_until') or '0')
-if lease > tonumber(ARGV[1]) then return {-2} end
+if lease > tonumber(ARGV[1]) and not (ARGV[5] == '1' and redis.call('HGET', KEYS[1], 'worker') == ARGV[3]) then
+  return {-2}
+end
 if st == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'sending', 't_sending', ARGV[1])
 end
@@ -332,12 +334,28 @@ return {1, redis.call('HGETALL', KEYS[1])}
 // Claim takes the send lease on a message for lease on behalf of worker
 // (its heartbeat id). A Claimed message carries its SendBody.
 func (s *Store) Claim(ctx context.Context, id, worker string, lease time.Duration) (Message, ClaimResult, error) {
+	return s.claim(ctx, id, worker, lease, false)
+}
+
+// ClaimStale is Claim for a worker that vouches that none of its own tasks
+// is sending the message: a lease the worker itself still holds is then
+// stale (its claim's answer was lost, e.g. as Redis went away) and is taken
+// over at once instead of waiting for it to lapse.
+func (s *Store) ClaimStale(ctx context.Context, id, worker string, lease time.Duration) (Message, ClaimResult, error) {
+	return s.claim(ctx, id, worker, lease, true)
+}
+
+func (s *Store) claim(ctx context.Context, id, worker string, lease time.Duration, ownIsStale bool) (Message, ClaimResult, error) {
 	if !validID(id) {
 		return Message{}, 0, ErrNotFound
 	}
 	now := s.now()
+	stale := "0"
+	if ownIsStale {
+		stale = "1"
+	}
 	res, err := s.sendPath(ctx, claimScript, []string{s.messageKey(id), s.inflightKey()},
-		now.UnixMilli(), now.Add(lease).UnixMilli(), worker, id).Slice()
+		now.UnixMilli(), now.Add(lease).UnixMilli(), worker, id, stale).Slice()
 	if err != nil {
 		return Message{}, 0, fmt.Errorf("claim message: %w", err)
 	}

@@ -103,11 +103,19 @@ func TestClaim(t *testing.T) {
 	if _, res, _ := s.Claim(ctx, m.ID, "w1", time.Minute); res != Busy {
 		t.Fatalf("second claim while leased = %v, want Busy", res)
 	}
+	// A worker that vouches none of its tasks is on the message takes its
+	// own lease as stale; another worker's lease it still respects.
+	if _, res, _ := s.ClaimStale(ctx, m.ID, "w2", time.Minute); res != Busy {
+		t.Fatalf("stale claim of another worker's lease = %v, want Busy", res)
+	}
+	if got, res, _ := s.ClaimStale(ctx, m.ID, "w1", time.Minute); res != Claimed || got.Attempts != 2 {
+		t.Fatalf("stale claim of its own lease = %v (attempts %d), want Claimed as attempt 2", res, got.Attempts)
+	}
 	if err := s.Release(ctx, m.ID, "w1", "primary", "http_500"); err != nil {
 		t.Fatal(err)
 	}
 	got, res, _ = s.Claim(ctx, m.ID, "w1", time.Minute)
-	if res != Claimed || got.Attempts != 2 || got.ErrorCode != "http_500" {
+	if res != Claimed || got.Attempts != 3 || got.ErrorCode != "http_500" {
 		t.Fatalf("claim after release: %v attempts %d code %q", res, got.Attempts, got.ErrorCode)
 	}
 	if _, err := s.Advance(ctx, m.ID, Update{Status: StatusSent, Provider: "primary", ProviderMessageID: "SM1"}); err != nil {
