@@ -184,3 +184,39 @@ func TestOwnStaleClaimTakenOver(t *testing.T) {
 		t.Fatalf("another worker's lease: err %v, %d sent", err, r.doubles[0].Count())
 	}
 }
+
+// A claim of this worker's whose answer was lost, with no task of it on the
+// message, is queued again by the rescuer instead of waiting for asynq's
+// recovery; claims its tasks are handling, and other workers' live claims,
+// are left alone.
+func TestRescueOwnStaleClaims(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	w := r.worker(WorkerOptions{})
+	ctx := context.Background()
+	stale := r.queue(t, "+919876543210", store.PriorityTransactional)
+	handled := r.queue(t, "+919876543211", store.PriorityTransactional)
+	other := r.queue(t, "+919876543212", store.PriorityTransactional)
+	for _, c := range []struct{ id, worker string }{{stale.ID, w.id}, {handled.ID, w.id}, {other.ID, "someone-else"}} {
+		if _, res, err := r.store.Claim(ctx, c.id, c.worker, time.Minute); err != nil || res != store.Claimed {
+			t.Fatalf("claim %s: %v %v", c.id, res, err)
+		}
+	}
+	w.working.Store(handled.ID, struct{}{})
+	if n, err := w.RescueOwnStale(ctx, time.Now().Add(-time.Minute)); err != nil || n != 0 {
+		t.Fatalf("claims younger than the cutoff: rescued %d, %v", n, err)
+	}
+	n, err := w.RescueOwnStale(ctx, time.Now().Add(time.Second))
+	if err != nil || n != 1 {
+		t.Fatalf("rescued %d, %v; want only the stale claim", n, err)
+	}
+	if again, _ := w.RescueOwnStale(ctx, time.Now().Add(time.Second)); again != 0 {
+		t.Fatalf("rescued %d more on a second pass", again)
+	}
+	r.started(t, WorkerOptions{})
+	waitStatus(t, r, stale.ID, store.StatusSent)
+	for _, id := range []string{handled.ID, other.ID} {
+		if got := r.status(t, id); got.Status != store.StatusSending {
+			t.Fatalf("message %s is %s: a claim that was not stale was touched", id, got.Status)
+		}
+	}
+}

@@ -445,6 +445,45 @@ func (w *Worker) rescue(ctx context.Context) {
 	} else if n > 0 {
 		w.log.Warn("rescued messages of a dead worker", "count", n)
 	}
+	if n, err := w.RescueOwnStale(ctx, time.Now().Add(-ownStaleAfter)); err != nil {
+		w.log.Error("rescue this worker's stale claims", "err", err)
+	} else if n > 0 {
+		w.log.Warn("rescued claims whose answer was lost", "count", n)
+	}
+}
+
+// ownStaleAfter is how old a claim of this worker's must be, with no task
+// of it on the message, before it is taken for one whose answer was lost.
+const ownStaleAfter = 3 * time.Second
+
+// RescueOwnStale queues again the messages this worker claimed before
+// before and that none of its tasks is handling: the claim took effect but
+// its answer was lost (Redis went away as it ran), so the task failed and
+// asynq would bring it back only after its lease and recoverer (up to
+// about 90 s). It reports how many it queued.
+func (w *Worker) RescueOwnStale(ctx context.Context, before time.Time) (int, error) {
+	claims, err := w.store.StaleOwnClaims(ctx, w.id, before, 100)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range claims {
+		if _, busy := w.working.Load(o.ID); busy {
+			continue
+		}
+		ok, err := w.store.RescueOwn(ctx, o)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		if err := w.dispatch.enqueue(ctx, fmt.Sprintf("%s~s%d", o.ID, o.Attempts), o.ID, o.Priority); err != nil {
+			return n, fmt.Errorf("rescue own claim: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // RescueOnce queues again the messages of workers that died, and reports

@@ -83,6 +83,8 @@ type Orphan struct {
 	Worker   string
 	Priority Priority
 	Attempts int
+
+	lease string // lock_until as read: RescueOwn only drops this lease
 }
 
 // Orphans lists up to limit claimed messages whose worker is dead, oldest
@@ -167,6 +169,58 @@ func (s *Store) Rescue(ctx context.Context, o Orphan) (bool, error) {
 	n, err := rescueScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey(), s.workerKey(o.Worker)}, o.Worker, o.ID).Int()
 	if err != nil {
 		return false, fmt.Errorf("rescue message %s: %w", o.ID, err)
+	}
+	return n == 1, nil
+}
+
+// StaleOwnClaims lists up to limit messages worker claimed before before
+// that are still sending under its claim, oldest first. The caller (the
+// worker) filters out those its tasks are handling: the rest are claims
+// whose answer was lost, and no task will finish them.
+func (s *Store) StaleOwnClaims(ctx context.Context, worker string, before time.Time, limit int64) ([]Orphan, error) {
+	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.inflightKey(), ByScore: true,
+		Start: "-inf", Stop: strconv.FormatInt(before.UnixMilli(), 10), Count: limit}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("own claims: %w", err)
+	}
+	fields := make([]*redis.SliceCmd, len(ids))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			fields[i] = p.HMGet(ctx, s.messageKey(id), "status", "worker", "priority", "attempts", "lock_until")
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("own claims: %w", err)
+	}
+	var out []Orphan
+	for i, c := range fields {
+		v := c.Val()
+		if Status(str(v[0])) != StatusSending || str(v[1]) != worker {
+			continue
+		}
+		attempts, _ := strconv.Atoi(str(v[3]))
+		out = append(out, Orphan{ID: ids[i], Worker: worker, Priority: Priority(str(v[2])), Attempts: attempts, lease: str(v[4])})
+	}
+	return out, nil
+}
+
+// rescueOwnScript drops a worker's own stale lease, unless a new claim
+// replaced it meanwhile (the lease differs).
+var rescueOwnScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'status', 'worker', 'lock_until')
+if v[1] ~= 'sending' or v[2] ~= ARGV[1] or v[3] ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'lock_until', 0, 'worker', '')
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+`)
+
+// RescueOwn drops a claim of the caller's own that StaleOwnClaims found,
+// so that a new task can claim the message at once. It reports false when
+// the claim moved on meanwhile.
+func (s *Store) RescueOwn(ctx context.Context, o Orphan) (bool, error) {
+	n, err := rescueOwnScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey()}, o.Worker, o.ID, o.lease).Int()
+	if err != nil {
+		return false, fmt.Errorf("rescue own claim %s: %w", o.ID, err)
 	}
 	return n == 1, nil
 }

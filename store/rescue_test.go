@@ -104,3 +104,35 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+// RescueOwn drops a worker's own stale lease only as it was listed: a
+// claim taken again meanwhile (a new lease) is left alone.
+func TestRescueOwn(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	m := queue(t, s, "+919876543210")
+	if _, res, err := s.Claim(ctx, m.ID, "w1", time.Minute); err != nil || res != Claimed {
+		t.Fatalf("claim: %v %v", res, err)
+	}
+	listed, err := s.StaleOwnClaims(ctx, "w1", time.Now().Add(time.Second), 10)
+	if err != nil || len(listed) != 1 || listed[0].ID != m.ID {
+		t.Fatalf("own claims = %+v, %v", listed, err)
+	}
+	if others, _ := s.StaleOwnClaims(ctx, "w2", time.Now().Add(time.Second), 10); len(others) != 0 {
+		t.Fatalf("w2's own claims = %+v", others)
+	}
+	time.Sleep(2 * time.Millisecond) // the next lease must differ from the listed one
+	if _, res, _ := s.ClaimStale(ctx, m.ID, "w1", time.Minute); res != Claimed {
+		t.Fatalf("claim taken again: %v", res)
+	}
+	if ok, err := s.RescueOwn(ctx, listed[0]); err != nil || ok {
+		t.Fatalf("rescue of a lease replaced meanwhile = %v, %v; want false", ok, err)
+	}
+	listed, _ = s.StaleOwnClaims(ctx, "w1", time.Now().Add(time.Second), 10)
+	if ok, err := s.RescueOwn(ctx, listed[0]); err != nil || !ok {
+		t.Fatalf("rescue of the current lease = %v, %v", ok, err)
+	}
+	if _, res, _ := s.Claim(ctx, m.ID, "w2", time.Minute); res != Claimed {
+		t.Fatalf("after the rescue another worker's claim = %v, want Claimed", res)
+	}
+}
