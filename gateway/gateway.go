@@ -150,6 +150,9 @@ type DeliveryReport struct {
 	ProviderMessageID string
 	Status            providers.DeliveryStatus
 	ErrorCode         string
+	// OptedOut: the network says the citizen blocked our sender, so
+	// non-essential messages to the mobile stop, as after STOP.
+	OptedOut bool
 }
 
 // RecordDelivery applies a delivery report. A report about a message we do
@@ -177,6 +180,15 @@ func (g *Gateway) RecordDelivery(ctx context.Context, r DeliveryReport) error {
 	changed, err := g.store.Advance(ctx, id, u)
 	if err != nil {
 		return storeErr("delivery report", err)
+	}
+	if r.OptedOut {
+		m, err := g.store.Message(ctx, id)
+		if err == nil {
+			err = g.store.SetOptedOut(ctx, m.To, true)
+		}
+		if err != nil {
+			return storeErr("delivery report: opt-out", err)
+		}
 	}
 	if changed {
 		if m, err := g.store.Message(ctx, id); err == nil {

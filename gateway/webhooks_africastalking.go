@@ -31,7 +31,7 @@ func (s *server) africasTalkingStatus(c *fiber.Ctx) error {
 	// AT's report can overtake the worker's record of AT's message id:
 	// RecordReceipt waits for it a moment.
 	err = s.gw.RecordReceipt(c.UserContext(), DeliveryReport{
-		Provider: name, ProviderMessageID: r.ProviderMessageID, Status: r.Status, ErrorCode: r.ErrorCode,
+		Provider: name, ProviderMessageID: r.ProviderMessageID, Status: r.Status, ErrorCode: r.ErrorCode, OptedOut: r.OptedOut,
 	})
 	if err != nil {
 		return apiError(err)
