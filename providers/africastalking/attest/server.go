@@ -20,8 +20,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"sandesh/internal/doubletest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -121,11 +121,9 @@ type Server struct {
 	client *http.Client  // for PostReport
 	done   chan struct{} // closed on shutdown: releases hung handlers
 
-	mu      sync.Mutex
-	calls   int
-	msgs    []Message
-	respond func(n int, form url.Values) *Failure
-	changed chan struct{} // closed and replaced whenever a message is accepted
+	// The messages accepted, the calls taken and the answers scripted:
+	// Respond, Messages, Count, Calls and WaitCount.
+	*doubletest.Log[Message, Failure]
 }
 
 // NewServer starts a double with username "sandbox" and a random API key.
@@ -136,7 +134,7 @@ func NewServer(t testing.TB) *Server {
 		Username: "sandbox",
 		APIKey:   "atsk_" + randomHex(32),
 		done:     make(chan struct{}),
-		changed:  make(chan struct{}),
+		Log:      doubletest.NewLog[Message, Failure]("attest"),
 		client:   &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
 	}
 	mux := http.NewServeMux()
@@ -160,62 +158,6 @@ func (s *Server) close() {
 	s.client.CloseIdleConnections()
 }
 
-// Respond sets how the double answers messaging requests that passed its
-// checks: f gets the 1-based number of the call and its form, and returns
-// nil to answer like AT normally does, or a Failure. f runs on the
-// server's handler goroutines, concurrently. nil (the default) accepts
-// every valid number.
-func (s *Server) Respond(f func(n int, form url.Values) *Failure) {
-	s.mu.Lock()
-	s.respond = f
-	s.mu.Unlock()
-}
-
-// Messages returns the accepted messages in the order they were accepted.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Message(nil), s.msgs...)
-}
-
-// Count returns how many messages were accepted.
-func (s *Server) Count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.msgs)
-}
-
-// Calls returns how many requests reached the messaging endpoint, failed
-// ones included.
-func (s *Server) Calls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
-}
-
-// WaitCount waits until at least n messages were accepted and fails the
-// test (t.Fatalf: call it from the test goroutine) if that takes longer
-// than timeout.
-func (s *Server) WaitCount(t testing.TB, n int, timeout time.Duration) {
-	t.Helper()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		got, ch := len(s.msgs), s.changed
-		s.mu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			t.Fatalf("attest: %d messages accepted within %v, want %d", s.Count(), timeout, n)
-			return
-		}
-	}
-}
-
 // CloseClientConnections closes every connection clients hold to the
 // double, as a load balancer dropping idle keep-alive connections would.
 func (s *Server) CloseClientConnections() { s.srv.CloseClientConnections() }
@@ -233,13 +175,11 @@ func (s *Server) PostReport(ctx context.Context, callbackURL string, id, status,
 		"networkCode": {"63902"}, // Safaricom
 		"retryCount":  {"0"},
 	}
-	s.mu.Lock()
-	for _, m := range s.msgs {
+	for _, m := range s.Messages() {
 		if m.MessageID == id {
 			form.Set("phoneNumber", m.To)
 		}
 	}
-	s.mu.Unlock()
 	if failureReason != "" {
 		form.Set("failureReason", failureReason)
 	}
@@ -285,10 +225,7 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // messaging serves POST /version1/messaging.
 func (s *Server) messaging(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.calls++
-	n, respond := s.calls, s.respond
-	s.mu.Unlock()
+	n := s.Call()
 
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
 		plain(w, http.StatusUnsupportedMediaType, "Unsupported Media Type")
@@ -312,31 +249,29 @@ func (s *Server) messaging(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var recipients []recipient
-	if respond != nil {
-		if f := respond(n, form); f != nil {
-			switch {
-			case f.Hang:
-				select {
-				case <-r.Context().Done():
-				case <-s.done:
-				}
-				panic(http.ErrAbortHandler) // no answer
-			case f.Drop, f.Reset:
-				drop(w, f.Reset)
-				return
-			case f.Status != 0:
-				for k, vs := range f.Header {
-					w.Header()[k] = vs
-				}
-				if w.Header().Get("Content-Type") == "" {
-					w.Header().Set("Content-Type", "text/plain")
-				}
-				w.WriteHeader(f.Status)
-				io.WriteString(w, f.Body)
-				return
-			case f.StatusCode != 0:
-				recipients = []recipient{s.recipient(form, strings.TrimSpace(form.Get("to")), f.StatusCode, f.StatusText)}
+	if f := s.Failure(n, form); f != nil {
+		switch {
+		case f.Hang:
+			select {
+			case <-r.Context().Done():
+			case <-s.done:
 			}
+			panic(http.ErrAbortHandler) // no answer
+		case f.Drop, f.Reset:
+			drop(w, f.Reset)
+			return
+		case f.Status != 0:
+			for k, vs := range f.Header {
+				w.Header()[k] = vs
+			}
+			if w.Header().Get("Content-Type") == "" {
+				w.Header().Set("Content-Type", "text/plain")
+			}
+			w.WriteHeader(f.Status)
+			io.WriteString(w, f.Body)
+			return
+		case f.StatusCode != 0:
+			recipients = []recipient{s.recipient(form, strings.TrimSpace(form.Get("to")), f.StatusCode, f.StatusText)}
 		}
 	}
 	if recipients == nil {
@@ -390,11 +325,7 @@ func (s *Server) recipient(form url.Values, to string, code int, text string) re
 		To: to, From: form.Get("from"), Message: form.Get("message"), Enqueue: form.Get("enqueue") == "1",
 		MessageID: "ATXid_" + randomHex(16), StatusCode: code, Form: cloneForm(form), At: time.Now(),
 	}
-	s.mu.Lock()
-	s.msgs = append(s.msgs, m)
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
+	s.Accept(m)
 	return recipient{StatusCode: code, Number: to, Status: text, Cost: Cost, MessageID: m.MessageID}
 }
 

@@ -16,10 +16,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
+	"sandesh/internal/doubletest"
 	"sandesh/providers/twilio/smsdouble"
 )
 
@@ -65,11 +65,9 @@ type Server struct {
 	client *http.Client  // for PostStatus
 	done   chan struct{} // closed on shutdown: releases hung handlers
 
-	mu      sync.Mutex
-	calls   int
-	msgs    []Message
-	respond func(n int, form url.Values) *Failure
-	changed chan struct{} // closed and replaced whenever a message is accepted
+	// The messages accepted, the calls taken and the answers scripted:
+	// Respond, Messages, Count, Calls and WaitCount.
+	*doubletest.Log[Message, Failure]
 }
 
 // NewServer starts a double with a random account SID and auth token. It is
@@ -80,7 +78,7 @@ func NewServer(t testing.TB) *Server {
 		AccountSID: smsdouble.NewSID("AC"),
 		AuthToken:  smsdouble.RandomHex(16),
 		done:       make(chan struct{}),
-		changed:    make(chan struct{}),
+		Log:        doubletest.NewLog[Message, Failure]("twiliotest"),
 		client:     &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
 	}
 	mux := http.NewServeMux()
@@ -98,60 +96,6 @@ func (s *Server) close() {
 	close(s.done)
 	s.srv.Close() // waits for every handler to return
 	s.client.CloseIdleConnections()
-}
-
-// Respond sets how the double answers create requests: f gets the 1-based
-// number of the call and its form, and returns nil to accept the message or
-// a Failure. f runs on the server's handler goroutines, concurrently. nil
-// accepts everything (the default).
-func (s *Server) Respond(f func(n int, form url.Values) *Failure) {
-	s.mu.Lock()
-	s.respond = f
-	s.mu.Unlock()
-}
-
-// Messages returns the accepted messages in the order they were accepted.
-func (s *Server) Messages() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Message(nil), s.msgs...)
-}
-
-// Count returns how many messages were accepted.
-func (s *Server) Count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.msgs)
-}
-
-// Calls returns how many create requests arrived, failed ones included.
-func (s *Server) Calls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
-}
-
-// WaitCount waits until at least n messages were accepted and fails the
-// test (t.Fatalf: call it from the test goroutine) if that takes longer
-// than timeout.
-func (s *Server) WaitCount(t testing.TB, n int, timeout time.Duration) {
-	t.Helper()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		got, ch := len(s.msgs), s.changed
-		s.mu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-ch:
-		case <-timer.C:
-			t.Fatalf("twiliotest: %d messages accepted within %v, want %d", s.Count(), timeout, n)
-			return
-		}
-	}
 }
 
 // PostStatus posts Twilio's status callback for m to m.StatusCallback,
@@ -181,36 +125,30 @@ func (s *Server) PostStatus(ctx context.Context, m Message, status string, error
 
 // create serves POST /2010-04-01/Accounts/{AccountSid}/Messages.json.
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.calls++
-	n, respond := s.calls, s.respond
-	s.mu.Unlock()
-
+	n := s.Call()
 	if smsdouble.ReadCreate(w, r, s.AccountSID, s.AuthToken) != nil {
 		return // answered
 	}
 	form := r.PostForm
 
-	if respond != nil {
-		if f := respond(n, form); f != nil {
-			if !s.wait(r.Context(), f) {
-				// Client gone or server closing: drop the connection
-				// without an answer, as a dead upstream would.
-				panic(http.ErrAbortHandler)
-			}
-			if f.Status != 0 {
-				if f.Code == 0 {
-					if f.RetryAfter != "" {
-						w.Header().Set("Retry-After", f.RetryAfter)
-					}
-					w.Header().Set("Content-Type", "text/html")
-					w.WriteHeader(f.Status)
-					fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", f.Status, http.StatusText(f.Status))
-					return
+	if f := s.Failure(n, form); f != nil {
+		if !s.wait(r.Context(), f) {
+			// Client gone or server closing: drop the connection
+			// without an answer, as a dead upstream would.
+			panic(http.ErrAbortHandler)
+		}
+		if f.Status != 0 {
+			if f.Code == 0 {
+				if f.RetryAfter != "" {
+					w.Header().Set("Retry-After", f.RetryAfter)
 				}
-				smsdouble.WriteError(w, f.Status, f.Code, f.Message, f.RetryAfter)
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(f.Status)
+				fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", f.Status, http.StatusText(f.Status))
 				return
 			}
+			smsdouble.WriteError(w, f.Status, f.Code, f.Message, f.RetryAfter)
+			return
 		}
 	}
 
@@ -221,11 +159,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	m.Sid = smsdouble.NewSID("SM")
 	m.At = time.Now()
-	s.mu.Lock()
-	s.msgs = append(s.msgs, m)
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
+	s.Accept(m)
 
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
