@@ -323,6 +323,13 @@ func TestRebind(t *testing.T) {
 	s := smsctest.Start(t, smsctest.Options{})
 	p := start(t, s, &collector{})
 	s.Drop(t)
+	// Both binds again at the SMSC (2 binds before the drop, 2 after),
+	// and both up here.
+	for deadline := time.Now().Add(10 * time.Second); s.Record(t).Binds.Total < 4; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("binds after the drop: %+v", s.Record(t).Binds)
+		}
+	}
 	waitBound(t, p, 2)
 	if _, err := p.Send(context.Background(), outbound("after a drop")); err != nil {
 		t.Fatalf("after a drop: %v", err)
