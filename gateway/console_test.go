@@ -17,6 +17,16 @@ import (
 	"sandesh/store"
 )
 
+// bookAsha registers Asha Patil on 9876543210 and books her at C1 on
+// date; it returns her id and the appointment as the API answered it.
+func (r *rig) bookAsha(t *testing.T, date string) (string, map[string]any) {
+	t.Helper()
+	r.newCenter(t, "C1")
+	ben := r.newBeneficiary(t, "Asha Patil", "9876543210", "en")
+	return ben, r.must(t, 201, "POST", "/v1/appointments", adminKey, map[string]any{
+		"beneficiary_id": ben, "center_id": "C1", "date": date, "slot": "09:00-11:00", "dose": 1})
+}
+
 // page is a browser without a browser: a cookie jar that does not follow
 // redirects, so tests see each answer the console gives.
 type page struct {
@@ -196,10 +206,7 @@ func TestLookUpMobileFormats(t *testing.T) {
 // id masked; inbound keywords and USSD sessions beside the SMS.
 func TestConsoleHistoryMasked(t *testing.T) {
 	r := newRig(t)
-	r.newCenter(t, "C1")
-	ben := r.newBeneficiary(t, "Asha Patil", "9876543210", "en")
-	appt := r.must(t, 201, "POST", "/v1/appointments", adminKey, map[string]any{
-		"beneficiary_id": ben, "center_id": "C1", "date": r.tomorrow(), "slot": "09:00-11:00", "dose": 1})
+	ben, appt := r.bookAsha(t, r.tomorrow())
 	r.startWorker(t)
 	secret := codeIn(t, r.smsTo(t, "+919876543210", 1).Body)
 	if code, body := r.inbound(t, "primary", "SM"+strings.Repeat("c", 32), "+919876543210", "status"); code != 200 {
@@ -295,10 +302,7 @@ func TestResendAudited(t *testing.T) {
 // is refused and changes nothing: no SMS, no resend spent, no audit entry.
 func TestConsoleCSRF(t *testing.T) {
 	r := newRig(t)
-	r.newCenter(t, "C1")
-	ben := r.newBeneficiary(t, "Asha Patil", "9876543210", "en")
-	appt := r.must(t, 201, "POST", "/v1/appointments", adminKey, map[string]any{
-		"beneficiary_id": ben, "center_id": "C1", "date": r.tomorrow(), "slot": "09:00-11:00", "dose": 1})
+	_, appt := r.bookAsha(t, r.tomorrow())
 	p := newPage(t, r.url)
 	_, token := p.signIn(r.newKey(t, "support", ""))
 	ctx := context.Background()
@@ -345,10 +349,7 @@ func TestConsoleCSRF(t *testing.T) {
 // The console's support actions map onto the resend flow.
 func TestConsoleActions(t *testing.T) {
 	r := newRig(t)
-	r.newCenter(t, "C1")
-	ben := r.newBeneficiary(t, "Asha Patil", "9876543210", "en")
-	appt := r.must(t, 201, "POST", "/v1/appointments", adminKey, map[string]any{
-		"beneficiary_id": ben, "center_id": "C1", "date": r.today(), "slot": "09:00-11:00", "dose": 1})
+	ben, appt := r.bookAsha(t, r.today())
 	id := appt["id"].(string)
 	centre := r.newKey(t, "center", "C1")
 	for range store.MaxCodeAttempts {

@@ -414,10 +414,10 @@ func TestRateCapMakesMessagesWaitNotFail(t *testing.T) {
 	}
 }
 
-func TestExhaustedRetriesEndFailedWithLastCode(t *testing.T) {
-	r := newRig(t, 1, providers.RouterOptions{Failures: 100})
-	r.doubles[0].Respond(twiliotest.FailAll(503, 20503))
-	r.started(t, WorkerOptions{})
+// otpWithOneRetry stores an OTP and queues the task the dispatcher makes
+// for it, with a budget of one retry.
+func (r *rig) otpWithOneRetry(t *testing.T) store.Message {
+	t.Helper()
 	m, err := r.store.CreateMessage(context.Background(), store.NewMessage{
 		To: "+919876543210", Template: "kyvs_otp", Body: "OTP 123456", Masked: "OTP ****",
 		Encoding: "GSM-7", Segments: 1, Priority: store.PriorityOTP, ValidFor: time.Minute,
@@ -425,10 +425,17 @@ func TestExhaustedRetriesEndFailedWithLastCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The same task the dispatcher makes, with a budget of one retry.
 	if _, err := r.client.Enqueue(sendTask(m.ID), asynq.TaskID(m.ID), asynq.Queue(string(m.Priority)), asynq.MaxRetry(1)); err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+func TestExhaustedRetriesEndFailedWithLastCode(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{Failures: 100})
+	r.doubles[0].Respond(twiliotest.FailAll(503, 20503))
+	r.started(t, WorkerOptions{})
+	m := r.otpWithOneRetry(t)
 	waitStatus(t, r, m.ID, store.StatusFailed)
 	got := r.status(t, m.ID)
 	if got.ErrorCode != "20503" || got.Attempts != 2 {
@@ -447,16 +454,7 @@ func TestOpenBreakerMakesMessagesWaitNotFail(t *testing.T) {
 	r := newRig(t, 1, providers.RouterOptions{Failures: 1, OpenFor: 2 * time.Second})
 	r.doubles[0].Respond(twiliotest.FailFirst(1, twiliotest.Failure{Status: 503, Code: 20503}))
 	r.started(t, WorkerOptions{})
-	m, err := r.store.CreateMessage(context.Background(), store.NewMessage{
-		To: "+919876543210", Template: "kyvs_otp", Body: "OTP 123456", Masked: "OTP ****",
-		Encoding: "GSM-7", Segments: 1, Priority: store.PriorityOTP, ValidFor: time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.client.Enqueue(sendTask(m.ID), asynq.TaskID(m.ID), asynq.Queue(string(m.Priority)), asynq.MaxRetry(1)); err != nil {
-		t.Fatal(err)
-	}
+	m := r.otpWithOneRetry(t)
 	waitStatus(t, r, m.ID, store.StatusSent)
 	if n := r.doubles[0].Calls(); n != 2 {
 		t.Fatalf("provider called %d times, want 2: the failure, then the trial after open_for", n)
