@@ -36,7 +36,7 @@ func (s *server) mountAPI(app *fiber.App) {
 	v1.Get("/appointments/:id", registry, s.appointment)
 	v1.Post("/appointments/:id/cancel", registry, s.idempotent, s.cancel)
 	v1.Post("/appointments/:id/verify-code", center, s.verifyCode)
-	v1.Post("/doses", center, s.idempotent, s.recordDose)
+	v1.Post("/doses", center, s.recordDose) // idempotent in its own step
 
 	v1.Post("/kyvs/otp", verifier, s.requestOTP)
 	v1.Post("/kyvs/confirm", verifier, s.confirmOTP)
@@ -243,7 +243,14 @@ func (s *server) recordDose(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	res, err := s.gw.RecordDose(c.UserContext(), callerCenter(c), req)
+	idem, err := idempotencyKey(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.gw.RecordDose(c.UserContext(), callerCenter(c), req, idem)
+	if res.Replayed {
+		c.Set("Idempotent-Replayed", "true")
+	}
 	if err != nil {
 		return apiError(err)
 	}

@@ -90,7 +90,7 @@ func (g *Gateway) loadDemoData(ctx context.Context) error {
 		}
 		for i, vaccine := range p.walkIn {
 			if _, err := g.RecordDose(ctx, "C2", DoseInput{BeneficiaryID: b.ID, Vaccine: vaccine,
-				Batch: fmt.Sprintf("DEMO-%d", i+1)}); err != nil {
+				Batch: fmt.Sprintf("DEMO-%d", i+1)}, nil); err != nil {
 				return fmt.Errorf("demo dose for %s: %w", p.Name, err)
 			}
 		}

@@ -91,13 +91,23 @@ type DoseResult struct {
 	Date          string `json:"date"`
 	Precaution    bool   `json:"precaution"`
 	MessageID     string `json:"message_id,omitempty"`
+	// Replayed: the outcome of an earlier request with the same
+	// Idempotency-Key, given again.
+	Replayed bool `json:"-"`
 }
+
+// confirmationVariants is how many dose numbers the dose step gets a
+// rendered confirmation for. Later doses (a fifth) are owed and sent by
+// the slower path.
+const confirmationVariants = 4
 
 // RecordDose records a dose given at centerID (a centre key's own centre;
 // "" for admin, who names it in the input). A booked dose needs the
 // appointment's code, checked with the same counters as VerifyCode, and
-// completes the appointment. The confirmation SMS follows.
-func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput) (DoseResult, error) {
+// completes the appointment. The confirmation SMS follows. With idem set,
+// a repeat of the request gets the first outcome (Replayed set) and
+// changes nothing.
+func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput, idem *store.IdempotencyKey) (DoseResult, error) {
 	if err := matches("beneficiary_id", in.BeneficiaryID, beneficiaryID, "14 digits"); err != nil {
 		return DoseResult{}, err
 	}
@@ -116,7 +126,8 @@ func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput)
 			return DoseResult{}, ErrForbidden
 		}
 	}
-	nd := store.NewDose{BeneficiaryID: in.BeneficiaryID, Vaccine: vaccine, Batch: in.Batch, Date: g.today()}
+	nd := store.NewDose{BeneficiaryID: in.BeneficiaryID, Vaccine: vaccine, Batch: in.Batch, Date: g.today(),
+		Course: fullCourse, Idempotency: idem}
 	if in.AppointmentID != "" {
 		if !recordID.MatchString(in.AppointmentID) {
 			return DoseResult{}, invalid("appointment_id", "appointment_id is not an appointment id.")
@@ -124,50 +135,90 @@ func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput)
 		if err := matches("code", in.Code, codePattern, "4 digits"); err != nil {
 			return DoseResult{}, err
 		}
-		a, err := g.store.Appointment(ctx, in.AppointmentID)
-		if err != nil {
-			return DoseResult{}, storeErr("record dose: appointment", err)
-		}
-		if in.CenterID != "" && in.CenterID != a.CenterID {
-			return DoseResult{}, ErrForbidden
-		}
-		nd.CenterID = a.CenterID
-		nd.Check = &store.CodeCheck{AppointmentID: a.ID, BeneficiaryID: in.BeneficiaryID,
-			CenterID: centerID, Code: in.Code, Today: nd.Date}
+		// The step checks the appointment's centre against the caller's
+		// (or the one an admin named) and records the dose there.
+		nd.Check = &store.CodeCheck{AppointmentID: in.AppointmentID, BeneficiaryID: in.BeneficiaryID,
+			CenterID: cmp.Or(centerID, in.CenterID), Code: in.Code, Today: nd.Date}
 	} else {
 		if in.Code != "" {
 			return DoseResult{}, invalid("code", "a walk-in has no code; give appointment_id with the code.")
 		}
 		// An admin recording a walk-in may leave the centre out.
 		nd.CenterID = cmp.Or(centerID, in.CenterID)
-	}
-	if nd.CenterID != "" {
-		if _, err := g.store.Center(ctx, nd.CenterID); err != nil {
-			return DoseResult{}, storeErr("record dose: centre", err)
+		if nd.CenterID != "" {
+			if err := g.store.CenterExists(ctx, nd.CenterID); err != nil {
+				return DoseResult{}, storeErr("record dose: centre", err)
+			}
 		}
 	}
-	d, err := g.store.RecordDose(ctx, nd)
-	if err != nil {
-		return DoseResult{}, codeErr("record dose", err)
-	}
-	b, err := g.store.Beneficiary(ctx, in.BeneficiaryID)
+	// The registration never changes, so this read is usually served by
+	// the process's cache; the step itself is the one round trip.
+	p, err := g.store.Profile(ctx, in.BeneficiaryID)
 	if err != nil {
 		return DoseResult{}, storeErr("record dose: beneficiary", err)
 	}
-	res := DoseResult{
-		Dose: d.Number, CertificateID: d.CertificateID, Status: VaccinationStatus(b.Doses[:d.Number]),
-		BeneficiaryID: b.ID, AppointmentID: d.AppointmentID, Vaccine: d.Vaccine, Date: d.Date,
-		Precaution: precaution(b.Doses, d.Number),
-	}
-	m, err := g.Send(ctx, g.confirmation(b, d, res.Status))
+	nd.Mobile = p.Mobile
+	// The certificate id is in the confirmation and is the step's to pick:
+	// a collision (13 random digits) retries the whole step.
+	out, err := g.store.RecordDose(ctx, nd, func(cert string) ([]store.NewMessage, error) {
+		return g.confirmations(p, vaccine, cert)
+	})
 	if err != nil {
-		// The dose stands and its confirmation stays owed: the sweeper sends it.
-		g.log.Error("dose confirmation not queued", "beneficiary", b.ID, "center", nd.CenterID, "err", err)
-		return res, nil
+		return DoseResult{Replayed: out.Replayed}, codeErr("record dose", err)
 	}
-	g.settle(ctx, store.ConfirmationNotification(b.ID, d.CertificateID))
-	res.MessageID = m.ID
+	res := doseResult(out, in.BeneficiaryID)
+	switch {
+	case out.MessageID != "":
+		// On a replay too: the process that did the step may have died
+		// before queuing the confirmation. The task id is the message id,
+		// so queuing twice is harmless.
+		g.dispatch.Queue(ctx, out.MessageID, store.PriorityTransactional)
+		if !out.Replayed {
+			g.metrics.Status("dose_confirmation", string(store.StatusQueued), "")
+		}
+	case !out.Replayed:
+		// A dose beyond the rendered variants: the step left the
+		// confirmation owed; send it the ordinary way.
+		b := store.Beneficiary{ID: p.ID, Name: p.Name, Mobile: p.Mobile, Language: p.Language}
+		m, err := g.Send(ctx, g.confirmation(b, out.Dose, res.Status))
+		if err != nil {
+			g.log.Error("dose confirmation not queued", "beneficiary", p.ID, "err", err)
+			return res, nil
+		}
+		g.settle(ctx, store.ConfirmationNotification(p.ID, out.CertificateID))
+		res.MessageID = m.ID
+	}
 	return res, nil
+}
+
+func doseResult(out store.DoseOutcome, beneficiaryID string) DoseResult {
+	status := PartiallyVaccinated
+	if out.Number >= out.Course {
+		status = FullyVaccinated
+	}
+	return DoseResult{
+		Dose: out.Number, CertificateID: out.CertificateID, Status: status,
+		BeneficiaryID: beneficiaryID, AppointmentID: out.AppointmentID, Vaccine: out.Vaccine, Date: out.Date,
+		Precaution: out.Number > out.Course, MessageID: out.MessageID, Replayed: out.Replayed,
+	}
+}
+
+// confirmations renders the confirmation of certificate cert for every
+// outcome the dose step may reach, as store.ConfirmationIndex lays them out.
+func (g *Gateway) confirmations(p store.Profile, vaccine, cert string) ([]store.NewMessage, error) {
+	b := store.Beneficiary{ID: p.ID, Name: p.Name, Mobile: p.Mobile, Language: p.Language}
+	out := make([]store.NewMessage, 2*confirmationVariants)
+	for n := 1; n <= confirmationVariants; n++ {
+		for _, status := range []string{PartiallyVaccinated, FullyVaccinated} {
+			d := store.Dose{Number: n, Vaccine: vaccine, CertificateID: cert}
+			nm, err := g.render(g.confirmation(b, d, status))
+			if err != nil {
+				return nil, err
+			}
+			out[store.ConfirmationIndex(n, status == FullyVaccinated)] = nm
+		}
+	}
+	return out, nil
 }
 
 func (g *Gateway) confirmation(b store.Beneficiary, d store.Dose, status string) Outgoing {

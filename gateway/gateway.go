@@ -21,6 +21,7 @@ import (
 // Gateway carries the dependencies every flow needs.
 type Gateway struct {
 	store     *store.Store
+	keys      *store.KeyCache // nil: every key is looked up in Redis
 	dispatch  *jobs.Dispatcher
 	templates *templates.Set
 	metrics   *jobs.Metrics
@@ -51,6 +52,9 @@ type Deps struct {
 	VerifierPerHour int
 	// PublicURL is where citizens reach the gateway (status-card links).
 	PublicURL string
+	// Keys verifies API keys in memory; nil looks every key up in Redis.
+	// Its owner closes it.
+	Keys *store.KeyCache
 }
 
 // New builds a Gateway.
@@ -79,7 +83,7 @@ func New(d Deps) *Gateway {
 		d.VerifierPerHour = 1000
 	}
 	return &Gateway{
-		store: d.Store, dispatch: d.Dispatch, templates: d.Templates, metrics: d.Metrics,
+		store: d.Store, keys: d.Keys, dispatch: d.Dispatch, templates: d.Templates, metrics: d.Metrics,
 		log: d.Logger, languages: d.Languages, location: d.Location, region: d.Region, now: d.Now, verifierPerHour: d.VerifierPerHour,
 		publicURL: strings.TrimSuffix(d.PublicURL, "/"), cards: cards,
 	}
@@ -108,12 +112,25 @@ type Outgoing struct {
 // Send renders o in its language, records it and queues it. The body is
 // rendered here, once: the worker sends exactly what was recorded.
 func (g *Gateway) Send(ctx context.Context, o Outgoing) (store.Message, error) {
-	lang := g.language(o.Language)
-	r, err := g.templates.Render(o.Template, lang, o.Vars)
+	nm, err := g.render(o)
 	if err != nil {
-		return store.Message{}, fmt.Errorf("send %s: %w", o.Template, err)
+		return store.Message{}, err
 	}
-	m, err := g.dispatch.Dispatch(ctx, store.NewMessage{
+	m, err := g.dispatch.Dispatch(ctx, nm)
+	if err != nil {
+		return m, fmt.Errorf("send %s: %w", o.Template, errors.Join(ErrUnavailable, err))
+	}
+	g.metrics.Status(m.Template, string(store.StatusQueued), "")
+	return m, nil
+}
+
+// render fills o's template in its language (else the default).
+func (g *Gateway) render(o Outgoing) (store.NewMessage, error) {
+	r, err := g.templates.Render(o.Template, g.language(o.Language), o.Vars)
+	if err != nil {
+		return store.NewMessage{}, fmt.Errorf("send %s: %w", o.Template, err)
+	}
+	return store.NewMessage{
 		To:            o.To,
 		Template:      r.Template,
 		Language:      r.Language,
@@ -125,12 +142,7 @@ func (g *Gateway) Send(ctx context.Context, o Outgoing) (store.Message, error) {
 		Priority:      o.Priority,
 		ValidFor:      o.ValidFor,
 		Prefer:        o.Prefer,
-	})
-	if err != nil {
-		return m, fmt.Errorf("send %s: %w", o.Template, errors.Join(ErrUnavailable, err))
-	}
-	g.metrics.Status(m.Template, string(store.StatusQueued), "")
-	return m, nil
+	}, nil
 }
 
 // language picks lang when it is configured, else the default.

@@ -19,8 +19,13 @@ import (
 const idempotencyTTL = 24 * time.Hour
 
 // idempotencyLease bounds how long a request may hold its key unanswered
-// (a crashed process leaves it held until then).
-const idempotencyLease = time.Minute
+// without renewing it: a process that died mid-request leaves its key held
+// for at most this long, so the client's retry runs within seconds. A
+// request still running renews it every idempotencyRenew.
+const (
+	idempotencyLease = 5 * time.Second
+	idempotencyRenew = idempotencyLease / 3
+)
 
 // idempotencyWait is how long a repeat waits for the first request, still
 // running, before it is told to retry.
@@ -60,14 +65,14 @@ func (g *Gateway) FinishIdempotent(ctx context.Context, scope, key, fingerprint 
 // repeat with the same body gets the first answer and changes nothing; the
 // same key with a different body is refused.
 func (s *server) idempotent(c *fiber.Ctx) error {
-	key := c.Get("Idempotency-Key")
-	if key == "" {
+	idem, err := idempotencyKey(c)
+	if err != nil || idem == nil {
+		if err != nil {
+			return err
+		}
 		return c.Next()
 	}
-	if len(key) > 255 {
-		return newAPIErr(http.StatusBadRequest, "bad_request", "Idempotency-Key must be at most 255 characters.")
-	}
-	scope, fp := idempotencyScope(c), fingerprint(c.Body())
+	scope, key, fp := idem.Scope, idem.Key, idem.Fingerprint
 	ctx := c.UserContext()
 	deadline := time.Now().Add(idempotencyWait)
 	for {
@@ -90,6 +95,8 @@ func (s *server) idempotent(c *fiber.Ctx) error {
 		}
 		break
 	}
+	stopRenewing := s.gw.renewIdempotent(ctx, scope, key, fp)
+	defer stopRenewing()
 	defer func() {
 		if p := recover(); p != nil {
 			// Free the key so the client's retry runs, then let the
@@ -108,6 +115,41 @@ func (s *server) idempotent(c *fiber.Ctx) error {
 		Status: c.Response().StatusCode(), Body: bytes.Clone(c.Response().Body()),
 	})
 	return nil
+}
+
+// idempotencyKey reads the request's Idempotency-Key; nil without one.
+func idempotencyKey(c *fiber.Ctx) (*store.IdempotencyKey, error) {
+	key := c.Get("Idempotency-Key")
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > 255 {
+		return nil, newAPIErr(http.StatusBadRequest, "bad_request", "Idempotency-Key must be at most 255 characters.")
+	}
+	return &store.IdempotencyKey{Scope: idempotencyScope(c), Key: key, Fingerprint: fingerprint(c.Body()), TTL: idempotencyTTL}, nil
+}
+
+// renewIdempotent keeps a running request's claim on its key alive until
+// the returned stop is called.
+func (g *Gateway) renewIdempotent(ctx context.Context, scope, key, fp string) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(idempotencyRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), idempotencyRenew)
+				if err := g.store.RenewIdempotent(rctx, scope, key, fp, idempotencyLease); err != nil {
+					g.log.Warn("idempotency claim not renewed", "err", err)
+				}
+				cancel()
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // fingerprint identifies a request body; JSON is compared by content, so

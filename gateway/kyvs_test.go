@@ -30,7 +30,7 @@ func kyvsFixtures(t *testing.T, r *rig) (v1, v2 string) {
 			t.Fatal(err)
 		}
 		for range p.doses {
-			if _, err := r.gw.RecordDose(ctx, "C1", DoseInput{BeneficiaryID: b.ID, Vaccine: "COVISHIELD", Batch: "B1"}); err != nil {
+			if _, err := r.gw.RecordDose(ctx, "C1", DoseInput{BeneficiaryID: b.ID, Vaccine: "COVISHIELD", Batch: "B1"}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -70,7 +70,7 @@ func TestOwedSMSAreNotLost(t *testing.T) {
 		t.Fatalf("owed slip = %q", got[len(got)-1].Body)
 	}
 	if _, err := r.store.RecordDose(ctx, store.NewDose{BeneficiaryID: b.ID, Vaccine: "COVAXIN", Batch: "B1", CenterID: "C1", Date: r.today(),
-		Check: &store.CodeCheck{AppointmentID: a.ID, Code: "4821", Today: r.today()}}); err != nil {
+		Check: &store.CodeCheck{AppointmentID: a.ID, Code: "4821", Today: r.today()}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	sweep("dose_confirmation")

@@ -3,8 +3,13 @@ package gateway
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hibiken/asynq"
+
+	"sandesh/store"
 )
 
 // TestBookVerifyDose walks the programme's first rule end to end: real
@@ -269,5 +274,40 @@ func TestParallelWrongCodes(t *testing.T) {
 	}
 	if got := r.must(t, 200, "GET", "/v1/appointments/"+apptID, adminKey, nil); got["locked"] != true || got["attempts_left"] != float64(0) {
 		t.Fatalf("appointment = %v", got)
+	}
+}
+
+// TestDoseRetryAfterLostEnqueue: the dose's step was done but its process
+// died before the confirmation's task was queued. The client's retry with
+// the same Idempotency-Key gets the first answer and nothing new is
+// recorded, and the confirmation still goes out, once.
+func TestDoseRetryAfterLostEnqueue(t *testing.T) {
+	r := newRig(t)
+	r.newCenter(t, "C1")
+	c1 := r.newKey(t, "center", "C1")
+	id := r.newBeneficiary(t, "Asha Patil", "9876543216", "en")
+	body := map[string]any{"beneficiary_id": id, "vaccine": "COVISHIELD", "batch": "4121Z025"}
+	first := r.must(t, 201, "POST", "/v1/doses", c1, body, "Idempotency-Key", "lost-1")
+	o := r.rdb.Options()
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: o.Addr, DB: o.DB})
+	defer insp.Close()
+	if n, err := insp.DeleteAllPendingTasks(string(store.PriorityTransactional)); err != nil || n != 1 {
+		t.Fatalf("deleted %d queued tasks (%v), want the confirmation's 1", n, err)
+	}
+	again := r.must(t, 201, "POST", "/v1/doses", c1, body, "Idempotency-Key", "lost-1")
+	if fmt.Sprint(first) != fmt.Sprint(again) {
+		t.Fatalf("retry answered %v, first was %v", again, first)
+	}
+	r.startWorker(t)
+	sms := r.smsTo(t, "+919876543216", 1)
+	if !strings.Contains(sms.Body, first["certificate_id"].(string)) {
+		t.Fatalf("confirmation %q lacks certificate %v", sms.Body, first["certificate_id"])
+	}
+	if b := r.must(t, 200, "GET", "/v1/beneficiaries/"+id, adminKey, nil); b["doses"] != float64(1) {
+		t.Fatalf("doses recorded = %v, want 1", b["doses"])
+	}
+	r.worker.Shutdown()
+	if n := r.countTo("+919876543216"); n != 1 {
+		t.Fatalf("the double got %d SMS, want 1", n)
 	}
 }

@@ -60,14 +60,20 @@ func (d *Dispatcher) Dispatch(ctx context.Context, nm store.NewMessage) (store.M
 	if err != nil {
 		return store.Message{}, fmt.Errorf("dispatch: %w", err)
 	}
-	if err := d.Enqueue(ctx, m.ID, m.Priority); err != nil {
-		// The record is queued and pending: reporting a failure here would
-		// make callers send twice. Retry for a while (Redis may be
-		// restarting); the worker's sweeper catches whatever is left.
-		d.log.Warn("enqueue failed; retrying", "message_id", m.ID, "err", err)
-		d.retryEnqueue(m.ID, m.Priority)
-	}
+	d.Queue(ctx, m.ID, m.Priority)
 	return m, nil
+}
+
+// Queue enqueues the send task of a message already recorded (by Dispatch,
+// or in the same step as the change that owes it). It reports nothing: the
+// record is queued and pending, and reporting a failure would make callers
+// send twice. A failed enqueue is retried for a while (Redis may be
+// restarting); the worker's sweeper catches whatever is left.
+func (d *Dispatcher) Queue(ctx context.Context, id string, p store.Priority) {
+	if err := d.Enqueue(ctx, id, p); err != nil {
+		d.log.Warn("enqueue failed; retrying", "message_id", id, "err", err)
+		d.retryEnqueue(id, p)
+	}
 }
 
 func (d *Dispatcher) retryEnqueue(id string, p store.Priority) {

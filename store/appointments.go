@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -294,86 +293,4 @@ func codeOutcome(res []any) error {
 		return ErrAlreadyBooked
 	}
 	return fmt.Errorf("check code: unexpected answer %v", res[0])
-}
-
-// recordDoseScript appends a dose and, for a booked dose, checks the code
-// and completes the appointment in the same step, so one code admits one
-// dose. A walk-in is refused while a booking is active: recording the dose
-// without its code would get around the code and its lock. KEYS: beneficiary, doses, certificate, [appointment].
-// ARGV: centre, today, code hash, max attempts, beneficiary id, dose JSON,
-// certificate id, appointment id.
-var recordDoseScript = redis.NewScript(checkCodeLua + `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'no_beneficiary'} end
-if KEYS[5] then
-  local r = check(KEYS[5])
-  if r[1] ~= 'ok' then return r end
-else
-  local active = redis.call('HMGET', KEYS[1], 'active_appt', 'active_date')
-  if active[1] and active[1] ~= '' and active[2] and active[2] >= ARGV[2] then return {'booked'} end
-end
-if redis.call('SET', KEYS[3], ARGV[5], 'NX') == false then return {'cert_taken'} end
-if KEYS[5] then
-  redis.call('HSET', KEYS[5], 'status', 'completed', 'updated_at', ARGV[9])
-  if redis.call('HGET', KEYS[1], 'active_appt') == ARGV[8] then
-    redis.call('HDEL', KEYS[1], 'active_appt', 'active_date')
-  end
-end
-redis.call('ZADD', KEYS[4], ARGV[9], ARGV[10])
-return {'ok', redis.call('RPUSH', KEYS[2], ARGV[6])}
-`)
-
-// NewDose is a dose to record; Check is nil for a walk-in.
-type NewDose struct {
-	BeneficiaryID string
-	Check         *CodeCheck
-	Vaccine       string
-	Batch         string
-	CenterID      string
-	Date          string
-}
-
-// RecordDose appends a dose under a fresh certificate id. With a Check the
-// code rules apply and the appointment is completed atomically.
-func (s *Store) RecordDose(ctx context.Context, nd NewDose) (Dose, error) {
-	now := s.now().UTC()
-	for range 5 {
-		cert, err := randomDigits(13)
-		if err != nil {
-			return Dose{}, fmt.Errorf("record dose: %w", err)
-		}
-		d := Dose{Vaccine: nd.Vaccine, Batch: nd.Batch, Date: nd.Date, CenterID: nd.CenterID,
-			CertificateID: cert, RecordedAt: now}
-		keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert), s.notificationsKey()}
-		args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, "", cert, "", now.UnixMilli(),
-			ConfirmationNotification(nd.BeneficiaryID, cert)}
-		if c := nd.Check; c != nil {
-			if !validID(c.AppointmentID) {
-				return Dose{}, ErrNotFound
-			}
-			d.AppointmentID = c.AppointmentID
-			keys = append(keys, s.appointmentKey(c.AppointmentID))
-			args[0], args[1], args[2] = c.CenterID, c.Today, s.codeHash.sum(c.AppointmentID, c.Code)
-			args[7] = c.AppointmentID
-		}
-		raw, err := json.Marshal(d)
-		if err != nil {
-			return Dose{}, fmt.Errorf("record dose: %w", err)
-		}
-		args[5] = string(raw)
-		res, err := recordDoseScript.Run(ctx, s.rdb, keys, args...).Slice()
-		if err != nil {
-			return Dose{}, fmt.Errorf("record dose: %w", err)
-		}
-		err = codeOutcome(res)
-		if errors.Is(err, errCertTaken) {
-			continue
-		}
-		if err != nil {
-			return Dose{}, err
-		}
-		n, _ := res[1].(int64)
-		d.Number = int(n)
-		return d, nil
-	}
-	return Dose{}, errors.New("record dose: no free certificate id after 5 tries")
 }

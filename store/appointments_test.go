@@ -283,7 +283,7 @@ func codeScan(t *testing.T) []string {
 	hits = append(hits, findInDB(t, s, otherCode)...)
 	c.Code = otherCode
 	if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: ben.ID, Check: &c, Vaccine: "Covishield", Batch: "B12",
-		CenterID: testCenter, Date: testToday}); err != nil {
+		CenterID: testCenter, Date: testToday}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return append(hits, findInDB(t, s, otherCode)...)
@@ -379,7 +379,7 @@ func TestVerifyCodeOutcomes(t *testing.T) {
 			want: ErrNotActive, attempts: 5},
 		{name: "completed", setup: func(t *testing.T, b booked) {
 			c := b.check()
-			if _, err := b.s.RecordDose(context.Background(), NewDose{BeneficiaryID: b.ben.ID, Check: &c, CenterID: testCenter, Date: testToday}); err != nil {
+			if _, err := b.s.RecordDose(context.Background(), NewDose{BeneficiaryID: b.ben.ID, Check: &c, CenterID: testCenter, Date: testToday}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}, want: ErrNotActive},
@@ -431,7 +431,7 @@ func TestCodeAttemptsRunOut(t *testing.T) {
 		if i%2 == 0 {
 			err = b.s.VerifyCode(ctx, wrong)
 		} else {
-			_, err = b.s.RecordDose(ctx, wrongDose)
+			_, err = b.s.RecordDose(ctx, wrongDose, nil)
 		}
 		var m *CodeMismatchError
 		if !errors.As(err, &m) || m.AttemptsLeft != left {
@@ -446,7 +446,7 @@ func TestCodeAttemptsRunOut(t *testing.T) {
 	if err := b.s.VerifyCode(ctx, right); !errors.Is(err, ErrCodeLocked) {
 		t.Fatalf("right code when locked: %v, want ErrCodeLocked", err)
 	}
-	if _, err := b.s.RecordDose(ctx, NewDose{BeneficiaryID: b.ben.ID, Check: &right, CenterID: testCenter, Date: testToday}); !errors.Is(err, ErrCodeLocked) {
+	if _, err := b.s.RecordDose(ctx, NewDose{BeneficiaryID: b.ben.ID, Check: &right, CenterID: testCenter, Date: testToday}, nil); !errors.Is(err, ErrCodeLocked) {
 		t.Fatalf("dose with the right code when locked: %v, want ErrCodeLocked", err)
 	}
 	if err := b.s.VerifyCode(ctx, wrong); !errors.Is(err, ErrCodeLocked) {
@@ -474,7 +474,7 @@ func TestCodeChecksParallel(t *testing.T) {
 				errs[i] = b.s.VerifyCode(ctx, wrong)
 				return
 			}
-			_, errs[i] = b.s.RecordDose(ctx, NewDose{BeneficiaryID: b.ben.ID, Check: &wrong, CenterID: testCenter, Date: testToday})
+			_, errs[i] = b.s.RecordDose(ctx, NewDose{BeneficiaryID: b.ben.ID, Check: &wrong, CenterID: testCenter, Date: testToday}, nil)
 		})
 	}
 	wg.Wait()
@@ -521,7 +521,7 @@ func TestRecordDoseWalkIn(t *testing.T) {
 		{other.ID, "Covaxin", 1},
 		{ben.ID, "Corbevax", 3},
 	} {
-		d, err := s.RecordDose(ctx, NewDose{BeneficiaryID: tc.ben, Vaccine: tc.vaccine, Batch: "B1", CenterID: testCenter, Date: testToday})
+		d, err := s.RecordDose(ctx, NewDose{BeneficiaryID: tc.ben, Vaccine: tc.vaccine, Batch: "B1", CenterID: testCenter, Date: testToday}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -553,7 +553,7 @@ func TestRecordDoseWalkIn(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"10000000000000", ""} {
-		if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: id, Vaccine: "x", CenterID: testCenter, Date: testToday}); !errors.Is(err, ErrNotFound) {
+		if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: id, Vaccine: "x", CenterID: testCenter, Date: testToday}, nil); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("dose for beneficiary %q: %v, want ErrNotFound", id, err)
 		}
 	}
@@ -564,7 +564,7 @@ func TestRecordDoseWithCode(t *testing.T) {
 	ctx := context.Background()
 	c := b.check()
 	nd := NewDose{BeneficiaryID: b.ben.ID, Check: &c, Vaccine: "Covishield", Batch: "B1", CenterID: testCenter, Date: testToday}
-	d, err := b.s.RecordDose(ctx, nd)
+	d, err := b.s.RecordDose(ctx, nd, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +585,7 @@ func TestRecordDoseWithCode(t *testing.T) {
 	if len(ben.Doses) != 1 || ben.Doses[0].AppointmentID != b.appt.ID || ben.Doses[0].CertificateID != d.CertificateID {
 		t.Fatalf("doses %+v", ben.Doses)
 	}
-	if _, err := b.s.RecordDose(ctx, nd); !errors.Is(err, ErrNotActive) {
+	if _, err := b.s.RecordDose(ctx, nd, nil); !errors.Is(err, ErrNotActive) {
 		t.Fatalf("second dose with the same code: %v, want ErrNotActive", err)
 	}
 	if _, err := b.s.CancelAppointment(ctx, b.appt.ID); !errors.Is(err, ErrNotActive) {
@@ -638,7 +638,7 @@ func TestRecordDoseRefusals(t *testing.T) {
 			if tc.dose != nil {
 				nd = tc.dose(t, b, nd)
 			}
-			if _, err := b.s.RecordDose(ctx, nd); !errors.Is(err, tc.want) {
+			if _, err := b.s.RecordDose(ctx, nd, nil); !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 			if n := b.attempts(t); n != tc.attempts {
@@ -661,12 +661,12 @@ func TestRecordDoseParallelRightCode(t *testing.T) {
 	b := newBooked(t)
 	ctx := context.Background()
 	c := b.check()
-	doses := make([]Dose, workers)
+	doses := make([]DoseOutcome, workers)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Go(func() {
-			doses[i], errs[i] = b.s.RecordDose(ctx, NewDose{BeneficiaryID: b.ben.ID, Check: &c, Vaccine: "Covishield", CenterID: testCenter, Date: testToday})
+			doses[i], errs[i] = b.s.RecordDose(ctx, NewDose{BeneficiaryID: b.ben.ID, Check: &c, Vaccine: "Covishield", CenterID: testCenter, Date: testToday}, nil)
 		})
 	}
 	wg.Wait()

@@ -98,3 +98,20 @@ func (s *Store) AbandonIdempotent(ctx context.Context, scope, key, fingerprint s
 	}
 	return nil
 }
+
+// renewIdempotentScript extends a running request's claim, if it still
+// holds the key unanswered.
+var renewIdempotentScript = redis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'fp', 'status')
+if h[1] ~= ARGV[1] or h[2] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`)
+
+// RenewIdempotent extends the claim of the request with fingerprint on
+// (scope, key) to lease from now, while it runs.
+func (s *Store) RenewIdempotent(ctx context.Context, scope, key, fingerprint string, lease time.Duration) error {
+	if err := renewIdempotentScript.Run(ctx, s.rdb, []string{s.idempotencyKey(scope, key)}, fingerprint, lease.Milliseconds()).Err(); err != nil {
+		return fmt.Errorf("renew idempotent request: %w", err)
+	}
+	return nil
+}

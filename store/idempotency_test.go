@@ -218,3 +218,29 @@ func TestIdempotencyLateFinishNotReplayedToAnotherRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestIdempotencyRenewKeepsARunningClaim(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	const lease = 150 * time.Millisecond
+	if r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp1", lease); r != nil || err != nil {
+		t.Fatalf("begin: %v %v", r, err)
+	}
+	for range 4 {
+		time.Sleep(lease / 2)
+		if err := s.RenewIdempotent(ctx, "orders", "k1", "fp1", lease); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.BeginIdempotent(ctx, "orders", "k1", "fp1", lease); !errors.Is(err, ErrIdempotencyRunning) {
+		t.Fatalf("a renewed claim after 2 leases: %v, want ErrIdempotencyRunning", err)
+	}
+	// Renewing another request's claim, or an answered one, changes nothing.
+	if err := s.RenewIdempotent(ctx, "orders", "k1", "fp2", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * lease)
+	if r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp2", time.Minute); r != nil || err != nil {
+		t.Fatalf("a claim no longer renewed must lapse: %v %v", r, err)
+	}
+}

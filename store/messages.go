@@ -118,12 +118,29 @@ type NewMessage struct {
 // history and in the pending set. It must happen before the send task is
 // enqueued, so a task always finds its record.
 func (s *Store) CreateMessage(ctx context.Context, nm NewMessage) (Message, error) {
-	if nm.To == "" || nm.Body == "" || !nm.Priority.Valid() {
-		return Message{}, fmt.Errorf("create message: to, body and a valid priority are required")
-	}
 	now := s.now()
+	m, fields, err := s.messageRecord(nm, newMessageID(now), now)
+	if err != nil {
+		return Message{}, fmt.Errorf("create message: %w", err)
+	}
+	args := make([]any, 0, 4+len(fields))
+	args = append(args, s.retention.Milliseconds(), s.historyLimit, now.UnixMilli(), m.ID)
+	args = append(args, fields...)
+	err = s.sendPath(ctx, createScript, []string{s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey()}, args...).Err()
+	if err != nil {
+		return Message{}, fmt.Errorf("create message: %w", err)
+	}
+	return m, nil
+}
+
+// messageRecord builds the message nm becomes under id, and the field
+// pairs of its record: the body shown is masked, the body sent sealed.
+func (s *Store) messageRecord(nm NewMessage, id string, now time.Time) (Message, []any, error) {
+	if nm.To == "" || nm.Body == "" || !nm.Priority.Valid() {
+		return Message{}, nil, fmt.Errorf("to, body and a valid priority are required")
+	}
 	m := Message{
-		ID:            newMessageID(now),
+		ID:            id,
 		To:            nm.To,
 		Template:      nm.Template,
 		Language:      nm.Language,
@@ -143,50 +160,50 @@ func (s *Store) CreateMessage(ctx context.Context, nm NewMessage) (Message, erro
 	if nm.ValidFor > 0 {
 		m.ExpiresAt = now.Add(nm.ValidFor)
 	}
-	fields := map[string]any{
-		"id": m.ID, "to": m.To, "template": m.Template, "lang": m.Language,
-		"body": m.Body, "encoding": m.Encoding, "segments": m.Segments,
-		"dlt": m.DLTTemplateID, "priority": string(m.Priority),
-		"status": string(m.Status), "attempts": 0,
-		"created_at": now.UnixMilli(), "updated_at": now.UnixMilli(),
-		"t_queued": now.UnixMilli(),
+	ms := now.UnixMilli()
+	fields := []any{
+		"id", m.ID, "to", m.To, "template", m.Template, "lang", m.Language,
+		"encoding", m.Encoding, "segments", m.Segments,
+		"dlt", m.DLTTemplateID, "priority", string(m.Priority),
+		"status", string(m.Status), "attempts", 0,
+		"created_at", ms, "updated_at", ms, "t_queued", ms,
 	}
 	if !m.ExpiresAt.IsZero() {
-		fields["expires_at"] = m.ExpiresAt.UnixMilli()
+		fields = append(fields, "expires_at", m.ExpiresAt.UnixMilli())
 	}
 	if nm.Prefer != "" {
-		fields["prefer"] = nm.Prefer
+		fields = append(fields, "prefer", nm.Prefer)
 	}
 	if nm.Masked != "" && nm.Masked != nm.Body {
 		sealed, err := s.bodies.seal(nm.Body, m.ID)
 		if err != nil {
-			return Message{}, fmt.Errorf("create message: %w", err)
+			return Message{}, nil, err
 		}
-		fields["body"] = nm.Masked
-		fields["body_sealed"] = sealed
+		fields = append(fields, "body_sealed", sealed)
 		m.Body = nm.Masked
 	}
-	args := make([]any, 0, 4+2*len(fields))
-	args = append(args, s.retention.Milliseconds(), s.historyLimit, now.UnixMilli(), m.ID)
-	for k, v := range fields {
-		args = append(args, k, v)
-	}
-	err := s.sendPath(ctx, createScript, []string{s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey()}, args...).Err()
-	if err != nil {
-		return Message{}, fmt.Errorf("create message: %w", err)
-	}
-	return m, nil
+	return m, append(fields, "body", m.Body), nil
 }
 
-// createScript writes a new message, puts it at the head of its mobile's
-// bounded history and into the pending set the sweeper watches.
-var createScript = redis.NewScript(`
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-redis.call('LPUSH', KEYS[2], ARGV[4])
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+// recordMessageLua writes a new message record (field pairs in fields),
+// puts it at the head of its mobile's bounded history and into the pending
+// set the sweeper watches. Scripts that create a message in the same step
+// as the change that owes it share it.
+const recordMessageLua = `
+local function record_message(kmsg, khist, kpending, id, now, retention, limit, fields)
+  redis.call('HSET', kmsg, unpack(fields))
+  redis.call('PEXPIRE', kmsg, retention)
+  redis.call('LPUSH', khist, id)
+  redis.call('LTRIM', khist, 0, tonumber(limit) - 1)
+  redis.call('PEXPIRE', khist, retention)
+  redis.call('ZADD', kpending, now, id)
+end
+`
+
+// createScript records one message. ARGV: retention ms, history limit,
+// now ms, id, then the record's field pairs.
+var createScript = redis.NewScript(recordMessageLua + `
+record_message(KEYS[1], KEYS[2], KEYS[3], ARGV[4], ARGV[3], ARGV[1], ARGV[2], {unpack(ARGV, 5)})
 return 1
 `)
 
@@ -367,13 +384,7 @@ func (s *Store) claim(ctx context.Context, id, worker string, lease time.Duratio
 	case -2:
 		return Message{}, Busy, nil
 	}
-	flat, _ := res[1].([]any)
-	h := make(map[string]string, len(flat)/2)
-	for i := 0; i+1 < len(flat); i += 2 {
-		k, _ := flat[i].(string)
-		v, _ := flat[i+1].(string)
-		h[k] = v
-	}
+	h := pairs(res[1])
 	m := messageFromHash(h)
 	m.sendBody = m.Body
 	if sealed := h["body_sealed"]; sealed != "" {

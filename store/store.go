@@ -40,6 +40,8 @@ type Store struct {
 	apiKeyHash   keyedHash
 	now          func() time.Time
 	batch        *batcher
+	profiles     *immutableCache[Profile]
+	centers      *immutableCache[Center]
 }
 
 // New wraps a Redis client. The client is owned by the caller.
@@ -78,6 +80,8 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		apiKeyHash:   newKeyedHash(opts.Secret, "api-key"),
 		now:          opts.Now,
 		batch:        newBatcher(rdb),
+		profiles:     newImmutableCache[Profile](profileCacheSize),
+		centers:      newImmutableCache[Center](centerCacheSize),
 	}, nil
 }
 

@@ -1,0 +1,308 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// NewDose is a dose to record; Check is nil for a walk-in.
+type NewDose struct {
+	BeneficiaryID string
+	Check         *CodeCheck
+	Vaccine       string
+	Batch         string
+	CenterID      string // a walk-in's centre; a booked dose takes its appointment's
+	Date          string
+	// Mobile is the beneficiary's, where the confirmation goes.
+	Mobile string
+	// Course maps each vaccine to the doses that complete its course.
+	Course map[string]int
+	// Idempotency, when set, keeps the outcome for the request's repeats.
+	Idempotency *IdempotencyKey
+}
+
+// IdempotencyKey names a request that a client may repeat: its scope
+// (caller and route), the client's key and the request's fingerprint.
+type IdempotencyKey struct {
+	Scope, Key, Fingerprint string
+	TTL                     time.Duration
+}
+
+// Confirmations renders the confirmation SMS of the dose with certificate
+// cert for every outcome the dose step may reach, indexed by
+// ConfirmationIndex: the body says the dose number and the status, which
+// only the step knows. An outcome beyond them (or none given) leaves the
+// confirmation owed instead, for the caller (or the sweeper) to send.
+type Confirmations func(cert string) ([]NewMessage, error)
+
+// ConfirmationIndex is where Confirmations puts the confirmation
+// of dose number n, completing the course (full) or not.
+func ConfirmationIndex(n int, full bool) int {
+	if full {
+		return 2*(n-1) + 1
+	}
+	return 2 * (n - 1)
+}
+
+// DoseOutcome is what RecordDose did.
+type DoseOutcome struct {
+	Dose
+	// Course is how many doses complete the course of the vaccine the
+	// beneficiary started with (0: unknown vaccine).
+	Course int
+	// MessageID is the confirmation recorded in the same step; "" when it
+	// was left owed.
+	MessageID string
+	// Replayed: an earlier request with the same idempotency key did this;
+	// nothing was changed now.
+	Replayed bool
+}
+
+// recordDoseScript is a dose in one step: the idempotency check, the code
+// rules of a booked dose (shared with verify-code), the dose, the
+// appointment completed, the confirmation's message record (queued and
+// pending, so a lost enqueue is swept) or else its debt, and the outcome
+// kept for the request's repeats — so a retry after a crash anywhere
+// either replays the outcome or does the work, and nothing waits for a
+// dead process. A walk-in is refused while a booking is active: recording
+// the dose without its code would get around the code and its lock.
+//
+// KEYS: beneficiary, doses, certificate, owed, message, history, pending,
+// appointment (booked), idempotency (with a key).
+// ARGV: 1 centre to check, 2 today, 3 code hash, 4 max attempts,
+// 5 beneficiary id (check's ARGV), 6 now ms, 7 dose JSON, 8 certificate id,
+// 9 appointment id, 10 owed notification, 11 message id, 12 retention ms,
+// 13 history limit, 14 fingerprint (” without a key), 15 its TTL ms,
+// 16 course table ";VACCINE=n;…", 17 confirmations given, then per
+// confirmation body, encoding, segments, then the message's other fields.
+var recordDoseScript = redis.NewScript(checkCodeLua + recordMessageLua + `
+local fp = ARGV[14]
+if fp ~= '' then
+  local h = redis.call('HMGET', KEYS[9], 'fp', 'outcome')
+  if h[1] then
+    if h[1] ~= fp then return {'idem_mismatch'} end
+    if not h[2] then return {'idem_running'} end
+    return {'replay', redis.call('HGETALL', KEYS[9])}
+  end
+end
+local function keep(fields)
+  if fp == '' then return end
+  redis.call('HSET', KEYS[9], 'fp', fp, unpack(fields))
+  redis.call('PEXPIRE', KEYS[9], ARGV[15])
+end
+-- Refusals that spent something (an attempt) or say the state are kept for
+-- repeats; the others changed nothing, so a corrected retry runs.
+local kept = {mismatch=true, locked=true, not_active=true, wrong_date=true, booked=true, wrong_person=true}
+local function refuse(r)
+  if kept[r[1]] then keep({'outcome', r[1], 'left', r[2] or 0}) end
+  return r
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'no_beneficiary'} end
+local booked = ARGV[9] ~= ''
+if booked then
+  local r = check(KEYS[8])
+  if r[1] ~= 'ok' then return refuse(r) end
+else
+  local active = redis.call('HMGET', KEYS[1], 'active_appt', 'active_date')
+  if active[1] and active[1] ~= '' and active[2] and active[2] >= ARGV[2] then return refuse({'booked'}) end
+end
+if redis.call('SET', KEYS[3], ARGV[5], 'NX') == false then return {'cert_taken'} end
+local now = ARGV[6]
+local dose = ARGV[7]
+local center = ''
+if booked then
+  center = redis.call('HGET', KEYS[8], 'center')
+  redis.call('HSET', KEYS[8], 'status', 'completed', 'updated_at', now)
+  if redis.call('HGET', KEYS[1], 'active_appt') == ARGV[9] then
+    redis.call('HDEL', KEYS[1], 'active_appt', 'active_date')
+  end
+  local d = cjson.decode(dose)
+  d.center_id = center
+  dose = cjson.encode(d)
+end
+local n = redis.call('RPUSH', KEYS[2], dose)
+local first = dose
+if n > 1 then first = redis.call('LINDEX', KEYS[2], 0) end
+local course = tonumber(string.match(ARGV[16], ';' .. cjson.decode(first).vaccine .. '=(%d+);')) or 0
+local v = 2 * (n - 1)
+if n >= course then v = v + 1 end
+local msg = ''
+if v < tonumber(ARGV[17]) then
+  msg = ARGV[11]
+  local at = 18 + 3 * v
+  local fields = {'body', ARGV[at], 'encoding', ARGV[at + 1], 'segments', ARGV[at + 2]}
+  for i = 18 + 3 * tonumber(ARGV[17]), #ARGV do fields[#fields + 1] = ARGV[i] end
+  record_message(KEYS[5], KEYS[6], KEYS[7], msg, now, ARGV[12], ARGV[13], fields)
+else
+  redis.call('ZADD', KEYS[4], now, ARGV[10])
+end
+keep({'outcome', 'ok', 'n', n, 'course', course, 'msg', msg, 'center', center, 'cert', ARGV[8], 'date', ARGV[2], 'at', now})
+return {'ok', n, course, msg, center}
+`)
+
+// courseTable writes the course lengths as the dose script reads them.
+func courseTable(course map[string]int) string {
+	names := make([]string, 0, len(course))
+	for v := range course {
+		names = append(names, v)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteByte(';')
+	for _, v := range names {
+		fmt.Fprintf(&b, "%s=%d;", v, course[v])
+	}
+	return b.String()
+}
+
+// RecordDose appends a dose under a fresh certificate id, in one step with
+// everything that goes with it (see recordDoseScript). With a Check the code
+// rules apply and the appointment is completed. A refusal replayed from an
+// earlier request comes with Replayed set.
+func (s *Store) RecordDose(ctx context.Context, nd NewDose, confirm Confirmations) (DoseOutcome, error) {
+	for range 5 {
+		out, err := s.recordDose(ctx, nd, confirm)
+		if errors.Is(err, errCertTaken) {
+			continue
+		}
+		return out, err
+	}
+	return DoseOutcome{}, errors.New("record dose: no free certificate id after 5 tries")
+}
+
+func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmations) (DoseOutcome, error) {
+	now := s.now().UTC()
+	cert, err := randomDigits(13)
+	if err != nil {
+		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
+	}
+	d := Dose{Vaccine: nd.Vaccine, Batch: nd.Batch, Date: nd.Date, CenterID: nd.CenterID,
+		CertificateID: cert, RecordedAt: now}
+	msgID := newMessageID(now)
+	// The appointment and idempotency slots stay "" (never touched) for a
+	// walk-in and a request without a key.
+	keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert),
+		s.notificationsKey(), s.messageKey(msgID), s.historyKey(nd.Mobile), s.pendingKey(), "", ""}
+	args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, now.UnixMilli(), "", cert, "",
+		ConfirmationNotification(nd.BeneficiaryID, cert), msgID, s.retention.Milliseconds(), s.historyLimit,
+		"", 0, courseTable(nd.Course), 0}
+	if c := nd.Check; c != nil {
+		if !validID(c.AppointmentID) {
+			return DoseOutcome{}, ErrNotFound
+		}
+		d.AppointmentID, d.CenterID = c.AppointmentID, ""
+		keys[7] = s.appointmentKey(c.AppointmentID)
+		args[0], args[1], args[2], args[8] = c.CenterID, c.Today, s.codeHash.sum(c.AppointmentID, c.Code), c.AppointmentID
+	}
+	if k := nd.Idempotency; k != nil {
+		keys[8] = s.idempotencyKey(k.Scope, k.Key)
+		args[13], args[14] = k.Fingerprint, k.TTL.Milliseconds()
+	}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
+	}
+	args[6] = string(raw)
+	if confirm != nil {
+		if nd.Mobile == "" {
+			return DoseOutcome{}, errors.New("record dose: confirmations need the mobile")
+		}
+		confirmations, err := confirm(cert)
+		if err != nil {
+			return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
+		}
+		var common []any
+		args[16] = len(confirmations)
+		for i, nm := range confirmations {
+			if nm.Masked != "" && nm.Masked != nm.Body {
+				return DoseOutcome{}, errors.New("record dose: a confirmation carries no secret")
+			}
+			_, fields, err := s.messageRecord(nm, msgID, now)
+			if err != nil {
+				return DoseOutcome{}, fmt.Errorf("record dose: confirmation %d: %w", i, err)
+			}
+			args = append(args, nm.Body, nm.Encoding, nm.Segments)
+			if i == 0 {
+				common = recordFieldsExcept(fields, "body", "encoding", "segments")
+			}
+		}
+		args = append(args, common...)
+	}
+	res, err := s.sendPath(ctx, recordDoseScript, keys, args...).Slice()
+	if err != nil {
+		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
+	}
+	switch res[0] {
+	case "idem_mismatch":
+		return DoseOutcome{}, ErrIdempotencyMismatch
+	case "idem_running":
+		return DoseOutcome{}, ErrIdempotencyRunning
+	case "replay":
+		return replayedDose(d, res[1])
+	case "ok":
+	default:
+		return DoseOutcome{}, codeOutcome(res)
+	}
+	n, _ := res[1].(int64)
+	course, _ := res[2].(int64)
+	out := DoseOutcome{Dose: d, Course: int(course)}
+	out.Dose.Number = int(n)
+	out.MessageID, _ = res[3].(string)
+	if center, _ := res[4].(string); center != "" {
+		out.Dose.CenterID = center
+	}
+	return out, nil
+}
+
+// replayedDose rebuilds the outcome an earlier request kept. The request
+// matched its fingerprint, so vaccine, batch and appointment are the same.
+func replayedDose(d Dose, flat any) (DoseOutcome, error) {
+	h := pairs(flat)
+	out := DoseOutcome{Replayed: true}
+	if h["outcome"] != "ok" {
+		left, _ := strconv.ParseInt(h["left"], 10, 64)
+		return out, codeOutcome([]any{h["outcome"], left})
+	}
+	n, _ := strconv.Atoi(h["n"])
+	out.Course, _ = strconv.Atoi(h["course"])
+	out.MessageID = h["msg"]
+	d.Number, d.CertificateID, d.Date, d.RecordedAt = n, h["cert"], h["date"], msTime(h["at"])
+	if h["center"] != "" {
+		d.CenterID = h["center"]
+	}
+	out.Dose = d
+	return out, nil
+}
+
+// pairs reads a flat HGETALL answer from a script.
+func pairs(flat any) map[string]string {
+	list, _ := flat.([]any)
+	h := make(map[string]string, len(list)/2)
+	for i := 0; i+1 < len(list); i += 2 {
+		k, _ := list[i].(string)
+		v, _ := list[i+1].(string)
+		h[k] = v
+	}
+	return h
+}
+
+// recordFieldsExcept drops the named fields from a record's field pairs.
+func recordFieldsExcept(fields []any, drop ...string) []any {
+	out := make([]any, 0, len(fields))
+	for i := 0; i+1 < len(fields); i += 2 {
+		name, _ := fields[i].(string)
+		if !slices.Contains(drop, name) {
+			out = append(out, fields[i], fields[i+1])
+		}
+	}
+	return out
+}

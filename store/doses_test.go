@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+var testCourse = map[string]int{"COVISHIELD": 2, "ZYCOV_D": 3, "SPUTNIK_LIGHT": 1}
+
+// confirmTo renders a stand-in confirmation per outcome whose body names the
+// outcome, so a test sees which one the step chose.
+func confirmTo(mobile string) Confirmations {
+	return func(cert string) ([]NewMessage, error) {
+		out := make([]NewMessage, 8)
+		for n := 1; n <= 4; n++ {
+			for _, full := range []bool{false, true} {
+				out[ConfirmationIndex(n, full)] = NewMessage{To: mobile, Template: "dose_confirmation", Language: "en",
+					Body: fmt.Sprintf("dose %d full=%v cert %s", n, full, cert), Encoding: "GSM-7", Segments: 1,
+					Priority: PriorityTransactional}
+			}
+		}
+		return out, nil
+	}
+}
+
+func TestRecordDoseRecordsItsConfirmationInTheSameStep(t *testing.T) {
+	for _, tc := range []struct {
+		vaccines []string // given in order; the last is checked
+		wantN    int
+		wantFull bool
+		owed     bool // beyond the rendered outcomes
+	}{
+		{[]string{"COVISHIELD"}, 1, false, false},
+		{[]string{"COVISHIELD", "COVISHIELD"}, 2, true, false},
+		{[]string{"SPUTNIK_LIGHT"}, 1, true, false},
+		{[]string{"ZYCOV_D", "ZYCOV_D"}, 2, false, false},
+		{[]string{"ZYCOV_D", "COVISHIELD", "COVISHIELD"}, 3, true, false}, // the first vaccine's course counts
+		{[]string{"COVISHIELD", "COVISHIELD", "COVISHIELD", "COVISHIELD", "COVISHIELD"}, 5, true, true},
+		{[]string{"UNKNOWN"}, 1, true, false}, // no course known: counted complete, as VaccinationStatus does
+	} {
+		t.Run(fmt.Sprint(tc.vaccines), func(t *testing.T) {
+			s := newTestStore(t)
+			ctx := context.Background()
+			mustCenter(t, s, testCenter)
+			ben := mustBeneficiary(t, s, "+919876543210")
+			var out DoseOutcome
+			for _, v := range tc.vaccines {
+				var err error
+				out, err = s.RecordDose(ctx, NewDose{BeneficiaryID: ben.ID, Vaccine: v, Batch: "B1", CenterID: testCenter,
+					Date: testToday, Mobile: ben.Mobile, Course: testCourse}, confirmTo(ben.Mobile))
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if out.Number != tc.wantN || (out.Number >= out.Course) != tc.wantFull {
+				t.Fatalf("dose %d of a %d-dose course, want dose %d full=%v", out.Number, out.Course, tc.wantN, tc.wantFull)
+			}
+			owed, err := s.OwedBefore(ctx, time.Now().Add(time.Hour), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.owed {
+				if out.MessageID != "" || len(owed) != 1 || owed[0] != ConfirmationNotification(ben.ID, out.CertificateID) {
+					t.Fatalf("beyond the rendered outcomes: message %q, owed %v; want the confirmation owed", out.MessageID, owed)
+				}
+				return
+			}
+			if len(owed) != 0 {
+				t.Fatalf("owed %v, want nothing: the confirmation was recorded in the step", owed)
+			}
+			m, err := s.Message(ctx, out.MessageID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("dose %d full=%v cert %s", tc.wantN, tc.wantFull, out.CertificateID)
+			if m.Body != want || m.To != ben.Mobile || m.Status != StatusQueued || m.Priority != PriorityTransactional {
+				t.Fatalf("confirmation %+v, want body %q to %s, queued", m, want, ben.Mobile)
+			}
+			pending, err := s.PendingBefore(ctx, time.Now().Add(time.Hour), 10)
+			if err != nil || len(pending) != len(tc.vaccines) {
+				t.Fatalf("pending %v (%v): every confirmation must be pending until sent", pending, err)
+			}
+			if hist, _ := s.MessagesByMobile(ctx, ben.Mobile, 10); len(hist) != len(tc.vaccines) || hist[0].ID != m.ID {
+				t.Fatalf("history %v: want the confirmation first", hist)
+			}
+		})
+	}
+}
+
+func TestRecordDoseIdempotent(t *testing.T) {
+	b := newBooked(t)
+	ctx := context.Background()
+	key := func(k, fp string) *IdempotencyKey {
+		return &IdempotencyKey{Scope: "center1 /v1/doses", Key: k, Fingerprint: fp, TTL: time.Hour}
+	}
+	c := b.check()
+	c.Code = otherCode
+	wrong := NewDose{BeneficiaryID: b.ben.ID, Check: &c, Vaccine: "COVISHIELD", Date: testToday, Mobile: b.ben.Mobile,
+		Course: testCourse, Idempotency: key("k1", "wrong")}
+	// A wrong code spends an attempt; its repeat replays the refusal and spends none.
+	for i, wantReplay := range []bool{false, true, true} {
+		out, err := b.s.RecordDose(ctx, wrong, confirmTo(b.ben.Mobile))
+		var m *CodeMismatchError
+		if !errors.As(err, &m) || m.AttemptsLeft != MaxCodeAttempts-1 || out.Replayed != wantReplay {
+			t.Fatalf("try %d: %v replayed=%v, want a mismatch with %d left, replayed=%v", i, err, out.Replayed, MaxCodeAttempts-1, wantReplay)
+		}
+	}
+	if n := b.attempts(t); n != 1 {
+		t.Fatalf("%d attempts spent, want 1", n)
+	}
+	right := wrong
+	rc := b.check()
+	right.Check, right.Idempotency = &rc, key("k1", "right")
+	if _, err := b.s.RecordDose(ctx, right, confirmTo(b.ben.Mobile)); !errors.Is(err, ErrIdempotencyMismatch) {
+		t.Fatalf("key k1 with another request: %v, want ErrIdempotencyMismatch", err)
+	}
+	right.Idempotency = key("k2", "right")
+	if first, err := b.s.RecordDose(ctx, right, confirmTo(b.ben.Mobile)); err != nil || first.Replayed || first.MessageID == "" {
+		t.Fatalf("first dose %+v, %v", first, err)
+	}
+	replayKey := key("k3", "walk")
+	walk := NewDose{BeneficiaryID: b.ben.ID, Vaccine: "COVISHIELD", Batch: "B2", CenterID: testCenter, Date: "2025-06-01",
+		Mobile: b.ben.Mobile, Course: testCourse, Idempotency: replayKey}
+	one, err := b.s.RecordDose(ctx, walk, confirmTo(b.ben.Mobile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := b.s.RecordDose(ctx, walk, confirmTo(b.ben.Mobile))
+	if err != nil || !two.Replayed {
+		t.Fatalf("repeat: %+v, %v; want a replay", two, err)
+	}
+	if two.Number != one.Number || two.CertificateID != one.CertificateID || two.MessageID != one.MessageID ||
+		two.Date != one.Date || two.Course != one.Course || two.CenterID != one.CenterID || !two.RecordedAt.Equal(one.RecordedAt) {
+		t.Fatalf("replay %+v differs from the first outcome %+v", two.Dose, one.Dose)
+	}
+	got, err := b.s.Beneficiary(ctx, b.ben.ID)
+	if err != nil || len(got.Doses) != 2 {
+		t.Fatalf("%d doses (%v), want 2: a replay records nothing", len(got.Doses), err)
+	}
+	if hist, _ := b.s.MessagesByMobile(ctx, b.ben.Mobile, 10); len(hist) != 2 {
+		t.Fatalf("%d messages, want 2: a replay sends nothing new", len(hist))
+	}
+	if got.Doses[0].CenterID != testCenter {
+		t.Fatalf("booked dose recorded at %q, want its appointment's centre %s", got.Doses[0].CenterID, testCenter)
+	}
+}

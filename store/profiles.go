@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// Profile is what a beneficiary registered with. None of it changes after
+// registration (no route edits a beneficiary), so each process may keep it.
+type Profile struct {
+	ID        string
+	Name      string
+	Mobile    string // E.164
+	BirthYear int
+	Gender    string
+	Language  string
+}
+
+// profileCacheSize bounds the profiles one process keeps: about 200 bytes
+// each, so 100,000 are some 20 MB.
+const profileCacheSize = 100_000
+
+// centerCacheSize bounds the centres one process keeps; a national
+// programme has tens of thousands.
+const centerCacheSize = 100_000
+
+// Profile loads a beneficiary's registration, from this process's cache
+// when it has it: a dose reads it on every request, and a cached read is
+// no round trip. ErrNotFound when no such beneficiary exists (not cached:
+// it may be registered a moment later).
+func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
+	if !allDigits(id, 14) {
+		return Profile{}, ErrNotFound
+	}
+	if p, ok := s.profiles.get(id); ok {
+		return p, nil
+	}
+	h, err := s.rdb.HGetAll(ctx, s.beneficiaryKey(id)).Result()
+	if err != nil {
+		return Profile{}, fmt.Errorf("load beneficiary profile: %w", err)
+	}
+	if len(h) == 0 {
+		return Profile{}, ErrNotFound
+	}
+	b := beneficiaryFromHash(h)
+	p := Profile{ID: b.ID, Name: b.Name, Mobile: b.Mobile, BirthYear: b.BirthYear, Gender: b.Gender, Language: b.Language}
+	s.profiles.put(id, p)
+	return p, nil
+}
+
+// CenterExists reports whether centre id exists (ErrNotFound if not).
+// Centres are never changed or removed, so one found is remembered.
+func (s *Store) CenterExists(ctx context.Context, id string) error {
+	if _, ok := s.centers.get(id); ok {
+		return nil
+	}
+	c, err := s.Center(ctx, id)
+	if err != nil {
+		return err
+	}
+	s.centers.put(id, c)
+	return nil
+}
