@@ -12,14 +12,55 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"sandesh/internal/groupcommit"
 	"sandesh/store"
 )
 
-// TypeSend is the one task type: send the stored message whose id it carries.
-const TypeSend = "sms:send"
+// Task types. A message travels alone (TypeSend: OTPs always, a message
+// handed back from a batch, one queued when nothing else was) or with
+// others queued in the same moment (TypeBatch), so asynq's cost per task —
+// enqueue, dequeue, done — is paid once per batch.
+const (
+	TypeSend  = "sms:send"
+	TypeBatch = "sms:batch"
+)
 
 type sendPayload struct {
 	MessageID string `json:"message_id"`
+}
+
+type batchPayload struct {
+	Priority   store.Priority `json:"priority"`
+	MessageIDs []string       `json:"message_ids"`
+}
+
+// Batching of enqueues (see groupcommit): at most two enqueues in flight
+// per lane, each carrying up to batchMax messages. Under load a batch holds
+// what arrived during one enqueue's round trip; when idle a message goes at
+// once, alone.
+const (
+	batchFlights = 2
+	batchMax     = 64
+)
+
+// taskMessages reads the messages a send task carries, of either type, and
+// the lane of a batch.
+func taskMessages(typ string, payload []byte) ([]string, store.Priority, error) {
+	switch typ {
+	case TypeSend:
+		var p sendPayload
+		if err := json.Unmarshal(payload, &p); err != nil || p.MessageID == "" {
+			return nil, "", fmt.Errorf("bad %s payload", typ)
+		}
+		return []string{p.MessageID}, "", nil
+	case TypeBatch:
+		var p batchPayload
+		if err := json.Unmarshal(payload, &p); err != nil || len(p.MessageIDs) == 0 || !p.Priority.Valid() {
+			return nil, "", fmt.Errorf("bad %s payload", typ)
+		}
+		return p.MessageIDs, p.Priority, nil
+	}
+	return nil, "", fmt.Errorf("unknown task type %q", typ)
 }
 
 // maxRetry per queue. OTPs also stop at their validity, whichever comes first.
@@ -38,6 +79,8 @@ type Dispatcher struct {
 	log    *slog.Logger
 	// retrying bounds the enqueues retried in the background at once.
 	retrying chan struct{}
+	// batches group the enqueues of the lanes that batch.
+	batches map[store.Priority]*groupcommit.Committer[string]
 }
 
 // enqueueRetries are the pauses before each background retry of an
@@ -51,7 +94,12 @@ func NewDispatcher(st *store.Store, client *asynq.Client, log *slog.Logger) *Dis
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{store: st, client: client, log: log, retrying: make(chan struct{}, 1000)}
+	d := &Dispatcher{store: st, client: client, log: log, retrying: make(chan struct{}, 1000),
+		batches: map[store.Priority]*groupcommit.Committer[string]{}}
+	for _, p := range []store.Priority{store.PriorityTransactional, store.PriorityBulk} {
+		d.batches[p] = groupcommit.New(batchFlights, batchMax, func(ids []string) error { return d.enqueueBatch(p, ids) })
+	}
+	return d
 }
 
 // Dispatch stores nm as a queued message and enqueues its send task.
@@ -98,10 +146,37 @@ func (d *Dispatcher) retryEnqueue(id string, p store.Priority) {
 	}()
 }
 
-// Enqueue queues the send task of an existing message. The task id is the
-// message id, so enqueuing twice yields one task.
+// Enqueue queues the send task of an existing message, in a batch with
+// others queued at the same moment on its lane (OTPs always alone). A
+// message queued alone has its id as task id, so enqueuing it twice yields
+// one task; in a batch a second task may run, and finds it sent.
 func (d *Dispatcher) Enqueue(ctx context.Context, id string, p store.Priority) error {
+	if b := d.batches[p]; b != nil {
+		return b.Do(id)
+	}
 	return d.enqueue(ctx, id, id, p)
+}
+
+// enqueueTimeout bounds one batch's enqueue: it carries many callers, so
+// no one caller's context may cut it short.
+const enqueueTimeout = 5 * time.Second
+
+func (d *Dispatcher) enqueueBatch(p store.Priority, ids []string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), enqueueTimeout)
+	defer cancel()
+	if len(ids) == 1 {
+		return d.enqueue(ctx, ids[0], ids[0], p)
+	}
+	payload, err := json.Marshal(batchPayload{Priority: p, MessageIDs: ids})
+	if err != nil {
+		return fmt.Errorf("enqueue batch: %w", err)
+	}
+	_, err = d.client.EnqueueContext(ctx, asynq.NewTask(TypeBatch, payload),
+		asynq.Queue(string(p)), asynq.MaxRetry(maxRetry[p]), asynq.Timeout(taskTimeout))
+	if err != nil {
+		return fmt.Errorf("enqueue batch of %d: %w", len(ids), err)
+	}
+	return nil
 }
 
 // requeue queues a further task for a message whose running task must end

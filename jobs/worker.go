@@ -4,7 +4,6 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -68,6 +67,9 @@ type Worker struct {
 	// handling, so that a claim this worker still holds on any other is
 	// known to be stale.
 	working sync.Map
+	// slots bounds the sends in flight per lane, of lone messages and
+	// batches alike, to the lane's concurrency.
+	slots map[store.Priority]chan struct{}
 }
 
 // pollEvery is how long an idle server waits before looking at its queue
@@ -91,10 +93,11 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 	}
 	defaults := map[store.Priority]int{store.PriorityOTP: 20, store.PriorityTransactional: 50, store.PriorityBulk: 30}
 	w := &Worker{
-		id:    newWorkerID(),
+		id:    randomID(),
 		store: st, sender: sender, dispatch: dispatch, opts: opts,
 		log:       opts.Logger,
 		servers:   map[store.Priority][]*asynq.Server{},
+		slots:     map[store.Priority]chan struct{}{},
 		stopSweep: make(chan struct{}),
 		inspector: asynq.NewInspector(conn),
 	}
@@ -109,6 +112,7 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 			d = dequeuers[p]
 		}
 		d = min(d, n)
+		w.slots[p] = make(chan struct{}, n)
 		for i := range d {
 			w.servers[p] = append(w.servers[p], w.newServer(conn, p, n/d+btoi(i < n%d)))
 		}
@@ -137,7 +141,7 @@ func (w *Worker) newServer(conn asynq.RedisConnOpt, p store.Priority, concurrenc
 	})
 }
 
-func newWorkerID() string {
+func randomID() string {
 	var b [8]byte
 	_, _ = crand.Read(b[:]) // never fails (crypto/rand on Linux)
 	return hex.EncodeToString(b[:])
@@ -156,6 +160,7 @@ func (w *Worker) Start() error {
 	go w.every(w.opts.HeartbeatTTL/5, w.beat)
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeSend, w.ProcessSend)
+	mux.HandleFunc(TypeBatch, w.ProcessBatch)
 	for _, p := range store.Priorities {
 		for _, srv := range w.servers[p] {
 			if err := srv.Start(mux); err != nil {
@@ -232,21 +237,85 @@ func retryDelay(p store.Priority) asynq.RetryDelayFunc {
 // already handed to a provider is never sent again, however often its task
 // runs (asynq delivers at least once).
 func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
-	var p sendPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.MessageID == "" {
-		return fmt.Errorf("bad %s payload: %w", TypeSend, asynq.SkipRetry)
+	ids, _, err := taskMessages(TypeSend, t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
+	if queue, ok := asynq.GetQueueName(ctx); ok {
+		// Lone messages and batches share the lane's slots, so the sends
+		// in flight — what a kill -9 may duplicate — stay within its
+		// concurrency.
+		slots := w.slots[store.Priority(queue)]
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return w.send(ctx, ids[0], lastAttempt(ctx))
+}
+
+// ProcessBatch is the handler of TypeBatch: it sends the messages of a
+// batch in parallel (at most the lane's concurrency at once across this
+// worker's batches), and hands a message that must try again later back
+// as a task of its own, so the batch ends once each message is sent,
+// failed or handed back. If a hand-back cannot be queued the whole batch
+// is retried; its messages already sent are not sent again.
+func (w *Worker) ProcessBatch(ctx context.Context, t *asynq.Task) error {
+	ids, lane, err := taskMessages(TypeBatch, t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	slots := w.slots[lane]
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			errs[i] = w.handBack(ctx, id, lane, w.send(ctx, id, false))
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// handBack turns the outcome of one message of a batch into a task of its
+// own when it must try again: after the wait it asked for (spending no
+// retry), or after the first retry's backoff.
+func (w *Worker) handBack(ctx context.Context, id string, lane store.Priority, err error) error {
+	var wait *waitError
+	switch {
+	case err == nil, errors.Is(err, asynq.SkipRetry):
+		return nil
+	case errors.As(err, &wait):
+		return w.dispatch.enqueue(ctx, id+"~w"+randomID(), id, lane, asynq.ProcessIn(wait.d))
+	}
+	return w.dispatch.enqueue(ctx, id+"~h"+randomID(), id, lane, asynq.ProcessIn(retryDelay(lane)(0, err, nil)))
+}
+
+// send makes one attempt at message id. Its error says what asynq should
+// do with a task that carried only this message: nil done, a waitError
+// come back later without spending a retry, SkipRetry failed for good,
+// anything else retry. last: the task will not be retried.
+func (w *Worker) send(ctx context.Context, id string, last bool) error {
 	claim := w.store.Claim
-	if _, busy := w.working.LoadOrStore(p.MessageID, struct{}{}); !busy {
-		defer w.working.Delete(p.MessageID)
+	if _, busy := w.working.LoadOrStore(id, struct{}{}); !busy {
+		defer w.working.Delete(id)
 		// No task of ours is on it: a lease of ours on it is left from a
 		// claim whose answer was lost, and need not be waited out.
 		claim = w.store.ClaimStale
 	}
-	m, res, err := claim(ctx, p.MessageID, w.id, taskTimeout)
+	m, res, err := claim(ctx, id, w.id, taskTimeout)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		w.log.Warn("send task for a message that does not exist", "message_id", p.MessageID)
+		w.log.Warn("send task for a message that does not exist", "message_id", id)
 		return nil
 	case err != nil:
 		return err
@@ -255,8 +324,8 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 	case res == store.Busy:
 		// m is empty here; a requeue on the task's last retry needs its id.
 		queue, _ := asynq.GetQueueName(ctx)
-		m = store.Message{ID: p.MessageID, Priority: store.Priority(queue)}
-		return w.wait(ctx, m, 5*time.Second, "another task holds the message")
+		m = store.Message{ID: id, Priority: store.Priority(queue)}
+		return w.wait(ctx, m, 5*time.Second, "another task holds the message", last)
 	}
 
 	if m.Expired(time.Now()) {
@@ -324,9 +393,9 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 		if code == "breaker_open" {
 			reason = "every provider's breaker open"
 		}
-		return w.wait(ctx, m, wait, reason)
+		return w.wait(ctx, m, wait, reason, last)
 	}
-	if lastAttempt(ctx) {
+	if last {
 		return w.fail(ctx, m, provider, code)
 	}
 	if rerr := w.store.Release(ctx, m.ID, w.id, provider, code); rerr != nil {
@@ -356,8 +425,8 @@ func (w *Worker) recordSent(ctx context.Context, m store.Message, rec providers.
 // wait brings the message back after d without spending a retry. On the
 // task's last retry asynq would archive the task instead of retrying it, so
 // a fresh task is queued for later and this one ends.
-func (w *Worker) wait(ctx context.Context, m store.Message, d time.Duration, reason string) error {
-	if !lastAttempt(ctx) {
+func (w *Worker) wait(ctx context.Context, m store.Message, d time.Duration, reason string, last bool) error {
+	if !last {
 		return &waitError{d: d, reason: reason}
 	}
 	if err := w.dispatch.requeue(ctx, m.ID, m.Attempts, m.Priority, d); err != nil {
@@ -565,24 +634,26 @@ func (w *Worker) requeueUnclaimed(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("rescue: active %s tasks: %w", p, err)
 		}
 		for _, t := range active {
-			var pl sendPayload
-			if json.Unmarshal(t.Payload, &pl) != nil || pl.MessageID == "" {
-				continue
-			}
-			m, err := w.store.Message(ctx, pl.MessageID)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
+			ids, _, err := taskMessages(t.Type, t.Payload)
 			if err != nil {
-				return n, fmt.Errorf("rescue: %w", err)
-			}
-			if m.Status != store.StatusQueued {
 				continue
 			}
-			if err := w.dispatch.enqueue(ctx, m.ID+"~o", m.ID, m.Priority); err != nil {
-				return n, fmt.Errorf("rescue: %w", err)
+			for _, id := range ids {
+				m, err := w.store.Message(ctx, id)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return n, fmt.Errorf("rescue: %w", err)
+				}
+				if m.Status != store.StatusQueued {
+					continue
+				}
+				if err := w.dispatch.enqueue(ctx, m.ID+"~o", m.ID, m.Priority); err != nil {
+					return n, fmt.Errorf("rescue: %w", err)
+				}
+				n++
 			}
-			n++
 		}
 	}
 	return n, nil

@@ -1,0 +1,104 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"sandesh/providers"
+	"sandesh/providers/twilio/twiliotest"
+	"sandesh/store"
+)
+
+// TestEnqueuesAreBatched: messages queued at the same moment share tasks,
+// and each is sent exactly once.
+func TestEnqueuesAreBatched(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	const n = 300
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { r.queue(t, fmt.Sprintf("+9198765%05d", i), store.PriorityTransactional) })
+	}
+	wg.Wait()
+	insp := asynq.NewInspector(r.conn)
+	defer insp.Close()
+	q, err := insp.GetQueueInfo(string(store.PriorityTransactional))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Pending >= n || q.Pending == 0 {
+		t.Fatalf("%d tasks for %d messages queued at once: want them batched", q.Pending, n)
+	}
+	t.Logf("%d messages in %d tasks", n, q.Pending)
+	r.started(t, WorkerOptions{})
+	r.doubles[0].WaitCount(t, n, 20*time.Second)
+	seen := map[string]bool{}
+	for _, m := range r.doubles[0].Messages() {
+		if seen[m.To] {
+			t.Fatalf("%s got two SMS", m.To)
+		}
+		seen[m.To] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d mobiles reached, want %d", len(seen), n)
+	}
+}
+
+// TestBatchHandsBackAFailedMessage: a temporary failure of one message of
+// a batch does not hold up or resend the others; the failed one comes back
+// as a task of its own and is sent on its retry.
+func TestBatchHandsBackAFailedMessage(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	r.doubles[0].Respond(twiliotest.FailFirst(1, twiliotest.Failure{Status: 500, Code: 20500}))
+	w := r.worker(WorkerOptions{})
+	var ids []string
+	for i := range 3 {
+		m, err := r.store.CreateMessage(context.Background(), store.NewMessage{To: fmt.Sprintf("+91987654321%d", i),
+			Template: "dose_confirmation", Body: "hello", Encoding: "GSM-7", Segments: 1, Priority: store.PriorityTransactional})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	payload, _ := json.Marshal(batchPayload{Priority: store.PriorityTransactional, MessageIDs: ids})
+	if err := w.ProcessBatch(context.Background(), asynq.NewTask(TypeBatch, payload)); err != nil {
+		t.Fatalf("batch: %v; want it done, the failed message handed back", err)
+	}
+	var failed string
+	sent := 0
+	for _, id := range ids {
+		switch st := r.status(t, id).Status; st {
+		case store.StatusSent:
+			sent++
+		case store.StatusSending:
+			failed = id
+		default:
+			t.Fatalf("message %s is %s", id, st)
+		}
+	}
+	if sent != 2 || failed == "" {
+		t.Fatalf("%d sent, failed %q; want 2 sent and 1 to retry", sent, failed)
+	}
+	insp := asynq.NewInspector(r.conn)
+	defer insp.Close()
+	later, err := insp.ListScheduledTasks(string(store.PriorityTransactional))
+	if err != nil || len(later) != 1 {
+		t.Fatalf("%d tasks scheduled (%v), want the failed message's own", len(later), err)
+	}
+	if got, _, _ := taskMessages(later[0].Type, later[0].Payload); len(got) != 1 || got[0] != failed {
+		t.Fatalf("scheduled task carries %v, want [%s]", got, failed)
+	}
+	r.started(t, WorkerOptions{})
+	waitStatus(t, r, failed, store.StatusSent)
+	if got := r.status(t, failed); got.Attempts != 2 {
+		t.Fatalf("attempts = %d, want 2", got.Attempts)
+	}
+	if n := len(r.doubles[0].Messages()); n != 3 {
+		t.Fatalf("the double accepted %d SMS, want 3", n)
+	}
+}
