@@ -141,7 +141,8 @@ if v < tonumber(ARGV[17]) then
   local at = 18 + 3 * v
   local fields = {'body', ARGV[at], 'encoding', ARGV[at + 1], 'segments', ARGV[at + 2]}
   for i = 18 + 3 * tonumber(ARGV[17]), #ARGV do fields[#fields + 1] = ARGV[i] end
-  record_message(KEYS[5], KEYS[6], KEYS[7], msg, now, ARGV[12], ARGV[13], fields)
+  record_message(KEYS[5], KEYS[6], msg, ARGV[12], ARGV[13], fields)
+  redis.call('ZADD', KEYS[7], now, msg)
 else
   redis.call('ZADD', KEYS[4], now, ARGV[10])
 end

@@ -222,25 +222,30 @@ func TestIdempotencyLateFinishNotReplayedToAnotherRequest(t *testing.T) {
 func TestIdempotencyRenewKeepsARunningClaim(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
-	const lease = 150 * time.Millisecond
-	if r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp1", lease); r != nil || err != nil {
+	if r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp1", time.Second); r != nil || err != nil {
 		t.Fatalf("begin: %v %v", r, err)
 	}
-	for range 4 {
-		time.Sleep(lease / 2)
-		if err := s.RenewIdempotent(ctx, "orders", "k1", "fp1", lease); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.BeginIdempotent(ctx, "orders", "k1", "fp1", lease); !errors.Is(err, ErrIdempotencyRunning) {
-		t.Fatalf("a renewed claim after 2 leases: %v, want ErrIdempotencyRunning", err)
-	}
-	// Renewing another request's claim, or an answered one, changes nothing.
-	if err := s.RenewIdempotent(ctx, "orders", "k1", "fp2", time.Hour); err != nil {
+	ttl := func() time.Duration { return s.rdb.PTTL(ctx, s.idempotencyKey("orders", "k1")).Val() }
+	if err := s.RenewIdempotent(ctx, "orders", "k1", "fp1", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * lease)
-	if r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp2", time.Minute); r != nil || err != nil {
-		t.Fatalf("a claim no longer renewed must lapse: %v %v", r, err)
+	if got := ttl(); got < 59*time.Minute {
+		t.Fatalf("renewed claim lives %v, want about an hour", got)
+	}
+	// Renewing another request's claim, or an answered one, changes nothing.
+	if err := s.RenewIdempotent(ctx, "orders", "k1", "fp2", 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := ttl(); got > time.Hour {
+		t.Fatalf("another request's renewal extended the claim to %v", got)
+	}
+	if _, err := s.FinishIdempotent(ctx, "orders", "k1", "fp1", Replay{Status: 201}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenewIdempotent(ctx, "orders", "k1", "fp1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := ttl(); got > time.Minute {
+		t.Fatalf("renewing an answered key extended it to %v", got)
 	}
 }

@@ -31,16 +31,12 @@ type Inbound struct {
 // KEYS: dedup, message, history, owed notifications. ARGV: id, dedup ms,
 // retention ms, history limit, owed reply ("" for none), now ms, then the
 // message's field pairs.
-var recordInboundScript = redis.NewScript(`
+var recordInboundScript = redis.NewScript(recordMessageLua + `
 local first = redis.call('GET', KEYS[1])
 if first then return {1, first} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('HSET', KEYS[2], unpack(ARGV, 7))
+record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 7)})
 if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) end
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('LPUSH', KEYS[3], ARGV[1])
-redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[4]) - 1)
-redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return {0, ARGV[1]}
 `)
 

@@ -185,25 +185,55 @@ func (s *Store) messageRecord(nm NewMessage, id string, now time.Time) (Message,
 	return m, append(fields, "body", m.Body), nil
 }
 
-// recordMessageLua writes a new message record (field pairs in fields),
-// puts it at the head of its mobile's bounded history and into the pending
-// set the sweeper watches. Scripts that create a message in the same step
-// as the change that owes it share it.
+// chunkBytes is the longest value a message record's field holds. Redis
+// keeps a hash whose values are all this short (hash-max-listpack-value,
+// 64 by default) as one compact listpack instead of a hash table — about
+// a third of the memory for a message record — so a longer value (the
+// body, a sealed body) is stored in pieces: "body", "body.1", "body.2"…
+const chunkBytes = 64
+
+// recordMessageLua writes a new message record (field pairs in fields,
+// long values cut into chunkBytes pieces) and puts it at the head of its
+// mobile's bounded history. Every script that records a message — alone,
+// or in the same step as the change that owes it — shares it.
 const recordMessageLua = `
-local function record_message(kmsg, khist, kpending, id, now, retention, limit, fields)
-  redis.call('HSET', kmsg, unpack(fields))
+local function record_message(kmsg, khist, id, retention, limit, fields)
+  local packed = {}
+  for i = 1, #fields, 2 do
+    local name, v = fields[i], fields[i + 1]
+    local n = 0
+    repeat
+      packed[#packed + 1] = n == 0 and name or (name .. '.' .. n)
+      packed[#packed + 1] = string.sub(v, n * 64 + 1, n * 64 + 64)
+      n = n + 1
+    until n * 64 >= #v
+  end
+  redis.call('HSET', kmsg, unpack(packed))
   redis.call('PEXPIRE', kmsg, retention)
   redis.call('LPUSH', khist, id)
   redis.call('LTRIM', khist, 0, tonumber(limit) - 1)
   redis.call('PEXPIRE', khist, retention)
-  redis.call('ZADD', kpending, now, id)
 end
 `
 
-// createScript records one message. ARGV: retention ms, history limit,
-// now ms, id, then the record's field pairs.
+// chunked reads a field that record_message may have cut into pieces.
+func chunked(h map[string]string, name string) string {
+	v := h[name]
+	for i := 1; ; i++ {
+		part, ok := h[name+"."+strconv.Itoa(i)]
+		if !ok {
+			return v
+		}
+		v += part
+	}
+}
+
+// createScript records one message and puts it into the pending set the
+// sweeper watches. ARGV: retention ms, history limit, now ms, id, then the
+// record's field pairs.
 var createScript = redis.NewScript(recordMessageLua + `
-record_message(KEYS[1], KEYS[2], KEYS[3], ARGV[4], ARGV[3], ARGV[1], ARGV[2], {unpack(ARGV, 5)})
+record_message(KEYS[1], KEYS[2], ARGV[4], ARGV[1], ARGV[2], {unpack(ARGV, 5)})
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 return 1
 `)
 
@@ -282,7 +312,7 @@ func messageFromHash(h map[string]string) Message {
 		Prefer:            h["prefer"],
 		Template:          h["template"],
 		Language:          h["lang"],
-		Body:              h["body"],
+		Body:              chunked(h, "body"),
 		Encoding:          h["encoding"],
 		DLTTemplateID:     h["dlt"],
 		Priority:          Priority(h["priority"]),
@@ -387,7 +417,7 @@ func (s *Store) claim(ctx context.Context, id, worker string, lease time.Duratio
 	h := pairs(res[1])
 	m := messageFromHash(h)
 	m.sendBody = m.Body
-	if sealed := h["body_sealed"]; sealed != "" {
+	if sealed := chunked(h, "body_sealed"); sealed != "" {
 		body, err := s.bodies.open(sealed, m.ID)
 		if err != nil {
 			return Message{}, 0, fmt.Errorf("claim message %s: %w", id, err)

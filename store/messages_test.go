@@ -204,3 +204,45 @@ func TestRetentionTTL(t *testing.T) {
 		t.Fatalf("ttl = %v, want about 90 days", ttl)
 	}
 }
+
+// TestLongValuesKeepTheRecordCompact: a body longer than Redis's listpack
+// limit is stored in pieces and read back whole — as shown, as sent, and
+// sealed — and the record stays a compact listpack.
+func TestLongValuesKeepTheRecordCompact(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	for _, body := range []string{
+		"",
+		strings.Repeat("x", chunkBytes),
+		strings.Repeat("y", chunkBytes+1),
+		"आशा पाटील: COVISHIELD खुराक 2 दर्ज। प्रमाणपत्र 1234567890123। स्थिति पूर्ण टीकाकरण। यह SMS प्रमाणपत्र का सबूत है। कोड 4821",
+	} {
+		nm := NewMessage{To: "+919876543210", Template: "security_code", Language: "hi", Body: body + " 4821",
+			Masked: body + " ****", Encoding: "UCS-2", Segments: 3, Priority: PriorityTransactional}
+		m, err := s.CreateMessage(ctx, nm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Message(ctx, m.ID)
+		if err != nil || got.Body != nm.Masked {
+			t.Fatalf("body shown %q (%v), want %q", got.Body, err, nm.Masked)
+		}
+		if sent, err := s.SendBody(ctx, m.ID); err != nil || sent != nm.Body {
+			t.Fatalf("body opened %q (%v), want %q", sent, err, nm.Body)
+		}
+		claimed, res, err := s.Claim(ctx, m.ID, "w1", time.Minute)
+		if err != nil || res != Claimed || claimed.SendBody() != nm.Body || claimed.Body != nm.Masked {
+			t.Fatalf("claimed %q / %q (%v %v), want %q / %q", claimed.SendBody(), claimed.Body, res, err, nm.Body, nm.Masked)
+		}
+		h := s.rdb.HGetAll(ctx, s.messageKey(m.ID)).Val()
+		for k, v := range h {
+			if len(v) > chunkBytes {
+				t.Fatalf("field %s holds %d bytes, more than %d", k, len(v), chunkBytes)
+			}
+		}
+		// miniredis does not report encodings; a real Redis must say listpack.
+		if enc, err := s.rdb.ObjectEncoding(ctx, s.messageKey(m.ID)).Result(); err == nil && enc != "listpack" {
+			t.Fatalf("record encoded as %s, want listpack", enc)
+		}
+	}
+}

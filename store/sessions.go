@@ -97,12 +97,11 @@ func (s *Store) EndWebSession(ctx context.Context, id string) error {
 // SendBody opens a stored message's real text (codes and OTPs included).
 // Only development tools (the simulator) show it.
 func (s *Store) SendBody(ctx context.Context, id string) (string, error) {
-	vals, err := s.rdb.HMGet(ctx, s.messageKey(id), "body", "body_sealed").Result()
+	h, err := s.rdb.HGetAll(ctx, s.messageKey(id)).Result()
 	if err != nil {
 		return "", fmt.Errorf("open message: %w", err)
 	}
-	body, _ := vals[0].(string)
-	sealed, _ := vals[1].(string)
+	body, sealed := chunked(h, "body"), chunked(h, "body_sealed")
 	if sealed == "" {
 		return body, nil
 	}
