@@ -189,7 +189,7 @@ func (g *Gateway) RecordDelivery(ctx context.Context, r DeliveryReport) error {
 	if r.Status == providers.DeliveryUndelivered || r.Status == providers.DeliveryFailed {
 		u.ErrorCode = r.ErrorCode
 	}
-	changed, err := g.store.Advance(ctx, id, u)
+	adv, err := g.store.AdvanceReported(ctx, id, u)
 	if err != nil {
 		return storeErr("delivery report", err)
 	}
@@ -202,10 +202,8 @@ func (g *Gateway) RecordDelivery(ctx context.Context, r DeliveryReport) error {
 			return storeErr("delivery report: opt-out", err)
 		}
 	}
-	if changed {
-		if m, err := g.store.Message(ctx, id); err == nil {
-			g.metrics.Status(m.Template, string(u.Status), r.Provider)
-		}
+	if adv.Changed {
+		g.metrics.Status(adv.Template, string(u.Status), r.Provider)
 	}
 	return nil
 }

@@ -41,6 +41,11 @@ func TestTwilioStatusCallback(t *testing.T) {
 			if got.Status != tc.want || got.ErrorCode != tc.wantCode {
 				t.Fatalf("message is %s (code %q), want %s (code %q)", got.Status, got.ErrorCode, tc.want, tc.wantCode)
 			}
+			// The report is counted under the message's template.
+			_, metrics := do(t, "GET", r.url+"/metrics", "", "", nil)
+			if want := `sandesh_messages_total{provider="primary",status="` + string(tc.want) + `",template="` + m.Template + `"} 1`; tc.want != store.StatusSent && !strings.Contains(metrics, want) {
+				t.Fatalf("/metrics lacks %s", want)
+			}
 		})
 	}
 }

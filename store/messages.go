@@ -446,13 +446,13 @@ if rank[ARGV[1]] >= 2 then
   redis.call('ZREM', KEYS[3], ARGV[4 + always * 2])
 end
 if KEYS[4] then redis.call('SET', KEYS[4], ARGV[4 + always * 2], 'PX', ARGV[5 + always * 2]) end
-if rank[ARGV[1]] <= rank[cur] then return 0 end
+if rank[ARGV[1]] <= rank[cur] then return {0} end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2], 't_' .. ARGV[1], ARGV[2], 'lock_until', '0')
 if ARGV[1] == 'sent' then redis.call('HDEL', KEYS[1], 'error_code') end
 for i = 6 + always * 2, #ARGV, 2 do
   if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
 end
-return 1
+return {1, redis.call('HGET', KEYS[1], 'template')}
 `)
 
 // Update is a status change with what came with it.
@@ -466,11 +466,24 @@ type Update struct {
 // Advance applies u if it moves the message forward. It reports whether the
 // status changed; a late "sent" after "delivered" changes nothing.
 func (s *Store) Advance(ctx context.Context, id string, u Update) (bool, error) {
+	a, err := s.AdvanceReported(ctx, id, u)
+	return a.Changed, err
+}
+
+// Advanced is what AdvanceReported did.
+type Advanced struct {
+	Changed  bool
+	Template string // the message's, when Changed: for counting by template
+}
+
+// AdvanceReported is Advance that also tells the message's template when
+// the status moved, in the same step.
+func (s *Store) AdvanceReported(ctx context.Context, id string, u Update) (Advanced, error) {
 	if !u.Status.Valid() {
-		return false, fmt.Errorf("advance message: unknown status %q", u.Status)
+		return Advanced{}, fmt.Errorf("advance message: unknown status %q", u.Status)
 	}
 	if !validID(id) {
-		return false, ErrNotFound
+		return Advanced{}, ErrNotFound
 	}
 	now := s.now().UnixMilli()
 	args := []any{string(u.Status), now, 2,
@@ -483,14 +496,19 @@ func (s *Store) Advance(ctx context.Context, id string, u Update) (bool, error) 
 		// Lets a status report that lacks our id find the message.
 		keys = append(keys, s.providerMessageKey(u.Provider, u.ProviderMessageID))
 	}
-	n, err := s.sendPath(ctx, advanceScript, keys, args...).Int()
+	res, err := s.sendPath(ctx, advanceScript, keys, args...).Result()
 	if err != nil {
-		return false, fmt.Errorf("advance message %s to %s: %w", id, u.Status, err)
+		return Advanced{}, fmt.Errorf("advance message %s to %s: %w", id, u.Status, err)
 	}
-	if n == -1 {
-		return false, ErrNotFound
+	out, ok := res.([]any)
+	if !ok {
+		return Advanced{}, ErrNotFound // -1: no such message
 	}
-	return n == 1, nil
+	a := Advanced{Changed: out[0] == int64(1)}
+	if a.Changed && len(out) > 1 {
+		a.Template, _ = out[1].(string)
+	}
+	return a, nil
 }
 
 // MessageIDByProvider finds our id from a provider's message id.
