@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"sandesh/internal/browsertest"
 	"sandesh/store"
@@ -51,7 +50,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 		err = chromedp.Run(browser,
 			chromedp.Navigate(r.url+"/support"),
 			chromedp.WaitVisible("#api_key", chromedp.ByQuery),
-			chromedp.SendKeys("#api_key", byRole[role]+kb.Enter, chromedp.ByQuery),
+			browsertest.EnterNext("#api_key", byRole[role]),
 			chromedp.WaitVisible("[role=alert]", chromedp.ByQuery),
 			chromedp.Text("[role=alert]", &alert, chromedp.ByQuery),
 		)
@@ -63,9 +62,9 @@ func TestConsoleEndToEnd(t *testing.T) {
 		chromedp.EmulateViewport(1366, 768),
 		chromedp.Navigate(r.url+"/support"),
 		chromedp.WaitVisible("#api_key", chromedp.ByQuery),
-		chromedp.SendKeys("#api_key", supportKey+kb.Enter, chromedp.ByQuery),
+		browsertest.EnterNext("#api_key", supportKey),
 		chromedp.WaitVisible("#mobile", chromedp.ByQuery),
-		chromedp.SendKeys("#mobile", "98765 00001"+kb.Enter, chromedp.ByQuery),
+		browsertest.EnterNext("#mobile", "98765 00001"),
 		chromedp.WaitVisible("#history", chromedp.ByQuery),
 		chromedp.AttributeValue(fmt.Sprintf(`#history tr[data-id=%q]`, slip), "data-status", &slipStatus, nil, chromedp.ByQuery),
 		chromedp.AttributeValue(person+" .resends-left", "data-left", &left, nil, chromedp.ByQuery),
@@ -82,11 +81,11 @@ func TestConsoleEndToEnd(t *testing.T) {
 	// A confirmation posted without its CSRF token is refused and sends nothing.
 	var forbidden string
 	err = chromedp.Run(browser,
-		chromedp.Click(person+` button[data-act="security_code"]`, chromedp.ByQuery),
+		browsertest.ClickNext(person+` button[data-act="security_code"]`),
 		chromedp.WaitVisible("#reason", chromedp.ByQuery),
 		chromedp.SendKeys("#reason", "forged", chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelector('#act input[name=csrf]').remove()`, nil),
-		chromedp.Click("#confirm-button", chromedp.ByQuery),
+		browsertest.ClickNext("#confirm-button"),
 		chromedp.WaitVisible("[role=alert]", chromedp.ByQuery),
 		chromedp.Text("[role=alert]", &forbidden, chromedp.ByQuery),
 	)
@@ -102,10 +101,10 @@ func TestConsoleEndToEnd(t *testing.T) {
 	for n := 1; n <= resendsPerHour; n++ {
 		var flash string
 		err = chromedp.Run(browser,
-			chromedp.Click(person+` button[data-act="security_code"]`, chromedp.ByQuery),
+			browsertest.ClickNext(person+` button[data-act="security_code"]`),
 			chromedp.WaitVisible("#reason", chromedp.ByQuery),
 			chromedp.SendKeys("#reason", fmt.Sprintf("Caller %d says the code SMS never came", n), chromedp.ByQuery),
-			chromedp.Click("#confirm-button", chromedp.ByQuery),
+			browsertest.ClickNext("#confirm-button"),
 			chromedp.WaitVisible("#flash", chromedp.ByQuery),
 			chromedp.Text("#flash", &flash, chromedp.ByQuery),
 			chromedp.AttributeValue(person+" .resends-left", "data-left", &left, nil, chromedp.ByQuery),
@@ -128,10 +127,10 @@ func TestConsoleEndToEnd(t *testing.T) {
 	var alert string
 	err = chromedp.Run(browser,
 		chromedp.EmulateViewport(360, 780),
-		chromedp.Click(person+` button[data-act="security_code"]`, chromedp.ByQuery),
+		browsertest.ClickNext(person+` button[data-act="security_code"]`),
 		chromedp.WaitVisible("#reason", chromedp.ByQuery),
 		chromedp.SendKeys("#reason", "Fourth call", chromedp.ByQuery),
-		chromedp.Click("#confirm-button", chromedp.ByQuery),
+		browsertest.ClickNext("#confirm-button"),
 		chromedp.WaitVisible("[role=alert]", chromedp.ByQuery),
 		chromedp.Text("[role=alert]", &alert, chromedp.ByQuery),
 		chromedp.FullScreenshot(&shot, 100),

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"sandesh/internal/browsertest"
 )
@@ -29,11 +28,11 @@ func TestVerifyPageEndToEnd(t *testing.T) {
 		chromedp.EmulateViewport(360, 780),
 		chromedp.Navigate(r.url+"/verify"),
 		chromedp.WaitVisible("#api_key", chromedp.ByQuery),
-		chromedp.SendKeys("#api_key", v1+kb.Enter, chromedp.ByQuery),
+		browsertest.EnterNext("#api_key", v1),
 		chromedp.WaitVisible("#name", chromedp.ByQuery),
 		chromedp.SendKeys("#name", "Asha Patil", chromedp.ByQuery),
 		chromedp.SendKeys("#mobile", "9876543210", chromedp.ByQuery),
-		chromedp.Click("main button.primary", chromedp.ByQuery),
+		browsertest.ClickNext("main button.primary"),
 		chromedp.WaitVisible("#otp", chromedp.ByQuery),
 	)
 	if err != nil {
@@ -45,11 +44,11 @@ func TestVerifyPageEndToEnd(t *testing.T) {
 		wrong = "111111"
 	}
 	err = chromedp.Run(ctx,
-		chromedp.SendKeys("#otp", wrong+kb.Enter, chromedp.ByQuery),
+		browsertest.EnterNext("#otp", wrong),
 		chromedp.WaitVisible("[role=alert]", chromedp.ByQuery),
 		chromedp.Text("[role=alert]", &errText, chromedp.ByQuery),
 		chromedp.WaitVisible("#otp", chromedp.ByQuery),
-		chromedp.SendKeys("#otp", otp+kb.Enter, chromedp.ByQuery),
+		browsertest.EnterNext("#otp", otp),
 		chromedp.WaitVisible("#status", chromedp.ByQuery),
 		chromedp.Text("#status", &status, chromedp.ByQuery),
 		chromedp.AttributeValue("#card-link", "href", &cardLink, nil, chromedp.ByQuery),
@@ -89,7 +88,7 @@ func TestSimulatorEndToEnd(t *testing.T) {
 		chromedp.EmulateViewport(360, 780),
 		chromedp.Navigate(r.url+"/simulator?mobile=%2B919876500003&mode=sms"),
 		chromedp.WaitVisible("#body", chromedp.ByQuery),
-		chromedp.SendKeys("#body", "STATUS"+kb.Enter, chromedp.ByQuery),
+		browsertest.EnterNext("#body", "STATUS"),
 		chromedp.WaitVisible("li.msg.out", chromedp.ByQuery),
 		chromedp.Text("main", &conversation, chromedp.ByQuery),
 		chromedp.FullScreenshot(&shot, 100),
@@ -107,22 +106,17 @@ func TestSimulatorEndToEnd(t *testing.T) {
 	err = chromedp.Run(ctx,
 		chromedp.Navigate(r.url+"/simulator?mobile=%2B919876500003&mode=ussd"),
 		chromedp.WaitVisible("button.call", chromedp.ByQuery),
-		chromedp.Click("button.call", chromedp.ByQuery),
+		browsertest.ClickNext("button.call"),
 		chromedp.WaitVisible(`button[aria-label="Answer 1"]`, chromedp.ByQuery),
-		chromedp.Click(`button[aria-label="Answer 1"]`, chromedp.ByQuery),
+		// Each answer loads a new page with an #answer of its own: wait
+		// for it before typing, or the keys may go to the old page's.
+		browsertest.ClickNext(`button[aria-label="Answer 1"]`),
 		chromedp.WaitVisible("#answer", chromedp.ByQuery),
-		chromedp.SendKeys("#answer", "2\r", chromedp.ByQuery),
+		browsertest.EnterNext("#answer", "2"),
+		chromedp.Text(".ussd-text", &screen, chromedp.ByQuery),
+		chromedp.FullScreenshot(&shot, 100),
 	)
 	if err != nil {
-		t.Fatalf("browser: %v", err)
-	}
-	// The answer loads a new page: read until it shows, or time runs out.
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !strings.Contains(screen, "Rahul Sharma"); {
-		// Mid-navigation the old page's context is gone: try again.
-		chromedp.Run(ctx, chromedp.Text(".ussd-text", &screen, chromedp.ByQuery, chromedp.AtLeast(0)))
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&shot, 100)); err != nil {
 		t.Fatalf("browser: %v", err)
 	}
 	if !strings.Contains(screen, "Rahul Sharma") {

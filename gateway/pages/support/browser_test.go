@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"sandesh/gateway/pages/webpage/webpagetest"
 	"sandesh/internal/browsertest"
@@ -47,9 +46,9 @@ func TestBrowser(t *testing.T) {
 				chromedp.EmulateViewport(int64(tc.width), int64(tc.height)),
 				chromedp.Navigate(site+"/support"),
 				chromedp.WaitVisible("#api_key", chromedp.ByQuery),
-				chromedp.SendKeys("#api_key", supportKey+kb.Enter, chromedp.ByQuery),
+				browsertest.EnterNext("#api_key", supportKey),
 				chromedp.WaitVisible("#mobile", chromedp.ByQuery),
-				chromedp.SendKeys("#mobile", "98765 43210"+kb.Enter, chromedp.ByQuery),
+				browsertest.EnterNext("#mobile", "98765 43210"),
 				chromedp.WaitVisible("#history", chromedp.ByQuery),
 				chromedp.WaitVisible(".resends-left", chromedp.ByQuery),
 				chromedp.Evaluate(`document.querySelectorAll("#history tbody tr").length`, &rows),
@@ -58,22 +57,22 @@ func TestBrowser(t *testing.T) {
 				chromedp.Evaluate(`getComputedStyle(document.querySelector("#history tbody tr")).display`, &rowDisplay),
 				chromedp.Evaluate(`document.documentElement.scrollWidth`, &searchWidth),
 				chromedp.FullScreenshot(&searchShot, 100),
-				chromedp.Click(`button[data-act="security_code"]`, chromedp.ByQuery),
+				browsertest.ClickNext(`button[data-act="security_code"]`),
 				chromedp.WaitVisible("#reason", chromedp.ByQuery),
 				chromedp.Text("h1", &confirmTitle, chromedp.ByQuery),
 				chromedp.SendKeys("#reason", "Citizen called: the SMS did not arrive", chromedp.ByQuery),
 				chromedp.Evaluate(`document.documentElement.scrollWidth`, &confirmWidth),
 				chromedp.FullScreenshot(&confirmShot, 100),
-				chromedp.Click("#confirm-button", chromedp.ByQuery),
+				browsertest.ClickNext("#confirm-button"),
 				chromedp.WaitVisible("#flash", chromedp.ByQuery),
 				chromedp.Text("#flash", &flash, chromedp.ByQuery),
 				chromedp.Location(&location),
 				// Sign out, and in again as an administrator, for the audit trail.
-				chromedp.Click("#signout-button", chromedp.ByQuery),
+				browsertest.ClickNext("#signout-button"),
 				chromedp.WaitVisible("#api_key", chromedp.ByQuery),
-				chromedp.SendKeys("#api_key", adminKey+kb.Enter, chromedp.ByQuery),
+				browsertest.EnterNext("#api_key", adminKey),
 				chromedp.WaitVisible("#audit-link", chromedp.ByQuery),
-				chromedp.Click("#audit-link", chromedp.ByQuery),
+				browsertest.ClickNext("#audit-link"),
 				chromedp.WaitVisible("#audit", chromedp.ByQuery),
 				chromedp.Evaluate(`document.querySelectorAll("#audit tr.audit-entry").length`, &auditRows),
 				chromedp.Evaluate(`document.documentElement.scrollWidth`, &auditWidth),

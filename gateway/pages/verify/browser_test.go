@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"sandesh/gateway/pages/webpage/webpagetest"
 	"sandesh/internal/browsertest"
@@ -29,13 +28,13 @@ func TestBrowser(t *testing.T) {
 		chromedp.EmulateViewport(360, 780),
 		chromedp.Navigate(site+"/verify"),
 		chromedp.WaitVisible("#api_key", chromedp.ByQuery),
-		chromedp.SendKeys("#api_key", testKey+kb.Enter, chromedp.ByQuery),
+		browsertest.EnterNext("#api_key", testKey),
 		chromedp.WaitVisible("#name", chromedp.ByQuery),
 		chromedp.SendKeys("#name", "Asha Patil", chromedp.ByQuery),
 		chromedp.SendKeys("#mobile", "9876543210", chromedp.ByQuery),
-		chromedp.Click("main button.primary", chromedp.ByQuery),
+		browsertest.ClickNext("main button.primary"),
 		chromedp.WaitVisible("#otp", chromedp.ByQuery),
-		chromedp.SendKeys("#otp", testOTP+kb.Enter, chromedp.ByQuery),
+		browsertest.EnterNext("#otp", testOTP),
 		chromedp.WaitVisible("#status", chromedp.ByQuery),
 		chromedp.Text("#status", &status, chromedp.ByQuery),
 		chromedp.Text("#result-name", &name, chromedp.ByQuery),
