@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
 
@@ -63,8 +65,20 @@ func caller(c *fiber.Ctx) Caller {
 // may act for any centre.
 func callerCenter(c *fiber.Ctx) string { return caller(c).CenterID }
 
-// idempotencyScope keeps one caller's keys apart from another's.
+// idempotencyScope keeps one caller's keys apart from another's, and one
+// route's from another's. The route is the one matched, not the path as
+// sent: routes match case-insensitively and with or without a trailing
+// slash, so /V1/DOSES/ is /v1/doses and shares its keys. The route's
+// parameters (an appointment's id) are part of the scope, as sent. A route
+// without parameters hashes what it hashed when this was c.Path(), so keys
+// taken before an upgrade still replay after it.
 func idempotencyScope(c *fiber.Ctx) string {
-	sum := sha256.Sum256([]byte(caller(c).KeyID + " " + c.Method() + " " + c.Path()))
-	return hex.EncodeToString(sum[:12])
+	r := c.Route()
+	h := sha256.New()
+	io.WriteString(h, caller(c).KeyID+" "+c.Method()+" "+r.Path)
+	for _, p := range r.Params {
+		v := c.Params(p)
+		fmt.Fprintf(h, " %d:%s", len(v), v)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -41,6 +41,49 @@ type rig struct {
 	double *twiliotest.Server
 	clock  *atomic.Int64
 	logs   *logBuffer
+
+	// commands counts what the rig sent Redis.
+	commands *commandCounter
+}
+
+// commandCounter counts Redis commands by name.
+type commandCounter struct {
+	mu     sync.Mutex
+	byName map[string]int
+}
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			c.add(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (c *commandCounter) add(cmd redis.Cmder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byName == nil {
+		c.byName = map[string]int{}
+	}
+	c.byName[cmd.Name()]++
+}
+
+// count is how many name commands were sent so far.
+func (c *commandCounter) count(name string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byName[name]
 }
 
 // logBuffer collects what the gateway, server and worker log.
@@ -71,6 +114,8 @@ func newRig(t testing.TB) *rig { return newRigWith(t, nil) }
 func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	t.Helper()
 	rdb := redistest.New(t, testDB)
+	commands := &commandCounter{}
+	rdb.AddHook(commands)
 	o := rdb.Options()
 	conn := asynq.RedisClientOpt{Addr: o.Addr, DB: o.DB}
 	clock := &atomic.Int64{} // how far the tests moved time on
@@ -110,8 +155,10 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	keys := store.NewKeyCache(st, store.KeyCacheOptions{})
+	t.Cleanup(keys.Close)
 	gw := New(Deps{Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Logger: log,
-		Languages: []string{"en", "hi", "mr"}, Location: kolkata, Region: "IN", Now: now, PublicURL: public})
+		Languages: []string{"en", "hi", "mr"}, Location: kolkata, Region: "IN", Now: now, PublicURL: public, Keys: keys})
 	opts := ServerOptions{
 		PublicURL: public, TwilioTokens: map[string]string{"primary": double.AuthToken},
 		AdminKey: adminKey, Queues: conn, Breakers: router, Registry: reg, Logger: log,
@@ -123,7 +170,7 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	go app.Listener(ln)
 	t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
 	return &rig{
-		url: public, rdb: rdb, store: st, gw: gw, double: double, clock: clock, logs: logs,
+		url: public, rdb: rdb, commands: commands, store: st, gw: gw, double: double, clock: clock, logs: logs,
 		worker: jobs.NewWorker(conn, st, router, dispatch, jobs.WorkerOptions{Metrics: metrics, Logger: log}),
 	}
 }

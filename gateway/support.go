@@ -242,12 +242,22 @@ func (g *Gateway) CreateKey(ctx context.Context, r KeyRequest) (store.APIKey, st
 	if err != nil {
 		return store.APIKey{}, "", storeErr("create key", err)
 	}
+	if g.keys != nil {
+		// Other processes learn of the key from the version poll; this
+		// one must take it at once, even if it was presented before.
+		g.keys.Forget()
+	}
 	return k, clear, nil
 }
 
-// Authenticate finds the caller behind a presented API key.
+// Authenticate finds the caller behind a presented API key: in memory
+// when the gateway has a key cache, else in Redis.
 func (g *Gateway) Authenticate(ctx context.Context, key string) (Caller, error) {
-	k, err := g.store.APIKeyBySecret(ctx, key)
+	lookup := g.store.APIKeyBySecret
+	if g.keys != nil {
+		lookup = g.keys.APIKeyBySecret
+	}
+	k, err := lookup(ctx, key)
 	if err != nil {
 		return Caller{}, storeErr("authenticate", err)
 	}

@@ -51,13 +51,19 @@ const keyPrefix = "sdk_"
 // CreateAPIKey stores a new key and returns it with its clear value, which
 // cannot be recovered later.
 func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, string, error) {
-	if !k.Role.Valid() || k.Name == "" {
-		return APIKey{}, "", fmt.Errorf("create api key: a valid role and a name are required")
-	}
 	// The id is shown in audit trails, so it shares no bits with the key.
 	var raw [24 + 6]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return APIKey{}, "", fmt.Errorf("create api key: %w", err)
+	}
+	return s.createAPIKey(ctx, k, raw)
+}
+
+// createAPIKey is CreateAPIKey with its random bytes given, so that a test
+// can know a key before it exists.
+func (s *Store) createAPIKey(ctx context.Context, k APIKey, raw [24 + 6]byte) (APIKey, string, error) {
+	if !k.Role.Valid() || k.Name == "" {
+		return APIKey{}, "", fmt.Errorf("create api key: a valid role and a name are required")
 	}
 	clear := keyPrefix + hex.EncodeToString(raw[:24])
 	k.ID = "key_" + hex.EncodeToString(raw[24:])
@@ -67,6 +73,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, string, err
 		p.HSet(ctx, s.apiKeyKey(hash), "id", k.ID, "role", string(k.Role), "name", k.Name,
 			"center_id", k.CenterID, "created_at", k.CreatedAt.UnixMilli())
 		p.HSet(ctx, s.apiKeyIndexKey(), k.ID, hash)
+		// A process may have cached this key's hash as unknown.
+		p.Incr(ctx, s.apiKeysVersionKey())
 		return nil
 	})
 	if err != nil {
@@ -76,12 +84,23 @@ func (s *Store) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, string, err
 }
 
 // APIKeyBySecret finds the key a caller presented; ErrNotFound when it is
-// not one of ours.
+// not one of ours. It asks Redis every time; KeyCache answers from memory.
 func (s *Store) APIKeyBySecret(ctx context.Context, clear string) (APIKey, error) {
-	if len(clear) != len(keyPrefix)+48 || clear[:len(keyPrefix)] != keyPrefix {
+	if !wellFormedKey(clear) {
 		return APIKey{}, ErrNotFound
 	}
-	h, err := s.rdb.HGetAll(ctx, s.apiKeyKey(s.apiKeyHash.sum(clear))).Result()
+	return s.apiKeyByHash(ctx, s.apiKeyHash.sum(clear))
+}
+
+// wellFormedKey reports whether clear could be a key we issued, so that
+// junk is refused without a look-up.
+func wellFormedKey(clear string) bool {
+	return len(clear) == len(keyPrefix)+48 && clear[:len(keyPrefix)] == keyPrefix
+}
+
+// apiKeyByHash looks a key up by its keyed hash.
+func (s *Store) apiKeyByHash(ctx context.Context, hash string) (APIKey, error) {
+	h, err := s.rdb.HGetAll(ctx, s.apiKeyKey(hash)).Result()
 	if err != nil {
 		return APIKey{}, fmt.Errorf("look up api key: %w", err)
 	}
@@ -91,7 +110,8 @@ func (s *Store) APIKeyBySecret(ctx context.Context, clear string) (APIKey, error
 	return apiKeyFromHash(h), nil
 }
 
-// RevokeAPIKey stops a key from working.
+// RevokeAPIKey stops a key from working, in every process within a second
+// (KeyCache polls the version this bumps in the same step).
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 	hash, err := s.rdb.HGet(ctx, s.apiKeyIndexKey(), id).Result()
 	if errors.Is(err, redis.Nil) {
@@ -100,7 +120,12 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("revoke api key: %w", err)
 	}
-	if err := s.rdb.HSet(ctx, s.apiKeyKey(hash), "revoked", s.now().UnixMilli()).Err(); err != nil {
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.apiKeyKey(hash), "revoked", s.now().UnixMilli())
+		p.Incr(ctx, s.apiKeysVersionKey())
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("revoke api key: %w", err)
 	}
 	return nil

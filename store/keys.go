@@ -35,6 +35,11 @@ func (s *Store) apiKeyKey(hash string) string { return s.prefix + "apikey:" + ha
 
 func (s *Store) apiKeyIndexKey() string { return s.prefix + "apikeys" }
 
+// apiKeysVersionKey counts the changes to API keys (each creation and
+// revocation), so that every process can tell its cached keys are stale
+// with one GET (see KeyCache).
+func (s *Store) apiKeysVersionKey() string { return s.prefix + "apikeys:version" }
+
 func (s *Store) centerKey(id string) string { return s.prefix + "center:" + id }
 
 func (s *Store) beneficiaryKey(id string) string { return s.prefix + "ben:" + id }

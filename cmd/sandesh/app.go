@@ -46,6 +46,7 @@ type app struct {
 	http   *fiber.App
 	worker *jobs.Worker
 	gw     *gateway.Gateway
+	keys   *store.KeyCache  // web role: API keys verified in memory
 	smpp   []*smpp.Provider // bound by the worker role only
 	// lateReceipts bounds the receipts waiting for their message's id.
 	lateReceipts chan struct{}
@@ -108,10 +109,13 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
 	}
+	if r.web {
+		a.keys = store.NewKeyCache(st, store.KeyCacheOptions{})
+	}
 	gw := gateway.New(gateway.Deps{
 		Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Logger: log,
 		Languages: cfg.Languages, Location: cfg.Location, Region: cfg.DefaultRegion,
-		VerifierPerHour: cfg.KYVSVerifierPerHour, PublicURL: publicURL(cfg),
+		VerifierPerHour: cfg.KYVSVerifierPerHour, PublicURL: publicURL(cfg), Keys: a.keys,
 	})
 	a.gw = gw
 	if a.AdminKey == "" && cfg.Embedded {
@@ -372,6 +376,9 @@ func (a *app) Shutdown() error {
 
 // Close releases connections without waiting for work.
 func (a *app) Close() {
+	if a.keys != nil {
+		a.keys.Close()
+	}
 	if a.stopSweep != nil {
 		a.stopSweep()
 		a.swept.Wait()
