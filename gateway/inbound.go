@@ -33,13 +33,17 @@ type InboundSMS struct {
 	Body       string
 }
 
+// replyLimit is the loop protection above, as the store applies it.
+var replyLimit = store.ReplyLimit{Max: repliesPerWindow, Window: replyWindow}
+
 // Inbound stores a citizen's SMS and answers its keyword through the
 // outbound queue. A provider message id seen before is answered once only.
 // A sender that is not a mobile (a short code, an alphanumeric sender:
-// another bot) is stored and not answered. The answer is owed from the
-// moment the message is stored: if queuing it fails, or the process dies,
-// the sweeper answers later, so the provider's retry (deduplicated) loses
-// nothing.
+// another bot) is stored and not answered. The message, the keyword's
+// effect (STOP, START, LANG), the reply spent under the loop limit and the
+// answer owed are one step; the answer is recorded and its debt cleared in
+// another. If that fails, or the process dies between them, the sweeper
+// answers later, so the provider's retry (deduplicated) loses nothing.
 func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 	if in.MessageSID == "" || len(in.MessageSID) > 64 || in.From == "" {
 		return invalid("MessageSid", "MessageSid and From are required.")
@@ -56,33 +60,32 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 	if err != nil {
 		sender = sanitizeSender(in.From)
 	}
-	shown := maskDigits(body)
+	cmd := keywords.Parse(body)
 	c := templates.CountText(body)
-	rec, dup, err := g.store.RecordInbound(ctx, store.Inbound{
+	got, err := g.store.Receive(ctx, store.Inbound{
 		Provider: in.Provider, ProviderMessageID: in.MessageSID, From: sender, To: sanitizeSender(in.To),
-		Body: shown, Encoding: c.Encoding, Segments: c.Segments, OwesReply: mobile != "",
-	})
+		Body: maskDigits(body), Encoding: c.Encoding, Segments: c.Segments, OwesReply: mobile != "",
+	}, g.effect(cmd), replyLimit)
 	if err != nil {
 		return storeErr("inbound", err)
 	}
-	if dup {
-		g.log.Info("inbound message seen before", "provider", in.Provider, "message_id", rec.ID)
+	if got.Duplicate {
+		g.log.Info("inbound message seen before", "provider", in.Provider, "message_id", got.Message.ID)
 		return nil
 	}
 	if mobile == "" {
-		g.log.Info("no reply to a sender that is not a mobile", "message_id", rec.ID)
+		g.log.Info("no reply to a sender that is not a mobile", "message_id", got.Message.ID)
 		return nil
 	}
-	if err := g.answer(ctx, mobile, in.Provider, keywords.Parse(body)); err != nil {
+	if err := g.answer(ctx, mobile, in.Provider, cmd, got, store.ReplyNotification(got.Message.ID)); err != nil {
 		// Stored and owed: the sweeper answers it.
-		g.log.Error("inbound message not answered yet", "message_id", rec.ID, "err", err)
-		return nil
+		g.log.Error("inbound message not answered yet", "message_id", got.Message.ID, "err", err)
 	}
-	g.settle(ctx, store.ReplyNotification(rec.ID))
 	return nil
 }
 
 // answerOwed answers a stored inbound message whose answer was left owed.
+// The sweeper clears the debt once this returns.
 func (g *Gateway) answerOwed(ctx context.Context, inboundID string) (bool, error) {
 	m, err := g.store.Message(ctx, inboundID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -94,10 +97,155 @@ func (g *Gateway) answerOwed(ctx context.Context, inboundID string) (bool, error
 	if m.Direction != "in" {
 		return false, nil
 	}
-	if err := g.answer(ctx, m.From, m.Provider, keywords.Parse(m.Body)); err != nil {
+	cmd := keywords.Parse(m.Body)
+	got, err := g.store.PrepareAnswer(ctx, m.From, g.effect(cmd), replyLimit)
+	if err != nil {
+		return false, storeErr("answer", err)
+	}
+	if err := g.answer(ctx, m.From, m.Provider, cmd, got, ""); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// effect is what cmd changes for the sending mobile: a keyword in Hindi or
+// Marathi chooses that language, LANG the one asked for, STOP and START
+// the opt-out. Past the reply limit they still take effect.
+func (g *Gateway) effect(cmd keywords.Command) store.Effect {
+	var e store.Effect
+	if cmd.Lang != "" && g.language(cmd.Lang) == cmd.Lang {
+		e.Language = cmd.Lang
+	}
+	switch cmd.Keyword {
+	case keywords.Stop, keywords.Start:
+		out := cmd.Keyword == keywords.Stop
+		e.OptOut = &out
+	case keywords.Lang:
+		if cmd.Arg != "" && g.language(cmd.Arg) == cmd.Arg {
+			e.Language = cmd.Arg
+		}
+	}
+	return e
+}
+
+// answer builds the replies to cmd from what the inbound step read and
+// records them in one step that also clears settle, then queues them.
+// Past the reply limit nothing is built, so CODE spends no resend.
+func (g *Gateway) answer(ctx context.Context, mobile, provider string, cmd keywords.Command, got store.Received, settle string) error {
+	lang, err := g.replyLanguage(ctx, got)
+	if err != nil {
+		return err
+	}
+	if !got.Allowed {
+		g.log.Warn("reply limit reached: not answering", "mobile", MaskMobile(mobile), "keyword", cmd.Keyword)
+		return g.settleNow(ctx, settle)
+	}
+	replies, err := g.replies(ctx, lang, cmd, got.BeneficiaryIDs)
+	if err != nil {
+		return err
+	}
+	nms := make([]store.NewMessage, 0, len(replies))
+	for _, r := range replies {
+		r.To, r.Language, r.Prefer = mobile, lang, provider
+		if r.Priority == "" {
+			r.Priority = store.PriorityTransactional
+		}
+		nm, err := g.render(r)
+		if err != nil {
+			return err
+		}
+		nms = append(nms, nm)
+	}
+	ms, err := g.dispatch.DispatchAll(ctx, settle, nms...)
+	if err != nil {
+		return errors.Join(ErrUnavailable, err)
+	}
+	for _, m := range ms {
+		g.metrics.Status(m.Template, string(store.StatusQueued), "")
+	}
+	return nil
+}
+
+// settleNow clears a debt that needs no SMS (the reply limit was reached).
+func (g *Gateway) settleNow(ctx context.Context, settle string) error {
+	if settle == "" {
+		return nil
+	}
+	if _, err := g.dispatch.DispatchAll(ctx, settle); err != nil {
+		return errors.Join(ErrUnavailable, err)
+	}
+	return nil
+}
+
+// replyLanguage is mobileLanguage from what the inbound step read; the
+// first beneficiary's registration is usually in the process's cache.
+func (g *Gateway) replyLanguage(ctx context.Context, got store.Received) (string, error) {
+	var first []store.Beneficiary
+	if got.Prefs.Language == "" && len(got.BeneficiaryIDs) > 0 {
+		p, err := g.store.Profile(ctx, got.BeneficiaryIDs[0])
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", storeErr("answer", err)
+		}
+		if err == nil {
+			first = []store.Beneficiary{{ID: p.ID, Language: p.Language}}
+		}
+	}
+	return g.mobileLanguage(got.Prefs, first), nil
+}
+
+// mobileLanguage is the language the mobile chose, else that of its first
+// beneficiary, else the default.
+func (g *Gateway) mobileLanguage(prefs store.MobilePrefs, people []store.Beneficiary) string {
+	if prefs.Language != "" {
+		return g.language(prefs.Language)
+	}
+	if len(people) > 0 {
+		return g.language(people[0].Language)
+	}
+	return g.languages[0]
+}
+
+// replies builds the SMS a keyword is answered with, in lang, about the
+// beneficiaries ids (the sending mobile's).
+func (g *Gateway) replies(ctx context.Context, lang string, cmd keywords.Command, ids []string) ([]Outgoing, error) {
+	one := func(template string) []Outgoing { return []Outgoing{{Template: template}} }
+	switch cmd.Keyword {
+	case keywords.Stop:
+		return one("kw_opted_out"), nil
+	case keywords.Start:
+		return one("kw_opted_in"), nil
+	case keywords.Lang:
+		if cmd.Arg == "" || g.language(cmd.Arg) != cmd.Arg {
+			return one("kw_help"), nil
+		}
+		return one("kw_language"), nil
+	case keywords.Unknown:
+		return one("kw_unknown"), nil
+	case keywords.Status, keywords.Slip, keywords.Code, keywords.Cert, keywords.Card:
+		if len(ids) == 0 {
+			return one("kw_not_registered"), nil
+		}
+	default: // help, empty
+		return one("kw_help"), nil
+	}
+	people, err := g.store.Beneficiaries(ctx, ids)
+	if err != nil {
+		return nil, storeErr("answer", err)
+	}
+	if len(people) == 0 {
+		return one("kw_not_registered"), nil
+	}
+	var out []Outgoing
+	for _, b := range people {
+		o, err := g.personReply(ctx, lang, cmd.Keyword, b)
+		if err != nil {
+			return nil, err
+		}
+		if o != nil {
+			out = append(out, *o)
+		}
+	}
+	return out, nil
 }
 
 // digitRuns finds what may be a code or an OTP a citizen typed.
@@ -123,111 +271,6 @@ func sanitizeSender(from string) string {
 		return "unknown"
 	}
 	return b.String()
-}
-
-// answer carries out a keyword for mobile and queues the replies. Past the
-// reply limit what the keyword changes (STOP, START, LANG) still takes
-// effect; only the replies are left out.
-func (g *Gateway) answer(ctx context.Context, mobile, provider string, cmd keywords.Command) error {
-	prefs, err := g.store.MobilePrefs(ctx, mobile)
-	if err != nil {
-		return storeErr("answer", err)
-	}
-	people, err := g.store.BeneficiariesByMobile(ctx, mobile)
-	if err != nil {
-		return storeErr("answer", err)
-	}
-	lang := g.mobileLanguage(prefs, people)
-	if cmd.Lang != "" && g.language(cmd.Lang) == cmd.Lang {
-		lang = cmd.Lang
-		if err := g.store.SetMobileLanguage(ctx, mobile, lang); err != nil {
-			return storeErr("answer", err)
-		}
-	}
-	allowed, err := g.store.AllowReply(ctx, mobile, repliesPerWindow, replyWindow)
-	if err != nil {
-		return storeErr("answer", err)
-	}
-	replies, err := g.replies(ctx, mobile, &lang, cmd, people, allowed)
-	if err != nil {
-		return err
-	}
-	if !allowed {
-		g.log.Warn("reply limit reached: not answering", "mobile", MaskMobile(mobile), "keyword", cmd.Keyword)
-		return nil
-	}
-	for _, r := range replies {
-		r.To, r.Language, r.Prefer = mobile, lang, provider
-		if r.Priority == "" {
-			r.Priority = store.PriorityTransactional
-		}
-		if _, err := g.Send(ctx, r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// mobileLanguage is the language the mobile chose, else that of its first
-// beneficiary, else the default.
-func (g *Gateway) mobileLanguage(prefs store.MobilePrefs, people []store.Beneficiary) string {
-	if prefs.Language != "" {
-		return g.language(prefs.Language)
-	}
-	if len(people) > 0 {
-		return g.language(people[0].Language)
-	}
-	return g.languages[0]
-}
-
-// replies builds the SMS a keyword is answered with; lang may change (LANG).
-// With reply false only the keyword's effects happen: nothing is built, so
-// CODE spends no resend.
-func (g *Gateway) replies(ctx context.Context, mobile string, lang *string, cmd keywords.Command, people []store.Beneficiary, reply bool) ([]Outgoing, error) {
-	one := func(template string) []Outgoing { return []Outgoing{{Template: template}} }
-	switch cmd.Keyword {
-	case keywords.Stop:
-		if err := g.store.SetOptedOut(ctx, mobile, true); err != nil {
-			return nil, storeErr("stop", err)
-		}
-		return one("kw_opted_out"), nil
-	case keywords.Start:
-		if err := g.store.SetOptedOut(ctx, mobile, false); err != nil {
-			return nil, storeErr("start", err)
-		}
-		return one("kw_opted_in"), nil
-	case keywords.Lang:
-		if cmd.Arg == "" || g.language(cmd.Arg) != cmd.Arg {
-			return one("kw_help"), nil
-		}
-		if err := g.store.SetMobileLanguage(ctx, mobile, cmd.Arg); err != nil {
-			return nil, storeErr("lang", err)
-		}
-		*lang = cmd.Arg
-		return one("kw_language"), nil
-	case keywords.Unknown:
-		return one("kw_unknown"), nil
-	case keywords.Status, keywords.Slip, keywords.Code, keywords.Cert, keywords.Card:
-		if len(people) == 0 {
-			return one("kw_not_registered"), nil
-		}
-	default: // help, empty
-		return one("kw_help"), nil
-	}
-	if !reply {
-		return nil, nil
-	}
-	var out []Outgoing
-	for _, b := range people {
-		o, err := g.personReply(ctx, *lang, cmd.Keyword, b)
-		if err != nil {
-			return nil, err
-		}
-		if o != nil {
-			out = append(out, *o)
-		}
-	}
-	return out, nil
 }
 
 // personReply answers STATUS, SLIP, CODE or CERT for one beneficiary.

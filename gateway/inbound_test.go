@@ -313,8 +313,8 @@ func TestInboundAnswerNotLost(t *testing.T) {
 	a, _ := inboundFixtures(t, r)
 	ctx := context.Background()
 	// What the crash leaves: the message stored, the answer owed.
-	if _, _, err := r.store.RecordInbound(ctx, store.Inbound{Provider: "primary", ProviderMessageID: "SM" + strings.Repeat("9", 32),
-		From: a, To: ourNumber, Body: "STATUS", OwesReply: true}); err != nil {
+	if _, err := r.store.Receive(ctx, store.Inbound{Provider: "primary", ProviderMessageID: "SM" + strings.Repeat("9", 32),
+		From: a, To: ourNumber, Body: "STATUS", OwesReply: true}, store.Effect{}, replyLimit); err != nil {
 		t.Fatal(err)
 	}
 	before := len(r.outbound(t, a))

@@ -112,6 +112,19 @@ func (d *Dispatcher) Dispatch(ctx context.Context, nm store.NewMessage) (store.M
 	return m, nil
 }
 
+// DispatchAll stores several messages in one step — clearing the debt they
+// settle, when named — and enqueues their send tasks.
+func (d *Dispatcher) DispatchAll(ctx context.Context, settle string, nms ...store.NewMessage) ([]store.Message, error) {
+	ms, err := d.store.CreateMessages(ctx, settle, nms...)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: %w", err)
+	}
+	for _, m := range ms {
+		d.Queue(ctx, m.ID, m.Priority)
+	}
+	return ms, nil
+}
+
 // Queue enqueues the send task of a message already recorded (by Dispatch,
 // or in the same step as the change that owes it). It reports nothing: the
 // record is queued and pending, and reporting a failure would make callers

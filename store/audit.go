@@ -121,17 +121,25 @@ func (s *Store) readAudit(ctx context.Context, key string, limit int) ([]AuditEn
 // any window of ARGV[2] ms. A token bucket (redis_rate) would let a fourth
 // resend through twenty minutes after three, which "3 per hour" forbids.
 // Returns {1} or {0, ms to wait}.
-var slidingWindowScript = redis.NewScript(`
-local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, tonumber(oldest[2]) + window - now}
-end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
-return {1}
+var slidingWindowScript = redis.NewScript(slidingWindowLua + `
+return allow_in_window(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `)
+
+// slidingWindowLua is the sliding-window log as a function, for every
+// script that spends a limited event in the same step as its other work.
+const slidingWindowLua = `
+local function allow_in_window(key, now, window, limit, entry)
+  now, window, limit = tonumber(now), tonumber(window), tonumber(limit)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return {0, tonumber(oldest[2]) + window - now}
+  end
+  redis.call('ZADD', key, now, entry)
+  redis.call('PEXPIRE', key, window)
+  return {1}
+end
+`
 
 // AllowResend spends one of the perHour resends allowed for subject (an
 // appointment or beneficiary). When none is left it reports how long to wait.

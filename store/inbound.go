@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,26 +27,71 @@ type Inbound struct {
 	OwesReply bool
 }
 
-// recordInboundScript stores an inbound message once per provider message
-// id: {0, id} new, {1, id} already seen (id of the first).
-// KEYS: dedup, message, history, owed notifications. ARGV: id, dedup ms,
-// retention ms, history limit, owed reply ("" for none), now ms, then the
-// message's field pairs.
-var recordInboundScript = redis.NewScript(recordMessageLua + `
-local first = redis.call('GET', KEYS[1])
-if first then return {1, first} end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 7)})
-if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) end
-return {0, ARGV[1]}
+// Effect is what a keyword changes for the mobile that sent it, applied in
+// the same step as the message is stored.
+type Effect struct {
+	Language string // the reply language chosen ("" leaves it)
+	OptOut   *bool  // STOP (true) or START (false); nil leaves it
+}
+
+// ReplyLimit bounds the automatic replies to one mobile: at most Max in
+// any Window, so a bot answering our replies cannot loop with us.
+type ReplyLimit struct {
+	Max    int
+	Window time.Duration
+}
+
+// Received is what Receive (or PrepareAnswer) found and did.
+type Received struct {
+	// Message is the stored inbound message; on a Duplicate only its ID,
+	// that of the first.
+	Message   Message
+	Duplicate bool
+	// What an answer needs, read in the same step: whether a reply is
+	// allowed (one was spent), the mobile's choices after the effect, and
+	// its beneficiaries, oldest first.
+	Allowed        bool
+	Prefs          MobilePrefs
+	BeneficiaryIDs []string
+}
+
+// receiveScript is an inbound SMS in one step: stored once per provider
+// message id (with its answer owed, so a process that dies before
+// queuing it leaves it to the sweeper), the keyword's effect on the
+// mobile's choices, one reply spent under the loop limit, and what the
+// answer needs read back. With record '0' it only prepares an answer (the
+// sweeper answering a message stored earlier); with answer '0' it only
+// stores (a sender that is not a mobile).
+// KEYS: dedup, message, history, owed, mobile choices, reply log, the
+// mobile's beneficiaries. ARGV: 1 id, 2 dedup ms, 3 retention ms,
+// 4 history limit, 5 owed reply, 6 now ms, 7 record, 8 answer, 9 language
+// to set, 10 opt-out to set, 11 reply window ms, 12 reply limit, 13 reply
+// log entry, then the message's field pairs.
+// Answer: {1, first id} already seen; {0, id, allowed, lang, opted_out, {ids}}.
+var receiveScript = redis.NewScript(recordMessageLua + slidingWindowLua + `
+if ARGV[7] == '1' then
+  local first = redis.call('GET', KEYS[1])
+  if first then return {1, first} end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 14)})
+  if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) end
+end
+if ARGV[8] ~= '1' then return {0, ARGV[1]} end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[5], 'lang', ARGV[9]) end
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[5], 'opted_out', ARGV[10]) end
+local allowed = allow_in_window(KEYS[6], ARGV[6], ARGV[11], ARGV[12], ARGV[13])[1]
+local prefs = redis.call('HMGET', KEYS[5], 'lang', 'opted_out')
+return {0, ARGV[1], allowed, prefs[1] or '', prefs[2] or '', redis.call('ZRANGE', KEYS[7], 0, -1)}
 `)
 
-// RecordInbound stores an inbound SMS in the sender's history. A provider
-// message id seen before is not stored again: dup is true and m is the
-// first record's id only.
-func (s *Store) RecordInbound(ctx context.Context, in Inbound) (m Message, dup bool, err error) {
+// Receive stores an inbound SMS in the sender's history, once per provider
+// message id, and — when it owes a reply (the sender is a mobile) — applies
+// the keyword's effect, spends a reply under limit and reads back what the
+// answer needs, all in one step. A provider message id seen before is not
+// stored again: Duplicate is set and Message holds the first record's id.
+func (s *Store) Receive(ctx context.Context, in Inbound, eff Effect, limit ReplyLimit) (Received, error) {
 	now := s.now()
-	m = Message{
+	m := Message{
 		ID: newMessageID(now), Direction: "in", From: in.From, To: in.To, Body: in.Body,
 		Provider: in.Provider, ProviderMessageID: in.ProviderMessageID,
 		Status: StatusReceived, CreatedAt: now, UpdatedAt: now,
@@ -55,20 +101,74 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (m Message, dup b
 	if in.OwesReply {
 		owed = ReplyNotification(m.ID)
 	}
-	res, err := recordInboundScript.Run(ctx, s.rdb,
-		[]string{s.inboundKey(in.Provider, in.ProviderMessageID), s.messageKey(m.ID), s.historyKey(in.From), s.notificationsKey()},
-		m.ID, inboundDedupFor.Milliseconds(), s.retention.Milliseconds(), s.historyLimit, owed, now.UnixMilli(),
+	r, err := s.receive(ctx, in.From, true, in.OwesReply, eff, limit, []string{s.inboundKey(in.Provider, in.ProviderMessageID), s.messageKey(m.ID)},
+		m.ID, inboundDedupFor.Milliseconds(), owed,
 		"id", m.ID, "dir", "in", "from", in.From, "to", in.To, "body", in.Body,
 		"encoding", m.Encoding, "segments", m.Segments,
 		"provider", in.Provider, "provider_msg_id", in.ProviderMessageID,
 		"status", string(StatusReceived), "attempts", 0,
-		"created_at", now.UnixMilli(), "updated_at", now.UnixMilli()).Slice()
+		"created_at", now.UnixMilli(), "updated_at", now.UnixMilli())
 	if err != nil {
-		return Message{}, false, fmt.Errorf("record inbound: %w", err)
+		return Received{}, fmt.Errorf("receive: %w", err)
 	}
-	if res[0].(int64) == 1 {
-		first, _ := res[1].(string)
-		return Message{ID: first}, true, nil
+	if !r.Duplicate {
+		r.Message = m
 	}
-	return m, false, nil
+	return r, nil
+}
+
+// PrepareAnswer is Receive for a message stored earlier whose answer was
+// left owed: the effect, the reply spent and the reads, in one step.
+func (s *Store) PrepareAnswer(ctx context.Context, mobile string, eff Effect, limit ReplyLimit) (Received, error) {
+	r, err := s.receive(ctx, mobile, false, true, eff, limit, []string{"", ""}, "", 0, "")
+	if err != nil {
+		return Received{}, fmt.Errorf("prepare answer: %w", err)
+	}
+	return r, nil
+}
+
+// receive runs receiveScript; keys are the dedup and message keys ("" when
+// nothing is recorded), args the id, dedup ms, owed reply and the fields.
+func (s *Store) receive(ctx context.Context, from string, record, answer bool, eff Effect, limit ReplyLimit, keys []string, id string, dedup int64, owed string, fields ...any) (Received, error) {
+	if answer && limit.Max <= 0 {
+		return Received{}, fmt.Errorf("reply limit %d is not positive", limit.Max)
+	}
+	now := s.now()
+	optOut := ""
+	if eff.OptOut != nil {
+		optOut = "0"
+		if *eff.OptOut {
+			optOut = strconv.FormatInt(now.UnixMilli(), 10)
+		}
+	}
+	keys = append(keys, s.historyKey(from), s.notificationsKey(), s.mobileKey(from), s.replyLimitKey(from), s.mobileBeneficiariesKey(from))
+	args := append([]any{id, dedup, s.retention.Milliseconds(), s.historyLimit, owed, now.UnixMilli(),
+		flag(record), flag(answer), eff.Language, optOut, limit.Window.Milliseconds(), limit.Max, newMessageID(now)}, fields...)
+	res, err := receiveScript.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return Received{}, err
+	}
+	first, _ := res[1].(string)
+	r := Received{Message: Message{ID: first}, Duplicate: res[0] == int64(1)}
+	if r.Duplicate || len(res) < 6 {
+		return r, nil
+	}
+	r.Allowed = res[2] == int64(1)
+	r.Prefs.Language, _ = res[3].(string)
+	out, _ := res[4].(string)
+	r.Prefs.OptedOut = out != "" && out != "0"
+	ids, _ := res[5].([]any)
+	for _, id := range ids {
+		if s, ok := id.(string); ok {
+			r.BeneficiaryIDs = append(r.BeneficiaryIDs, s)
+		}
+	}
+	return r, nil
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }

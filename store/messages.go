@@ -118,19 +118,36 @@ type NewMessage struct {
 // history and in the pending set. It must happen before the send task is
 // enqueued, so a task always finds its record.
 func (s *Store) CreateMessage(ctx context.Context, nm NewMessage) (Message, error) {
+	ms, err := s.CreateMessages(ctx, "", nm)
+	if err != nil {
+		return Message{}, err
+	}
+	return ms[0], nil
+}
+
+// CreateMessages stores several queued messages in one step and, when
+// settle names one, clears the debt they pay (see NotificationQueued): an
+// answer recorded and its debt cleared together cannot be sent twice by a
+// sweeper, nor lost.
+func (s *Store) CreateMessages(ctx context.Context, settle string, nms ...NewMessage) ([]Message, error) {
 	now := s.now()
-	m, fields, err := s.messageRecord(nm, newMessageID(now), now)
-	if err != nil {
-		return Message{}, fmt.Errorf("create message: %w", err)
+	keys := []string{s.pendingKey(), s.notificationsKey()}
+	args := []any{s.retention.Milliseconds(), s.historyLimit, now.UnixMilli(), settle}
+	out := make([]Message, 0, len(nms))
+	for _, nm := range nms {
+		m, fields, err := s.messageRecord(nm, newMessageID(now), now)
+		if err != nil {
+			return nil, fmt.Errorf("create message: %w", err)
+		}
+		keys = append(keys, s.messageKey(m.ID), s.historyKey(m.To))
+		args = append(args, m.ID, len(fields))
+		args = append(args, fields...)
+		out = append(out, m)
 	}
-	args := make([]any, 0, 4+len(fields))
-	args = append(args, s.retention.Milliseconds(), s.historyLimit, now.UnixMilli(), m.ID)
-	args = append(args, fields...)
-	err = s.sendPath(ctx, createScript, []string{s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey()}, args...).Err()
-	if err != nil {
-		return Message{}, fmt.Errorf("create message: %w", err)
+	if err := s.sendPath(ctx, createScript, keys, args...).Err(); err != nil {
+		return nil, fmt.Errorf("create message: %w", err)
 	}
-	return m, nil
+	return out, nil
 }
 
 // messageRecord builds the message nm becomes under id, and the field
@@ -228,12 +245,20 @@ func chunked(h map[string]string, name string) string {
 	}
 }
 
-// createScript records one message and puts it into the pending set the
-// sweeper watches. ARGV: retention ms, history limit, now ms, id, then the
-// record's field pairs.
+// createScript records messages, each into the pending set the sweeper
+// watches, and clears the debt they settle. KEYS: pending, owed, then each
+// message's record and history. ARGV: retention ms, history limit, now ms,
+// the debt settled ('' none), then per message its id, the number of
+// field values and the field pairs.
 var createScript = redis.NewScript(recordMessageLua + `
-record_message(KEYS[1], KEYS[2], ARGV[4], ARGV[1], ARGV[2], {unpack(ARGV, 5)})
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+local at = 5
+for i = 3, #KEYS, 2 do
+  local id, n = ARGV[at], tonumber(ARGV[at + 1])
+  record_message(KEYS[i], KEYS[i + 1], id, ARGV[1], ARGV[2], {unpack(ARGV, at + 2, at + 1 + n)})
+  redis.call('ZADD', KEYS[1], ARGV[3], id)
+  at = at + 2 + n
+end
+if ARGV[4] ~= '' then redis.call('ZREM', KEYS[2], ARGV[4]) end
 return 1
 `)
 

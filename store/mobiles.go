@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -46,14 +45,4 @@ func (s *Store) SetOptedOut(ctx context.Context, mobile string, out bool) error 
 		return fmt.Errorf("set opt-out: %w", err)
 	}
 	return nil
-}
-
-// AllowReply spends one of the limit automatic replies allowed to mobile in
-// window; a bot answering our replies must not loop with us.
-func (s *Store) AllowReply(ctx context.Context, mobile string, limit int, window time.Duration) (bool, error) {
-	ok, _, err := s.allowInWindow(ctx, s.replyLimitKey(mobile), limit, window)
-	if err != nil {
-		return false, fmt.Errorf("reply limit: %w", err)
-	}
-	return ok, nil
 }

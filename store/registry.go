@@ -141,29 +141,48 @@ func (s *Store) Beneficiary(ctx context.Context, id string) (Beneficiary, error)
 	if !allDigits(id, 14) {
 		return Beneficiary{}, ErrNotFound
 	}
-	var h *redis.MapStringStringCmd
-	var doses *redis.StringSliceCmd
+	bs, err := s.Beneficiaries(ctx, []string{id})
+	if err != nil {
+		return Beneficiary{}, err
+	}
+	if len(bs) == 0 {
+		return Beneficiary{}, ErrNotFound
+	}
+	return bs[0], nil
+}
+
+// Beneficiaries loads the beneficiaries ids name with their doses, in one
+// round trip, in the order given; ids that do not exist are left out.
+func (s *Store) Beneficiaries(ctx context.Context, ids []string) ([]Beneficiary, error) {
+	hs := make([]*redis.MapStringStringCmd, len(ids))
+	doses := make([]*redis.StringSliceCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		h = p.HGetAll(ctx, s.beneficiaryKey(id))
-		doses = p.LRange(ctx, s.dosesKey(id), 0, -1)
+		for i, id := range ids {
+			hs[i] = p.HGetAll(ctx, s.beneficiaryKey(id))
+			doses[i] = p.LRange(ctx, s.dosesKey(id), 0, -1)
+		}
 		return nil
 	})
 	if err != nil {
-		return Beneficiary{}, fmt.Errorf("load beneficiary: %w", err)
+		return nil, fmt.Errorf("load beneficiaries: %w", err)
 	}
-	if len(h.Val()) == 0 {
-		return Beneficiary{}, ErrNotFound
-	}
-	b := beneficiaryFromHash(h.Val())
-	for i, raw := range doses.Val() {
-		var d Dose
-		if err := json.Unmarshal([]byte(raw), &d); err != nil {
-			return Beneficiary{}, fmt.Errorf("load beneficiary %s: dose %d: %w", id, i+1, err)
+	out := make([]Beneficiary, 0, len(ids))
+	for i, id := range ids {
+		if len(hs[i].Val()) == 0 {
+			continue
 		}
-		d.Number = i + 1
-		b.Doses = append(b.Doses, d)
+		b := beneficiaryFromHash(hs[i].Val())
+		for n, raw := range doses[i].Val() {
+			var d Dose
+			if err := json.Unmarshal([]byte(raw), &d); err != nil {
+				return nil, fmt.Errorf("load beneficiary %s: dose %d: %w", id, n+1, err)
+			}
+			d.Number = n + 1
+			b.Doses = append(b.Doses, d)
+		}
+		out = append(out, b)
 	}
-	return b, nil
+	return out, nil
 }
 
 func beneficiaryFromHash(h map[string]string) Beneficiary {
@@ -182,18 +201,7 @@ func (s *Store) BeneficiariesByMobile(ctx context.Context, mobile string) ([]Ben
 	if err != nil {
 		return nil, fmt.Errorf("beneficiaries of mobile: %w", err)
 	}
-	out := make([]Beneficiary, 0, len(ids))
-	for _, id := range ids {
-		b, err := s.Beneficiary(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return s.Beneficiaries(ctx, ids)
 }
 
 // randomDigits returns n decimal digits, the first not zero, from crypto/rand.
