@@ -248,7 +248,7 @@ func chunked(h map[string]string, name string) string {
 // createScript records messages, each into the pending set the sweeper
 // watches, and clears the debt they settle. KEYS: pending, owed, then each
 // message's record and history. ARGV: retention ms, history limit, now ms,
-// the debt settled (” none), then per message its id, the number of
+// the debt settled (empty for none), then per message its id, the number of
 // field values and the field pairs.
 var createScript = redis.NewScript(recordMessageLua + `
 local at = 5
