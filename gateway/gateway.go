@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sandesh/gateway/pages/card"
+	"sandesh/internal/memo"
 	"sandesh/jobs"
 	"sandesh/providers"
 	"sandesh/store"
@@ -34,6 +35,7 @@ type Gateway struct {
 	verifierPerHour int
 	publicURL       string
 	cards           *card.Renderer
+	mobiles         *memo.Map[string] // numbers as typed → E.164
 }
 
 // Deps are what New needs; Metrics and Logger may be nil.
@@ -85,7 +87,7 @@ func New(d Deps) *Gateway {
 	return &Gateway{
 		store: d.Store, keys: d.Keys, dispatch: d.Dispatch, templates: d.Templates, metrics: d.Metrics,
 		log: d.Logger, languages: d.Languages, location: d.Location, region: d.Region, now: d.Now, verifierPerHour: d.VerifierPerHour,
-		publicURL: strings.TrimSuffix(d.PublicURL, "/"), cards: cards,
+		publicURL: strings.TrimSuffix(d.PublicURL, "/"), cards: cards, mobiles: memo.New[string](mobilesKept),
 	}
 }
 

@@ -55,7 +55,7 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 	if r := []rune(body); len(r) > maxInboundRunes {
 		body = string(r[:maxInboundRunes])
 	}
-	mobile, err := NormalizeMobile(in.From, g.region)
+	mobile, err := g.normalizeMobile(in.From)
 	sender := mobile
 	if err != nil {
 		sender = sanitizeSender(in.From)

@@ -58,14 +58,35 @@ func NormalizeMobile(raw, region string) (string, error) {
 		return "", bad
 	}
 	n, err := phonenumbers.Parse(s, region)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	if err != nil {
 		return "", bad
 	}
+	// GetNumberType is UNKNOWN for a number IsValidNumber refuses (both
+	// match the national number against the region's patterns), so the
+	// type alone says valid and mobile, for a third less work.
 	t := phonenumbers.GetNumberType(n)
 	if t != phonenumbers.MOBILE && t != phonenumbers.FIXED_LINE_OR_MOBILE {
 		return "", bad
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil
+}
+
+// mobilesKept bounds the numbers-as-typed whose E.164 form a process keeps.
+const mobilesKept = 100_000
+
+// normalizeMobile is NormalizeMobile in the gateway's region, remembered:
+// parsing with phonenumbers costs more than the rest of an inbound SMS's
+// work in process, and the same senders write again and again. Only valid
+// numbers are kept; a refusal is worked out each time.
+func (g *Gateway) normalizeMobile(raw string) (string, error) {
+	if m, ok := g.mobiles.Get(raw); ok {
+		return m, nil
+	}
+	m, err := NormalizeMobile(raw, g.region)
+	if err == nil {
+		g.mobiles.Put(raw, m)
+	}
+	return m, err
 }
 
 // person reads a name and a mobile the way registration and KYVS both
@@ -75,7 +96,7 @@ func (g *Gateway) person(name, mobile string) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	m, err := NormalizeMobile(mobile, g.region)
+	m, err := g.normalizeMobile(mobile)
 	if err != nil {
 		return "", "", err
 	}

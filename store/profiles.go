@@ -32,7 +32,7 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 	if !allDigits(id, 14) {
 		return Profile{}, ErrNotFound
 	}
-	if p, ok := s.profiles.get(id); ok {
+	if p, ok := s.profiles.Get(id); ok {
 		return p, nil
 	}
 	h, err := s.rdb.HGetAll(ctx, s.beneficiaryKey(id)).Result()
@@ -44,20 +44,20 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 	}
 	b := beneficiaryFromHash(h)
 	p := Profile{ID: b.ID, Name: b.Name, Mobile: b.Mobile, BirthYear: b.BirthYear, Gender: b.Gender, Language: b.Language}
-	s.profiles.put(id, p)
+	s.profiles.Put(id, p)
 	return p, nil
 }
 
 // CenterExists reports whether centre id exists (ErrNotFound if not).
 // Centres are never changed or removed, so one found is remembered.
 func (s *Store) CenterExists(ctx context.Context, id string) error {
-	if _, ok := s.centers.get(id); ok {
+	if _, ok := s.centers.Get(id); ok {
 		return nil
 	}
 	c, err := s.Center(ctx, id)
 	if err != nil {
 		return err
 	}
-	s.centers.put(id, c)
+	s.centers.Put(id, c)
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"sandesh/internal/memo"
 )
 
 // ErrNotFound is returned when a record does not exist (or has expired).
@@ -40,8 +42,8 @@ type Store struct {
 	apiKeyHash   keyedHash
 	now          func() time.Time
 	batch        *batcher
-	profiles     *immutableCache[Profile]
-	centers      *immutableCache[Center]
+	profiles     *memo.Map[Profile]
+	centers      *memo.Map[Center]
 }
 
 // New wraps a Redis client. The client is owned by the caller.
@@ -80,8 +82,8 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		apiKeyHash:   newKeyedHash(opts.Secret, "api-key"),
 		now:          opts.Now,
 		batch:        newBatcher(rdb),
-		profiles:     newImmutableCache[Profile](profileCacheSize),
-		centers:      newImmutableCache[Center](centerCacheSize),
+		profiles:     memo.New[Profile](profileCacheSize),
+		centers:      memo.New[Center](centerCacheSize),
 	}, nil
 }
 
