@@ -5,6 +5,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"sandesh/store"
 	"sandesh/templates"
@@ -167,28 +168,42 @@ func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput,
 		return DoseResult{Replayed: out.Replayed}, codeErr("record dose", err)
 	}
 	res := doseResult(out, in.BeneficiaryID)
-	switch {
-	case out.MessageID != "":
-		// On a replay too: the process that did the step may have died
-		// before queuing the confirmation. The task id is the message id,
-		// so queuing twice is harmless.
-		g.dispatch.Queue(ctx, out.MessageID, store.PriorityTransactional)
-		if !out.Replayed {
-			g.metrics.Status("dose_confirmation", string(store.StatusQueued), "")
-		}
-	case !out.Replayed:
+	if out.Owed {
 		// A dose beyond the rendered variants: the step left the
-		// confirmation owed; send it the ordinary way.
-		b := store.Beneficiary{ID: p.ID, Name: p.Name, Mobile: p.Mobile, Language: p.Language}
-		m, err := g.Send(ctx, g.confirmation(b, out.Dose, res.Status))
-		if err != nil {
-			g.log.Error("dose confirmation not queued", "beneficiary", p.ID, "err", err)
+		// confirmation owed under a reserved id. Pay it now, the message
+		// and the debt cleared in one step (on a replay, if still owed:
+		// the process that did the step may have died first).
+		if err := g.payConfirmation(ctx, p, out, res.Status); err != nil {
+			g.log.Error("dose confirmation not queued; the sweeper sends it", "beneficiary", p.ID, "err", err)
 			return res, nil
 		}
-		g.settle(ctx, store.ConfirmationNotification(p.ID, out.CertificateID))
-		res.MessageID = m.ID
+	}
+	// On a replay too: the process that did the step may have died before
+	// queuing the confirmation. A message queued twice is sent once.
+	g.dispatch.Queue(ctx, out.MessageID, store.PriorityTransactional)
+	if !out.Replayed && !out.Owed {
+		g.metrics.Status("dose_confirmation", string(store.StatusQueued), "")
 	}
 	return res, nil
+}
+
+// payConfirmation records the confirmation a dose left owed under its
+// reserved id, clearing the debt in the same step. A replayed dose pays it
+// only if it can take the debt first, so that it and a sweeper never both
+// do; and the reserved id makes a second payment change nothing anyway.
+func (g *Gateway) payConfirmation(ctx context.Context, p store.Profile, out store.DoseOutcome, status string) error {
+	debt := store.ConfirmationNotification(p.ID, out.CertificateID, out.MessageID)
+	if out.Replayed {
+		ok, err := g.store.ClaimNotification(ctx, debt, g.now().Add(time.Hour), sweepLease)
+		if err != nil || !ok {
+			return err
+		}
+	}
+	b := store.Beneficiary{ID: p.ID, Name: p.Name, Mobile: p.Mobile, Language: p.Language}
+	o := g.confirmation(b, out.Dose, status)
+	o.ID = out.MessageID
+	_, err := g.sendSettling(ctx, debt, o)
+	return err
 }
 
 func doseResult(out store.DoseOutcome, beneficiaryID string) DoseResult {

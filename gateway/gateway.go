@@ -109,6 +109,7 @@ type Outgoing struct {
 	Priority store.Priority
 	ValidFor time.Duration // OTPs: their validity
 	Prefer   string        // provider to try first (replies: the one that received)
+	ID       string        // a message id reserved for it, or ""
 }
 
 // Send renders o in its language, records it and queues it. The body is
@@ -124,6 +125,27 @@ func (g *Gateway) Send(ctx context.Context, o Outgoing) (store.Message, error) {
 	}
 	g.metrics.Status(m.Template, string(store.StatusQueued), "")
 	return m, nil
+}
+
+// sendSettling renders, records and queues os in one step that clears the
+// debt they pay ("" for none).
+func (g *Gateway) sendSettling(ctx context.Context, debt string, os ...Outgoing) ([]store.Message, error) {
+	nms := make([]store.NewMessage, 0, len(os))
+	for _, o := range os {
+		nm, err := g.render(o)
+		if err != nil {
+			return nil, err
+		}
+		nms = append(nms, nm)
+	}
+	ms, err := g.dispatch.DispatchAll(ctx, debt, nms...)
+	if err != nil {
+		return nil, fmt.Errorf("send: %w", errors.Join(ErrUnavailable, err))
+	}
+	for _, m := range ms {
+		g.metrics.Status(m.Template, string(store.StatusQueued), "")
+	}
+	return ms, nil
 }
 
 // render fills o's template in its language (else the default).
@@ -144,6 +166,7 @@ func (g *Gateway) render(o Outgoing) (store.NewMessage, error) {
 		Priority:      o.Priority,
 		ValidFor:      o.ValidFor,
 		Prefer:        o.Prefer,
+		ID:            o.ID,
 	}, nil
 }
 

@@ -84,9 +84,9 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 	return nil
 }
 
-// answerOwed answers a stored inbound message whose answer was left owed.
-// The sweeper clears the debt once this returns.
-func (g *Gateway) answerOwed(ctx context.Context, inboundID string) (bool, error) {
+// answerOwed answers a stored inbound message whose answer was left owed,
+// clearing debt in the same step as the answer is recorded.
+func (g *Gateway) answerOwed(ctx context.Context, inboundID, debt string) (bool, error) {
 	m, err := g.store.Message(ctx, inboundID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -102,7 +102,7 @@ func (g *Gateway) answerOwed(ctx context.Context, inboundID string) (bool, error
 	if err != nil {
 		return false, storeErr("answer", err)
 	}
-	if err := g.answer(ctx, m.From, m.Provider, cmd, got, ""); err != nil {
+	if err := g.answer(ctx, m.From, m.Provider, cmd, got, debt); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -144,26 +144,15 @@ func (g *Gateway) answer(ctx context.Context, mobile, provider string, cmd keywo
 	if err != nil {
 		return err
 	}
-	nms := make([]store.NewMessage, 0, len(replies))
-	for _, r := range replies {
+	for i := range replies {
+		r := &replies[i]
 		r.To, r.Language, r.Prefer = mobile, lang, provider
 		if r.Priority == "" {
 			r.Priority = store.PriorityTransactional
 		}
-		nm, err := g.render(r)
-		if err != nil {
-			return err
-		}
-		nms = append(nms, nm)
 	}
-	ms, err := g.dispatch.DispatchAll(ctx, settle, nms...)
-	if err != nil {
-		return errors.Join(ErrUnavailable, err)
-	}
-	for _, m := range ms {
-		g.metrics.Status(m.Template, string(store.StatusQueued), "")
-	}
-	return nil
+	_, err = g.sendSettling(ctx, settle, replies...)
+	return err
 }
 
 // settleNow clears a debt that needs no SMS (the reply limit was reached).
@@ -171,10 +160,8 @@ func (g *Gateway) settleNow(ctx context.Context, settle string) error {
 	if settle == "" {
 		return nil
 	}
-	if _, err := g.dispatch.DispatchAll(ctx, settle); err != nil {
-		return errors.Join(ErrUnavailable, err)
-	}
-	return nil
+	_, err := g.sendSettling(ctx, settle)
+	return err
 }
 
 // replyLanguage is mobileLanguage from what the inbound step read; the

@@ -48,28 +48,30 @@ func (g *Gateway) SweepNotifications(ctx context.Context, olderThan time.Duratio
 			g.log.Error("owed SMS not sent; will retry after the lease", "notification", n, "err", err)
 			continue
 		}
-		if err := g.store.NotificationQueued(ctx, n); err != nil {
-			return sent, err
+		if !due {
+			if err := g.store.NotificationQueued(ctx, n); err != nil {
+				return sent, err
+			}
+			continue
 		}
-		if due {
-			sent++
-			g.log.Warn("sent an SMS its request had left owed", "notification", n)
-		}
+		sent++
+		g.log.Warn("sent an SMS its request had left owed", "notification", n)
 	}
 	return sent, nil
 }
 
-// payDebt queues what notification n owes; due is false when nothing is
-// owed any more (a slip for an appointment since cancelled).
+// payDebt queues what notification n owes, clearing the debt in the same
+// step; due is false when nothing is owed any more (a slip for an
+// appointment since cancelled), and the debt is left for the caller.
 func (g *Gateway) payDebt(ctx context.Context, n string) (bool, error) {
 	if kind, ids := store.ParseNotification(n); kind == "reply" && len(ids) == 1 {
-		return g.answerOwed(ctx, ids[0])
+		return g.answerOwed(ctx, ids[0], n)
 	}
 	out, due, err := g.owedMessage(ctx, n)
 	if err != nil || !due {
 		return false, err
 	}
-	if _, err := g.Send(ctx, out); err != nil {
+	if _, err := g.sendSettling(ctx, n, out); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -108,7 +110,7 @@ func (g *Gateway) owedMessage(ctx context.Context, n string) (Outgoing, bool, er
 			return Outgoing{}, false, err
 		}
 		return g.slip("appointment_slip", b, c, a, code), true, nil
-	case kind == "dose" && len(ids) == 2:
+	case kind == "dose" && (len(ids) == 2 || len(ids) == 3):
 		b, err := g.store.Beneficiary(ctx, ids[0])
 		if errors.Is(err, store.ErrNotFound) {
 			return Outgoing{}, false, nil
@@ -118,7 +120,11 @@ func (g *Gateway) owedMessage(ctx context.Context, n string) (Outgoing, bool, er
 		}
 		for _, d := range b.Doses {
 			if d.CertificateID == ids[1] {
-				return g.confirmation(b, d, VaccinationStatus(b.Doses[:d.Number])), true, nil
+				o := g.confirmation(b, d, VaccinationStatus(b.Doses[:d.Number]))
+				if len(ids) == 3 {
+					o.ID = ids[2] // reserved by the dose's step
+				}
+				return o, true, nil
 			}
 		}
 		return Outgoing{}, false, nil

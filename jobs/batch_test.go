@@ -3,7 +3,9 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -100,5 +102,42 @@ func TestBatchHandsBackAFailedMessage(t *testing.T) {
 	}
 	if n := len(r.doubles[0].Messages()); n != 3 {
 		t.Fatalf("the double accepted %d SMS, want 3", n)
+	}
+}
+
+// TestSameMessageTwiceInOneWorker: two tasks of one worker on one message
+// at once (a replayed request queued it again) send it once; the second
+// comes back later instead of claiming.
+func TestSameMessageTwiceInOneWorker(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	r.doubles[0].Respond(func(int, url.Values) *twiliotest.Failure { return &twiliotest.Failure{Delay: 200 * time.Millisecond} })
+	w := r.worker(WorkerOptions{})
+	m, err := r.store.CreateMessage(context.Background(), store.NewMessage{To: "+919876543210",
+		Template: "dose_confirmation", Body: "hello", Encoding: "GSM-7", Segments: 1, Priority: store.PriorityTransactional})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { errs[i] = w.ProcessSend(context.Background(), sendTask(m.ID)) })
+	}
+	wg.Wait()
+	var waited int
+	for _, err := range errs {
+		var we *waitError
+		switch {
+		case err == nil:
+		case errors.As(err, &we):
+			waited++
+		default:
+			t.Fatalf("task: %v", err)
+		}
+	}
+	if got := r.status(t, m.ID); waited != 1 || got.Attempts != 1 || got.Status != store.StatusSent {
+		t.Fatalf("waited %d, message %s after %d attempts; want one sent, one told to wait", waited, got.Status, got.Attempts)
+	}
+	if n := len(r.doubles[0].Messages()); n != 1 {
+		t.Fatalf("the double got %d SMS, want 1", n)
 	}
 }

@@ -305,14 +305,18 @@ func (w *Worker) handBack(ctx context.Context, id string, lane store.Priority, e
 // come back later without spending a retry, SkipRetry failed for good,
 // anything else retry. last: the task will not be retried.
 func (w *Worker) send(ctx context.Context, id string, last bool) error {
-	claim := w.store.Claim
-	if _, busy := w.working.LoadOrStore(id, struct{}{}); !busy {
-		defer w.working.Delete(id)
-		// No task of ours is on it: a lease of ours on it is left from a
-		// claim whose answer was lost, and need not be waited out.
-		claim = w.store.ClaimStale
+	if _, busy := w.working.LoadOrStore(id, struct{}{}); busy {
+		// Another task of ours is on it (the same message queued twice: a
+		// replayed request, a sweep). It must not claim too: its claim and
+		// ours could both take effect, ours taking over its lease as
+		// stale. Come back once that task is done; it will be sent.
+		queue, _ := asynq.GetQueueName(ctx)
+		return w.wait(ctx, store.Message{ID: id, Priority: store.Priority(queue)}, 5*time.Second, "another task of this worker holds the message", last)
 	}
-	m, res, err := claim(ctx, id, w.id, taskTimeout)
+	defer w.working.Delete(id)
+	// No task of ours is on it: a lease of ours on it is left from a claim
+	// whose answer was lost, and need not be waited out.
+	m, res, err := w.store.ClaimStale(ctx, id, w.id, taskTimeout)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		w.log.Warn("send task for a message that does not exist", "message_id", id)

@@ -59,9 +59,10 @@ type DoseOutcome struct {
 	// Course is how many doses complete the course of the vaccine the
 	// beneficiary started with (0: unknown vaccine).
 	Course int
-	// MessageID is the confirmation recorded in the same step; "" when it
-	// was left owed.
+	// MessageID is the confirmation's, recorded in the same step or, when
+	// Owed, reserved for whoever pays the debt (ConfirmationNotification).
 	MessageID string
+	Owed      bool
 	// Replayed: an earlier request with the same idempotency key did this;
 	// nothing was changed now.
 	Replayed bool
@@ -70,7 +71,8 @@ type DoseOutcome struct {
 // recordDoseScript is a dose in one step: the idempotency check, the code
 // rules of a booked dose (shared with verify-code), the dose, the
 // appointment completed, the confirmation's message record (queued and
-// pending, so a lost enqueue is swept) or else its debt, and the outcome
+// pending, so a lost enqueue is swept) or else its debt under a reserved
+// message id, and the outcome
 // kept for the request's repeats — so a retry after a crash anywhere
 // either replays the outcome or does the work, and nothing waits for a
 // dead process. A walk-in is refused while a booking is active: recording
@@ -135,9 +137,8 @@ if n > 1 then first = redis.call('LINDEX', KEYS[2], 0) end
 local course = tonumber(string.match(ARGV[16], ';' .. cjson.decode(first).vaccine .. '=(%d+);')) or 0
 local v = 2 * (n - 1)
 if n >= course then v = v + 1 end
-local msg = ''
+local msg, owed = ARGV[11], 0
 if v < tonumber(ARGV[17]) then
-  msg = ARGV[11]
   local at = 18 + 3 * v
   local fields = {'body', ARGV[at], 'encoding', ARGV[at + 1], 'segments', ARGV[at + 2]}
   for i = 18 + 3 * tonumber(ARGV[17]), #ARGV do fields[#fields + 1] = ARGV[i] end
@@ -145,9 +146,10 @@ if v < tonumber(ARGV[17]) then
   redis.call('ZADD', KEYS[7], now, msg)
 else
   redis.call('ZADD', KEYS[4], now, ARGV[10])
+  owed = 1
 end
-keep({'outcome', 'ok', 'n', n, 'course', course, 'msg', msg, 'center', center, 'cert', ARGV[8], 'date', ARGV[2], 'at', now})
-return {'ok', n, course, msg, center}
+keep({'outcome', 'ok', 'n', n, 'course', course, 'msg', msg, 'owed', owed, 'center', center, 'cert', ARGV[8], 'date', ARGV[2], 'at', now})
+return {'ok', n, course, msg, center, owed}
 `)
 
 // courseTable writes the course lengths as the dose script reads them.
@@ -194,7 +196,7 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 	keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert),
 		s.notificationsKey(), s.messageKey(msgID), s.historyKey(nd.Mobile), s.pendingKey(), "", ""}
 	args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, now.UnixMilli(), "", cert, "",
-		ConfirmationNotification(nd.BeneficiaryID, cert), msgID, s.retention.Milliseconds(), s.historyLimit,
+		ConfirmationNotification(nd.BeneficiaryID, cert, msgID), msgID, s.retention.Milliseconds(), s.historyLimit,
 		"", 0, courseTable(nd.Course), 0}
 	if c := nd.Check; c != nil {
 		if !validID(c.AppointmentID) {
@@ -261,6 +263,7 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 	if center, _ := res[4].(string); center != "" {
 		out.Dose.CenterID = center
 	}
+	out.Owed = res[5] == int64(1)
 	return out, nil
 }
 
@@ -275,7 +278,7 @@ func replayedDose(d Dose, flat any) (DoseOutcome, error) {
 	}
 	n, _ := strconv.Atoi(h["n"])
 	out.Course, _ = strconv.Atoi(h["course"])
-	out.MessageID = h["msg"]
+	out.MessageID, out.Owed = h["msg"], h["owed"] == "1"
 	d.Number, d.CertificateID, d.Date, d.RecordedAt = n, h["cert"], h["date"], msTime(h["at"])
 	if h["center"] != "" {
 		d.CenterID = h["center"]

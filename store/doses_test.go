@@ -63,12 +63,31 @@ func TestRecordDoseRecordsItsConfirmationInTheSameStep(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.owed {
-				if out.MessageID != "" || len(owed) != 1 || owed[0] != ConfirmationNotification(ben.ID, out.CertificateID) {
-					t.Fatalf("beyond the rendered outcomes: message %q, owed %v; want the confirmation owed", out.MessageID, owed)
+				if !out.Owed || out.MessageID == "" || len(owed) != 1 || owed[0] != ConfirmationNotification(ben.ID, out.CertificateID, out.MessageID) {
+					t.Fatalf("beyond the rendered outcomes: message %q owed=%v, debts %v; want the confirmation owed under a reserved id", out.MessageID, out.Owed, owed)
+				}
+				if _, err := s.Message(ctx, out.MessageID); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("reserved message %s exists before it is paid: %v", out.MessageID, err)
+				}
+				// Paying the debt twice records one message.
+				for range 2 {
+					if _, err := s.CreateMessages(ctx, owed[0], NewMessage{ID: out.MessageID, To: ben.Mobile, Template: "dose_confirmation",
+						Body: "paid", Encoding: "GSM-7", Segments: 1, Priority: PriorityTransactional}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if m, err := s.Message(ctx, out.MessageID); err != nil || m.Body != "paid" {
+					t.Fatalf("paid confirmation %+v %v", m, err)
+				}
+				if hist, _ := s.MessagesByMobile(ctx, ben.Mobile, 10); len(hist) != 3 { // 4 rendered before, history keeps 3
+					t.Fatalf("history %d", len(hist))
+				}
+				if left, _ := s.OwedBefore(ctx, time.Now().Add(time.Hour), 10); len(left) != 0 {
+					t.Fatalf("debts left %v", left)
 				}
 				return
 			}
-			if len(owed) != 0 {
+			if len(owed) != 0 || out.Owed {
 				t.Fatalf("owed %v, want nothing: the confirmation was recorded in the step", owed)
 			}
 			m, err := s.Message(ctx, out.MessageID)

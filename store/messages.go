@@ -112,6 +112,9 @@ type NewMessage struct {
 	Priority      Priority
 	ValidFor      time.Duration // 0: no expiry
 	Prefer        string        // provider to try first, "" for the configured order
+	// ID, when set, is the id reserved for the message (see
+	// ConfirmationNotification); recording it again changes nothing.
+	ID string
 }
 
 // CreateMessage stores a queued message and indexes it in the recipient's
@@ -135,7 +138,13 @@ func (s *Store) CreateMessages(ctx context.Context, settle string, nms ...NewMes
 	args := []any{s.retention.Milliseconds(), s.historyLimit, now.UnixMilli(), settle}
 	out := make([]Message, 0, len(nms))
 	for _, nm := range nms {
-		m, fields, err := s.messageRecord(nm, newMessageID(now), now)
+		id := nm.ID
+		if id == "" {
+			id = newMessageID(now)
+		} else if !validID(id) {
+			return nil, fmt.Errorf("create message: bad id %q", id)
+		}
+		m, fields, err := s.messageRecord(nm, id, now)
 		if err != nil {
 			return nil, fmt.Errorf("create message: %w", err)
 		}
@@ -246,7 +255,8 @@ func chunked(h map[string]string, name string) string {
 }
 
 // createScript records messages, each into the pending set the sweeper
-// watches, and clears the debt they settle. KEYS: pending, owed, then each
+// watches (one whose reserved id exists already is left as it is), and
+// clears the debt they settle. KEYS: pending, owed, then each
 // message's record and history. ARGV: retention ms, history limit, now ms,
 // the debt settled (empty for none), then per message its id, the number of
 // field values and the field pairs.
@@ -254,8 +264,10 @@ var createScript = redis.NewScript(recordMessageLua + `
 local at = 5
 for i = 3, #KEYS, 2 do
   local id, n = ARGV[at], tonumber(ARGV[at + 1])
-  record_message(KEYS[i], KEYS[i + 1], id, ARGV[1], ARGV[2], {unpack(ARGV, at + 2, at + 1 + n)})
-  redis.call('ZADD', KEYS[1], ARGV[3], id)
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    record_message(KEYS[i], KEYS[i + 1], id, ARGV[1], ARGV[2], {unpack(ARGV, at + 2, at + 1 + n)})
+    redis.call('ZADD', KEYS[1], ARGV[3], id)
+  end
   at = at + 2 + n
 end
 if ARGV[4] ~= '' then redis.call('ZREM', KEYS[2], ARGV[4]) end

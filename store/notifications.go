@@ -25,9 +25,11 @@ func CancellationNotification(appointmentID string) string { return "cancel:" + 
 // ReplyNotification names the answer owed to an inbound SMS.
 func ReplyNotification(inboundID string) string { return "reply:" + inboundID }
 
-// ConfirmationNotification names the confirmation owed for a dose.
-func ConfirmationNotification(beneficiaryID, certificateID string) string {
-	return "dose:" + beneficiaryID + ":" + certificateID
+// ConfirmationNotification names the confirmation owed for a dose, to be
+// recorded under messageID: whoever pays the debt — the request, its
+// replay, a sweeper — records the same message, so none can send it twice.
+func ConfirmationNotification(beneficiaryID, certificateID, messageID string) string {
+	return "dose:" + beneficiaryID + ":" + certificateID + ":" + messageID
 }
 
 // ParseNotification splits a notification into its kind and ids.

@@ -305,7 +305,9 @@ func (g *gateway) get(path string) int {
 
 // call posts JSON with a key and decodes the answer into out (if 2xx). A
 // transport error is status 0.
-func (g *gateway) call(ctx context.Context, key, path string, body, out any) (int, error) {
+// call posts body to path with key and decodes a 2xx answer into out;
+// header holds extra header name/value pairs.
+func (g *gateway) call(ctx context.Context, key, path string, body, out any, header ...string) (int, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return 0, err
@@ -316,6 +318,9 @@ func (g *gateway) call(ctx context.Context, key, path string, body, out any) (in
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+key)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := g.http.Do(req)
 	if err != nil {
 		return 0, err
@@ -327,6 +332,24 @@ func (g *gateway) call(ctx context.Context, key, path string, body, out any) (in
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// getJSON reads path with the admin key into out.
+func (g *gateway) getJSON(t *testing.T, path string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, g.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	resp, err := g.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", path, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
 }
 
 func (g *gateway) mustCall(key, path string, body, out any) {
