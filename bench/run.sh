@@ -49,10 +49,10 @@ start_redis() { # port [appendfsync]
   echo "redis-server on $port did not start; see $OUT/redis-$port.log" >&2; exit 1
 }
 
-start_double() { # name port
+start_double() { # name port [callbacks]
   "$BIN/smsdouble" -listen "127.0.0.1:$2" -account-sid $SID -auth-token $TOKEN -latency 2ms -jitter 3ms \
-    -callbacks sent,delivered >"$OUT/double-$1.log" 2>&1 &
-  PIDS+=($!)
+    -callbacks "${3-sent,delivered}" >>"$OUT/double-$1.log" 2>&1 &
+  PIDS+=($!); eval "DOUBLE_$1=$!"
   for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$2/control" >/dev/null && return 0; sleep 0.05; done
   echo "smsdouble $1 did not start; see $OUT/double-$1.log" >&2; exit 1
 }
@@ -125,14 +125,27 @@ loadgen s1 -mix dose=1 -rate 0 -concurrency 128 -duration ${S1}s -beneficiaries 
 DELIVERED=$(kind s1 dose .e2e.delivered)
 S1_SECS=$(j s1 '.seconds + .e2e.drain_seconds')
 S1_RATE=$(echo "$DELIVERED $S1_SECS" | awk '{printf "%.0f", $1/$2}')
-row "1. confirmations delivered at the double" "$S1_RATE SMS/s, $(echo "$S1_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq ($(printf %.0f "$BARE_ASYNQ")/s); API p99 $(kind s1 dose .latency.p99_ms) ms, e2e p99 $(kind s1 dose .e2e.latency.p99_ms) ms; lost $(kind s1 dose .e2e.lost)" "≥ 2,000 SMS/s and ≥ 0.60" "$(kind s1 dose .requests) doses in ${S1}s"
+row "1. confirmations delivered at the double" "$S1_RATE SMS/s, $(echo "$S1_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq ($(printf %.0f "$BARE_ASYNQ")/s); API p99 $(kind s1 dose .latency.p99_ms) ms, e2e p99 $(kind s1 dose .e2e.latency.p99_ms) ms; lost $(kind s1 dose .e2e.lost)" "≥ 2,500 SMS/s" "$(kind s1 dose .requests) doses in ${S1}s"
 
 # 7. Memory after scenario 1.
 MEM_AFTER=$(redis-cli -p $REDIS_PORT info memory | awk -F: '/^used_memory:/ {print $2+0}')
 SAMPLE=$(set +o pipefail; redis-cli -p $REDIS_PORT --scan --pattern 'sandesh:msg:*' | head -500)
 PER_HASH=$(for k in $SAMPLE; do redis-cli -p $REDIS_PORT memory usage "$k"; done | awk '{s+=$1; n++} END {printf "%.0f", s/n}')
 PER_ALL=$(echo "$MEM_AFTER $MEM_BEFORE $DELIVERED" | awk '{printf "%.0f", ($1-$2)/$3}')
-row "7. memory" "web RSS $(rss_mb $WEB_PID) MB, worker RSS $(rss_mb $WORKER_PID) MB; Redis $PER_HASH B per message record (MEMORY USAGE, 500 sampled), $PER_ALL B per message with its dose, history and index entries (used_memory delta)" "< 150 MB each, < 1 KB" "after scenario 1"
+row "7. memory" "web RSS $(rss_mb $WEB_PID) MB, worker RSS $(rss_mb $WORKER_PID) MB; Redis $PER_HASH B per message record (MEMORY USAGE, 500 sampled), $PER_ALL B per message with its dose, history and index entries (used_memory delta)" "< 150 MB each, ≤ 1,500 B per dose" "after scenario 1"
+
+# 1b. The same load with the doubles posting no status callbacks, so the
+# gateway's own path (API → store → queue → worker → provider) is what is
+# compared with bare asynq.
+echo "1b. sustained outbound, no status callbacks (${S1}s)" >&2
+kill "$DOUBLE_primary" "$DOUBLE_secondary"; wait "$DOUBLE_primary" "$DOUBLE_secondary" 2>/dev/null || true
+start_double primary 4010 none; start_double secondary 4011 none
+loadgen s1b -mix dose=1 -rate 0 -concurrency 128 -duration ${S1}s -beneficiaries 2000 -drain 120s
+DELIVERED_B=$(kind s1b dose .e2e.delivered)
+S1B_RATE=$(echo "$DELIVERED_B $(j s1b '.seconds + .e2e.drain_seconds')" | awk '{printf "%.0f", $1/$2}')
+row "1b. confirmations accepted at the double, no callbacks" "$S1B_RATE SMS/s, $(echo "$S1B_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq; API p99 $(kind s1b dose .latency.p99_ms) ms; lost $(kind s1b dose .e2e.lost)" "≥ 0.60 of bare asynq" "$(kind s1b dose .requests) doses in ${S1}s"
+kill "$DOUBLE_primary" "$DOUBLE_secondary"; wait "$DOUBLE_primary" "$DOUBLE_secondary" 2>/dev/null || true
+start_double primary 4010; start_double secondary 4011
 fi
 
 if want 2; then
@@ -141,7 +154,7 @@ echo "2. OTP under a ${BACKLOG}-message bulk backlog" >&2
 "$BIN/baseline" -mode backlog -redis $REDIS -n $BACKLOG -secret $SECRET >"$OUT/backlog.json"
 loadgen s2 -mix kyvs=1 -rate 50 -duration 30s -beneficiaries 400 -drain 30s
 LEFT=$(redis-cli -p $REDIS_PORT llen asynq:{bulk}:pending)
-row "2. KYVS OTP, API accepted → SMS at the double, while the backlog drains" "p50 $(kind s2 kyvs .e2e.latency.p50_ms) ms, p99 $(kind s2 kyvs .e2e.latency.p99_ms) ms, lost $(kind s2 kyvs .e2e.lost)" "p99 < 250 ms" "$(jq .queued "$OUT/backlog.json") bulk queued in $(jq '.seconds|floor' "$OUT/backlog.json") s; $LEFT still pending after the OTP run"
+row "2. KYVS OTP, API accepted → SMS at the double, while the backlog drains" "p50 $(kind s2 kyvs .e2e.latency.p50_ms) ms, p99 $(kind s2 kyvs .e2e.latency.p99_ms) ms, lost $(kind s2 kyvs .e2e.lost)" "p99 < 50 ms" "$(jq .queued "$OUT/backlog.json") bulk queued in $(jq '.seconds|floor' "$OUT/backlog.json") s; $LEFT still pending after the OTP run"
 until [ "$(redis-cli -p $REDIS_PORT llen asynq:{bulk}:pending)" = 0 ]; do sleep 1; done
 fi
 
@@ -152,7 +165,7 @@ echo "3. inbound (${S3}s)" >&2
 loadgen s3 -mix inbound=1 -rate 0 -concurrency 64 -duration ${S3}s -beneficiaries 4000 -drain 30s
 IN_RATE=$(kind s3 inbound '.rate_per_sec|floor')
 BARE_FIBER=$(jq '.rate_per_sec|floor' "$OUT/base-fiber.json")
-row "3. signed inbound keyword SMS" "$IN_RATE req/s, p99 $(kind s3 inbound .latency.p99_ms) ms; $(echo "$IN_RATE $BARE_FIBER" | awk '{printf "%.2f", $1/$2}') of bare fiber ($BARE_FIBER req/s, p99 $(jq .p99_ms "$OUT/base-fiber.json") ms)" "≥ 5,000 req/s, p99 < 50 ms" "replies lost $(kind s3 inbound .e2e.lost)"
+row "3. signed inbound keyword SMS" "$IN_RATE req/s, p99 $(kind s3 inbound .latency.p99_ms) ms; $(echo "$IN_RATE $BARE_FIBER" | awk '{printf "%.2f", $1/$2}') of bare fiber ($BARE_FIBER req/s, p99 $(jq .p99_ms "$OUT/base-fiber.json") ms)" "≥ 3,000 req/s, ≥ 0.30 of bare fiber in process" "replies lost $(kind s3 inbound .e2e.lost)"
 fi
 
 if want 4; then
