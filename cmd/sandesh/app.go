@@ -31,6 +31,28 @@ import (
 	"sandesh/templates"
 )
 
+// A stop must end well inside the 10 s a platform gives a process between
+// SIGTERM and SIGKILL. HTTP and the worker stop side by side, so the
+// longest of the two graces below, plus unbinding and closing, is the stop.
+const (
+	// httpGrace is how long requests in flight may still take once the
+	// server stops accepting; the connections still open then are closed.
+	httpGrace = 3 * time.Second
+	// unusedConnAge: a connection on which no request has begun this long
+	// after it was accepted is closed at once on a stop.
+	unusedConnAge = time.Second
+	// sendGrace is the worker's ShutdownTimeout: how long sends in flight
+	// may still take. asynq returns the unfinished tasks to their queue
+	// without spending a retry.
+	sendGrace = 6 * time.Second
+	// unbindGrace bounds the wait for the SMPP binds to unbind; a bind
+	// still up then goes with the process's connections.
+	unbindGrace = time.Second
+	// stopDeadline is the last resort (main's watchdog): a stop still
+	// running then ends the process with an error.
+	stopDeadline = 9500 * time.Millisecond
+)
+
 // role says which halves of the gateway a process runs.
 type role struct{ web, worker bool }
 
@@ -51,6 +73,7 @@ type app struct {
 	// lateReceipts bounds the receipts waiting for their message's id.
 	lateReceipts chan struct{}
 	ln           net.Listener
+	httpConns    *httpConns // the connections accepted on ln
 	// opsOnly: the HTTP server is a worker's health and metrics only.
 	opsOnly bool
 	// stopSweep ends the sweeper of owed SMS (worker role).
@@ -152,7 +175,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 				store.PriorityTransactional: cfg.Workers.Transactional,
 				store.PriorityBulk:          cfg.Workers.Bulk,
 			},
-			ShutdownTimeout: 20 * time.Second,
+			ShutdownTimeout: sendGrace,
 			SweepEvery:      30 * time.Second,
 			RescueEvery:     time.Second,
 			Metrics:         metrics,
@@ -332,10 +355,11 @@ func (a *app) Start() error {
 			return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
 		}
 		a.ln = ln
+		a.httpConns = trackConns(ln)
 		a.served.Add(1)
 		go func() {
 			defer a.served.Done()
-			if err := a.http.Listener(ln); err != nil {
+			if err := a.http.Listener(a.httpConns); err != nil {
 				a.log.Error("http server stopped", "err", err)
 			}
 		}()
@@ -352,25 +376,99 @@ func (a *app) Addr() string {
 	return a.ln.Addr().String()
 }
 
-// Shutdown stops taking HTTP requests, lets in-flight sends finish (bounded
-// by the worker's shutdown timeout) and closes every connection.
+// Shutdown stops the process in well under 10 s: at once the HTTP server
+// stops accepting and the worker stops taking tasks, side by side; requests
+// in flight get httpGrace and sends in flight sendGrace (unfinished tasks go
+// back to their queue without spending a retry); then the SMPP binds are
+// unbound and every connection is closed.
 func (a *app) Shutdown() error {
-	var errs []error
-	if a.http != nil {
-		if err := a.http.ShutdownWithTimeout(10 * time.Second); err != nil {
-			errs = append(errs, fmt.Errorf("stop http: %w", err))
-		}
-		a.served.Wait()
+	var (
+		wg      sync.WaitGroup
+		httpErr error
+	)
+	if a.ln != nil {
+		wg.Go(func() { httpErr = a.stopHTTP(httpGrace) })
 	}
 	if a.worker != nil {
-		a.worker.Shutdown()
+		wg.Go(a.worker.Shutdown)
 	}
-	for _, p := range a.smpp {
-		if err := p.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("unbind %s: %w", p.Name(), err))
-		}
+	wg.Wait()
+	var errs []error
+	if httpErr != nil {
+		errs = append(errs, fmt.Errorf("stop http: %w", httpErr))
+	}
+	if err := a.unbind(unbindGrace); err != nil {
+		errs = append(errs, err)
 	}
 	a.Close()
+	return errors.Join(errs...)
+}
+
+// stopHTTP closes the listener and waits for the requests in flight, for
+// grace at most. Keep-alive connections idle between requests are closed at
+// once (fasthttp's shutdown does that), and so are connections on which no
+// request began within unusedConnAge of their accept (fasthttp would count
+// them busy). Every connection still open after grace is closed: its
+// request is cut off.
+func (a *app) stopHTTP(grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.http.ShutdownWithContext(ctx) }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	a.httpConns.closeUnused(unusedConnAge)
+	var err error
+wait:
+	for {
+		select {
+		case err = <-done:
+			break wait
+		case <-tick.C:
+			a.httpConns.closeUnused(unusedConnAge)
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = nil
+		if n := a.httpConns.closeAll(); n > 0 {
+			a.log.Warn("requests still running after the shutdown grace were cut off", "grace", grace, "connections", n)
+		}
+	}
+	// Should the server not have been serving yet, the listener is closed
+	// only now, and Serve returns as soon as it starts.
+	_ = a.ln.Close()
+	a.served.Wait()
+	return err
+}
+
+// unbind closes the SMPP binds, waiting grace at most: a bind still up
+// then is dropped with the process's connections, and the SMSC sends its
+// receipts again on the next bind.
+func (a *app) unbind(grace time.Duration) error {
+	if len(a.smpp) == 0 {
+		return nil
+	}
+	errc := make(chan error, len(a.smpp))
+	for _, p := range a.smpp {
+		go func() {
+			if err := p.Close(); err != nil {
+				errc <- fmt.Errorf("unbind %s: %w", p.Name(), err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	var errs []error
+	timeout := time.After(grace)
+	for range a.smpp {
+		select {
+		case err := <-errc:
+			errs = append(errs, err)
+		case <-timeout:
+			a.log.Warn("smpp binds not unbound within the shutdown grace: they close with the process", "grace", grace)
+			return errors.Join(errs...)
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"sandesh/gateway"
 	"sandesh/templates"
@@ -34,6 +35,10 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	env            func(string) (string, bool)
+	// exit, when set, ends the process from the stop watchdog: a stop that
+	// is still running stopDeadline after the signal exits 1 (main sets it
+	// to os.Exit; tests leave it nil).
+	exit func(code int)
 }
 
 // run executes one command until ctx is done and returns the exit code.
@@ -112,6 +117,15 @@ func (c cli) run(ctx context.Context, args []string) int {
 	}
 	<-ctx.Done()
 	log.Info("shutting down: no new requests, finishing sends in flight")
+	if c.exit != nil {
+		// The last resort: whatever hangs, the process ends before the
+		// platform kills it.
+		watchdog := time.AfterFunc(stopDeadline, func() {
+			log.Error("shutdown still running: exiting without finishing it", "after", stopDeadline)
+			c.exit(1)
+		})
+		defer watchdog.Stop()
+	}
 	if err := a.Shutdown(); err != nil {
 		log.Error("shutdown", "err", err)
 		return 1
