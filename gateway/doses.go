@@ -180,9 +180,10 @@ func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput,
 	}
 	// On a replay too: the process that did the step may have died before
 	// queuing the confirmation. A message queued twice is sent once.
-	g.dispatch.Queue(ctx, out.MessageID, store.PriorityTransactional)
-	if !out.Replayed && !out.Owed {
-		g.metrics.Status("dose_confirmation", string(store.StatusQueued), "")
+	if out.Replayed || out.Owed {
+		g.dispatch.Queue(ctx, out.MessageID, store.PriorityTransactional)
+	} else {
+		g.queued(ctx, out.MessageID, "dose_confirmation")
 	}
 	return res, nil
 }
@@ -199,8 +200,7 @@ func (g *Gateway) payConfirmation(ctx context.Context, p store.Profile, out stor
 			return err
 		}
 	}
-	b := store.Beneficiary{ID: p.ID, Name: p.Name, Mobile: p.Mobile, Language: p.Language}
-	o := g.confirmation(b, out.Dose, status)
+	o := g.confirmation(p.Beneficiary(), out.Dose, status)
 	o.ID = out.MessageID
 	_, err := g.sendSettling(ctx, debt, o)
 	return err
@@ -221,7 +221,7 @@ func doseResult(out store.DoseOutcome, beneficiaryID string) DoseResult {
 // confirmations renders the confirmation of certificate cert for every
 // outcome the dose step may reach, as store.ConfirmationIndex lays them out.
 func (g *Gateway) confirmations(p store.Profile, vaccine, cert string) ([]store.NewMessage, error) {
-	b := store.Beneficiary{ID: p.ID, Name: p.Name, Mobile: p.Mobile, Language: p.Language}
+	b := p.Beneficiary()
 	out := make([]store.NewMessage, 2*confirmationVariants)
 	for n := 1; n <= confirmationVariants; n++ {
 		for _, status := range []string{PartiallyVaccinated, FullyVaccinated} {

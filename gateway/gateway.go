@@ -148,6 +148,13 @@ func (g *Gateway) sendSettling(ctx context.Context, debt string, os ...Outgoing)
 	return ms, nil
 }
 
+// queued queues the task of message id, recorded by a step in the
+// transactional lane, and counts it.
+func (g *Gateway) queued(ctx context.Context, id, template string) {
+	g.dispatch.Queue(ctx, id, store.PriorityTransactional)
+	g.metrics.Status(template, string(store.StatusQueued), "")
+}
+
 // render fills o's template in its language (else the default).
 func (g *Gateway) render(o Outgoing) (store.NewMessage, error) {
 	r, err := g.templates.Render(o.Template, g.language(o.Language), o.Vars)

@@ -211,11 +211,13 @@ func (g *Gateway) Book(ctx context.Context, in Booking) (AppointmentView, error)
 	if in.Dose < 1 || in.Dose > 10 {
 		return AppointmentView{}, invalid("dose", "dose must be a whole number from 1 to 10.")
 	}
-	b, err := g.store.Beneficiary(ctx, in.BeneficiaryID)
+	// Registrations and centres never change: both usually come from the
+	// process's cache, and the booking with its slip is one step.
+	p, err := g.store.Profile(ctx, in.BeneficiaryID)
 	if err != nil {
 		return AppointmentView{}, storeErr("book: beneficiary "+in.BeneficiaryID, err)
 	}
-	c, err := g.store.Center(ctx, in.CenterID)
+	c, err := g.store.KnownCenter(ctx, in.CenterID)
 	if err != nil {
 		return AppointmentView{}, storeErr("book: centre "+in.CenterID, err)
 	}
@@ -223,21 +225,18 @@ func (g *Gateway) Book(ctx context.Context, in Booking) (AppointmentView, error)
 	if err != nil {
 		return AppointmentView{}, fmt.Errorf("book: %w", err)
 	}
-	a, err := g.store.BookAppointment(ctx, store.Appointment{
+	b := p.Beneficiary()
+	a, msgID, err := g.store.Book(ctx, store.Appointment{
 		BeneficiaryID: b.ID, CenterID: c.ID, Date: date, Slot: in.Slot, Dose: in.Dose,
-	}, code, g.today())
+	}, code, g.today(), func(a store.Appointment) (store.NewMessage, error) {
+		return g.render(g.slip("appointment_slip", b, c, a, code))
+	})
 	if err != nil {
 		return AppointmentView{}, storeErr("book", err)
 	}
+	g.queued(ctx, msgID, "appointment_slip")
 	v := appointmentView(a)
-	m, err := g.Send(ctx, g.slip("appointment_slip", b, c, a, code))
-	if err != nil {
-		// The booking stands and the slip stays owed: the sweeper sends it.
-		g.log.Error("appointment slip not queued", "appointment", a.ID, "err", err)
-		return v, nil
-	}
-	g.settle(ctx, store.SlipNotification(a.ID))
-	v.MessageID = m.ID
+	v.MessageID = msgID
 	return v, nil
 }
 
@@ -278,26 +277,25 @@ func (g *Gateway) Appointment(ctx context.Context, id string) (AppointmentView, 
 	return appointmentView(a), nil
 }
 
-// Cancel cancels a booked appointment and tells the citizen.
+// Cancel cancels a booked appointment and tells the citizen, in one step.
 func (g *Gateway) Cancel(ctx context.Context, id string) (AppointmentView, error) {
-	a, err := g.store.CancelAppointment(ctx, id)
+	a, msgID, err := g.store.Cancel(ctx, id, func(a store.Appointment) (store.NewMessage, error) {
+		p, err := g.store.Profile(ctx, a.BeneficiaryID)
+		if err != nil {
+			return store.NewMessage{}, err
+		}
+		c, err := g.store.KnownCenter(ctx, a.CenterID)
+		if err != nil {
+			return store.NewMessage{}, err
+		}
+		return g.render(g.cancellation(p.Beneficiary(), c, a))
+	})
 	if err != nil {
 		return AppointmentView{}, storeErr("cancel", err)
 	}
+	g.queued(ctx, msgID, "cancellation")
 	v := appointmentView(a)
-	b, errB := g.store.Beneficiary(ctx, a.BeneficiaryID)
-	c, errC := g.store.Center(ctx, a.CenterID)
-	if errB != nil || errC != nil {
-		g.log.Error("cancellation SMS not sent", "appointment", id, "err", fmt.Sprint(errB, errC))
-		return v, nil
-	}
-	m, err := g.Send(ctx, g.cancellation(b, c, a))
-	if err != nil {
-		g.log.Error("cancellation SMS not queued", "appointment", id, "err", err)
-		return v, nil
-	}
-	g.settle(ctx, store.CancellationNotification(a.ID))
-	v.MessageID = m.ID
+	v.MessageID = msgID
 	return v, nil
 }
 

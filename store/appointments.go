@@ -66,47 +66,100 @@ func (a Appointment) AttemptsLeft() int { return max(0, MaxCodeAttempts-a.Attemp
 
 // bookScript allows one active appointment per beneficiary. An earlier
 // booking whose date has passed no longer counts as active. The slip is
-// owed from the same step (KEYS[3]), so a crash before it is queued does
-// not lose it. ARGV: today, appointment id, date, notification, now ms,
-// then the appointment's field pairs.
-var bookScript = redis.NewScript(`
+// recorded in the same step (queued and pending, so a lost enqueue is
+// swept) or, when none is given, owed (KEYS[3]): either way a crash before
+// it is queued does not lose it.
+// KEYS: beneficiary, appointment, owed, [slip's record, history, pending].
+// ARGV: 1 today, 2 appointment id, 3 date, 4 notification, 5 now ms,
+// 6 the appointment's field count, its field pairs, then with a slip its
+// id, retention ms, history limit and field pairs.
+var bookScript = redis.NewScript(recordMessageLua + oweOrRecordLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local active = redis.call('HGET', KEYS[1], 'active_appt')
 local adate = redis.call('HGET', KEYS[1], 'active_date')
 if active and active ~= '' and adate and adate >= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+local n = tonumber(ARGV[6])
+redis.call('HSET', KEYS[2], unpack(ARGV, 7, 6 + n))
 redis.call('HSET', KEYS[1], 'active_appt', ARGV[2], 'active_date', ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+owe_or_record(7 + n, ARGV[4])
 return 1
 `)
 
+// oweOrRecordLua records the message a step owes — ARGV from at: its id,
+// retention ms, history limit, field pairs; KEYS[4..6]: its record,
+// history, pending — or, when the step was given none, leaves debt owed
+// (KEYS[3]) for a sweeper.
+const oweOrRecordLua = `
+local function owe_or_record(at, debt)
+  if KEYS[4] then
+    record_message(KEYS[4], KEYS[5], ARGV[at], ARGV[at + 1], ARGV[at + 2], {unpack(ARGV, at + 3)})
+    redis.call('ZADD', KEYS[6], ARGV[5], ARGV[at])
+  else
+    redis.call('ZADD', KEYS[3], ARGV[5], debt)
+  end
+end
+`
+
 // BookAppointment stores a booking with its security code (sealed, and
-// hashed for checking). today is the programme's date.
+// hashed for checking), leaving its slip owed. today is the programme's date.
 func (s *Store) BookAppointment(ctx context.Context, a Appointment, code, today string) (Appointment, error) {
+	a, _, err := s.Book(ctx, a, code, today, nil)
+	return a, err
+}
+
+// Owed renders the SMS a step owes once the step's record is known.
+type Owed func(a Appointment) (NewMessage, error)
+
+// Book is BookAppointment that records the slip slip renders in the same
+// step, returning its message id ("" with no slip).
+func (s *Store) Book(ctx context.Context, a Appointment, code, today string, slip Owed) (Appointment, string, error) {
 	now := s.now().UTC()
 	a.ID = newMessageID(now)
 	a.Status, a.Attempts, a.CreatedAt, a.UpdatedAt = AppointmentBooked, 0, now, now
 	sealed, err := s.codes.seal(code, a.ID)
 	if err != nil {
-		return Appointment{}, fmt.Errorf("book appointment: %w", err)
+		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	n, err := bookScript.Run(ctx, s.rdb,
-		[]string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(a.ID), s.notificationsKey()},
-		today, a.ID, a.Date, SlipNotification(a.ID), now.UnixMilli(),
-		"id", a.ID, "ben", a.BeneficiaryID, "center", a.CenterID, "date", a.Date,
+	fields := []any{"id", a.ID, "ben", a.BeneficiaryID, "center", a.CenterID, "date", a.Date,
 		"slot", a.Slot, "dose", a.Dose, "status", string(a.Status), "attempts", 0,
 		"code_sealed", sealed, "code_hash", s.codeHash.sum(a.ID, code),
-		"created_at", now.UnixMilli(), "updated_at", now.UnixMilli()).Int()
+		"created_at", now.UnixMilli(), "updated_at", now.UnixMilli()}
+	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(a.ID), s.notificationsKey()}
+	args := append([]any{today, a.ID, a.Date, SlipNotification(a.ID), now.UnixMilli(), len(fields)}, fields...)
+	keys, args, msgID, err := s.withOwed(keys, args, a, slip, now)
 	if err != nil {
-		return Appointment{}, fmt.Errorf("book appointment: %w", err)
+		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
+	}
+	n, err := s.sendPath(ctx, bookScript, keys, args...).Int()
+	if err != nil {
+		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
 	switch n {
 	case -1:
-		return Appointment{}, ErrNotFound
+		return Appointment{}, "", ErrNotFound
 	case 0:
-		return Appointment{}, ErrAlreadyBooked
+		return Appointment{}, "", ErrAlreadyBooked
 	}
-	return a, nil
+	return a, msgID, nil
+}
+
+// withOwed adds the message owed renders for a, if any, to a step's keys
+// and args as oweOrRecordLua reads them.
+func (s *Store) withOwed(keys []string, args []any, a Appointment, owed Owed, now time.Time) ([]string, []any, string, error) {
+	if owed == nil {
+		return keys, args, "", nil
+	}
+	nm, err := owed(a)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	m, fields, err := s.messageRecord(nm, newMessageID(now), now)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	keys = append(keys, s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey())
+	args = append(args, m.ID, s.retention.Milliseconds(), s.historyLimit)
+	return keys, append(args, fields...), m.ID, nil
 }
 
 // Appointment loads one appointment.
@@ -150,42 +203,55 @@ func (s *Store) SecurityCode(ctx context.Context, id string) (string, error) {
 }
 
 // finishScript ends an active appointment (cancel) and frees the
-// beneficiary for a new booking; the cancellation SMS is owed instead of
-// the slip.
-var finishScript = redis.NewScript(`
-local st = redis.call('HGET', KEYS[1], 'status')
+// beneficiary for a new booking; the cancellation SMS is recorded (or
+// owed) instead of the slip. KEYS as bookScript's; ARGV: 1 status, 2 the
+// appointment id, 3 debt, 4 the slip's debt, 5 now ms, then the message.
+var finishScript = redis.NewScript(recordMessageLua + oweOrRecordLua + `
+local st = redis.call('HGET', KEYS[2], 'status')
 if not st then return -1 end
 if st ~= 'booked' then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2])
-if redis.call('HGET', KEYS[2], 'active_appt') == ARGV[3] then
-  redis.call('HDEL', KEYS[2], 'active_appt', 'active_date')
+redis.call('HSET', KEYS[2], 'status', ARGV[1], 'updated_at', ARGV[5])
+if redis.call('HGET', KEYS[1], 'active_appt') == ARGV[2] then
+  redis.call('HDEL', KEYS[1], 'active_appt', 'active_date')
 end
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[4])
-redis.call('ZREM', KEYS[3], ARGV[5])
+redis.call('ZREM', KEYS[3], ARGV[4])
+owe_or_record(6, ARGV[3])
 return 1
 `)
 
-// CancelAppointment cancels a booked appointment; ErrNotActive when it is
-// already cancelled or used.
+// CancelAppointment cancels a booked appointment, leaving its cancellation
+// SMS owed; ErrNotActive when it is already cancelled or used.
 func (s *Store) CancelAppointment(ctx context.Context, id string) (Appointment, error) {
+	a, _, err := s.Cancel(ctx, id, nil)
+	return a, err
+}
+
+// Cancel is CancelAppointment that records the SMS notice renders in the
+// same step, returning its message id ("" with none).
+func (s *Store) Cancel(ctx context.Context, id string, notice Owed) (Appointment, string, error) {
 	a, err := s.Appointment(ctx, id)
 	if err != nil {
-		return Appointment{}, err
+		return Appointment{}, "", err
 	}
-	n, err := finishScript.Run(ctx, s.rdb,
-		[]string{s.appointmentKey(id), s.beneficiaryKey(a.BeneficiaryID), s.notificationsKey()},
-		string(AppointmentCancelled), s.now().UnixMilli(), id, CancellationNotification(id), SlipNotification(id)).Int()
+	now := s.now().UTC()
+	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(id), s.notificationsKey()}
+	args := []any{string(AppointmentCancelled), id, CancellationNotification(id), SlipNotification(id), now.UnixMilli()}
+	a.Status, a.UpdatedAt = AppointmentCancelled, now
+	keys, args, msgID, err := s.withOwed(keys, args, a, notice, now)
 	if err != nil {
-		return Appointment{}, fmt.Errorf("cancel appointment: %w", err)
+		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
+	}
+	n, err := s.sendPath(ctx, finishScript, keys, args...).Int()
+	if err != nil {
+		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
 	switch n {
 	case -1:
-		return Appointment{}, ErrNotFound
+		return Appointment{}, "", ErrNotFound
 	case 0:
-		return Appointment{}, ErrNotActive
+		return Appointment{}, "", ErrNotActive
 	}
-	a.Status, a.UpdatedAt = AppointmentCancelled, s.now().UTC()
-	return a, nil
+	return a, msgID, nil
 }
 
 // ReplaceCode gives a booked appointment a new code and lifts a lock.

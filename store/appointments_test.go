@@ -732,3 +732,52 @@ func TestOwedNotificationLease(t *testing.T) {
 		t.Fatalf("still owed after being queued: %v", owed)
 	}
 }
+
+// TestBookAndCancelRecordTheirSMS: a booking records its slip, and a
+// cancellation its notice, in the same step — queued, pending, sealed
+// where it carries the code — and owes nothing; a refused step records
+// nothing.
+func TestBookAndCancelRecordTheirSMS(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	mustCenter(t, s, testCenter)
+	ben := mustBeneficiary(t, s, "+919876543210")
+	render := func(template, body string) Owed {
+		return func(a Appointment) (NewMessage, error) {
+			return NewMessage{To: ben.Mobile, Template: template, Body: body + " " + a.ID, Masked: strings.ReplaceAll(body, testCode, "****") + " " + a.ID,
+				Encoding: "GSM-7", Segments: 1, Priority: PriorityTransactional}, nil
+		}
+	}
+	a, slipID, err := s.Book(ctx, Appointment{BeneficiaryID: ben.ID, CenterID: testCenter, Date: testToday, Slot: "09:00-11:00", Dose: 1},
+		testCode, testToday, render("appointment_slip", "Your code is "+testCode))
+	if err != nil || slipID == "" {
+		t.Fatalf("book: %q %v", slipID, err)
+	}
+	slip, res, err := s.Claim(ctx, slipID, "w1", time.Minute)
+	if err != nil || res != Claimed || slip.SendBody() != "Your code is "+testCode+" "+a.ID || slip.Body != "Your code is **** "+a.ID {
+		t.Fatalf("slip %q / %q (%v %v)", slip.SendBody(), slip.Body, res, err)
+	}
+	if _, id, err := s.Book(ctx, Appointment{BeneficiaryID: ben.ID, CenterID: testCenter, Date: testToday}, otherCode, testToday,
+		render("appointment_slip", "second")); !errors.Is(err, ErrAlreadyBooked) || id != "" {
+		t.Fatalf("second booking: %q %v, want ErrAlreadyBooked", id, err)
+	}
+	cancelled, noticeID, err := s.Cancel(ctx, a.ID, render("cancellation", "cancelled"))
+	if err != nil || noticeID == "" || cancelled.Status != AppointmentCancelled {
+		t.Fatalf("cancel: %+v %q %v", cancelled, noticeID, err)
+	}
+	if m, err := s.Message(ctx, noticeID); err != nil || m.Body != "cancelled "+a.ID || m.Status != StatusQueued {
+		t.Fatalf("notice %+v %v", m, err)
+	}
+	if _, id, err := s.Cancel(ctx, a.ID, render("cancellation", "again")); !errors.Is(err, ErrNotActive) || id != "" {
+		t.Fatalf("second cancel: %q %v, want ErrNotActive", id, err)
+	}
+	if owed, _ := s.OwedBefore(ctx, time.Now().Add(time.Hour), 10); len(owed) != 0 {
+		t.Fatalf("owed %v: the SMS were recorded in their steps", owed)
+	}
+	if pending, _ := s.PendingBefore(ctx, time.Now().Add(time.Hour), 10); len(pending) != 2 {
+		t.Fatalf("pending %v, want the slip and the notice until they are sent", pending)
+	}
+	if hist, _ := s.MessagesByMobile(ctx, ben.Mobile, 10); len(hist) != 2 {
+		t.Fatalf("history holds %d, want slip and notice", len(hist))
+	}
+}

@@ -16,6 +16,12 @@ type Profile struct {
 	Language  string
 }
 
+// Beneficiary is the profile as a Beneficiary without doses or bookings,
+// for what only needs who they are.
+func (p Profile) Beneficiary() Beneficiary {
+	return Beneficiary{ID: p.ID, Name: p.Name, Mobile: p.Mobile, BirthYear: p.BirthYear, Gender: p.Gender, Language: p.Language}
+}
+
 // profileCacheSize bounds the profiles one process keeps: about 200 bytes
 // each, so 100,000 are some 20 MB.
 const profileCacheSize = 100_000
@@ -49,15 +55,21 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 }
 
 // CenterExists reports whether centre id exists (ErrNotFound if not).
-// Centres are never changed or removed, so one found is remembered.
 func (s *Store) CenterExists(ctx context.Context, id string) error {
-	if _, ok := s.centers.Get(id); ok {
-		return nil
+	_, err := s.KnownCenter(ctx, id)
+	return err
+}
+
+// KnownCenter loads centre id, from this process's cache when it has it:
+// centres are never changed or removed, so one found is remembered.
+func (s *Store) KnownCenter(ctx context.Context, id string) (Center, error) {
+	if c, ok := s.centers.Get(id); ok {
+		return c, nil
 	}
 	c, err := s.Center(ctx, id)
 	if err != nil {
-		return err
+		return Center{}, err
 	}
 	s.centers.Put(id, c)
-	return nil
+	return c, nil
 }
