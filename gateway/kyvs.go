@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -44,20 +45,29 @@ func (g *Gateway) RequestOTP(ctx context.Context, who Caller, r OTPRequest) (OTP
 	if err != nil {
 		return OTPStarted{}, err
 	}
-	if err := g.limit(ctx, "kyvs-verifier:"+who.KeyID, g.verifierPerHour, time.Hour); err != nil {
-		return OTPStarted{}, err
-	}
-	if err := g.limit(ctx, "kyvs-mobile:"+mobile, otpsPerMobileHour, time.Hour); err != nil {
-		return OTPStarted{}, err
-	}
-	people, err := g.store.BeneficiariesByMobile(ctx, mobile)
+	// Two steps: the verifier's limit spent with the mobile's beneficiaries
+	// read; then, the name matched in process (registrations are in its
+	// memory), the transaction with the OTP SMS and the mobile's budget.
+	asked, err := g.store.AskAbout(ctx, "kyvs-verifier:"+who.KeyID, g.verifierPerHour, time.Hour, mobile)
 	if err != nil {
 		return OTPStarted{}, storeErr("kyvs otp", err)
 	}
-	var match *store.Beneficiary
-	for i, p := range people {
+	if !asked.Allowed {
+		return OTPStarted{}, &RateLimitedError{RetryAfter: asked.RetryAfter}
+	}
+	var match *store.Profile
+	var people []store.Beneficiary // up to the match: the first's language is the fallback
+	for _, id := range asked.BeneficiaryIDs {
+		p, err := g.store.Profile(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return OTPStarted{}, storeErr("kyvs otp", err)
+		}
+		people = append(people, p.Beneficiary())
 		if sameName(p.Name, name) {
-			match = &people[i]
+			match = &p
 			break
 		}
 	}
@@ -66,24 +76,25 @@ func (g *Gateway) RequestOTP(ctx context.Context, who Caller, r OTPRequest) (OTP
 		return OTPStarted{}, err
 	}
 	benID := ""
+	var sms *store.NewMessage
 	if match != nil {
 		benID = match.ID
+		nm, err := g.render(Outgoing{
+			To: mobile, Template: "kyvs_otp", Language: g.mobileLanguage(asked.Prefs, people),
+			Vars: templates.Vars{"verifier": who.Name, "otp": otp}, Priority: store.PriorityOTP, ValidFor: otpValidFor,
+		})
+		if err != nil {
+			return OTPStarted{}, err
+		}
+		sms = &nm
 	}
-	txn, err := g.store.NewOTPTxn(ctx, who.KeyID, benID, otp, otpValidFor)
+	txn, msgID, err := g.store.StartOTP(ctx, who.KeyID, benID, otp, otpValidFor, store.OTPBudget{Max: otpsPerMobileHour, Window: time.Hour}, sms)
 	if err != nil {
 		return OTPStarted{}, storeErr("kyvs otp", err)
 	}
-	if match != nil {
-		prefs, err := g.store.MobilePrefs(ctx, mobile)
-		if err != nil {
-			return OTPStarted{}, storeErr("kyvs otp", err)
-		}
-		if _, err := g.Send(ctx, Outgoing{
-			To: mobile, Template: "kyvs_otp", Language: g.mobileLanguage(prefs, people),
-			Vars: templates.Vars{"verifier": who.Name, "otp": otp}, Priority: store.PriorityOTP, ValidFor: otpValidFor,
-		}); err != nil {
-			return OTPStarted{}, err
-		}
+	if msgID != "" {
+		g.dispatch.Queue(ctx, msgID, store.PriorityOTP)
+		g.metrics.Status("kyvs_otp", string(store.StatusQueued), "")
 	}
 	if rest := kyvsFloor - time.Since(start); rest > 0 {
 		time.Sleep(rest)

@@ -183,12 +183,26 @@ func TestKYVSRules(t *testing.T) {
 	r.advance(181 * time.Second)
 	confirm(v1, txn, otp, 410)
 
-	// Five OTPs per mobile per hour (the unknown pair counted too).
-	start("Asha Patil", mobile)
-	status, body := r.api(t, "POST", "/v1/kyvs/otp", v1, map[string]any{"name": "Asha Patil", "mobile": mobile})
-	if status != 429 || body["error"] != "rate_limited" {
-		t.Fatalf("6th OTP in the hour = %d %v", status, body)
+	// Five OTP SMS per mobile per hour: past them the answer is the same
+	// 202 and no SMS goes; requests with a wrong name spend none of them.
+	for range 3 {
+		start("Someone Else", mobile)
 	}
+	start("Asha Patil", mobile)
+	r.otpFor(t, mobile, 4)
+	start("Asha Patil", mobile)
+	r.otpFor(t, mobile, 5)
+	txn = start("Asha Patil", mobile)
+	otps := 0
+	for _, m := range r.outbound(t, mobile) {
+		if m.Template == "kyvs_otp" {
+			otps++
+		}
+	}
+	if otps != 5 {
+		t.Fatalf("%d OTP SMS, want 5: the sixth in the hour must not go", otps)
+	}
+	confirm(v1, txn, otp, 422) // matches nobody, like a wrong name
 	// Bad input.
 	for _, tc := range []struct {
 		body string

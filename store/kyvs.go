@@ -34,28 +34,112 @@ func (e *OTPMismatchError) Unwrap() error { return errOTPMismatch }
 // late confirm is told "expired", not "unknown".
 const kyvsKeep = time.Hour
 
-// NewOTPTxn starts a verification: verifier asks about beneficiary ("" when
-// the name and mobile matched nobody: the transaction then fails every
-// confirm exactly like a wrong OTP, so nobody can tell). Only the OTP's
-// keyed hash is stored.
-func (s *Store) NewOTPTxn(ctx context.Context, verifierID, beneficiaryID, otp string, validFor time.Duration) (string, error) {
+// askScript is the first step of an OTP request: the verifier's own limit
+// spent, and what matching the name needs read — the mobile's
+// beneficiaries and its chosen language. KEYS: verifier limit, the
+// mobile's beneficiaries, its choices. ARGV: now ms, window ms, limit,
+// entry. Answer: {0, ms to wait} or {1, {ids}, lang}.
+var askScript = redis.NewScript(slidingWindowLua + `
+local ok = allow_in_window(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if ok[1] == 0 then return ok end
+return {1, redis.call('ZRANGE', KEYS[2], 0, -1), redis.call('HGET', KEYS[3], 'lang') or ''}
+`)
+
+// Asked is what AskAbout found.
+type Asked struct {
+	Allowed        bool          // within the verifier's limit
+	RetryAfter     time.Duration // when not
+	BeneficiaryIDs []string      // on the mobile, oldest first
+	Prefs          MobilePrefs   // the mobile's language
+}
+
+// AskAbout spends one of the verifier's perWindow requests (limit name)
+// and reads the beneficiaries registered on mobile, in one step.
+func (s *Store) AskAbout(ctx context.Context, limit string, perWindow int, window time.Duration, mobile string) (Asked, error) {
+	now := s.now()
+	res, err := askScript.Run(ctx, s.rdb, []string{s.limitKey(limit), s.mobileBeneficiariesKey(mobile), s.mobileKey(mobile)},
+		now.UnixMilli(), window.Milliseconds(), perWindow, newMessageID(now)).Slice()
+	if err != nil {
+		return Asked{}, fmt.Errorf("ask about a mobile: %w", err)
+	}
+	if res[0] != int64(1) {
+		wait, _ := res[1].(int64)
+		return Asked{RetryAfter: time.Duration(max(wait, 1)) * time.Millisecond}, nil
+	}
+	a := Asked{Allowed: true}
+	ids, _ := res[1].([]any)
+	for _, id := range ids {
+		if v, ok := id.(string); ok {
+			a.BeneficiaryIDs = append(a.BeneficiaryIDs, v)
+		}
+	}
+	a.Prefs.Language, _ = res[2].(string)
+	return a, nil
+}
+
+// startOTPScript is the second step: the transaction, and for a match the
+// OTP SMS recorded and one of the mobile's hourly OTPs spent — past the
+// mobile's budget no SMS goes and the transaction matches nobody, so the
+// answer still says nothing. KEYS: transaction, [the mobile's OTP budget,
+// the SMS's record, history, pending]. ARGV: 1 now ms, 2 lifetime ms,
+// 3 window ms, 4 budget, 5 entry, 6 SMS id, 7 retention ms, 8 history
+// limit, 9 the transaction's field count, its pairs, then the SMS's pairs.
+var startOTPScript = redis.NewScript(recordMessageLua + slidingWindowLua + `
+local n = tonumber(ARGV[9])
+local fields = {unpack(ARGV, 10, 9 + n)}
+local sent = ''
+if KEYS[2] and allow_in_window(KEYS[2], ARGV[1], ARGV[3], ARGV[4], ARGV[5])[1] == 1 then
+  record_message(KEYS[3], KEYS[4], ARGV[6], ARGV[7], ARGV[8], {unpack(ARGV, 10 + n)})
+  redis.call('ZADD', KEYS[5], ARGV[1], ARGV[6])
+  sent = ARGV[6]
+else
+  for i = 1, #fields, 2 do
+    if fields[i] == 'ben' then fields[i + 1] = '' end
+  end
+end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return sent
+`)
+
+// OTPBudget is how many OTP SMS one mobile may get in Window.
+type OTPBudget struct {
+	Max    int
+	Window time.Duration
+}
+
+// StartOTP starts a verification: verifier verifierID asks about
+// beneficiaryID ("" when the name and mobile matched nobody: the
+// transaction then fails every confirm exactly like a wrong OTP, so nobody
+// can tell); only the OTP's keyed hash is stored. For a match it records
+// the OTP SMS in the same step, within the mobile's budget. It returns the transaction and the SMS's id ("" when
+// none went: no match, or past the budget).
+func (s *Store) StartOTP(ctx context.Context, verifierID, beneficiaryID, otp string, validFor time.Duration, budget OTPBudget, sms *NewMessage) (string, string, error) {
 	var raw [16]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return "", fmt.Errorf("new otp transaction: %w", err)
+		return "", "", fmt.Errorf("start otp: %w", err)
 	}
 	txn := hex.EncodeToString(raw[:])
 	now := s.now()
-	key := s.kyvsKey(txn)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, key, "verifier", verifierID, "ben", beneficiaryID, "otp_hash", s.codeHash.sum("kyvs", txn, otp),
-			"tries", 0, "expires_at", now.Add(validFor).UnixMilli(), "created_at", now.UnixMilli())
-		p.PExpire(ctx, key, validFor+kyvsKeep)
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("new otp transaction: %w", err)
+	fields := []any{"verifier", verifierID, "ben", beneficiaryID, "otp_hash", s.codeHash.sum("kyvs", txn, otp),
+		"tries", 0, "expires_at", now.Add(validFor).UnixMilli(), "created_at", now.UnixMilli()}
+	keys := []string{s.kyvsKey(txn)}
+	args := []any{now.UnixMilli(), (validFor + kyvsKeep).Milliseconds(), budget.Window.Milliseconds(), budget.Max, newMessageID(now), "", s.retention.Milliseconds(), s.historyLimit, len(fields)}
+	args = append(args, fields...)
+	if beneficiaryID != "" && sms != nil {
+		m, mfields, err := s.messageRecord(*sms, newMessageID(now), now)
+		if err != nil {
+			return "", "", fmt.Errorf("start otp: %w", err)
+		}
+		keys = append(keys, s.limitKey("kyvs-mobile:"+m.To), s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey())
+		args[5] = m.ID
+		args = append(args, mfields...)
 	}
-	return txn, nil
+	sent, err := startOTPScript.Run(ctx, s.rdb, keys, args...).Text()
+	if err != nil {
+		return "", "", fmt.Errorf("start otp: %w", err)
+	}
+	return txn, sent, nil
 }
 
 // confirmOTPScript applies the OTP rules in one step: the verifier that
