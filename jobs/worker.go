@@ -54,6 +54,7 @@ type WorkerOptions struct {
 type Worker struct {
 	id       string // heartbeat id, named by every claim this worker makes
 	store    *store.Store
+	urgent   *store.Store // the same, with pipelines of its own (pipelineFor)
 	sender   Sender
 	dispatch *Dispatcher
 	servers  map[store.Priority][]*asynq.Server
@@ -94,7 +95,7 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 	defaults := map[store.Priority]int{store.PriorityOTP: 20, store.PriorityTransactional: 50, store.PriorityBulk: 30}
 	w := &Worker{
 		id:    randomID(),
-		store: st, sender: sender, dispatch: dispatch, opts: opts,
+		store: st, urgent: st.OwnPipelines(), sender: sender, dispatch: dispatch, opts: opts,
 		log:       opts.Logger,
 		servers:   map[store.Priority][]*asynq.Server{},
 		slots:     map[store.Priority]chan struct{}{},
@@ -207,6 +208,16 @@ func (w *Worker) Shutdown() {
 	w.inspector.Close()
 }
 
+// pipelineFor is the store whose send-path scripts (claim, advance) a
+// lane's sends share pipelines in: the OTP lane has its own, so its claims
+// and outcomes never queue behind a backlog's.
+func (w *Worker) pipelineFor(lane store.Priority) *store.Store {
+	if lane == store.PriorityOTP {
+		return w.urgent
+	}
+	return w.store
+}
+
 // waitError asks for the task to come back after d without spending a retry:
 // the message is waiting for room under a rate cap or for another worker's lease.
 type waitError struct {
@@ -253,7 +264,8 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 			return ctx.Err()
 		}
 	}
-	return w.send(ctx, ids[0], lastAttempt(ctx))
+	queue, _ := asynq.GetQueueName(ctx)
+	return w.send(ctx, ids[0], store.Priority(queue), lastAttempt(ctx))
 }
 
 // ProcessBatch is the handler of TypeBatch: it sends the messages of a
@@ -279,7 +291,7 @@ func (w *Worker) ProcessBatch(ctx context.Context, t *asynq.Task) error {
 		}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			errs[i] = w.handBack(ctx, id, lane, w.send(ctx, id, false))
+			errs[i] = w.handBack(ctx, id, lane, w.send(ctx, id, lane, false))
 		})
 	}
 	wg.Wait()
@@ -303,8 +315,9 @@ func (w *Worker) handBack(ctx context.Context, id string, lane store.Priority, e
 // send makes one attempt at message id. Its error says what asynq should
 // do with a task that carried only this message: nil done, a waitError
 // come back later without spending a retry, SkipRetry failed for good,
-// anything else retry. last: the task will not be retried.
-func (w *Worker) send(ctx context.Context, id string, last bool) error {
+// anything else retry. lane is the task's queue ("" unknown); last: the
+// task will not be retried.
+func (w *Worker) send(ctx context.Context, id string, lane store.Priority, last bool) error {
 	if _, busy := w.working.LoadOrStore(id, struct{}{}); busy {
 		// Another task of ours is on it (the same message queued twice: a
 		// replayed request, a sweep). It must not claim too: its claim and
@@ -316,7 +329,7 @@ func (w *Worker) send(ctx context.Context, id string, last bool) error {
 	defer w.working.Delete(id)
 	// No task of ours is on it: a lease of ours on it is left from a claim
 	// whose answer was lost, and need not be waited out.
-	m, res, err := w.store.ClaimStale(ctx, id, w.id, taskTimeout)
+	m, res, err := w.pipelineFor(lane).ClaimStale(ctx, id, w.id, taskTimeout)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		w.log.Warn("send task for a message that does not exist", "message_id", id)
@@ -417,7 +430,7 @@ func (w *Worker) recordSent(ctx context.Context, m store.Message, rec providers.
 		if i > 0 {
 			time.Sleep(pause)
 		}
-		if _, err = w.store.Advance(ctx, m.ID, store.Update{
+		if _, err = w.pipelineFor(m.Priority).Advance(ctx, m.ID, store.Update{
 			Status: store.StatusSent, Provider: rec.Provider, ProviderMessageID: rec.ProviderMessageID,
 		}); err == nil {
 			return nil
@@ -448,7 +461,7 @@ func lastAttempt(ctx context.Context) bool {
 
 // fail ends a message as failed; the task is archived, not retried.
 func (w *Worker) fail(ctx context.Context, m store.Message, provider, code string) error {
-	if _, err := w.store.Advance(ctx, m.ID, store.Update{
+	if _, err := w.pipelineFor(m.Priority).Advance(ctx, m.ID, store.Update{
 		Status: store.StatusFailed, Provider: provider, ErrorCode: code,
 	}); err != nil {
 		return err

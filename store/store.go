@@ -93,6 +93,15 @@ func (s *Store) sendPath(ctx context.Context, script *redis.Script, keys []strin
 	return s.batch.run(ctx, script, keys, args...)
 }
 
+// OwnPipelines returns the store with pipelines of its own for the scripts
+// every message passes through (see batcher): a lane whose latency matters
+// (OTPs) then never waits behind the pipelines of a busy one.
+func (s *Store) OwnPipelines() *Store {
+	c := *s
+	c.batch = newBatcher(s.rdb)
+	return &c
+}
+
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
