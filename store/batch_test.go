@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
 	"testing"
 
@@ -49,9 +48,6 @@ func TestBatcherAnswersEveryCallerItsOwnResult(t *testing.T) {
 	if n := rdb.LLen(ctx, "batch:list").Val(); n != callers {
 		t.Fatalf("list holds %d entries, want %d", n, callers)
 	}
-	if b.flight != 0 || len(b.waiting) != 0 {
-		t.Fatalf("batcher left flight=%d waiting=%d", b.flight, len(b.waiting))
-	}
 }
 
 func TestBatcherReloadsScriptsAfterRedisForgetsThem(t *testing.T) {
@@ -65,25 +61,16 @@ func TestBatcherReloadsScriptsAfterRedisForgetsThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A pipeline of several calls meets NOSCRIPT; each call is run again.
-	b.mu.Lock()
-	b.flight = 1 // hold the batcher so that the calls below queue up
-	b.mu.Unlock()
-	var wg sync.WaitGroup
+	var calls []*batchCall
 	for i := range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := b.run(ctx, countScript, []string{"batch:list"}, fmt.Sprint(i)).Err(); err != nil {
-				t.Errorf("call %d after SCRIPT FLUSH: %v", i, err)
-			}
-		}()
+		calls = append(calls, &batchCall{ctx: ctx, script: countScript, keys: []string{"batch:list"}, args: []any{fmt.Sprint(i)}})
 	}
-	waitQueued(t, b, 5)
-	b.mu.Lock()
-	batch := b.take(nil)
-	b.mu.Unlock()
-	batch[0].lead <- batch
-	wg.Wait()
+	b.exec(calls)
+	for i, c := range calls {
+		if err := c.cmd.Err(); err != nil {
+			t.Errorf("call %d after SCRIPT FLUSH: %v", i, err)
+		}
+	}
 	if n := rdb.LLen(ctx, "batch:list").Val(); n != 6 {
 		t.Fatalf("list holds %d entries, want 6", n)
 	}
@@ -99,18 +86,5 @@ func TestBatcherSkipsCallsWhoseContextEnded(t *testing.T) {
 	}
 	if n := rdb.LLen(context.Background(), "batch:list").Val(); n != 0 {
 		t.Fatalf("a cancelled call ran: list holds %d entries", n)
-	}
-}
-
-func waitQueued(t *testing.T, b *batcher, n int) {
-	t.Helper()
-	for {
-		b.mu.Lock()
-		got := len(b.waiting)
-		b.mu.Unlock()
-		if got == n {
-			return
-		}
-		runtime.Gosched()
 	}
 }
