@@ -46,11 +46,31 @@ var gsmSeptets = func() map[rune]int {
 	return m
 }()
 
+// gsmLatin is gsmSeptets for the runes below 256, where almost every
+// character of an SMS is: an array lookup, not a map's hash, on the path
+// every rendered message takes.
+var gsmLatin = func() (t [256]uint8) {
+	for r, n := range gsmSeptets {
+		if r < 256 {
+			t[r] = uint8(n)
+		}
+	}
+	return t
+}()
+
+// septets is r's cost in GSM-7; 0 when r is not in the alphabet.
+func septets(r rune) int {
+	if r >= 0 && r < 256 {
+		return int(gsmLatin[r])
+	}
+	return gsmSeptets[r]
+}
+
 // isGSM7 reports whether every character of text is in the GSM 03.38
 // default alphabet or its extension table.
 func isGSM7(text string) bool {
 	for _, r := range text {
-		if gsmSeptets[r] == 0 {
+		if septets(r) == 0 {
 			return false
 		}
 	}
@@ -61,7 +81,7 @@ func isGSM7(text string) bool {
 // one UCS-2 unit.
 func unitsOf(enc string, r rune) int {
 	if enc == GSM7 {
-		return gsmSeptets[r]
+		return septets(r)
 	}
 	if r > 0xFFFF {
 		return 2

@@ -141,3 +141,18 @@ func TestSplitKeepsPairsWhole(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCountText measures the count every rendered message takes, for
+// an English confirmation and a Hindi one.
+func BenchmarkCountText(b *testing.B) {
+	for _, text := range []string{
+		"Asha Patil: dose 2 of COVISHIELD recorded. Certificate ID 1234567890123. Status FULLY_VACCINATED. This SMS confirms your certificate exists.",
+		"आशा पाटील: COVISHIELD खुराक 2 दर्ज। प्रमाणपत्र 1234567890123। स्थिति FULLY_VACCINATED। यह SMS प्रमाणपत्र का सबूत है।",
+	} {
+		b.Run(CountText(text).Encoding, func(b *testing.B) {
+			for range b.N {
+				CountText(text)
+			}
+		})
+	}
+}
