@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -97,11 +98,6 @@ type DoseResult struct {
 	Replayed bool `json:"-"`
 }
 
-// confirmationVariants is how many dose numbers the dose step gets a
-// rendered confirmation for. Later doses (a fifth) are owed and sent by
-// the slower path.
-const confirmationVariants = 4
-
 // RecordDose records a dose given at centerID (a centre key's own centre;
 // "" for admin, who names it in the input). A booked dose needs the
 // appointment's code, checked with the same counters as VerifyCode, and
@@ -161,7 +157,7 @@ func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput,
 	nd.Mobile = p.Mobile
 	// The certificate id is in the confirmation and is the step's to pick:
 	// a collision (13 random digits) retries the whole step.
-	out, err := g.store.RecordDose(ctx, nd, func(cert string) ([]store.NewMessage, error) {
+	out, err := g.store.RecordDose(ctx, nd, func(cert string) (store.Confirmation, store.Confirmation, error) {
 		return g.confirmations(p, vaccine, cert)
 	})
 	if err != nil {
@@ -218,22 +214,39 @@ func doseResult(out store.DoseOutcome, beneficiaryID string) DoseResult {
 	}
 }
 
-// confirmations renders the confirmation of certificate cert for every
-// outcome the dose step may reach, as store.ConfirmationIndex lays them out.
-func (g *Gateway) confirmations(p store.Profile, vaccine, cert string) ([]store.NewMessage, error) {
+// doseSlot stands for the dose number while a confirmation is rendered
+// for the dose step, which writes the number in (store.Confirmation). A
+// private-use character: nothing a person typed or a template holds.
+const doseSlot = "\uE000"
+
+// confirmations renders the confirmation of certificate cert, partial and
+// completing the course, with the dose number left for the dose step.
+func (g *Gateway) confirmations(p store.Profile, vaccine, cert string) (partial, full store.Confirmation, err error) {
 	b := p.Beneficiary()
-	out := make([]store.NewMessage, 2*confirmationVariants)
-	for n := 1; n <= confirmationVariants; n++ {
-		for _, status := range []string{PartiallyVaccinated, FullyVaccinated} {
-			d := store.Dose{Number: n, Vaccine: vaccine, CertificateID: cert}
-			nm, err := g.render(g.confirmation(b, d, status))
-			if err != nil {
-				return nil, err
-			}
-			out[store.ConfirmationIndex(n, status == FullyVaccinated)] = nm
+	for _, status := range []string{PartiallyVaccinated, FullyVaccinated} {
+		o := g.confirmation(b, store.Dose{Vaccine: vaccine, CertificateID: cert}, status)
+		o.Vars["dose"] = doseSlot
+		nm, err := g.render(o)
+		if err != nil {
+			return partial, full, err
+		}
+		prefix, suffix, ok := strings.Cut(nm.Body, doseSlot)
+		if !ok || strings.Contains(suffix, doseSlot) {
+			return partial, full, fmt.Errorf("confirmation in %s: the dose number must appear once", nm.Language)
+		}
+		c := store.Confirmation{NewMessage: nm, Prefix: prefix, Suffix: suffix}
+		c.Body, c.Masked = "", ""
+		for k := range c.ByDigits {
+			n := templates.CountText(prefix + strings.Repeat("0", k+1) + suffix)
+			c.ByDigits[k].Encoding, c.ByDigits[k].Segments = n.Encoding, n.Segments
+		}
+		if status == FullyVaccinated {
+			full = c
+		} else {
+			partial = c
 		}
 	}
-	return out, nil
+	return partial, full, nil
 }
 
 func (g *Gateway) confirmation(b store.Beneficiary, d store.Dose, status string) Outgoing {

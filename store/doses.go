@@ -37,21 +37,25 @@ type IdempotencyKey struct {
 	TTL                     time.Duration
 }
 
-// Confirmations renders the confirmation SMS of the dose with certificate
-// cert for every outcome the dose step may reach, indexed by
-// ConfirmationIndex: the body says the dose number and the status, which
-// only the step knows. An outcome beyond them (or none given) leaves the
-// confirmation owed instead, for the caller (or the sweeper) to send.
-type Confirmations func(cert string) ([]NewMessage, error)
-
-// ConfirmationIndex is where Confirmations puts the confirmation
-// of dose number n, completing the course (full) or not.
-func ConfirmationIndex(n int, full bool) int {
-	if full {
-		return 2*(n-1) + 1
+// Confirmation is a dose's confirmation SMS for one status, with the
+// dose number — which only the dose step knows — left out: the body is
+// Prefix, the number, Suffix. Every digit weighs one unit in GSM-7 and in
+// UCS-2, so the encoding and segment count depend only on how many digits
+// the number has: ByDigits[k-1] are those of a k-digit number.
+type Confirmation struct {
+	NewMessage     // Body, Encoding and Segments unused
+	Prefix, Suffix string
+	ByDigits       [3]struct {
+		Encoding string
+		Segments int
 	}
-	return 2 * (n - 1)
 }
+
+// Confirmations renders the confirmation of the dose with certificate
+// cert, partial and completing the course. A dose number of more than
+// three digits (or no confirmations given) leaves it owed instead, for
+// the caller (or the sweeper) to send.
+type Confirmations func(cert string) (partial, full Confirmation, err error)
 
 // DoseOutcome is what RecordDose did.
 type DoseOutcome struct {
@@ -84,8 +88,9 @@ type DoseOutcome struct {
 // 5 beneficiary id (check's ARGV), 6 now ms, 7 dose JSON, 8 certificate id,
 // 9 appointment id, 10 owed notification, 11 message id, 12 retention ms,
 // 13 history limit, 14 fingerprint (” without a key), 15 its TTL ms,
-// 16 course table ";VACCINE=n;…", 17 confirmations given, then per
-// confirmation body, encoding, segments, then the message's other fields.
+// 16 course table ";VACCINE=n;…", 17 '1' with confirmations, then for the
+// partial and the full confirmation prefix, suffix and encoding and
+// segments by digits (8 each), then the message's other fields.
 var recordDoseScript = redis.NewScript(checkCodeLua + recordMessageLua + `
 local fp = ARGV[14]
 if fp ~= '' then
@@ -135,13 +140,13 @@ local n = redis.call('RPUSH', KEYS[2], dose)
 local first = dose
 if n > 1 then first = redis.call('LINDEX', KEYS[2], 0) end
 local course = tonumber(string.match(ARGV[16], ';' .. cjson.decode(first).vaccine .. '=(%d+);')) or 0
-local v = 2 * (n - 1)
-if n >= course then v = v + 1 end
+local digits = #tostring(n)
 local msg, owed = ARGV[11], 0
-if v < tonumber(ARGV[17]) then
-  local at = 18 + 3 * v
-  local fields = {'body', ARGV[at], 'encoding', ARGV[at + 1], 'segments', ARGV[at + 2]}
-  for i = 18 + 3 * tonumber(ARGV[17]), #ARGV do fields[#fields + 1] = ARGV[i] end
+if ARGV[17] == '1' and digits <= 3 then
+  local at = 18
+  if n >= course then at = 26 end
+  local fields = {'body', ARGV[at] .. n .. ARGV[at + 1], 'encoding', ARGV[at + 2 * digits], 'segments', ARGV[at + 2 * digits + 1]}
+  for i = 34, #ARGV do fields[#fields + 1] = ARGV[i] end
   record_message(KEYS[5], KEYS[6], msg, ARGV[12], ARGV[13], fields)
   redis.call('ZADD', KEYS[7], now, msg)
 else
@@ -219,26 +224,27 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 		if nd.Mobile == "" {
 			return DoseOutcome{}, errors.New("record dose: confirmations need the mobile")
 		}
-		confirmations, err := confirm(cert)
+		partial, full, err := confirm(cert)
 		if err != nil {
 			return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
 		}
-		var common []any
-		args[16] = len(confirmations)
-		for i, nm := range confirmations {
-			if nm.Masked != "" && nm.Masked != nm.Body {
-				return DoseOutcome{}, errors.New("record dose: a confirmation carries no secret")
-			}
-			_, fields, err := s.messageRecord(nm, msgID, now)
-			if err != nil {
-				return DoseOutcome{}, fmt.Errorf("record dose: confirmation %d: %w", i, err)
-			}
-			args = append(args, nm.Body, nm.Encoding, nm.Segments)
-			if i == 0 {
-				common = recordFieldsExcept(fields, "body", "encoding", "segments")
+		args[16] = "1"
+		for _, c := range []Confirmation{partial, full} {
+			args = append(args, c.Prefix, c.Suffix)
+			for _, by := range c.ByDigits {
+				args = append(args, by.Encoding, by.Segments)
 			}
 		}
-		args = append(args, common...)
+		nm := partial.NewMessage
+		if nm.Masked != "" {
+			return DoseOutcome{}, errors.New("record dose: a confirmation carries no secret")
+		}
+		nm.Body = partial.Prefix + "1" + partial.Suffix // for the checks; the step writes its own
+		_, fields, err := s.messageRecord(nm, msgID, now)
+		if err != nil {
+			return DoseOutcome{}, fmt.Errorf("record dose: confirmation: %w", err)
+		}
+		args = append(args, recordFieldsExcept(fields, "body", "encoding", "segments")...)
 	}
 	res, err := s.sendPath(ctx, recordDoseScript, keys, args...).Slice()
 	if err != nil {
