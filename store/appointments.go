@@ -321,7 +321,7 @@ func (s *Store) VerifyCode(ctx context.Context, c CodeCheck) error {
 	if !validID(c.AppointmentID) {
 		return ErrNotFound
 	}
-	res, err := verifyCodeScript.Run(ctx, s.rdb, []string{s.appointmentKey(c.AppointmentID)},
+	res, err := s.sendPath(ctx, verifyCodeScript, []string{s.appointmentKey(c.AppointmentID)},
 		c.CenterID, c.Today, s.codeHash.sum(c.AppointmentID, c.Code), MaxCodeAttempts, c.BeneficiaryID).Slice()
 	if err != nil {
 		return fmt.Errorf("verify code: %w", err)

@@ -144,7 +144,7 @@ func (s *Store) receive(ctx context.Context, from string, record, answer bool, e
 	keys = append(keys, s.historyKey(from), s.notificationsKey(), s.mobileKey(from), s.replyLimitKey(from), s.mobileBeneficiariesKey(from))
 	args := append([]any{id, dedup, s.retention.Milliseconds(), s.historyLimit, owed, now.UnixMilli(),
 		flag(record), flag(answer), eff.Language, optOut, limit.Window.Milliseconds(), limit.Max, newMessageID(now)}, fields...)
-	res, err := receiveScript.Run(ctx, s.rdb, keys, args...).Slice()
+	res, err := s.sendPath(ctx, receiveScript, keys, args...).Slice()
 	if err != nil {
 		return Received{}, err
 	}

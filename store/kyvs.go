@@ -57,7 +57,7 @@ type Asked struct {
 // and reads the beneficiaries registered on mobile, in one step.
 func (s *Store) AskAbout(ctx context.Context, limit string, perWindow int, window time.Duration, mobile string) (Asked, error) {
 	now := s.now()
-	res, err := askScript.Run(ctx, s.rdb, []string{s.limitKey(limit), s.mobileBeneficiariesKey(mobile), s.mobileKey(mobile)},
+	res, err := s.sendPath(ctx, askScript, []string{s.limitKey(limit), s.mobileBeneficiariesKey(mobile), s.mobileKey(mobile)},
 		now.UnixMilli(), window.Milliseconds(), perWindow, newMessageID(now)).Slice()
 	if err != nil {
 		return Asked{}, fmt.Errorf("ask about a mobile: %w", err)
@@ -135,7 +135,7 @@ func (s *Store) StartOTP(ctx context.Context, verifierID, beneficiaryID, otp str
 		args[5] = m.ID
 		args = append(args, mfields...)
 	}
-	sent, err := startOTPScript.Run(ctx, s.rdb, keys, args...).Text()
+	sent, err := s.sendPath(ctx, startOTPScript, keys, args...).Text()
 	if err != nil {
 		return "", "", fmt.Errorf("start otp: %w", err)
 	}

@@ -87,8 +87,9 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	}, nil
 }
 
-// sendPath runs one of the scripts every message passes through, in a
-// pipeline shared with other callers when there are any (see batcher).
+// sendPath runs one of the scripts of the hot paths (a request's step, a
+// claim, an outcome) in a pipeline shared with other callers when there
+// are any (see batcher).
 func (s *Store) sendPath(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
 	return s.batch.run(ctx, script, keys, args...)
 }
