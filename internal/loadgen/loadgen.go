@@ -255,6 +255,11 @@ type runner struct {
 
 	expMu sync.Mutex
 	exps  []expectation
+
+	// otpMu guards otps: when each mobile was sent an OTP, for the
+	// gateway's budget of OTP SMS per mobile.
+	otpMu sync.Mutex
+	otps  map[string][]time.Time
 }
 
 func newRunner(cfg Config) *runner {
@@ -276,6 +281,7 @@ func newRunner(cfg Config) *runner {
 		stats:  map[Kind]*kindStats{},
 		pools:  map[Kind]*pool{},
 		owner:  map[string]Kind{},
+		otps:   map[string][]time.Time{},
 	}
 	for _, k := range reportKinds {
 		r.stats[k] = &kindStats{statuses: map[string]int{}}

@@ -14,7 +14,27 @@ import (
 const (
 	repliesPerWindow = 5
 	replyWindow      = 10 * time.Minute
+	// The gateway sends a mobile at most 5 KYVS OTPs in any hour; past
+	// them it answers the same 202 and sends none.
+	otpsPerWindow = 5
+	otpWindow     = time.Hour
 )
+
+// spend keeps the events of ts within window of now and reports whether
+// another is allowed under limit, recording it if so: the sliding-window
+// limits the gateway applies, counted the same way.
+func spend(ts []time.Time, now time.Time, window time.Duration, limit int) ([]time.Time, bool) {
+	kept := ts[:0]
+	for _, t := range ts {
+		if now.Sub(t) < window {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) >= limit {
+		return kept, false
+	}
+	return append(kept, now), true
+}
 
 // send sends one request of kind k. ctx carries the requests (they finish
 // when the run's time is up); wait bounds waiting for a free mobile (it
@@ -129,7 +149,14 @@ func (r *runner) kyvs(ctx context.Context, m *member) {
 	accepted := res.ok(http.StatusAccepted)
 	bad := accepted && (json.Unmarshal(res.body, &out) != nil || out.TxnID == "" || out.ExpiresIn <= 0)
 	r.record(KindKYVS, res, bad)
-	if accepted {
+	if !accepted {
+		return
+	}
+	r.otpMu.Lock()
+	var sent bool
+	r.otps[m.Mobile], sent = spend(r.otps[m.Mobile], time.Now(), otpWindow, otpsPerWindow)
+	r.otpMu.Unlock()
+	if sent {
 		r.expect(KindKYVS, m.Mobile, "", res.sent)
 	}
 }
@@ -138,18 +165,8 @@ func (r *runner) kyvs(ctx context.Context, m *member) {
 func (r *runner) inbound(ctx context.Context, m *member) {
 	// The gateway answers 5 keywords per mobile in any 10 minutes and
 	// counts only those it answers; keep the same count.
-	now := time.Now()
-	kept := m.inbound[:0]
-	for _, t := range m.inbound {
-		if now.Sub(t) < replyWindow {
-			kept = append(kept, t)
-		}
-	}
-	m.inbound = kept
-	answered := len(m.inbound) < repliesPerWindow
-	if answered {
-		m.inbound = append(m.inbound, now)
-	}
+	var answered bool
+	m.inbound, answered = spend(m.inbound, time.Now(), replyWindow, repliesPerWindow)
 	in := newInboundSMS(r.cfg.AuthToken, r.cfg.PublicURL, r.cfg.Provider, r.cfg.AccountSID, newSID("SM"), m.Mobile, "STATUS")
 	res := r.api.postForm(ctx, in.path, in.form, in.header)
 	ok := res.ok(http.StatusOK)
