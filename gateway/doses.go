@@ -164,42 +164,47 @@ func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput,
 		return DoseResult{Replayed: out.Replayed}, codeErr("record dose", err)
 	}
 	res := doseResult(out, in.BeneficiaryID)
-	if out.Owed {
-		// A dose beyond the rendered variants: the step left the
-		// confirmation owed under a reserved id. Pay it now, the message
-		// and the debt cleared in one step (on a replay, if still owed:
-		// the process that did the step may have died first).
-		if err := g.payConfirmation(ctx, p, out, res.Status); err != nil {
+	switch {
+	case out.Owed:
+		// A dose number the step could not write in (four digits) left the
+		// confirmation owed under a reserved id. Pay it now, the message and
+		// the debt cleared in one step — on a replay, if still owed: the
+		// process that did the step may have died first.
+		paid, err := g.payConfirmation(ctx, p, out, res.Status)
+		if err != nil {
 			g.log.Error("dose confirmation not queued; the sweeper sends it", "beneficiary", p.ID, "err", err)
-			return res, nil
+		} else if !paid {
+			g.dispatch.Queue(ctx, out.MessageID, store.PriorityTransactional)
 		}
-	}
-	// On a replay too: the process that did the step may have died before
-	// queuing the confirmation. A message queued twice is sent once.
-	if out.Replayed || out.Owed {
+	case out.Replayed:
+		// The process that did the step may have died before queuing the
+		// confirmation. A message queued twice is sent once.
 		g.dispatch.Queue(ctx, out.MessageID, store.PriorityTransactional)
-	} else {
+	default:
 		g.queued(ctx, out.MessageID, "dose_confirmation")
 	}
 	return res, nil
 }
 
-// payConfirmation records the confirmation a dose left owed under its
-// reserved id, clearing the debt in the same step. A replayed dose pays it
-// only if it can take the debt first, so that it and a sweeper never both
-// do; and the reserved id makes a second payment change nothing anyway.
-func (g *Gateway) payConfirmation(ctx context.Context, p store.Profile, out store.DoseOutcome, status string) error {
+// payConfirmation records and queues the confirmation a dose left owed,
+// under its reserved id, clearing the debt in the same step; paid is false
+// when another paid it first. A replayed dose pays only if it can take the
+// debt first, so that it and a sweeper never both do; and the reserved id
+// makes a second payment change nothing anyway.
+func (g *Gateway) payConfirmation(ctx context.Context, p store.Profile, out store.DoseOutcome, status string) (paid bool, err error) {
 	debt := store.ConfirmationNotification(p.ID, out.CertificateID, out.MessageID)
 	if out.Replayed {
 		ok, err := g.store.ClaimNotification(ctx, debt, g.now().Add(time.Hour), sweepLease)
 		if err != nil || !ok {
-			return err
+			return false, err
 		}
 	}
 	o := g.confirmation(p.Beneficiary(), out.Dose, status)
 	o.ID = out.MessageID
-	_, err := g.sendSettling(ctx, debt, o)
-	return err
+	if _, err := g.sendSettling(ctx, debt, o); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func doseResult(out store.DoseOutcome, beneficiaryID string) DoseResult {

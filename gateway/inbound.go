@@ -132,13 +132,13 @@ func (g *Gateway) effect(cmd keywords.Command) store.Effect {
 // records them in one step that also clears settle, then queues them.
 // Past the reply limit nothing is built, so CODE spends no resend.
 func (g *Gateway) answer(ctx context.Context, mobile, provider string, cmd keywords.Command, got store.Received, settle string) error {
-	lang, err := g.replyLanguage(ctx, got)
-	if err != nil {
-		return err
-	}
 	if !got.Allowed {
 		g.log.Warn("reply limit reached: not answering", "mobile", MaskMobile(mobile), "keyword", cmd.Keyword)
 		return g.settleNow(ctx, settle)
+	}
+	lang, err := g.replyLanguage(ctx, got)
+	if err != nil {
+		return err
 	}
 	replies, err := g.replies(ctx, lang, cmd, got.BeneficiaryIDs)
 	if err != nil {

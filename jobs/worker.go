@@ -252,11 +252,12 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	if queue, ok := asynq.GetQueueName(ctx); ok {
+	queue, _ := asynq.GetQueueName(ctx)
+	lane := store.Priority(queue)
+	if slots := w.slots[lane]; slots != nil {
 		// Lone messages and batches share the lane's slots, so the sends
 		// in flight — what a kill -9 may duplicate — stay within its
 		// concurrency.
-		slots := w.slots[store.Priority(queue)]
 		select {
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
@@ -264,8 +265,7 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 			return ctx.Err()
 		}
 	}
-	queue, _ := asynq.GetQueueName(ctx)
-	return w.send(ctx, ids[0], store.Priority(queue), lastAttempt(ctx))
+	return w.send(ctx, ids[0], lane, lastAttempt(ctx))
 }
 
 // ProcessBatch is the handler of TypeBatch: it sends the messages of a
@@ -323,8 +323,7 @@ func (w *Worker) send(ctx context.Context, id string, lane store.Priority, last 
 		// replayed request, a sweep). It must not claim too: its claim and
 		// ours could both take effect, ours taking over its lease as
 		// stale. Come back once that task is done; it will be sent.
-		queue, _ := asynq.GetQueueName(ctx)
-		return w.wait(ctx, store.Message{ID: id, Priority: store.Priority(queue)}, 5*time.Second, "another task of this worker holds the message", last)
+		return w.wait(ctx, store.Message{ID: id, Priority: lane}, 5*time.Second, "another task of this worker holds the message", last)
 	}
 	defer w.working.Delete(id)
 	// No task of ours is on it: a lease of ours on it is left from a claim
@@ -340,9 +339,7 @@ func (w *Worker) send(ctx context.Context, id string, lane store.Priority, last 
 		return nil
 	case res == store.Busy:
 		// m is empty here; a requeue on the task's last retry needs its id.
-		queue, _ := asynq.GetQueueName(ctx)
-		m = store.Message{ID: id, Priority: store.Priority(queue)}
-		return w.wait(ctx, m, 5*time.Second, "another task holds the message", last)
+		return w.wait(ctx, store.Message{ID: id, Priority: lane}, 5*time.Second, "another task holds the message", last)
 	}
 
 	if m.Expired(time.Now()) {

@@ -114,6 +114,17 @@ func (g *gateway) explainMissing(t *testing.T, l *doseLoad, missing []string) {
 	}
 }
 
+// lastDelivery is when the last of got reached a double.
+func lastDelivery(got map[string]*delivery) time.Time {
+	var last time.Time
+	for _, dl := range got {
+		if dl.at.After(last) {
+			last = dl.at
+		}
+	}
+	return last
+}
+
 func duplicates(got map[string]*delivery) int {
 	n := 0
 	for _, d := range got {
@@ -141,12 +152,7 @@ func TestCrashDrill(t *testing.T) {
 	l.wait()
 
 	got, missing := awaitDelivery(t, map[string]*double{"primary": d}, l, 60*time.Second)
-	var last time.Time
-	for _, dl := range got {
-		if dl.at.After(last) {
-			last = dl.at
-		}
-	}
+	last := lastDelivery(got)
 	t.Logf("accepted %d, codes %v, delivered %d, duplicates %d, last delivery %v after the kill",
 		l.count(), l.statusCodes(), len(got), duplicates(got), last.Sub(killedAt).Round(time.Millisecond))
 	if len(missing) > 0 {

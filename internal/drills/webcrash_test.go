@@ -27,8 +27,7 @@ func TestWebCrashDrill(t *testing.T) {
 	const n, clients = 1200, 16
 	l := &doseLoad{accepted: map[string]time.Time{}, codes: map[int]int{}, messageIDs: map[string]string{}}
 	var next, done atomic.Int64
-	var restartedAt atomic.Int64 // unix ns
-	var lastAnswer atomic.Int64  // unix ns of the last 201
+	var lastAnswer atomic.Int64 // unix ns of the last 201
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Go(func() {
@@ -75,17 +74,11 @@ func TestWebCrashDrill(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	g.web.start()
 	waitFor(t, 20*time.Second, "the web process to be ready again", func() bool { return g.get("/readyz") == http.StatusOK })
-	restartedAt.Store(time.Now().UnixNano())
+	restarted := time.Now()
 	wg.Wait()
 
 	got, missing := awaitDelivery(t, map[string]*double{"primary": d}, l, 60*time.Second)
-	var last time.Time
-	for _, dl := range got {
-		if dl.at.After(last) {
-			last = dl.at
-		}
-	}
-	restarted := time.Unix(0, restartedAt.Load())
+	last := lastDelivery(got)
 	t.Logf("doses %d, certificates %d, codes %v, delivered %d, duplicates %d; after the restart: last answer %v, last delivery %v",
 		done.Load(), len(l.accepted), l.statusCodes(), len(got), duplicates(got),
 		time.Unix(0, lastAnswer.Load()).Sub(restarted).Round(time.Millisecond), last.Sub(restarted).Round(time.Millisecond))
