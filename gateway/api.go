@@ -251,6 +251,10 @@ func (s *server) recordDose(c *fiber.Ctx) error {
 	if res.Replayed {
 		c.Set("Idempotent-Replayed", "true")
 	}
+	if answered := (*store.AnsweredError)(nil); errors.As(err, &answered) {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Status(answered.Replay.Status).Send(answered.Replay.Body)
+	}
 	if err != nil {
 		return apiError(err)
 	}

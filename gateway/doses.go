@@ -66,7 +66,8 @@ func codeErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := err.(*store.CodeMismatchError); ok {
+	switch err.(type) {
+	case *store.CodeMismatchError, *store.AnsweredError:
 		return err
 	}
 	return storeErr(op, err)

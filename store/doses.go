@@ -94,9 +94,10 @@ type DoseOutcome struct {
 var recordDoseScript = redis.NewScript(checkCodeLua + recordMessageLua + `
 local fp = ARGV[14]
 if fp ~= '' then
-  local h = redis.call('HMGET', KEYS[9], 'fp', 'outcome')
+  local h = redis.call('HMGET', KEYS[9], 'fp', 'outcome', 'status', 'body')
   if h[1] then
     if h[1] ~= fp then return {'idem_mismatch'} end
+    if not h[2] and h[3] then return {'idem_answer', h[3], h[4] or ''} end
     if not h[2] then return {'idem_running'} end
     return {'replay', redis.call('HGETALL', KEYS[9])}
   end
@@ -255,6 +256,13 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 		return DoseOutcome{}, ErrIdempotencyMismatch
 	case "idem_running":
 		return DoseOutcome{}, ErrIdempotencyRunning
+	case "idem_answer":
+		// A key whose first request the idempotency middleware answered
+		// (before doses kept their outcome in their step): its answer as sent.
+		st, _ := res[1].(string)
+		body, _ := res[2].(string)
+		status, _ := strconv.Atoi(st)
+		return DoseOutcome{Replayed: true}, &AnsweredError{Replay{Status: status, Body: []byte(body)}}
 	case "replay":
 		return replayedDose(d, res[1])
 	case "ok":
@@ -271,6 +279,14 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 	}
 	out.Owed = res[5] == int64(1)
 	return out, nil
+}
+
+// AnsweredError carries the answer kept for an idempotency key in the
+// middleware's form (status and body as sent), to be sent again as it is.
+type AnsweredError struct{ Replay Replay }
+
+func (e *AnsweredError) Error() string {
+	return fmt.Sprintf("answered before with status %d", e.Replay.Status)
 }
 
 // replayedDose rebuilds the outcome an earlier request kept. The request

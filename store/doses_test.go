@@ -176,4 +176,26 @@ func TestRecordDoseIdempotent(t *testing.T) {
 	if got.Doses[0].CenterID != testCenter {
 		t.Fatalf("booked dose recorded at %q, want its appointment's centre %s", got.Doses[0].CenterID, testCenter)
 	}
+	// A key the idempotency middleware answered before doses kept their
+	// outcome in their step is answered as it was; one it still holds is
+	// running.
+	old := key("k4", "old")
+	if _, err := b.s.BeginIdempotent(ctx, old.Scope, old.Key, old.Fingerprint, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	walk.Idempotency = old
+	if _, err := b.s.RecordDose(ctx, walk, confirmTo(b.ben.Mobile)); !errors.Is(err, ErrIdempotencyRunning) {
+		t.Fatalf("a key the middleware holds: %v, want ErrIdempotencyRunning", err)
+	}
+	if _, err := b.s.FinishIdempotent(ctx, old.Scope, old.Key, old.Fingerprint, Replay{Status: 201, Body: []byte(`{"dose":9}`)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.s.RecordDose(ctx, walk, confirmTo(b.ben.Mobile))
+	var answered *AnsweredError
+	if !errors.As(err, &answered) || !out.Replayed || answered.Replay.Status != 201 || string(answered.Replay.Body) != `{"dose":9}` {
+		t.Fatalf("a key the middleware answered: %+v %v, want its answer", out, err)
+	}
+	if got, _ := b.s.Beneficiary(ctx, b.ben.ID); len(got.Doses) != 2 {
+		t.Fatalf("%d doses, want 2: an answered key records nothing", len(got.Doses))
+	}
 }
