@@ -32,7 +32,7 @@ func (s *server) mountAPI(app *fiber.App) {
 	v1.Get("/centers/:id", registry, s.center)
 	v1.Post("/beneficiaries", registry, s.idempotent, s.register)
 	v1.Get("/beneficiaries/:id", registry, s.beneficiary)
-	v1.Post("/appointments", registry, s.idempotent, s.book)
+	v1.Post("/appointments", registry, s.book) // idempotent in its own step
 	v1.Get("/appointments/:id", registry, s.appointment)
 	v1.Post("/appointments/:id/cancel", registry, s.idempotent, s.cancel)
 	v1.Post("/appointments/:id/verify-code", center, s.verifyCode)
@@ -196,11 +196,26 @@ func (s *server) book(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	a, err := s.gw.Book(c.UserContext(), req)
+	idem, err := idempotencyKey(c)
 	if err != nil {
-		return apiError(err)
+		return err
+	}
+	a, err := s.gw.Book(c.UserContext(), req, idem)
+	if err != nil {
+		return answerOrError(c, err)
 	}
 	return created(c, a)
+}
+
+// answerOrError sends the answer an idempotent step kept for a repeated
+// key as it was first sent, or the error's own answer.
+func answerOrError(c *fiber.Ctx, err error) error {
+	if answered := (*store.AnsweredError)(nil); errors.As(err, &answered) {
+		c.Set("Idempotent-Replayed", "true")
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Status(answered.Replay.Status).Send(answered.Replay.Body)
+	}
+	return apiError(err)
 }
 
 func (s *server) appointment(c *fiber.Ctx) error {
@@ -251,12 +266,8 @@ func (s *server) recordDose(c *fiber.Ctx) error {
 	if res.Replayed {
 		c.Set("Idempotent-Replayed", "true")
 	}
-	if answered := (*store.AnsweredError)(nil); errors.As(err, &answered) {
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		return c.Status(answered.Replay.Status).Send(answered.Replay.Body)
-	}
 	if err != nil {
-		return apiError(err)
+		return answerOrError(c, err)
 	}
 	return created(c, res)
 }

@@ -96,7 +96,7 @@ func (g *Gateway) loadDemoData(ctx context.Context) error {
 		}
 		if p.book != "" {
 			if _, err := g.Book(ctx, Booking{BeneficiaryID: b.ID, CenterID: p.book, Date: g.today(),
-				Slot: "09:00-11:00", Dose: len(p.walkIn) + 1}); err != nil {
+				Slot: "09:00-11:00", Dose: len(p.walkIn) + 1}, nil); err != nil {
 				return fmt.Errorf("demo booking for %s: %w", p.Name, err)
 			}
 		}

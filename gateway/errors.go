@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
@@ -97,11 +98,23 @@ func writeError(c *fiber.Ctx, e *apiErr) error {
 	if e.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
+	return c.Status(e.Status).JSON(e.body())
+}
+
+// body is what the error's answer carries.
+func (e *apiErr) body() fiber.Map {
 	body := fiber.Map{"error": e.Code, "message": e.Message}
 	for k, v := range e.Extra {
 		body[k] = v
 	}
-	return c.Status(e.Status).JSON(body)
+	return body
+}
+
+// replay is the error's answer as an idempotent step keeps it: the same
+// bytes fiber's JSON encoder (encoding/json) writes.
+func (e *apiErr) replay() (store.Replay, error) {
+	b, err := json.Marshal(e.body())
+	return store.Replay{Status: e.Status, Body: b}, err
 }
 
 // fiberErrors maps the framework's own errors (routing, body limit) onto

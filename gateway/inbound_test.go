@@ -65,7 +65,7 @@ func inboundFixtures(t *testing.T, r *rig) (a, b string) {
 		return v.ID
 	}
 	book := func(id string) {
-		if _, err := r.gw.Book(ctx, Booking{BeneficiaryID: id, CenterID: "C1", Date: r.today(), Slot: "09:00-11:00", Dose: 1}); err != nil {
+		if _, err := r.gw.Book(ctx, Booking{BeneficiaryID: id, CenterID: "C1", Date: r.today(), Slot: "09:00-11:00", Dose: 1}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -48,7 +48,7 @@ func TestOwedSMSAreNotLost(t *testing.T) {
 	}
 
 	// The flows settle what they owe.
-	v, err := r.gw.Book(ctx, Booking{BeneficiaryID: b.ID, CenterID: "C1", Date: r.today(), Slot: "09:00-11:00", Dose: 1})
+	v, err := r.gw.Book(ctx, Booking{BeneficiaryID: b.ID, CenterID: "C1", Date: r.today(), Slot: "09:00-11:00", Dose: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"math/big"
+	"net/http"
 	"strings"
 	"time"
 
@@ -193,8 +195,10 @@ func appointmentView(a store.Appointment) AppointmentView {
 }
 
 // Book books an appointment, generates its security code and sends the
-// appointment slip in the beneficiary's language.
-func (g *Gateway) Book(ctx context.Context, in Booking) (AppointmentView, error) {
+// appointment slip in the beneficiary's language. With idem, the answers
+// are kept in the same step and a repeat gets a *store.AnsweredError with
+// the first.
+func (g *Gateway) Book(ctx context.Context, in Booking, idem *store.IdempotencyKey) (AppointmentView, error) {
 	if err := matches("beneficiary_id", in.BeneficiaryID, beneficiaryID, "14 digits"); err != nil {
 		return AppointmentView{}, err
 	}
@@ -230,9 +234,18 @@ func (g *Gateway) Book(ctx context.Context, in Booking) (AppointmentView, error)
 		BeneficiaryID: b.ID, CenterID: c.ID, Date: date, Slot: in.Slot, Dose: in.Dose,
 	}, code, g.today(), func(a store.Appointment) (store.NewMessage, error) {
 		return g.render(g.slip("appointment_slip", b, c, a, code))
+	}, idem, func(a store.Appointment, messageID string) (store.Replay, store.Replay, error) {
+		v := appointmentView(a)
+		v.MessageID = messageID
+		booked, err := json.Marshal(v)
+		if err != nil {
+			return store.Replay{}, store.Replay{}, err
+		}
+		refused, err := apiError(store.ErrAlreadyBooked).replay()
+		return store.Replay{Status: http.StatusCreated, Body: booked}, refused, err
 	})
 	if err != nil {
-		return AppointmentView{}, storeErr("book", err)
+		return AppointmentView{}, codeErr("book", err)
 	}
 	g.queued(ctx, msgID, "appointment_slip")
 	v := appointmentView(a)

@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -309,5 +312,62 @@ func TestDoseRetryAfterLostEnqueue(t *testing.T) {
 	r.worker.Shutdown()
 	if n := r.countTo("+919876543216"); n != 1 {
 		t.Fatalf("the double got %d SMS, want 1", n)
+	}
+}
+
+// TestIdempotentBooking: a booking keeps its answers in its own step. A
+// repeat gets the first answer, byte for byte, and books and sends nothing;
+// the same key with another body is refused; a refusal for an active
+// booking is kept too; a repeat of a request that changed nothing runs.
+func TestIdempotentBooking(t *testing.T) {
+	r := newRig(t)
+	r.newCenter(t, "C1")
+	id := r.newBeneficiary(t, "Asha Patil", "9876543217", "en")
+	other := r.newBeneficiary(t, "Neha Joshi", "9876543218", "en")
+	booking := func(ben string) map[string]any {
+		return map[string]any{"beneficiary_id": ben, "center_id": "C1", "date": r.tomorrow(), "slot": "09:00-11:00", "dose": 1}
+	}
+	post := func(key string, body any) (int, string, string) {
+		t.Helper()
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", r.url+"/v1/appointments", bytes.NewReader(raw))
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Idempotent-Replayed"), string(b)
+	}
+	code, replayed, first := post("book-1", booking(id))
+	if code != 201 || replayed != "" {
+		t.Fatalf("first booking %d %q %s", code, replayed, first)
+	}
+	for range 2 {
+		if code, replayed, again := post("book-1", booking(id)); code != 201 || replayed != "true" || again != first {
+			t.Fatalf("repeat %d %q %s, want the first answer %s", code, replayed, again, first)
+		}
+	}
+	if code, _, body := post("book-1", booking(other)); code != 422 || !strings.Contains(body, "idempotency_mismatch") {
+		t.Fatalf("same key, other body: %d %s", code, body)
+	}
+	code, _, refused := post("book-2", booking(id))
+	if code != 409 || !strings.Contains(refused, "already_booked") {
+		t.Fatalf("second booking %d %s, want already_booked", code, refused)
+	}
+	if code, replayed, again := post("book-2", booking(id)); code != 409 || replayed != "true" || again != refused {
+		t.Fatalf("repeat of the refusal %d %q %s", code, replayed, again)
+	}
+	unknown := booking("10000000000000")
+	for range 2 { // not found changed nothing: the key is not kept
+		if code, replayed, _ := post("book-3", unknown); code != 404 || replayed != "" {
+			t.Fatalf("unknown beneficiary %d %q", code, replayed)
+		}
+	}
+	if msgs := r.outbound(t, "+919876543217"); len(msgs) != 1 || msgs[0].Template != "appointment_slip" {
+		t.Fatalf("slips sent: %+v, want one", msgs)
 	}
 }

@@ -69,19 +69,43 @@ func (a Appointment) AttemptsLeft() int { return max(0, MaxCodeAttempts-a.Attemp
 // recorded in the same step (queued and pending, so a lost enqueue is
 // swept) or, when none is given, owed (KEYS[3]): either way a crash before
 // it is queued does not lose it.
-// KEYS: beneficiary, appointment, owed, [slip's record, history, pending].
-// ARGV: 1 today, 2 appointment id, 3 date, 4 notification, 5 now ms,
-// 6 the appointment's field count, its field pairs, then with a slip its
-// id, retention ms, history limit and field pairs.
+// With an idempotency key (KEYS[7], given with a slip) the answers are
+// kept with the step, in the idempotency middleware's form, and a repeat
+// gets the first answer back.
+// KEYS: beneficiary, appointment, owed, [slip's record, history, pending,
+// [idempotency]]. ARGV: 1 today, 2 appointment id, 3 date, 4 notification,
+// 5 now ms, 6 the appointment's field count, its field pairs, then the
+// fingerprint (empty without a key), its TTL ms, the status and body kept
+// when booked and when already booked, then with a slip its id, retention
+// ms, history limit and field pairs.
 var bookScript = redis.NewScript(recordMessageLua + oweOrRecordLua + `
+local n = tonumber(ARGV[6])
+local at = 7 + n
+local fp = ARGV[at]
+if fp ~= '' then
+  local h = redis.call('HMGET', KEYS[7], 'fp', 'status', 'body')
+  if h[1] then
+    if h[1] ~= fp then return {'idem_mismatch'} end
+    if not h[2] then return {'idem_running'} end
+    return {'idem_answer', h[2], h[3] or ''}
+  end
+end
+local function keep(status, body)
+  if fp == '' then return end
+  redis.call('HSET', KEYS[7], 'fp', fp, 'status', status, 'body', body)
+  redis.call('PEXPIRE', KEYS[7], ARGV[at + 1])
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local active = redis.call('HGET', KEYS[1], 'active_appt')
 local adate = redis.call('HGET', KEYS[1], 'active_date')
-if active and active ~= '' and adate and adate >= ARGV[1] then return 0 end
-local n = tonumber(ARGV[6])
+if active and active ~= '' and adate and adate >= ARGV[1] then
+  keep(ARGV[at + 4], ARGV[at + 5])
+  return 0
+end
 redis.call('HSET', KEYS[2], unpack(ARGV, 7, 6 + n))
 redis.call('HSET', KEYS[1], 'active_appt', ARGV[2], 'active_date', ARGV[3])
-owe_or_record(7 + n, ARGV[4])
+owe_or_record(at + 6, ARGV[4])
+keep(ARGV[at + 2], ARGV[at + 3])
 return 1
 `)
 
@@ -103,16 +127,23 @@ end
 // BookAppointment stores a booking with its security code (sealed, and
 // hashed for checking), leaving its slip owed. today is the programme's date.
 func (s *Store) BookAppointment(ctx context.Context, a Appointment, code, today string) (Appointment, error) {
-	a, _, err := s.Book(ctx, a, code, today, nil)
+	a, _, err := s.Book(ctx, a, code, today, nil, nil, nil)
 	return a, err
 }
 
 // Owed renders the SMS a step owes once the step's record is known.
 type Owed func(a Appointment) (NewMessage, error)
 
+// Answers renders what an idempotent booking keeps for its key's repeats,
+// once the appointment and its slip's id are known: the answer to the
+// booking and to a refusal for an active booking, as sent.
+type Answers func(a Appointment, messageID string) (booked, alreadyBooked Replay, err error)
+
 // Book is BookAppointment that records the slip slip renders in the same
-// step, returning its message id ("" with no slip).
-func (s *Store) Book(ctx context.Context, a Appointment, code, today string, slip Owed) (Appointment, string, error) {
+// step, returning its message id ("" with no slip). With idem (and a
+// slip) the step keeps the answers answers renders, and a repeat gets an
+// *AnsweredError with the first.
+func (s *Store) Book(ctx context.Context, a Appointment, code, today string, slip Owed, idem *IdempotencyKey, answers Answers) (Appointment, string, error) {
 	now := s.now().UTC()
 	a.ID = newMessageID(now)
 	a.Status, a.Attempts, a.CreatedAt, a.UpdatedAt = AppointmentBooked, 0, now, now
@@ -126,28 +157,61 @@ func (s *Store) Book(ctx context.Context, a Appointment, code, today string, sli
 		"created_at", now.UnixMilli(), "updated_at", now.UnixMilli()}
 	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(a.ID), s.notificationsKey()}
 	args := append([]any{today, a.ID, a.Date, SlipNotification(a.ID), now.UnixMilli(), len(fields)}, fields...)
-	keys, args, msgID, err := s.withOwed(keys, args, a, slip, now)
+	msgKeys, msgArgs, msgID, err := s.owedMessage(a, slip, now)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	n, err := s.sendPath(ctx, bookScript, keys, args...).Int()
+	keys = append(keys, msgKeys...)
+	idemArgs := []any{"", 0, "", "", "", ""}
+	if idem != nil && slip != nil && answers != nil {
+		booked, refused, err := answers(a, msgID)
+		if err != nil {
+			return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
+		}
+		keys = append(keys, s.idempotencyKey(idem.Scope, idem.Key))
+		idemArgs = []any{idem.Fingerprint, idem.TTL.Milliseconds(), booked.Status, booked.Body, refused.Status, refused.Body}
+	}
+	args = append(append(args, idemArgs...), msgArgs...)
+	res, err := s.sendPath(ctx, bookScript, keys, args...).Result()
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	switch n {
-	case -1:
-		return Appointment{}, "", ErrNotFound
-	case 0:
-		return Appointment{}, "", ErrAlreadyBooked
+	switch v := res.(type) {
+	case int64:
+		switch v {
+		case -1:
+			return Appointment{}, "", ErrNotFound
+		case 0:
+			return Appointment{}, "", ErrAlreadyBooked
+		}
+		return a, msgID, nil
+	case []any:
+		return Appointment{}, "", idempotencyAnswer(v)
 	}
-	return a, msgID, nil
+	return Appointment{}, "", fmt.Errorf("book appointment: unexpected answer %v", res)
 }
 
-// withOwed adds the message owed renders for a, if any, to a step's keys
-// and args as oweOrRecordLua reads them.
-func (s *Store) withOwed(keys []string, args []any, a Appointment, owed Owed, now time.Time) ([]string, []any, string, error) {
+// idempotencyAnswer reads a step's answer about a key seen before.
+func idempotencyAnswer(res []any) error {
+	switch res[0] {
+	case "idem_mismatch":
+		return ErrIdempotencyMismatch
+	case "idem_running":
+		return ErrIdempotencyRunning
+	case "idem_answer":
+		st, _ := res[1].(string)
+		body, _ := res[2].(string)
+		status, _ := strconv.Atoi(st)
+		return &AnsweredError{Replay{Status: status, Body: []byte(body)}}
+	}
+	return fmt.Errorf("unexpected answer %v", res[0])
+}
+
+// owedMessage is the record of the message owed renders for a, if any, as
+// oweOrRecordLua reads it: its keys and args, and its id.
+func (s *Store) owedMessage(a Appointment, owed Owed, now time.Time) ([]string, []any, string, error) {
 	if owed == nil {
-		return keys, args, "", nil
+		return nil, nil, "", nil
 	}
 	nm, err := owed(a)
 	if err != nil {
@@ -157,9 +221,9 @@ func (s *Store) withOwed(keys []string, args []any, a Appointment, owed Owed, no
 	if err != nil {
 		return nil, nil, "", err
 	}
-	keys = append(keys, s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey())
-	args = append(args, m.ID, s.retention.Milliseconds(), s.historyLimit)
-	return keys, append(args, fields...), m.ID, nil
+	keys := []string{s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey()}
+	args := append([]any{m.ID, s.retention.Milliseconds(), s.historyLimit}, fields...)
+	return keys, args, m.ID, nil
 }
 
 // Appointment loads one appointment.
@@ -237,10 +301,11 @@ func (s *Store) Cancel(ctx context.Context, id string, notice Owed) (Appointment
 	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(id), s.notificationsKey()}
 	args := []any{string(AppointmentCancelled), id, CancellationNotification(id), SlipNotification(id), now.UnixMilli()}
 	a.Status, a.UpdatedAt = AppointmentCancelled, now
-	keys, args, msgID, err := s.withOwed(keys, args, a, notice, now)
+	msgKeys, msgArgs, msgID, err := s.owedMessage(a, notice, now)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
+	keys, args = append(keys, msgKeys...), append(args, msgArgs...)
 	n, err := s.sendPath(ctx, finishScript, keys, args...).Int()
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)

@@ -749,7 +749,7 @@ func TestBookAndCancelRecordTheirSMS(t *testing.T) {
 		}
 	}
 	a, slipID, err := s.Book(ctx, Appointment{BeneficiaryID: ben.ID, CenterID: testCenter, Date: testToday, Slot: "09:00-11:00", Dose: 1},
-		testCode, testToday, render("appointment_slip", "Your code is "+testCode))
+		testCode, testToday, render("appointment_slip", "Your code is "+testCode), nil, nil)
 	if err != nil || slipID == "" {
 		t.Fatalf("book: %q %v", slipID, err)
 	}
@@ -758,7 +758,7 @@ func TestBookAndCancelRecordTheirSMS(t *testing.T) {
 		t.Fatalf("slip %q / %q (%v %v)", slip.SendBody(), slip.Body, res, err)
 	}
 	if _, id, err := s.Book(ctx, Appointment{BeneficiaryID: ben.ID, CenterID: testCenter, Date: testToday}, otherCode, testToday,
-		render("appointment_slip", "second")); !errors.Is(err, ErrAlreadyBooked) || id != "" {
+		render("appointment_slip", "second"), nil, nil); !errors.Is(err, ErrAlreadyBooked) || id != "" {
 		t.Fatalf("second booking: %q %v, want ErrAlreadyBooked", id, err)
 	}
 	cancelled, noticeID, err := s.Cancel(ctx, a.ID, render("cancellation", "cancelled"))

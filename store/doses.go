@@ -252,17 +252,12 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
 	}
 	switch res[0] {
-	case "idem_mismatch":
-		return DoseOutcome{}, ErrIdempotencyMismatch
-	case "idem_running":
-		return DoseOutcome{}, ErrIdempotencyRunning
+	case "idem_mismatch", "idem_running":
+		return DoseOutcome{}, idempotencyAnswer(res)
 	case "idem_answer":
 		// A key whose first request the idempotency middleware answered
 		// (before doses kept their outcome in their step): its answer as sent.
-		st, _ := res[1].(string)
-		body, _ := res[2].(string)
-		status, _ := strconv.Atoi(st)
-		return DoseOutcome{Replayed: true}, &AnsweredError{Replay{Status: status, Body: []byte(body)}}
+		return DoseOutcome{Replayed: true}, idempotencyAnswer(res)
 	case "replay":
 		return replayedDose(d, res[1])
 	case "ok":
