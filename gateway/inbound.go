@@ -311,7 +311,7 @@ func (g *Gateway) activeAppointment(ctx context.Context, b store.Beneficiary) (*
 	if err != nil {
 		return nil, store.Center{}, storeErr("appointment", err)
 	}
-	c, err := g.store.Center(ctx, a.CenterID)
+	c, err := g.store.KnownCenter(ctx, a.CenterID)
 	if err != nil {
 		return nil, store.Center{}, storeErr("appointment centre", err)
 	}

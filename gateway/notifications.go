@@ -98,7 +98,7 @@ func (g *Gateway) owedMessage(ctx context.Context, n string) (Outgoing, bool, er
 		if err != nil {
 			return Outgoing{}, false, err
 		}
-		c, err := g.store.Center(ctx, a.CenterID)
+		c, err := g.store.KnownCenter(ctx, a.CenterID)
 		if err != nil {
 			return Outgoing{}, false, err
 		}

@@ -100,7 +100,7 @@ func (g *Gateway) Resend(ctx context.Context, who Caller, r ResendRequest) (stor
 		if err != nil {
 			return store.Message{}, storeErr("resend: beneficiary", err)
 		}
-		c, err := g.store.Center(ctx, a.CenterID)
+		c, err := g.store.KnownCenter(ctx, a.CenterID)
 		if err != nil {
 			return store.Message{}, storeErr("resend: centre", err)
 		}
