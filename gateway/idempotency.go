@@ -66,10 +66,10 @@ func (g *Gateway) FinishIdempotent(ctx context.Context, scope, key, fingerprint 
 // same key with a different body is refused.
 func (s *server) idempotent(c *fiber.Ctx) error {
 	idem, err := idempotencyKey(c)
-	if err != nil || idem == nil {
-		if err != nil {
-			return err
-		}
+	if err != nil {
+		return err
+	}
+	if idem == nil {
 		return c.Next()
 	}
 	scope, key, fp := idem.Scope, idem.Key, idem.Fingerprint
