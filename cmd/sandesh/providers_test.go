@@ -170,10 +170,7 @@ providers:
 	addr := p.addr(t)
 	awaitReady(t, addr)
 	call := apiCaller(t, addr)
-	call("POST", "/v1/centers", map[string]any{"id": "C1", "name": "PHC Aundh", "district": "Pune", "state": "Maharashtra", "pincode": "411007"})
-	ben := call("POST", "/v1/beneficiaries", map[string]any{"name": "Asha Patil", "mobile": "9876543210", "birth_year": 1980, "gender": "F", "language": "en"})
-	tomorrow := time.Now().In(kolkata(t)).AddDate(0, 0, 1).Format(time.DateOnly)
-	call("POST", "/v1/appointments", map[string]any{"beneficiary_id": ben["id"], "center_id": "C1", "date": tomorrow, "slot": "09:00-11:00", "dose": 1})
+	bookAsha(t, call)
 	at.WaitCount(t, 1, 10*time.Second)
 	sent := at.Messages()[0]
 	if sent.To != "+919876543210" || sent.From != "CoWIN" || !strings.Contains(sent.Message, "PHC Aundh") {
@@ -201,6 +198,16 @@ providers:
 
 // apiCaller calls the gateway's API at addr with the admin key and fails
 // the test on any answer but 2xx.
+// bookAsha books Asha Patil (9876543210) at a new centre C1 for
+// tomorrow, so that her appointment slip goes out.
+func bookAsha(t *testing.T, call func(method, path string, body any) map[string]any) {
+	t.Helper()
+	call("POST", "/v1/centers", map[string]any{"id": "C1", "name": "PHC Aundh", "district": "Pune", "state": "Maharashtra", "pincode": "411007"})
+	ben := call("POST", "/v1/beneficiaries", map[string]any{"name": "Asha Patil", "mobile": "9876543210", "birth_year": 1980, "gender": "F", "language": "en"})
+	tomorrow := time.Now().In(kolkata(t)).AddDate(0, 0, 1).Format(time.DateOnly)
+	call("POST", "/v1/appointments", map[string]any{"beneficiary_id": ben["id"], "center_id": "C1", "date": tomorrow, "slot": "09:00-11:00", "dose": 1})
+}
+
 func apiCaller(t *testing.T, addr string) func(method, path string, body any) map[string]any {
 	return func(method, path string, body any) map[string]any {
 		t.Helper()

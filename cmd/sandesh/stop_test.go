@@ -58,10 +58,7 @@ providers:
 
 	// A booking's slip goes to the provider, which holds it.
 	call := apiCaller(t, addr)
-	call("POST", "/v1/centers", map[string]any{"id": "C1", "name": "PHC Aundh", "district": "Pune", "state": "Maharashtra", "pincode": "411007"})
-	ben := call("POST", "/v1/beneficiaries", map[string]any{"name": "Asha Patil", "mobile": "9876543210", "birth_year": 1980, "gender": "F", "language": "en"})
-	tomorrow := time.Now().In(kolkata(t)).AddDate(0, 0, 1).Format(time.DateOnly)
-	call("POST", "/v1/appointments", map[string]any{"beneficiary_id": ben["id"], "center_id": "C1", "date": tomorrow, "slot": "09:00-11:00", "dose": 1})
+	bookAsha(t, call)
 	for deadline := time.Now().Add(10 * time.Second); twilio.Calls() == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the slip did not reach the provider within 10 s\n%s", p.output())
