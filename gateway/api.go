@@ -34,7 +34,7 @@ func (s *server) mountAPI(app *fiber.App) {
 	v1.Get("/beneficiaries/:id", registry, s.beneficiary)
 	v1.Post("/appointments", registry, s.book) // idempotent in its own step
 	v1.Get("/appointments/:id", registry, s.appointment)
-	v1.Post("/appointments/:id/cancel", registry, s.idempotent, s.cancel)
+	v1.Post("/appointments/:id/cancel", registry, s.cancel) // idempotent in its own step
 	v1.Post("/appointments/:id/verify-code", center, s.verifyCode)
 	v1.Post("/doses", center, s.recordDose) // idempotent in its own step
 
@@ -233,9 +233,13 @@ func (s *server) cancel(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	a, err := s.gw.Cancel(c.UserContext(), c.Params("id"))
+	idem, err := idempotencyKey(c)
 	if err != nil {
-		return apiError(err)
+		return err
+	}
+	a, err := s.gw.Cancel(c.UserContext(), c.Params("id"), idem)
+	if err != nil {
+		return answerOrError(c, err)
 	}
 	return c.JSON(a)
 }

@@ -52,7 +52,7 @@ func TestOwedSMSAreNotLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.gw.Cancel(ctx, v.ID); err != nil {
+	if _, err := r.gw.Cancel(ctx, v.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := owed(); len(n) != 0 {

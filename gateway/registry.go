@@ -234,16 +234,7 @@ func (g *Gateway) Book(ctx context.Context, in Booking, idem *store.IdempotencyK
 		BeneficiaryID: b.ID, CenterID: c.ID, Date: date, Slot: in.Slot, Dose: in.Dose,
 	}, code, g.today(), func(a store.Appointment) (store.NewMessage, error) {
 		return g.render(g.slip("appointment_slip", b, c, a, code))
-	}, idem, func(a store.Appointment, messageID string) (store.Replay, store.Replay, error) {
-		v := appointmentView(a)
-		v.MessageID = messageID
-		booked, err := json.Marshal(v)
-		if err != nil {
-			return store.Replay{}, store.Replay{}, err
-		}
-		refused, err := apiError(store.ErrAlreadyBooked).replay()
-		return store.Replay{Status: http.StatusCreated, Body: booked}, refused, err
-	})
+	}, idem, keptAnswers(http.StatusCreated, store.ErrAlreadyBooked))
 	if err != nil {
 		return AppointmentView{}, codeErr("book", err)
 	}
@@ -291,7 +282,9 @@ func (g *Gateway) Appointment(ctx context.Context, id string) (AppointmentView, 
 }
 
 // Cancel cancels a booked appointment and tells the citizen, in one step.
-func (g *Gateway) Cancel(ctx context.Context, id string) (AppointmentView, error) {
+// With idem, the answers are kept in the same step and a repeat gets a
+// *store.AnsweredError with the first.
+func (g *Gateway) Cancel(ctx context.Context, id string, idem *store.IdempotencyKey) (AppointmentView, error) {
 	a, msgID, err := g.store.Cancel(ctx, id, func(a store.Appointment) (store.NewMessage, error) {
 		p, err := g.store.Profile(ctx, a.BeneficiaryID)
 		if err != nil {
@@ -302,14 +295,30 @@ func (g *Gateway) Cancel(ctx context.Context, id string) (AppointmentView, error
 			return store.NewMessage{}, err
 		}
 		return g.render(g.cancellation(p.Beneficiary(), c, a))
-	})
+	}, idem, keptAnswers(http.StatusOK, store.ErrNotActive))
 	if err != nil {
-		return AppointmentView{}, storeErr("cancel", err)
+		return AppointmentView{}, codeErr("cancel", err)
 	}
 	g.queued(ctx, msgID, "cancellation")
 	v := appointmentView(a)
 	v.MessageID = msgID
 	return v, nil
+}
+
+// keptAnswers renders what a booking or a cancel keeps for its key: the
+// appointment as answered with status, and the answer to refusal — byte
+// for byte what the handler sends (encoding/json, as fiber's encoder).
+func keptAnswers(status int, refusal error) store.Answers {
+	return func(a store.Appointment, messageID string) (store.Replay, store.Replay, error) {
+		v := appointmentView(a)
+		v.MessageID = messageID
+		done, err := json.Marshal(v)
+		if err != nil {
+			return store.Replay{}, store.Replay{}, err
+		}
+		refused, err := apiError(refusal).replay()
+		return store.Replay{Status: status, Body: done}, refused, err
+	}
 }
 
 func (g *Gateway) cancellation(b store.Beneficiary, c store.Center, a store.Appointment) Outgoing {

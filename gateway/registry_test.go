@@ -315,7 +315,8 @@ func TestDoseRetryAfterLostEnqueue(t *testing.T) {
 	}
 }
 
-// TestIdempotentBooking: a booking keeps its answers in its own step. A
+// TestIdempotentBooking: a booking, and a cancel, keep their answers in
+// their own step. A
 // repeat gets the first answer, byte for byte, and books and sends nothing;
 // the same key with another body is refused; a refusal for an active
 // booking is kept too; a repeat of a request that changed nothing runs.
@@ -329,20 +330,10 @@ func TestIdempotentBooking(t *testing.T) {
 	}
 	post := func(key string, body any) (int, string, string) {
 		t.Helper()
-		raw, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", r.url+"/v1/appointments", bytes.NewReader(raw))
-		req.Header.Set("Authorization", "Bearer "+adminKey)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header.Get("Idempotent-Replayed"), string(b)
+		return postKeyed(t, r.url+"/v1/appointments", key, body)
 	}
 	code, replayed, first := post("book-1", booking(id))
+
 	if code != 201 || replayed != "" {
 		t.Fatalf("first booking %d %q %s", code, replayed, first)
 	}
@@ -370,4 +361,56 @@ func TestIdempotentBooking(t *testing.T) {
 	if msgs := r.outbound(t, "+919876543217"); len(msgs) != 1 || msgs[0].Template != "appointment_slip" {
 		t.Fatalf("slips sent: %+v, want one", msgs)
 	}
+
+	// A cancel keeps its key's answers in its step too.
+	var appt struct{ ID string }
+	if err := json.Unmarshal([]byte(first), &appt); err != nil {
+		t.Fatal(err)
+	}
+	cancel := func(key string) (int, string, string) {
+		t.Helper()
+		return postKeyed(t, r.url+"/v1/appointments/"+appt.ID+"/cancel", key, nil)
+	}
+	code, replayed, cancelled := cancel("cancel-1")
+	if code != 200 || replayed != "" || !strings.Contains(cancelled, `"status":"cancelled"`) {
+		t.Fatalf("cancel %d %q %s", code, replayed, cancelled)
+	}
+	if code, replayed, again := cancel("cancel-1"); code != 200 || replayed != "true" || again != cancelled {
+		t.Fatalf("repeat of the cancel %d %q %s, want the first answer %s", code, replayed, again, cancelled)
+	}
+	code, _, notActive := cancel("cancel-2")
+	if code != 409 || !strings.Contains(notActive, "not_active") {
+		t.Fatalf("cancel of a cancelled appointment %d %s", code, notActive)
+	}
+	if code, replayed, again := cancel("cancel-2"); code != 409 || replayed != "true" || again != notActive {
+		t.Fatalf("repeat of the refusal %d %q %s", code, replayed, again)
+	}
+	sent := map[string]int{}
+	for _, m := range r.outbound(t, "+919876543217") {
+		sent[m.Template]++
+	}
+	if len(sent) != 2 || sent["appointment_slip"] != 1 || sent["cancellation"] != 1 {
+		t.Fatalf("SMS sent: %v, want the slip and one cancellation", sent)
+	}
+}
+
+// postKeyed posts body (nil: none) as the admin with an Idempotency-Key,
+// and returns the status, the Idempotent-Replayed header and the body.
+func postKeyed(t *testing.T, url, key string, body any) (int, string, string) {
+	t.Helper()
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(raw))
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Idempotent-Replayed"), string(b)
 }

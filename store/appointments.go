@@ -78,36 +78,47 @@ func (a Appointment) AttemptsLeft() int { return max(0, MaxCodeAttempts-a.Attemp
 // fingerprint (empty without a key), its TTL ms, the status and body kept
 // when booked and when already booked, then with a slip its id, retention
 // ms, history limit and field pairs.
-var bookScript = redis.NewScript(recordMessageLua + oweOrRecordLua + `
+var bookScript = redis.NewScript(recordMessageLua + oweOrRecordLua + keptAnswersLua + `
 local n = tonumber(ARGV[6])
 local at = 7 + n
-local fp = ARGV[at]
-if fp ~= '' then
-  local h = redis.call('HMGET', KEYS[7], 'fp', 'status', 'body')
-  if h[1] then
-    if h[1] ~= fp then return {'idem_mismatch'} end
-    if not h[2] then return {'idem_running'} end
-    return {'idem_answer', h[2], h[3] or ''}
-  end
-end
-local function keep(status, body)
-  if fp == '' then return end
-  redis.call('HSET', KEYS[7], 'fp', fp, 'status', status, 'body', body)
-  redis.call('PEXPIRE', KEYS[7], ARGV[at + 1])
-end
+local seen = answered(at)
+if seen then return seen end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local active = redis.call('HGET', KEYS[1], 'active_appt')
 local adate = redis.call('HGET', KEYS[1], 'active_date')
 if active and active ~= '' and adate and adate >= ARGV[1] then
-  keep(ARGV[at + 4], ARGV[at + 5])
+  keep(at, false)
   return 0
 end
 redis.call('HSET', KEYS[2], unpack(ARGV, 7, 6 + n))
 redis.call('HSET', KEYS[1], 'active_appt', ARGV[2], 'active_date', ARGV[3])
 owe_or_record(at + 6, ARGV[4])
-keep(ARGV[at + 2], ARGV[at + 3])
+keep(at, true)
 return 1
 `)
+
+// keptAnswersLua keeps an idempotency key's answers in the step that
+// changes the state, in the idempotency middleware's form (fp, status,
+// body), for the booking and cancel scripts. The key is KEYS[7]; ARGV from
+// at: the fingerprint (empty without a key), its TTL ms, the status and
+// body of the change done, then of the refusal kept.
+const keptAnswersLua = `
+local function answered(at)
+  if ARGV[at] == '' then return nil end
+  local h = redis.call('HMGET', KEYS[7], 'fp', 'status', 'body')
+  if not h[1] then return nil end
+  if h[1] ~= ARGV[at] then return {'idem_mismatch'} end
+  if not h[2] then return {'idem_running'} end
+  return {'idem_answer', h[2], h[3] or ''}
+end
+local function keep(at, done)
+  if ARGV[at] == '' then return end
+  local i = at + 4
+  if done then i = at + 2 end
+  redis.call('HSET', KEYS[7], 'fp', ARGV[at], 'status', ARGV[i], 'body', ARGV[i + 1])
+  redis.call('PEXPIRE', KEYS[7], ARGV[at + 1])
+end
+`
 
 // oweOrRecordLua records the message a step owes — ARGV from at: its id,
 // retention ms, history limit, field pairs; KEYS[4..6]: its record,
@@ -134,10 +145,11 @@ func (s *Store) BookAppointment(ctx context.Context, a Appointment, code, today 
 // Owed renders the SMS a step owes once the step's record is known.
 type Owed func(a Appointment) (NewMessage, error)
 
-// Answers renders what an idempotent booking keeps for its key's repeats,
-// once the appointment and its slip's id are known: the answer to the
-// booking and to a refusal for an active booking, as sent.
-type Answers func(a Appointment, messageID string) (booked, alreadyBooked Replay, err error)
+// Answers renders what an idempotent step keeps for its key's repeats,
+// once the appointment and its SMS's id are known: the answer to the change
+// done and to the refusal kept (an active booking; a cancelled or used
+// appointment), as sent.
+type Answers func(a Appointment, messageID string) (done, refused Replay, err error)
 
 // Book is BookAppointment that records the slip slip renders in the same
 // step, returning its message id ("" with no slip). With idem (and a
@@ -162,16 +174,11 @@ func (s *Store) Book(ctx context.Context, a Appointment, code, today string, sli
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
 	keys = append(keys, msgKeys...)
-	idemArgs := []any{"", 0, "", "", "", ""}
-	if idem != nil && slip != nil && answers != nil {
-		booked, refused, err := answers(a, msgID)
-		if err != nil {
-			return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
-		}
-		keys = append(keys, s.idempotencyKey(idem.Scope, idem.Key))
-		idemArgs = []any{idem.Fingerprint, idem.TTL.Milliseconds(), booked.Status, booked.Body, refused.Status, refused.Body}
+	idemKeys, idemArgs, err := s.keptAnswers(a, msgID, slip != nil, idem, answers)
+	if err != nil {
+		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	args = append(append(args, idemArgs...), msgArgs...)
+	keys, args = append(keys, idemKeys...), append(append(args, idemArgs...), msgArgs...)
 	res, err := s.sendPath(ctx, bookScript, keys, args...).Result()
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
@@ -189,6 +196,20 @@ func (s *Store) Book(ctx context.Context, a Appointment, code, today string, sli
 		return Appointment{}, "", idempotencyAnswer(v)
 	}
 	return Appointment{}, "", fmt.Errorf("book appointment: unexpected answer %v", res)
+}
+
+// keptAnswers is an idempotency key and its answers as keptAnswersLua
+// reads them; a step keeps them only with its SMS's keys before (withSMS).
+func (s *Store) keptAnswers(a Appointment, msgID string, withSMS bool, idem *IdempotencyKey, answers Answers) ([]string, []any, error) {
+	if idem == nil || answers == nil || !withSMS {
+		return nil, []any{"", 0, "", "", "", ""}, nil
+	}
+	done, refused, err := answers(a, msgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []string{s.idempotencyKey(idem.Scope, idem.Key)},
+		[]any{idem.Fingerprint, idem.TTL.Milliseconds(), done.Status, done.Body, refused.Status, refused.Body}, nil
 }
 
 // idempotencyAnswer reads a step's answer about a key seen before.
@@ -268,31 +289,41 @@ func (s *Store) SecurityCode(ctx context.Context, id string) (string, error) {
 
 // finishScript ends an active appointment (cancel) and frees the
 // beneficiary for a new booking; the cancellation SMS is recorded (or
-// owed) instead of the slip. KEYS as bookScript's; ARGV: 1 status, 2 the
-// appointment id, 3 debt, 4 the slip's debt, 5 now ms, then the message.
-var finishScript = redis.NewScript(recordMessageLua + oweOrRecordLua + `
+// owed) instead of the slip. With an idempotency key (given with the SMS)
+// its answers are kept in the step. KEYS as bookScript's; ARGV: 1 status,
+// 2 the appointment id, 3 debt, 4 the slip's debt, 5 now ms, 6–11 the
+// key's fingerprint, TTL and answers (keptAnswersLua), then the message.
+var finishScript = redis.NewScript(recordMessageLua + oweOrRecordLua + keptAnswersLua + `
+local seen = answered(6)
+if seen then return seen end
 local st = redis.call('HGET', KEYS[2], 'status')
 if not st then return -1 end
-if st ~= 'booked' then return 0 end
+if st ~= 'booked' then
+  keep(6, false)
+  return 0
+end
 redis.call('HSET', KEYS[2], 'status', ARGV[1], 'updated_at', ARGV[5])
 if redis.call('HGET', KEYS[1], 'active_appt') == ARGV[2] then
   redis.call('HDEL', KEYS[1], 'active_appt', 'active_date')
 end
 redis.call('ZREM', KEYS[3], ARGV[4])
-owe_or_record(6, ARGV[3])
+owe_or_record(12, ARGV[3])
+keep(6, true)
 return 1
 `)
 
 // CancelAppointment cancels a booked appointment, leaving its cancellation
 // SMS owed; ErrNotActive when it is already cancelled or used.
 func (s *Store) CancelAppointment(ctx context.Context, id string) (Appointment, error) {
-	a, _, err := s.Cancel(ctx, id, nil)
+	a, _, err := s.Cancel(ctx, id, nil, nil, nil)
 	return a, err
 }
 
 // Cancel is CancelAppointment that records the SMS notice renders in the
-// same step, returning its message id ("" with none).
-func (s *Store) Cancel(ctx context.Context, id string, notice Owed) (Appointment, string, error) {
+// same step, returning its message id ("" with none). With idem (and a
+// notice) the step keeps the answers answers renders, and a repeat gets an
+// *AnsweredError with the first.
+func (s *Store) Cancel(ctx context.Context, id string, notice Owed, idem *IdempotencyKey, answers Answers) (Appointment, string, error) {
 	a, err := s.Appointment(ctx, id)
 	if err != nil {
 		return Appointment{}, "", err
@@ -305,18 +336,29 @@ func (s *Store) Cancel(ctx context.Context, id string, notice Owed) (Appointment
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
-	keys, args = append(keys, msgKeys...), append(args, msgArgs...)
-	n, err := s.sendPath(ctx, finishScript, keys, args...).Int()
+	idemKeys, idemArgs, err := s.keptAnswers(a, msgID, notice != nil, idem, answers)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
-	switch n {
-	case -1:
-		return Appointment{}, "", ErrNotFound
-	case 0:
-		return Appointment{}, "", ErrNotActive
+	keys = append(append(keys, msgKeys...), idemKeys...)
+	args = append(append(args, idemArgs...), msgArgs...)
+	res, err := s.sendPath(ctx, finishScript, keys, args...).Result()
+	if err != nil {
+		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
-	return a, msgID, nil
+	switch v := res.(type) {
+	case int64:
+		switch v {
+		case -1:
+			return Appointment{}, "", ErrNotFound
+		case 0:
+			return Appointment{}, "", ErrNotActive
+		}
+		return a, msgID, nil
+	case []any:
+		return Appointment{}, "", idempotencyAnswer(v)
+	}
+	return Appointment{}, "", fmt.Errorf("cancel appointment: unexpected answer %v", res)
 }
 
 // ReplaceCode gives a booked appointment a new code and lifts a lock.

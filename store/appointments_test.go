@@ -761,14 +761,14 @@ func TestBookAndCancelRecordTheirSMS(t *testing.T) {
 		render("appointment_slip", "second"), nil, nil); !errors.Is(err, ErrAlreadyBooked) || id != "" {
 		t.Fatalf("second booking: %q %v, want ErrAlreadyBooked", id, err)
 	}
-	cancelled, noticeID, err := s.Cancel(ctx, a.ID, render("cancellation", "cancelled"))
+	cancelled, noticeID, err := s.Cancel(ctx, a.ID, render("cancellation", "cancelled"), nil, nil)
 	if err != nil || noticeID == "" || cancelled.Status != AppointmentCancelled {
 		t.Fatalf("cancel: %+v %q %v", cancelled, noticeID, err)
 	}
 	if m, err := s.Message(ctx, noticeID); err != nil || m.Body != "cancelled "+a.ID || m.Status != StatusQueued {
 		t.Fatalf("notice %+v %v", m, err)
 	}
-	if _, id, err := s.Cancel(ctx, a.ID, render("cancellation", "again")); !errors.Is(err, ErrNotActive) || id != "" {
+	if _, id, err := s.Cancel(ctx, a.ID, render("cancellation", "again"), nil, nil); !errors.Is(err, ErrNotActive) || id != "" {
 		t.Fatalf("second cancel: %q %v, want ErrNotActive", id, err)
 	}
 	if owed, _ := s.OwedBefore(ctx, time.Now().Add(time.Hour), 10); len(owed) != 0 {
