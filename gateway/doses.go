@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -66,8 +67,9 @@ func codeErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	switch err.(type) {
-	case *store.CodeMismatchError, *store.AnsweredError:
+	var mismatch *store.CodeMismatchError
+	var answered *store.AnsweredError
+	if errors.As(err, &mismatch) || errors.As(err, &answered) {
 		return err
 	}
 	return storeErr(op, err)

@@ -183,19 +183,10 @@ func (s *Store) Book(ctx context.Context, a Appointment, code, today string, sli
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	switch v := res.(type) {
-	case int64:
-		switch v {
-		case -1:
-			return Appointment{}, "", ErrNotFound
-		case 0:
-			return Appointment{}, "", ErrAlreadyBooked
-		}
-		return a, msgID, nil
-	case []any:
-		return Appointment{}, "", idempotencyAnswer(v)
+	if err := stepResult(res, ErrAlreadyBooked); err != nil {
+		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	return Appointment{}, "", fmt.Errorf("book appointment: unexpected answer %v", res)
+	return a, msgID, nil
 }
 
 // keptAnswers is an idempotency key and its answers as keptAnswersLua
@@ -210,6 +201,24 @@ func (s *Store) keptAnswers(a Appointment, msgID string, withSMS bool, idem *Ide
 	}
 	return []string{s.idempotencyKey(idem.Scope, idem.Key)},
 		[]any{idem.Fingerprint, idem.TTL.Milliseconds(), done.Status, done.Body, refused.Status, refused.Body}, nil
+}
+
+// stepResult reads the answer of a booking's or a cancel's step: 1 done,
+// -1 no such record, 0 refused, or an answer about its idempotency key.
+func stepResult(res any, refusal error) error {
+	switch v := res.(type) {
+	case int64:
+		switch v {
+		case -1:
+			return ErrNotFound
+		case 0:
+			return refusal
+		}
+		return nil
+	case []any:
+		return idempotencyAnswer(v)
+	}
+	return fmt.Errorf("unexpected answer %v", res)
 }
 
 // idempotencyAnswer reads a step's answer about a key seen before.
@@ -346,19 +355,10 @@ func (s *Store) Cancel(ctx context.Context, id string, notice Owed, idem *Idempo
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
-	switch v := res.(type) {
-	case int64:
-		switch v {
-		case -1:
-			return Appointment{}, "", ErrNotFound
-		case 0:
-			return Appointment{}, "", ErrNotActive
-		}
-		return a, msgID, nil
-	case []any:
-		return Appointment{}, "", idempotencyAnswer(v)
+	if err := stepResult(res, ErrNotActive); err != nil {
+		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
-	return Appointment{}, "", fmt.Errorf("cancel appointment: unexpected answer %v", res)
+	return a, msgID, nil
 }
 
 // ReplaceCode gives a booked appointment a new code and lifts a lock.
