@@ -115,16 +115,11 @@ type Outgoing struct {
 // Send renders o in its language, records it and queues it. The body is
 // rendered here, once: the worker sends exactly what was recorded.
 func (g *Gateway) Send(ctx context.Context, o Outgoing) (store.Message, error) {
-	nm, err := g.render(o)
+	ms, err := g.sendSettling(ctx, "", o)
 	if err != nil {
 		return store.Message{}, err
 	}
-	m, err := g.dispatch.Dispatch(ctx, nm)
-	if err != nil {
-		return m, fmt.Errorf("send %s: %w", o.Template, errors.Join(ErrUnavailable, err))
-	}
-	g.metrics.Status(m.Template, string(store.StatusQueued), "")
-	return m, nil
+	return ms[0], nil
 }
 
 // sendSettling renders, records and queues os in one step that clears the
@@ -140,12 +135,21 @@ func (g *Gateway) sendSettling(ctx context.Context, debt string, os ...Outgoing)
 	}
 	ms, err := g.dispatch.DispatchAll(ctx, debt, nms...)
 	if err != nil {
-		return nil, fmt.Errorf("send: %w", errors.Join(ErrUnavailable, err))
+		return nil, fmt.Errorf("send %s: %w", templateNames(os), errors.Join(ErrUnavailable, err))
 	}
 	for _, m := range ms {
 		g.metrics.Status(m.Template, string(store.StatusQueued), "")
 	}
 	return ms, nil
+}
+
+// templateNames names what os are, for an error.
+func templateNames(os []Outgoing) string {
+	names := make([]string, len(os))
+	for i, o := range os {
+		names[i] = o.Template
+	}
+	return strings.Join(names, ",")
 }
 
 // queued queues the task of message id, recorded by a step in the

@@ -14,14 +14,6 @@ import (
 // both send it.
 const owedAfter = 40 * time.Second
 
-// settle clears a debt once its SMS is queued; if that fails the sweeper
-// sends it again later (a late duplicate beats a lost slip).
-func (g *Gateway) settle(ctx context.Context, n string) {
-	if err := g.store.NotificationQueued(context.WithoutCancel(ctx), n); err != nil {
-		g.log.Error("owed SMS queued but not marked", "notification", n, "err", err)
-	}
-}
-
 // sweepLease is how long a sweeper holds a debt before another may try.
 const sweepLease = 2 * time.Minute
 
