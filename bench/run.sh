@@ -7,7 +7,7 @@
 #   bench/run.sh              # the full run (about 8 minutes)
 #   QUICK=1 bench/run.sh      # shorter scenarios, for trying the script
 #   ONLY="1 5" bench/run.sh   # some scenarios (7 comes with 1)
-#   PROFILE=1 bench/run.sh    # also 20 s CPU profiles of web and worker during scenario 1
+#   PROFILE=1 bench/run.sh    # also CPU profiles of web and worker during scenarios 1 and 1b
 #
 # Reports and logs go to bench/out/ (not committed).
 set -euo pipefail
@@ -68,7 +68,7 @@ ussd_token: bench
 kyvs_verifier_per_hour: 100000000
 log_level: warn
 breaker: {failures: 5, open_for: 10s}
-workers: {otp: 20, transactional: 100, bulk: 30}
+workers: {otp: 20, transactional: ${TX_WORKERS:-100}, bulk: 30}
 providers:
   - {name: primary, kind: twilio, account_sid: $SID, auth_token: $TOKEN, from: "+15005550006", base_url: "http://127.0.0.1:4010"}
   - {name: secondary, kind: twilio, account_sid: $SID, auth_token: $TOKEN, from: "+15005550006", base_url: "http://127.0.0.1:4011"}
@@ -117,10 +117,13 @@ echo "1. sustained outbound (${S1}s)" >&2
 redis-cli -p $REDIS_PORT -n 1 flushdb >/dev/null
 BARE_ASYNQ=$(jq .rate_per_sec "$OUT/base-asynq.json")
 MEM_BEFORE=$(redis-cli -p $REDIS_PORT info memory | awk -F: '/^used_memory:/ {print $2+0}')
-if [ "${PROFILE:-}" = 1 ]; then
-  (sleep $((S1 / 3)); curl -fs -u ":$ADMIN" "$WEB/debug/pprof/profile?seconds=20" -o "$OUT/web.pprof") &
-  (sleep $((S1 / 3)); curl -fs -u ":$ADMIN" "http://127.0.0.1:3101/debug/pprof/profile?seconds=20" -o "$OUT/worker.pprof") &
-fi
+profile() { # name: CPU profiles of web and worker a third into the run
+  [ "${PROFILE:-}" = 1 ] || return 0
+  local secs=$((S1 / 3 < 20 ? S1 / 3 : 20))
+  (sleep $((S1 / 3)); curl -fs -u ":$ADMIN" "$WEB/debug/pprof/profile?seconds=$secs" -o "$OUT/web-$1.pprof") &
+  (sleep $((S1 / 3)); curl -fs -u ":$ADMIN" "http://127.0.0.1:3101/debug/pprof/profile?seconds=$secs" -o "$OUT/worker-$1.pprof") &
+}
+profile s1
 loadgen s1 -mix dose=1 -rate 0 -concurrency 128 -duration ${S1}s -beneficiaries 2000 -drain 120s
 DELIVERED=$(kind s1 dose .e2e.delivered)
 S1_SECS=$(j s1 '.seconds + .e2e.drain_seconds')
@@ -140,6 +143,7 @@ row "7. memory" "web RSS $(rss_mb $WEB_PID) MB, worker RSS $(rss_mb $WORKER_PID)
 echo "1b. sustained outbound, no status callbacks (${S1}s)" >&2
 kill "$DOUBLE_primary" "$DOUBLE_secondary"; wait "$DOUBLE_primary" "$DOUBLE_secondary" 2>/dev/null || true
 start_double primary 4010 none; start_double secondary 4011 none
+profile s1b
 loadgen s1b -mix dose=1 -rate 0 -concurrency 128 -duration ${S1}s -beneficiaries 2000 -drain 120s
 DELIVERED_B=$(kind s1b dose .e2e.delivered)
 S1B_RATE=$(echo "$DELIVERED_B $(j s1b '.seconds + .e2e.drain_seconds')" | awk '{printf "%.0f", $1/$2}')
