@@ -144,7 +144,9 @@ echo "1b. sustained outbound, no status callbacks (${S1}s)" >&2
 kill "$DOUBLE_primary" "$DOUBLE_secondary"; wait "$DOUBLE_primary" "$DOUBLE_secondary" 2>/dev/null || true
 start_double primary 4010 none; start_double secondary 4011 none
 profile s1b
+redis-cli -p $REDIS_PORT config resetstat >/dev/null
 loadgen s1b -mix dose=1 -rate 0 -concurrency 128 -duration ${S1}s -beneficiaries 2000 -drain 120s
+redis-cli -p $REDIS_PORT info commandstats >"$OUT/commandstats-s1b.txt"
 DELIVERED_B=$(kind s1b dose .e2e.delivered)
 S1B_RATE=$(echo "$DELIVERED_B $(j s1b '.seconds + .e2e.drain_seconds')" | awk '{printf "%.0f", $1/$2}')
 row "1b. confirmations accepted at the double, no callbacks" "$S1B_RATE SMS/s, $(echo "$S1B_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq; API p99 $(kind s1b dose .latency.p99_ms) ms; lost $(kind s1b dose .e2e.lost)" "≥ 0.60 of bare asynq" "$(kind s1b dose .requests) doses in ${S1}s"
