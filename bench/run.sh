@@ -93,6 +93,7 @@ loadgen() { # name args...
 }
 j() { jq -r "$2" "$OUT/$1.json"; }
 kind() { jq -r --arg k "$2" ".kinds[] | select(.kind==\$k) | $3" "$OUT/$1.json"; }
+cpu_ms() { awk '{printf "%d", ($14 + $15) * 10}' "/proc/$1/stat"; } # utime+stime, 100 Hz ticks
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 now_ns() { date +%s%N; }
 first_after() { # double-port since_ns → first accept time (ns) or 0
@@ -145,11 +146,14 @@ kill "$DOUBLE_primary" "$DOUBLE_secondary"; wait "$DOUBLE_primary" "$DOUBLE_seco
 start_double primary 4010 none; start_double secondary 4011 none
 profile s1b
 redis-cli -p $REDIS_PORT config resetstat >/dev/null
+CPU_BEFORE="$(cpu_ms $WEB_PID) $(cpu_ms $WORKER_PID) $(cpu_ms "$(cat $OUT/redis-$REDIS_PORT.pid)")"
 loadgen s1b -mix dose=1 -rate 0 -concurrency 128 -duration ${S1}s -beneficiaries 2000 -drain 120s
 redis-cli -p $REDIS_PORT info commandstats >"$OUT/commandstats-s1b.txt"
 DELIVERED_B=$(kind s1b dose .e2e.delivered)
+CPU_AFTER="$(cpu_ms $WEB_PID) $(cpu_ms $WORKER_PID) $(cpu_ms "$(cat $OUT/redis-$REDIS_PORT.pid)")"
+CPU_PER_SMS=$(echo "$CPU_BEFORE $CPU_AFTER $DELIVERED_B" | awk '{printf "CPU per SMS: web %.0f µs, worker %.0f µs, Redis %.0f µs", ($4-$1)*1000/$7, ($5-$2)*1000/$7, ($6-$3)*1000/$7}')
 S1B_RATE=$(echo "$DELIVERED_B $(j s1b '.seconds + .e2e.drain_seconds')" | awk '{printf "%.0f", $1/$2}')
-row "1b. confirmations accepted at the double, no callbacks" "$S1B_RATE SMS/s, $(echo "$S1B_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq; API p99 $(kind s1b dose .latency.p99_ms) ms; lost $(kind s1b dose .e2e.lost)" "≥ 0.60 of bare asynq" "$(kind s1b dose .requests) doses in ${S1}s"
+row "1b. confirmations accepted at the double, no callbacks" "$S1B_RATE SMS/s, $(echo "$S1B_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq; API p99 $(kind s1b dose .latency.p99_ms) ms; lost $(kind s1b dose .e2e.lost)" "≥ 0.60 of bare asynq" "$(kind s1b dose .requests) doses in ${S1}s; $CPU_PER_SMS"
 kill "$DOUBLE_primary" "$DOUBLE_secondary"; wait "$DOUBLE_primary" "$DOUBLE_secondary" 2>/dev/null || true
 start_double primary 4010; start_double secondary 4011
 fi
