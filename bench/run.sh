@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces every figure of docs/PERFORMANCE.md on one machine: starts a
 # private Redis, two Twilio doubles and `sandesh web` + `sandesh worker`,
-# measures the baselines (bare asynq, bare fiber) in the same run, runs the
-# seven scenarios and prints one table. Needs Go, redis-server and jq.
+# measures the baselines (bare asynq, bare fiber, durable Kannel if installed)
+# in the same run, runs the seven scenarios and prints one table. Needs Go,
+# redis-server and jq; Kannel is optional (Debian: kannel kannel-extras).
 #
 #   bench/run.sh              # the full run (about 8 minutes)
 #   QUICK=1 bench/run.sh      # shorter scenarios, for trying the script
@@ -117,6 +118,14 @@ echo "1. sustained outbound (${S1}s)" >&2
 "$BIN/baseline" -mode asynq -redis redis://127.0.0.1:$REDIS_PORT/1 -n $((S1 * 1500)) >"$OUT/base-asynq.json"
 redis-cli -p $REDIS_PORT -n 1 flushdb >/dev/null
 BARE_ASYNQ=$(jq .rate_per_sec "$OUT/base-asynq.json")
+# Durable Kannel beside it (bench/baseline/kannel.go); its failure is reported, not fatal.
+KANNEL="Kannel not installed (apt-get install kannel kannel-extras)"; BARE_KANNEL=
+if command -v bearerbox >/dev/null || [ -x /usr/sbin/bearerbox ]; then
+  if "$BIN/baseline" -mode kannel -n $((S1 * 1500)) -concurrency 32 -dir "$OUT/kannel" >"$OUT/base-kannel.json" 2>"$OUT/base-kannel.err" \
+    && BARE_KANNEL=$(jq -e .rate_per_sec "$OUT/base-kannel.json"); then
+    KANNEL="$(printf %.0f "$BARE_KANNEL") SMS/s"; echo "  durable Kannel: $KANNEL" >&2
+  else KANNEL="Kannel failed: $(tr '\n|' '  ' <"$OUT/base-kannel.err" | cut -c1-200)"; BARE_KANNEL=; echo "  $KANNEL" >&2; fi
+fi
 MEM_BEFORE=$(redis-cli -p $REDIS_PORT info memory | awk -F: '/^used_memory:/ {print $2+0}')
 profile() { # name: CPU profiles of web and worker a third into the run
   [ "${PROFILE:-}" = 1 ] || return 0
@@ -153,7 +162,8 @@ DELIVERED_B=$(kind s1b dose .e2e.delivered)
 CPU_AFTER="$(cpu_ms $WEB_PID) $(cpu_ms $WORKER_PID) $(cpu_ms "$(cat $OUT/redis-$REDIS_PORT.pid)")"
 CPU_PER_SMS=$(echo "$CPU_BEFORE $CPU_AFTER $DELIVERED_B" | awk '{printf "CPU per SMS: web %.0f µs, worker %.0f µs, Redis %.0f µs", ($4-$1)*1000/$7, ($5-$2)*1000/$7, ($6-$3)*1000/$7}')
 S1B_RATE=$(echo "$DELIVERED_B $(j s1b '.seconds + .e2e.drain_seconds')" | awk '{printf "%.0f", $1/$2}')
-row "1b. confirmations accepted at the double, no callbacks" "$S1B_RATE SMS/s, $(echo "$S1B_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq; API p99 $(kind s1b dose .latency.p99_ms) ms; lost $(kind s1b dose .e2e.lost)" "≥ 0.60 of bare asynq" "$(kind s1b dose .requests) doses in ${S1}s; $CPU_PER_SMS"
+[ -z "$BARE_KANNEL" ] || KANNEL="$(echo "$S1B_RATE $BARE_KANNEL" | awk '{printf "%.2f", $1/$2}') of Kannel ($KANNEL)"
+row "1b. confirmations accepted at the double, no callbacks" "$S1B_RATE SMS/s, $(echo "$S1B_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq, $KANNEL; API p99 $(kind s1b dose .latency.p99_ms) ms; lost $(kind s1b dose .e2e.lost)" "≥ 0.60 of bare asynq; stretch: ≥ 1.00 of Kannel" "$(kind s1b dose .requests) doses in ${S1}s; $CPU_PER_SMS"
 kill "$DOUBLE_primary" "$DOUBLE_secondary"; wait "$DOUBLE_primary" "$DOUBLE_secondary" 2>/dev/null || true
 start_double primary 4010; start_double secondary 4011
 fi

@@ -1,12 +1,14 @@
 // Command baseline measures, on the machine and Redis a performance run
 // uses, the ceilings Sandesh's figures are compared with — bare asynq with
-// a no-op handler, and a bare fiber handler that parses a Twilio form — and
-// queues a bulk backlog for the OTP-under-backlog scenario. bench/run.sh
-// calls it; each mode prints one JSON object.
+// a no-op handler, a bare fiber handler that parses a Twilio form, and
+// Kannel with its durable file store (kannel.go) — and queues a bulk
+// backlog for the OTP-under-backlog scenario. bench/run.sh calls it; each
+// mode prints one JSON object.
 //
 //	baseline -mode asynq  -redis URL -n 100000
 //	baseline -mode fiber  -duration 20s -concurrency 64
 //	baseline -mode backlog -redis URL -n 200000 -secret S
+//	baseline -mode kannel -n 90000 -concurrency 32 -dir bench/out/kannel
 package main
 
 import (
@@ -34,12 +36,14 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "", "asynq, fiber or backlog")
+	mode := flag.String("mode", "", "asynq, fiber, backlog or kannel")
 	redisURL := flag.String("redis", "redis://127.0.0.1:6379/0", "Redis for asynq and backlog")
-	n := flag.Int("n", 100000, "tasks (asynq) or messages (backlog)")
+	n := flag.Int("n", 100000, "tasks (asynq) or messages (backlog, kannel)")
 	duration := flag.Duration("duration", 20*time.Second, "how long to drive the fiber handler")
-	concurrency := flag.Int("concurrency", 64, "requests in flight (fiber), producers and workers (asynq)")
+	concurrency := flag.Int("concurrency", 64, "requests in flight (fiber, kannel), producers and workers (asynq)")
 	secret := flag.String("secret", "", "the gateway's secret (backlog: the store seals nothing for bulk, but needs one)")
+	kannelDir := flag.String("dir", "bench/out/kannel", "kannel: where its config, store and logs go (emptied first)")
+	kannelPort := flag.Int("port", 13100, "kannel: its admin port; smsbox link, fake SMSC and sendsms take the next three")
 	flag.Parse()
 	ctx := context.Background()
 	var out any
@@ -51,8 +55,10 @@ func main() {
 		out, err = bareFiber(*duration, *concurrency)
 	case "backlog":
 		out, err = backlog(ctx, *redisURL, *n, *secret)
+	case "kannel":
+		out, err = bareKannel(*kannelDir, *kannelPort, *n, *concurrency)
 	default:
-		err = fmt.Errorf("-mode must be asynq, fiber or backlog")
+		err = fmt.Errorf("-mode must be asynq, fiber, backlog or kannel")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "baseline:", err)
