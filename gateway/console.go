@@ -11,7 +11,6 @@ import (
 
 	"sandesh/gateway/keywords"
 	"sandesh/gateway/pages/support"
-	"sandesh/gateway/ussd"
 	"sandesh/store"
 )
 
@@ -78,25 +77,6 @@ func (g *Gateway) LookUpMobile(ctx context.Context, who Caller, mobile string) (
 	g.audit(ctx, who, auditNote{action: "search", target: MaskMobile(e164), mobile: e164,
 		detail: plural(len(out.People), "beneficiary", "beneficiaries") + ", " + plural(len(out.Messages), "message", "messages")})
 	return out, nil
-}
-
-// AnswerUSSD answers one USSD request with menu and keeps the session in
-// the mobile's history. A failure to keep it is logged, not returned: the
-// citizen's session matters more than support's view of it.
-func (g *Gateway) AnswerUSSD(ctx context.Context, menu *ussd.Menu, r ussd.Request) (string, error) {
-	answer, err := menu.Answer(ctx, r)
-	if err != nil {
-		return "", err
-	}
-	answers := ussd.Answers(r.ServiceCode, r.Text)
-	err = g.store.RecordUSSD(ctx, store.USSDStep{
-		SessionID: r.SessionID, Mobile: r.Mobile, ServiceCode: r.ServiceCode,
-		Text: strings.Join(answers, "*"), Steps: len(answers), Ended: strings.HasPrefix(answer, "END"),
-	})
-	if err != nil {
-		g.log.Warn("ussd session not recorded", "mobile", MaskMobile(r.Mobile), "err", err)
-	}
-	return answer, nil
 }
 
 // StaffKeys lists the keys that may use the support console.

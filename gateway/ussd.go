@@ -10,24 +10,62 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"sandesh/gateway/ussd"
+	"sandesh/store"
 )
 
-// ussdBackend gives the USSD menu what it needs, scoped to the dialling
-// mobile: it never reveals a beneficiary registered on another mobile.
-type ussdBackend struct{ g *Gateway }
-
-func (b ussdBackend) People(ctx context.Context, mobile string) ([]ussd.Person, error) {
-	people, err := b.g.store.BeneficiariesByMobile(ctx, mobile)
-	if err != nil {
-		return nil, storeErr("ussd people", err)
+// AnswerUSSD answers one USSD request with menu in one step of the store:
+// the step records the request in the mobile's history and reads all a
+// screen needs of the dialling mobile (store.StepUSSD). Whether the answer
+// ends the session follows from how many beneficiaries the step finds
+// (menu.Ends), so it is recorded in the same step. Choosing a language and
+// resending a code then write in steps of their own.
+func (g *Gateway) AnswerUSSD(ctx context.Context, menu *ussd.Menu, r ussd.Request) (string, error) {
+	if r.SessionID == "" {
+		return "", invalid("sessionId", "sessionId is required.")
 	}
-	out := make([]ussd.Person, 0, len(people))
-	for _, p := range people {
+	answers := ussd.Answers(r.ServiceCode, r.Text)
+	view, err := g.store.StepUSSD(ctx, store.USSDStep{
+		SessionID: r.SessionID, Mobile: r.Mobile, ServiceCode: r.ServiceCode,
+		Text: strings.Join(answers, "*"), Steps: len(answers), EndedWith: menu.Ends(r),
+	})
+	if err != nil {
+		return "", storeErr("ussd", err)
+	}
+	return menu.With(ussdBackend{g: g, mobile: r.Mobile, view: &view}).Answer(ctx, r)
+}
+
+// ussdBackend gives the USSD menu what one request's step read of the
+// dialling mobile, so a screen costs no further round trip. It is scoped
+// to that mobile: it never reveals a beneficiary registered on another.
+type ussdBackend struct {
+	g      *Gateway
+	mobile string
+	view   *store.USSDView // nil in the menu USSDMenu builds: AnswerUSSD gives each request its own
+}
+
+// errNoUSSDStep is a menu answered without the step of AnswerUSSD.
+var errNoUSSDStep = errors.New("ussd: no step read this mobile (answer through AnswerUSSD)")
+
+// read is the step's view, when it is of mobile.
+func (b ussdBackend) read(mobile string) (*store.USSDView, error) {
+	if b.view == nil || mobile != b.mobile {
+		return nil, errNoUSSDStep
+	}
+	return b.view, nil
+}
+
+func (b ussdBackend) People(_ context.Context, mobile string) ([]ussd.Person, error) {
+	v, err := b.read(mobile)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ussd.Person, 0, len(v.People))
+	for _, p := range v.People {
 		person := ussd.Person{ID: p.ID, Name: p.Name, Status: VaccinationStatus(p.Doses), Doses: len(p.Doses)}
 		if n := len(p.Doses); n > 0 {
 			person.CertificateID = p.Doses[n-1].CertificateID
 		}
-		a, c, err := b.g.activeAppointment(ctx, p)
+		a, c, err := b.g.activeIn(p)
 		if err != nil {
 			return nil, err
 		}
@@ -39,20 +77,22 @@ func (b ussdBackend) People(ctx context.Context, mobile string) ([]ussd.Person, 
 	return out, nil
 }
 
-func (b ussdBackend) Language(ctx context.Context, mobile string) (string, error) {
-	prefs, err := b.g.store.MobilePrefs(ctx, mobile)
+func (b ussdBackend) Language(_ context.Context, mobile string) (string, error) {
+	v, err := b.read(mobile)
 	if err != nil {
-		return "", storeErr("ussd language", err)
+		return "", err
 	}
-	if prefs.Language != "" {
-		return prefs.Language, nil
+	return b.g.viewLanguage(v), nil
+}
+
+// viewLanguage is mobileLanguage over a USSD step's view: the language the
+// mobile chose, else the one its first beneficiary registered with.
+func (g *Gateway) viewLanguage(v *store.USSDView) string {
+	var first []store.Beneficiary
+	if len(v.People) > 0 {
+		first = []store.Beneficiary{v.People[0].Beneficiary}
 	}
-	// A mobile that never chose hears the language it registered with.
-	people, err := b.g.store.BeneficiariesByMobile(ctx, mobile)
-	if err != nil {
-		return "", storeErr("ussd language", err)
-	}
-	return b.g.mobileLanguage(prefs, people), nil
+	return g.mobileLanguage(v.Prefs, first)
 }
 
 func (b ussdBackend) SetLanguage(ctx context.Context, mobile, lang string) error {
@@ -64,39 +104,52 @@ func (b ussdBackend) SetLanguage(ctx context.Context, mobile, lang string) error
 
 // ResendCode sends the code of an appointment of a beneficiary on mobile,
 // counted against the resend limit support and the CODE keyword share.
+// The appointment is the step's; the limit, the code and the SMS are
+// steps of their own.
 func (b ussdBackend) ResendCode(ctx context.Context, mobile, appointmentID string) error {
-	people, err := b.g.store.BeneficiariesByMobile(ctx, mobile)
+	v, err := b.read(mobile)
 	if err != nil {
-		return storeErr("ussd resend", err)
+		return err
 	}
-	for _, p := range people {
-		a, c, err := b.g.activeAppointment(ctx, p)
+	for _, p := range v.People {
+		a, c, err := b.g.activeIn(p)
 		if err != nil {
 			return err
 		}
 		if a == nil || a.ID != appointmentID {
 			continue
 		}
-		o, err := b.g.codeMessage(ctx, p, c, *a)
+		o, err := b.g.codeMessage(ctx, p.Beneficiary, c, *a)
 		if errors.As(err, new(*RateLimitedError)) {
 			return ussd.ErrRateLimited
 		}
 		if err != nil {
 			return err
 		}
-		prefs, err := b.g.store.MobilePrefs(ctx, mobile)
-		if err != nil {
-			return storeErr("ussd resend", err)
-		}
-		o.Language = b.g.mobileLanguage(prefs, people)
+		o.Language = b.g.viewLanguage(v)
 		_, err = b.g.Send(ctx, o)
 		return err
 	}
 	return ErrNotFound
 }
 
-// USSDMenu builds the menu over this gateway's data.
-func (g *Gateway) USSDMenu() *ussd.Menu { return ussd.New(ussdBackend{g}, g.templates, g.languages) }
+// activeIn is activeAppointment over what a USSD step read: p's booked
+// appointment for today or later, with its centre; nil when there is none.
+// A centre that is gone is an error, as there.
+func (g *Gateway) activeIn(p store.USSDPerson) (*store.Appointment, store.Center, error) {
+	a := p.Appointment
+	if p.ActiveAppointment == "" || p.ActiveDate < g.today() || a == nil || a.Status != store.AppointmentBooked {
+		return nil, store.Center{}, nil
+	}
+	if p.Center == nil {
+		return nil, store.Center{}, storeErr("appointment centre", store.ErrNotFound)
+	}
+	return a, *p.Center, nil
+}
+
+// USSDMenu builds the menu over this gateway's data; AnswerUSSD answers
+// with it.
+func (g *Gateway) USSDMenu() *ussd.Menu { return ussd.New(ussdBackend{g: g}, g.templates, g.languages) }
 
 // ussdHook answers Africa's Talking-style USSD callbacks: text/plain,
 // "CON …" to continue, "END …" to close.

@@ -2,12 +2,21 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+
+	"sandesh/gateway/ussd"
+	"sandesh/store"
 )
 
 // ussdPost sends an Africa's Talking USSD callback and returns the answer.
@@ -124,5 +133,210 @@ func TestUSSDRedisDown(t *testing.T) {
 	r.rdb.Close()
 	if status, _ := r.ussdPost(t, "", ussdForm("+919876543210", "1")); status != 503 {
 		t.Fatalf("USSD with Redis down = %d, want 503", status)
+	}
+}
+
+// roundTrips counts the round trips a client makes to Redis — a command
+// or a whole pipeline is one — leaving out the key cache's version poll,
+// which runs on its own clock.
+type roundTrips struct{ n atomic.Int64 }
+
+func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if key := fmt.Sprint(cmd.Args()[1:]...); cmd.Name() != "get" || !strings.HasSuffix(key, "apikeys:version") {
+			c.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+}
+
+// TestUSSDScreenIsOneStep counts the Redis round trips of each of
+// ussdRequests through the webhook, and checks that the step recorded
+// whether the answer ended the session.
+func TestUSSDScreenIsOneStep(t *testing.T) {
+	r := newRig(t)
+	a, b := inboundFixtures(t, r)
+	trips := &roundTrips{}
+	r.rdb.AddHook(trips)
+	phones := map[string]string{"a": a, "b": b, "none": "+919876543299"}
+	for _, tc := range ussdRequests {
+		t.Run(tc.name, func(t *testing.T) {
+			phone := phones[tc.mobile]
+			form := ussdForm(phone, tc.text)
+			form.Set("sessionId", "ATUid_"+tc.name)
+			// The first request loads the script and fills the pool.
+			if status, body := r.ussdPost(t, "", form); status != 200 {
+				t.Fatalf("answer %d %q", status, body)
+			}
+			before := trips.n.Load()
+			status, body := r.ussdPost(t, "", form)
+			if got := trips.n.Load() - before; status != 200 || got != tc.trips {
+				t.Fatalf("answer %d %q in %d round trips, want %d", status, body, got, tc.trips)
+			}
+			// The step recorded whether the answer ended the session.
+			sessions, err := r.store.USSDSessions(context.Background(), phone, 1)
+			if err != nil || len(sessions) != 1 || sessions[0].Ended != strings.HasPrefix(body, "END ") || sessions[0].Text != tc.text {
+				t.Fatalf("session recorded as %+v (%v) for the answer %q", sessions, err, body)
+			}
+		})
+	}
+}
+
+// TestActiveInAgreesWithActiveAppointment: the appointment a USSD screen
+// shows from its step's view is the one activeAppointment finds by its own
+// reads, on each day of a booking's life.
+func TestActiveInAgreesWithActiveAppointment(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	if _, err := r.gw.CreateCenter(ctx, CenterInput{ID: "C1", Name: "PHC Aundh", District: "Pune", State: "Maharashtra", Pincode: "411007"}); err != nil {
+		t.Fatal(err)
+	}
+	const mobile = "+919876543230"
+	states := []string{"booked today", "booked tomorrow", "cancelled", "completed, still named", "at a centre that is gone", "never booked"}
+	for i, state := range states {
+		mob := mobile
+		if i >= 4 { // four beneficiaries to a mobile
+			mob = "+919876543231"
+		}
+		v, err := r.gw.Register(ctx, Registration{Name: strings.ReplaceAll(state, ",", ""), Mobile: mob, BirthYear: 1980, Gender: "F", Language: "en"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		booking := store.Appointment{BeneficiaryID: v.ID, CenterID: "C1", Date: r.today(), Slot: "09:00-11:00", Dose: 1}
+		switch state {
+		case "booked tomorrow":
+			booking.Date = r.tomorrow()
+		case "at a centre that is gone":
+			booking.CenterID = "C404"
+		case "never booked":
+			continue
+		}
+		a, err := r.store.BookAppointment(ctx, booking, "4821", r.today())
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch state {
+		case "cancelled":
+			_, err = r.store.CancelAppointment(ctx, a.ID)
+		case "completed, still named":
+			err = r.rdb.HSet(ctx, "sandesh:appt:"+a.ID, "status", string(store.AppointmentCompleted)).Err()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, day := range []string{"booking day", "the day after", "two days after"} {
+		for _, mob := range []string{mobile, "+919876543231"} {
+			view, err := r.store.StepUSSD(ctx, store.USSDStep{SessionID: "ATUid_" + day, Mobile: mob})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bens, err := r.store.BeneficiariesByMobile(ctx, mob)
+			if err != nil || len(bens) != len(view.People) {
+				t.Fatalf("%d beneficiaries (%v), the view has %d", len(bens), err, len(view.People))
+			}
+			for i, p := range view.People {
+				gotA, gotC, gotErr := r.gw.activeIn(p)
+				wantA, wantC, wantErr := r.gw.activeAppointment(ctx, bens[i])
+				same := (gotA == nil) == (wantA == nil) && gotC == wantC &&
+					(gotErr == nil) == (wantErr == nil) && errors.Is(gotErr, ErrNotFound) == errors.Is(wantErr, ErrNotFound)
+				if same && gotA != nil {
+					same = gotA.ID == wantA.ID && gotA.Date == wantA.Date && gotA.Slot == wantA.Slot
+				}
+				if !same {
+					t.Errorf("%s, %s: the view gives %+v at %+v (%v); the reads %+v at %+v (%v)",
+						day, p.Name, gotA, gotC, gotErr, wantA, wantC, wantErr)
+				}
+			}
+		}
+		r.advance(24 * time.Hour)
+	}
+}
+
+// ussdRequests are requests of the menu from the mobiles of
+// inboundFixtures (a: one beneficiary, booked today; b: three — vaccinated,
+// booked, neither; none: not registered) and the Redis round trips each
+// costs: a screen that only shows is the one step that records the request
+// and reads the mobile; choosing a language and resending a code add
+// their own writes.
+var ussdRequests = []struct {
+	name, mobile, text string
+	trips              int64
+}{
+	{"main menu", "b", "", 1},
+	{"choose a person", "b", "1", 1},
+	{"status", "b", "1*1", 1},
+	{"appointment", "b", "2*2", 1},
+	{"no appointment", "b", "2*3", 1},
+	{"certificate", "b", "4*1", 1},
+	{"no certificate", "b", "4*3", 1},
+	{"choose a language", "b", "5", 1},
+	{"invalid choice", "b", "9", 1},
+	{"one person: appointment", "a", "2", 1},
+	{"one person: status", "a", "1", 1},
+	{"not registered", "none", "", 1},
+	{"language chosen: the step, the choice", "b", "5*1", 2},
+	// The step, the resend limit, the code, the SMS's record; its enqueue
+	// goes on the queue's own connection.
+	{"code resent", "a", "3", 4},
+}
+
+// BenchmarkUSSD answers each read-only screen of ussdRequests against
+// Redis, one request after another, and reports the Redis round trips one
+// request costs beside its time. Its mobiles are laid out as those of
+// inboundFixtures, which a benchmark cannot call.
+func BenchmarkUSSD(b *testing.B) {
+	r := newRig(b)
+	ctx := context.Background()
+	if _, err := r.gw.CreateCenter(ctx, CenterInput{ID: "C1", Name: "PHC Aundh", District: "Pune", State: "Maharashtra", Pincode: "411007"}); err != nil {
+		b.Fatal(err)
+	}
+	mobiles := map[string]string{"a": "+919876543210", "b": "+919876543220", "none": "+919876543299"}
+	for _, p := range []struct{ name, mobile, lang, has string }{
+		{"आशा पाटील", "a", "mr", "booking"},
+		{"Priya Sharma", "b", "en", "doses"},
+		{"Rahul Sharma", "b", "en", "booking"},
+		{"Neha Sharma", "b", "en", ""},
+	} {
+		v, err := r.gw.Register(ctx, Registration{Name: p.name, Mobile: mobiles[p.mobile], BirthYear: 1980, Gender: "F", Language: p.lang})
+		for n := 0; err == nil && p.has == "doses" && n < 2; n++ {
+			_, err = r.gw.RecordDose(ctx, "C1", DoseInput{BeneficiaryID: v.ID, Vaccine: "COVISHIELD", Batch: "B1"}, nil)
+		}
+		if err == nil && p.has == "booking" {
+			_, err = r.gw.Book(ctx, Booking{BeneficiaryID: v.ID, CenterID: "C1", Date: r.today(), Slot: "09:00-11:00", Dose: 1}, nil)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	trips := &roundTrips{}
+	r.rdb.AddHook(trips)
+	menu := r.gw.USSDMenu()
+	for _, sc := range ussdRequests {
+		if sc.trips > 1 {
+			continue // writes: a language saved, a code resent (rate-limited)
+		}
+		b.Run(strings.NewReplacer(" ", "_", ":", "").Replace(sc.name), func(b *testing.B) {
+			req := ussd.Request{SessionID: "ATUid_bench", ServiceCode: "*384*12#", Mobile: mobiles[sc.mobile], NetworkCode: "40411", Text: sc.text}
+			want, err := r.gw.AnswerUSSD(ctx, menu, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			before := trips.n.Load()
+			for b.Loop() {
+				// Every answer is checked: another test run flushing the
+				// database mid-run would otherwise pass for a fast screen.
+				if got, err := r.gw.AnswerUSSD(ctx, menu, req); err != nil || got != want {
+					b.Fatalf("answer %q, %v; want %q", got, err, want)
+				}
+			}
+			b.ReportMetric(float64(trips.n.Load()-before)/float64(b.N), "redis_calls/op")
+		})
 	}
 }

@@ -1,5 +1,7 @@
 package store
 
+import "strings"
+
 // Every Redis key Sandesh writes is built here, under one prefix, so an
 // operator can find (or flush) all of it and nothing else.
 
@@ -106,3 +108,11 @@ func (s *Store) sessionKey(hash string) string { return s.prefix + "session:" + 
 
 // cardKey maps the keyed hash of a status-card token to its beneficiary.
 func (s *Store) cardKey(hash string) string { return s.prefix + "card:" + hash }
+
+// keyParts splits the key build makes for an id into what stands before
+// and after the id, for a script that names keys from ids it reads in the
+// same step (ussdStepScript): the key's shape stays defined here.
+func keyParts(build func(id string) string) (before, after string) {
+	before, after, _ = strings.Cut(build("\x00"), "\x00")
+	return before, after
+}

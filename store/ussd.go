@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,6 +22,11 @@ type USSDStep struct {
 	Text        string // the answers so far, "1*2"
 	Steps       int    // how many answers Text holds
 	Ended       bool   // the answer closed the session (END)
+	// EndedWith, when set, says whether the answer closes the session by
+	// how many beneficiaries the mobile has, for a step that reads them
+	// (StepUSSD) before the answer is known: EndedWith[n] with n of them,
+	// the last entry for more. It overrides Ended.
+	EndedWith []bool
 }
 
 // USSDSession is a USSD session as support sees it.
@@ -34,43 +41,176 @@ type USSDSession struct {
 	UpdatedAt   time.Time
 }
 
-// recordUSSDScript keeps the newest state of a session and lists a new
-// session at the head of its mobile's USSD history.
-// KEYS: session, mobile's list. ARGV: id, now ms, retention ms, history
-// limit, service code, text, steps, ended ("1" or "").
-var recordUSSDScript = redis.NewScript(`
+// USSDView is what answering a USSD request needs of the calling mobile,
+// read in the step that records the request.
+type USSDView struct {
+	Prefs  MobilePrefs
+	People []USSDPerson // registered on the mobile, oldest first
+}
+
+// USSDPerson is a beneficiary with their doses and, when their record
+// names one, their latest booking and its centre as stored: whether the
+// booking is still active (its date, its status) is the caller's rule.
+type USSDPerson struct {
+	Beneficiary
+	// Appointment is the one ActiveAppointment names, nil when none or
+	// gone, with what a menu shows and a resend needs: id, beneficiary,
+	// centre, date, slot, status.
+	Appointment *Appointment
+	Center      *Center // the appointment's; nil when none or gone
+}
+
+// ussdStepScript is a USSD request in one step: the newest state of its
+// session, a new session listed at the head of its mobile's USSD history,
+// and — with read '1' — what the menu needs read back: the mobile's
+// choices and each beneficiary on it (doses as one JSON array, booking,
+// centre). Whether the answer ends the session depends on how many
+// beneficiaries there are, so it is given for each count.
+//
+// The beneficiaries', appointments' and centres' keys are named from ids
+// read in this step, so they cannot be listed in KEYS: the script is
+// given what stands before and after an id in each (keyParts) instead of
+// a second round trip to learn them. Like the session load, it needs the
+// keys on one node.
+//
+// KEYS: session, mobile's USSD list, mobile's choices, mobile's
+// beneficiaries. ARGV: 1 id, 2 now ms, 3 retention ms, 4 history limit,
+// 5 service code, 6 text, 7 steps, 8 ended by count ('1' or '0' each),
+// 9 read, 10-17 before and after the id in the keys of a beneficiary,
+// their doses, an appointment, a centre.
+// Answer: {lang, opted_out, {{beneficiary pairs, doses JSON, appointment
+// pairs, centre pairs}, ...}}.
+var ussdStepScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'started_at', ARGV[2])
   redis.call('LPUSH', KEYS[2], ARGV[1])
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
 end
+local function field(flat, name)
+  for i = 1, #flat, 2 do
+    if flat[i] == name then return flat[i + 1] end
+  end
+  return ''
+end
+local people = {}
+if ARGV[9] == '1' then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
+    local ben = redis.call('HGETALL', ARGV[10] .. id .. ARGV[11])
+    if #ben > 0 then
+      local doses = redis.call('LRANGE', ARGV[12] .. id .. ARGV[13], 0, -1)
+      local appt, center = {}, {}
+      local active = field(ben, 'active_appt')
+      if active ~= '' then appt = redis.call('HGETALL', ARGV[14] .. active .. ARGV[15]) end
+      local c = field(appt, 'center')
+      if c ~= '' then center = redis.call('HGETALL', ARGV[16] .. c .. ARGV[17]) end
+      people[#people + 1] = {ben, '[' .. table.concat(doses, ',') .. ']', appt, center}
+    end
+  end
+end
+local ends = ARGV[8]
+local at = math.min(#people, #ends - 1) + 1
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2], 'service', ARGV[5], 'text', ARGV[6], 'steps', ARGV[7])
-if ARGV[8] == '1' then redis.call('HSET', KEYS[1], 'ended', '1') end
+if string.sub(ends, at, at) == '1' then redis.call('HSET', KEYS[1], 'ended', '1') end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return 1
+if ARGV[9] ~= '1' then return {} end
+local prefs = redis.call('HMGET', KEYS[3], 'lang', 'opted_out')
+return {prefs[1] or '', prefs[2] or '', people}
 `)
 
 // RecordUSSD notes a step of a USSD session in the mobile's history.
 func (s *Store) RecordUSSD(ctx context.Context, st USSDStep) error {
+	if _, err := s.ussdStep(ctx, st, false); err != nil {
+		return fmt.Errorf("record ussd: %w", err)
+	}
+	return nil
+}
+
+// StepUSSD is a USSD request in one step: it notes st in the mobile's
+// history, as RecordUSSD does, and reads what answering it needs.
+func (s *Store) StepUSSD(ctx context.Context, st USSDStep) (USSDView, error) {
+	v, err := s.ussdStep(ctx, st, true)
+	if err != nil {
+		return USSDView{}, fmt.Errorf("ussd step: %w", err)
+	}
+	return v, nil
+}
+
+func (s *Store) ussdStep(ctx context.Context, st USSDStep, read bool) (USSDView, error) {
 	if st.SessionID == "" || st.Mobile == "" {
-		return fmt.Errorf("record ussd: session id and mobile are required")
+		return USSDView{}, fmt.Errorf("session id and mobile are required")
 	}
 	// Provider session ids are arbitrary text; the hash makes a safe key
 	// and ties the session to its mobile, so one mobile cannot write into
 	// another's history by reusing a session id.
 	id := s.apiKeyHash.sum("ussd", st.Mobile, st.SessionID)[:32]
-	ended := ""
-	if st.Ended {
-		ended = "1"
+	ends := flag(st.Ended)
+	if len(st.EndedWith) > 0 {
+		var b strings.Builder
+		for _, e := range st.EndedWith {
+			b.WriteString(flag(e))
+		}
+		ends = b.String()
 	}
-	err := recordUSSDScript.Run(ctx, s.rdb, []string{s.ussdKey(id), s.ussdHistoryKey(st.Mobile)},
-		id, s.now().UnixMilli(), s.retention.Milliseconds(), ussdHistoryLimit,
-		st.ServiceCode, st.Text, st.Steps, ended).Err()
-	if err != nil {
-		return fmt.Errorf("record ussd: %w", err)
+	args := []any{id, s.now().UnixMilli(), s.retention.Milliseconds(), ussdHistoryLimit,
+		st.ServiceCode, st.Text, st.Steps, ends, flag(read)}
+	for _, key := range []func(string) string{s.beneficiaryKey, s.dosesKey, s.appointmentKey, s.centerKey} {
+		before, after := keyParts(key)
+		args = append(args, before, after)
 	}
-	return nil
+	res, err := s.sendPath(ctx, ussdStepScript, []string{s.ussdKey(id), s.ussdHistoryKey(st.Mobile),
+		s.mobileKey(st.Mobile), s.mobileBeneficiariesKey(st.Mobile)}, args...).Slice()
+	if err != nil || !read {
+		return USSDView{}, err
+	}
+	if len(res) != 3 {
+		return USSDView{}, fmt.Errorf("unexpected answer of %d values", len(res))
+	}
+	var v USSDView
+	v.Prefs.Language, _ = res[0].(string)
+	out, _ := res[1].(string)
+	v.Prefs.OptedOut = out != "" && out != "0"
+	people, _ := res[2].([]any)
+	for _, flat := range people {
+		p, err := ussdPerson(flat)
+		if err != nil {
+			return USSDView{}, err
+		}
+		v.People = append(v.People, p)
+	}
+	return v, nil
+}
+
+// ussdPerson reads one beneficiary of ussdStepScript's answer.
+func ussdPerson(flat any) (USSDPerson, error) {
+	parts, _ := flat.([]any)
+	if len(parts) != 4 {
+		return USSDPerson{}, fmt.Errorf("unexpected beneficiary of %d parts", len(parts))
+	}
+	p := USSDPerson{Beneficiary: beneficiaryFromHash(pairs(parts[0]))}
+	raw, _ := parts[1].(string)
+	var doses []Dose
+	if err := json.Unmarshal([]byte(raw), &doses); err != nil {
+		return USSDPerson{}, fmt.Errorf("beneficiary %s: doses: %w", p.ID, err)
+	}
+	for i := range doses {
+		doses[i].Number = i + 1
+	}
+	if len(doses) > 0 { // none stays nil, as Beneficiaries reads it
+		p.Doses = doses
+	}
+	// An id Appointment would refuse is no appointment, as there.
+	a := pairs(parts[2])
+	if len(a) == 0 || !validID(p.ActiveAppointment) {
+		return p, nil
+	}
+	p.Appointment = &Appointment{ID: a["id"], BeneficiaryID: a["ben"], CenterID: a["center"],
+		Date: a["date"], Slot: a["slot"], Status: AppointmentStatus(a["status"])}
+	if c := pairs(parts[3]); len(c) > 0 {
+		p.Center = &Center{ID: c["id"], Name: c["name"], District: c["district"], State: c["state"],
+			Pincode: c["pincode"], CreatedAt: msTime(c["created_at"])}
+	}
+	return p, nil
 }
 
 // USSDSessions returns up to limit USSD sessions of mobile, newest first.

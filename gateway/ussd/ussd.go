@@ -129,6 +129,30 @@ func New(b Backend, set *templates.Set, languages []string) *Menu {
 	return m
 }
 
+// With returns the menu with m's screens and languages over b, for a
+// backend that holds what one request read (see Ends).
+func (m *Menu) With(b Backend) *Menu {
+	c := *m
+	c.b = b
+	return &c
+}
+
+// Ends reports whether the answer to r closes the session (END) for each
+// number of people the mobile may have: Ends(r)[n] with n people, the last
+// entry for more. The walk through the menu depends on nothing else, so a
+// backend that reads the mobile in the same step as it records the
+// request can record then whether the session ended, before the answer
+// exists. (A Backend error leaves no answer at all.)
+func (m *Menu) Ends(r Request) []bool {
+	answers := Answers(r.ServiceCode, r.Text)
+	ends := make([]bool, maxPeople+1)
+	ends[0] = true // not registered
+	for n := 1; n <= maxPeople; n++ {
+		ends[n] = walk(answers, n, len(m.langs)).at == atEnd
+	}
+	return ends
+}
+
 // Answer returns the full response body to r: "CON " and a menu when the
 // session goes on, "END " and a text when it is over. A Backend error is
 // returned as error (the handler answers 503 or a generic END); so is a

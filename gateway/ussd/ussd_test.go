@@ -721,3 +721,55 @@ func FuzzNames(f *testing.F) {
 		}
 	})
 }
+
+// TestEnds: what Ends says of a request is what Answer then answers, for
+// every number of people on the mobile (more than a choice lists too).
+func TestEnds(t *testing.T) {
+	texts := []string{"", "1", "1*1", "1*2", "2", "2*9", "3*1", "4*4", "5", "5*2", "5*9", "9", "9*1", "0",
+		"1*0", "1*0*1", "5*0", "1*1*1", "1*10", "5*2*1", "abc", "*384*12*1#", "४*१", "1*12", "4*9*3"}
+	set, err := loadSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range 12 {
+		people := make([]Person, n)
+		for i := range people {
+			people[i] = Person{ID: fmt.Sprintf("1000000000%04d", i), Name: fmt.Sprint("Person ", i+1), Status: "NOT_VACCINATED",
+				Appointment: &Appointment{ID: fmt.Sprint("A-", i), Center: "PHC", Date: "24/11", Slot: "10:00-12:00"}}
+		}
+		b := &fakeBackend{people: map[string][]Person{oneMobile: people}, lang: map[string]string{}}
+		m := New(b, set, []string{"en", "hi", "mr"})
+		for _, text := range texts {
+			r := Request{ServiceCode: "*384*12#", Mobile: oneMobile, Text: text}
+			ends := m.Ends(r)
+			got, err := m.Answer(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := ends[min(n, len(ends)-1)]; strings.HasPrefix(got, "END ") != want {
+				t.Errorf("%d people, %q: Ends says %v, Answer %q", n, text, want, got)
+			}
+		}
+	}
+}
+
+// TestWith: a menu over another backend answers from it and leaves the
+// first menu as it was.
+func TestWith(t *testing.T) {
+	b := newBackend()
+	m := newMenu(t, b)
+	other := &fakeBackend{people: map[string][]Person{oneMobile: b.people[threeMobile]}, lang: map[string]string{}}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		menu       *Menu
+		text, want string
+	}{
+		{m.With(other), "1*1", "Suresh Kumar"}, // three people: a choice first
+		{m, "1", "Asha Patil"},
+	} {
+		got, err := tc.menu.Answer(ctx, Request{Mobile: oneMobile, Text: tc.text})
+		if err != nil || !strings.Contains(got, tc.want) {
+			t.Errorf("status %q, %v; want %s's", got, err, tc.want)
+		}
+	}
+}
