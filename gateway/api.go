@@ -28,9 +28,9 @@ func (s *server) mountAPI(app *fiber.App) {
 	v1.Post("/admin/keys", admin, s.createKey)
 	v1.Get("/admin/audit", admin, s.auditTrail)
 
-	v1.Post("/centers", registry, s.idempotent, s.createCenter)
+	v1.Post("/centers", registry, s.createCenter) // idempotent in its own step
 	v1.Get("/centers/:id", registry, s.center)
-	v1.Post("/beneficiaries", registry, s.idempotent, s.register)
+	v1.Post("/beneficiaries", registry, s.register) // idempotent in its own step
 	v1.Get("/beneficiaries/:id", registry, s.beneficiary)
 	v1.Post("/appointments", registry, s.book) // idempotent in its own step
 	v1.Get("/appointments/:id", registry, s.appointment)
@@ -41,7 +41,7 @@ func (s *server) mountAPI(app *fiber.App) {
 	v1.Post("/kyvs/otp", verifier, s.requestOTP)
 	v1.Post("/kyvs/confirm", verifier, s.confirmOTP)
 
-	v1.Post("/support/resend", support, s.idempotent, s.resend)
+	v1.Post("/support/resend", support, s.resend) // idempotent in its own step
 	v1.Get("/support/messages", support, s.supportMessages)
 	v1.Get("/messages/:id", support, s.message)
 }
@@ -156,9 +156,13 @@ func (s *server) createCenter(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	ctr, err := s.gw.CreateCenter(c.UserContext(), req)
+	idem, err := idempotencyKey(c)
 	if err != nil {
-		return apiError(err)
+		return err
+	}
+	ctr, err := s.gw.CreateCenterOnce(c.UserContext(), req, idem)
+	if err != nil {
+		return answerOrError(c, err)
 	}
 	return created(c, ctr)
 }
@@ -176,9 +180,13 @@ func (s *server) register(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	b, err := s.gw.Register(c.UserContext(), req)
+	idem, err := idempotencyKey(c)
 	if err != nil {
-		return apiError(err)
+		return err
+	}
+	b, err := s.gw.RegisterOnce(c.UserContext(), req, idem)
+	if err != nil {
+		return answerOrError(c, err)
 	}
 	return created(c, b)
 }
@@ -281,9 +289,13 @@ func (s *server) resend(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	m, err := s.gw.Resend(c.UserContext(), caller(c), req)
+	idem, err := idempotencyKey(c)
 	if err != nil {
-		return apiError(err)
+		return err
+	}
+	m, err := s.gw.ResendOnce(c.UserContext(), caller(c), req, idem)
+	if err != nil {
+		return answerOrError(c, err)
 	}
 	return c.Status(http.StatusAccepted).JSON(fiber.Map{"message_id": m.ID})
 }

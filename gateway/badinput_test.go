@@ -382,6 +382,8 @@ func TestBadInput(t *testing.T) {
 		badCase{name: "pincode sql", method: "POST", path: centers, key: registry, body: cb("pincode", "411045' OR 1=1"), wantStatus: 400, wantError: "bad_request", wantField: "pincode"},
 		badCase{name: "bad body with Idempotency-Key", method: "POST", path: centers, key: registry, body: cb("name", html), header: []string{"Idempotency-Key", "center-c7"},
 			wantStatus: 400, wantError: "bad_request", wantField: "name"},
+		badCase{name: "Idempotency-Key 256 characters", method: "POST", path: centers, key: registry, body: cb(), header: []string{"Idempotency-Key", strings.Repeat("k", 256)},
+			wantStatus: 400, wantError: "bad_request"},
 	))...)
 
 	// GET /v1/centers/{id} (registry)
@@ -467,6 +469,12 @@ func TestBadInput(t *testing.T) {
 		benBad("gender unknown", "gender", "X"),
 		benBad("gender word", "gender", "Female"),
 		benBad("gender html", "gender", html),
+		badCase{name: "bad mobile with Idempotency-Key", method: "POST", path: bens, key: registry, body: bb("mobile", "98765"), header: []string{"Idempotency-Key", "ben-1"},
+			wantStatus: 400, wantError: "invalid_mobile", wantField: "mobile"},
+		badCase{name: "bad name with Idempotency-Key", method: "POST", path: bens, key: registry, body: bb("name", html), header: []string{"Idempotency-Key", "ben-1"},
+			wantStatus: 400, wantError: "bad_request", wantField: "name"},
+		badCase{name: "Idempotency-Key 256 characters", method: "POST", path: bens, key: registry, body: bb(), header: []string{"Idempotency-Key", strings.Repeat("k", 256)},
+			wantStatus: 400, wantError: "bad_request"},
 		benBad("language unknown", "language", "fr"),
 		benBad("language upper case", "language", "MR"),
 		benBad("language sql", "language", "mr'--"),
@@ -674,6 +682,14 @@ func TestBadInput(t *testing.T) {
 			body: rb("what", "confirmation", "appointment_id", omit, "beneficiary_id", unknownBen), wantStatus: 404, wantError: "not_found"},
 		badCase{name: "confirmation without a dose", method: "POST", path: resend, key: support,
 			body: rb("what", "confirmation", "appointment_id", omit, "beneficiary_id", booked), wantStatus: 409, wantError: "no_dose"},
+		badCase{name: "bad what with Idempotency-Key", method: "POST", path: resend, key: support, body: rb("what", "sms"), header: []string{"Idempotency-Key", "resend-1"},
+			wantStatus: 400, wantError: "bad_request", wantField: "what"},
+		badCase{name: "unknown appointment with Idempotency-Key", method: "POST", path: resend, key: support, body: rb("appointment_id", unknownAppt),
+			header: []string{"Idempotency-Key", "resend-1"}, wantStatus: 404, wantError: "not_found"},
+		badCase{name: "confirmation of unknown beneficiary with Idempotency-Key", method: "POST", path: resend, key: support,
+			body: rb("what", "confirmation", "appointment_id", omit, "beneficiary_id", unknownBen), header: []string{"Idempotency-Key", "resend-1"}, wantStatus: 404, wantError: "not_found"},
+		badCase{name: "Idempotency-Key 256 characters", method: "POST", path: resend, key: support, body: rb(), header: []string{"Idempotency-Key", strings.Repeat("k", 256)},
+			wantStatus: 400, wantError: "bad_request"},
 	))...)
 
 	// GET /v1/support/messages?mobile= (support). A read that got through

@@ -1,12 +1,9 @@
 package gateway
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
@@ -18,104 +15,15 @@ import (
 // idempotencyTTL is how long a key's first answer is kept for its repeats.
 const idempotencyTTL = 24 * time.Hour
 
-// idempotencyLease bounds how long a request may hold its key unanswered
-// without renewing it: a process that died mid-request leaves its key held
-// for at most this long, so the client's retry runs within seconds. A
-// request still running renews it every idempotencyRenew.
-const (
-	idempotencyLease = 5 * time.Second
-	idempotencyRenew = idempotencyLease / 3
-)
-
-// idempotencyWait is how long a repeat waits for the first request, still
-// running, before it is told to retry.
-const idempotencyWait = 5 * time.Second
-
-// BeginIdempotent claims an idempotency key; see store.BeginIdempotent.
-func (g *Gateway) BeginIdempotent(ctx context.Context, scope, key, fingerprint string) (*store.Replay, error) {
-	r, err := g.store.BeginIdempotent(ctx, scope, key, fingerprint, idempotencyLease)
-	if err != nil {
-		return nil, storeErr("idempotency", err)
-	}
-	return r, nil
-}
-
-// keptRefusals are the refusals worth replaying: the request ran and may
-// have changed something (a wrong code spends an attempt). Other 4xx
-// answers changed nothing, so the key is freed and a corrected retry runs,
-// as clients of idempotent APIs expect.
-var keptRefusals = map[int]bool{http.StatusConflict: true, http.StatusUnprocessableEntity: true, http.StatusLocked: true}
-
-// FinishIdempotent keeps the first answer; a failure that changed nothing
-// (bad input, not found, 5xx) frees the key instead.
-func (g *Gateway) FinishIdempotent(ctx context.Context, scope, key, fingerprint string, r store.Replay) {
-	if r.Status >= 400 && !keptRefusals[r.Status] {
-		if err := g.store.AbandonIdempotent(ctx, scope, key, fingerprint); err != nil {
-			g.log.Error("idempotency key not freed", "err", err)
-		}
-		return
-	}
-	kept, err := g.store.FinishIdempotent(ctx, scope, key, fingerprint, r, idempotencyTTL)
-	if err != nil || !kept {
-		g.log.Error("idempotency answer not kept", "lapsed", !kept, "err", err)
-	}
-}
-
-// idempotent makes a route safe to repeat with an Idempotency-Key header: a
-// repeat with the same body gets the first answer and changes nothing; the
-// same key with a different body is refused.
-func (s *server) idempotent(c *fiber.Ctx) error {
-	idem, err := idempotencyKey(c)
-	if err != nil {
-		return err
-	}
-	if idem == nil {
-		return c.Next()
-	}
-	scope, key, fp := idem.Scope, idem.Key, idem.Fingerprint
-	ctx := c.UserContext()
-	deadline := time.Now().Add(idempotencyWait)
-	for {
-		replay, err := s.gw.BeginIdempotent(ctx, scope, key, fp)
-		if errors.Is(err, store.ErrIdempotencyRunning) && time.Now().Before(deadline) {
-			select {
-			case <-ctx.Done():
-				return err
-			case <-time.After(25 * time.Millisecond):
-				continue
-			}
-		}
-		if err != nil {
-			return err
-		}
-		if replay != nil {
-			c.Set("Idempotent-Replayed", "true")
-			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-			return c.Status(replay.Status).Send(replay.Body)
-		}
-		break
-	}
-	stopRenewing := s.gw.renewIdempotent(ctx, scope, key, fp)
-	defer stopRenewing()
-	defer func() {
-		if p := recover(); p != nil {
-			// Free the key so the client's retry runs, then let the
-			// recover middleware answer 500.
-			s.gw.FinishIdempotent(context.WithoutCancel(ctx), scope, key, fp, store.Replay{Status: http.StatusInternalServerError})
-			panic(p)
-		}
-	}()
-	if err := c.Next(); err != nil {
-		// Answer now, so that the answer kept is the one the client sees.
-		if herr := s.errorHandler(c, err); herr != nil {
-			return herr
-		}
-	}
-	s.gw.FinishIdempotent(context.WithoutCancel(ctx), scope, key, fp, store.Replay{
-		Status: c.Response().StatusCode(), Body: bytes.Clone(c.Response().Body()),
-	})
-	return nil
-}
+// Every route that takes an Idempotency-Key keeps its answers in the same
+// step as its change: a repeat with the same body gets the first answer
+// (Idempotent-Replayed: true) and changes nothing; the same key with
+// another body is refused; a retry after a crash is answered at once,
+// since no key is ever held by a request still running. The refusals kept
+// are those that say the state (409 exists, already_booked, not_active…);
+// a failure that changed nothing (bad input, not found, a spent limit,
+// 5xx) keeps nothing, so a corrected retry runs, as clients of idempotent
+// APIs expect.
 
 // idempotencyKey reads the request's Idempotency-Key; nil without one.
 func idempotencyKey(c *fiber.Ctx) (*store.IdempotencyKey, error) {
@@ -129,27 +37,18 @@ func idempotencyKey(c *fiber.Ctx) (*store.IdempotencyKey, error) {
 	return &store.IdempotencyKey{Scope: idempotencyScope(c), Key: key, Fingerprint: fingerprint(c.Body()), TTL: idempotencyTTL}, nil
 }
 
-// renewIdempotent keeps a running request's claim on its key alive until
-// the returned stop is called.
-func (g *Gateway) renewIdempotent(ctx context.Context, scope, key, fp string) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(idempotencyRenew)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), idempotencyRenew)
-				if err := g.store.RenewIdempotent(rctx, scope, key, fp, idempotencyLease); err != nil {
-					g.log.Warn("idempotency claim not renewed", "err", err)
-				}
-				cancel()
-			}
+// keptAs renders what a step keeps for its key: view(v) answered with
+// status, and the answer to refusal — byte for byte what the handler sends
+// (encoding/json, as fiber's encoder).
+func keptAs[T any](status int, refusal error, view func(T) any) store.Kept[T] {
+	return func(v T) (store.Replay, store.Replay, error) {
+		done, err := json.Marshal(view(v))
+		if err != nil {
+			return store.Replay{}, store.Replay{}, err
 		}
-	}()
-	return func() { close(done) }
+		refused, err := apiError(refusal).replay()
+		return store.Replay{Status: status, Body: done}, refused, err
+	}
 }
 
 // fingerprint identifies a request body; JSON is compared by content, so

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -28,6 +27,13 @@ type CenterInput struct {
 
 // CreateCenter registers a vaccination centre.
 func (g *Gateway) CreateCenter(ctx context.Context, in CenterInput) (store.Center, error) {
+	return g.CreateCenterOnce(ctx, in, nil)
+}
+
+// CreateCenterOnce is CreateCenter with idem: the answers (201 with the
+// centre, 409 exists) are kept in the same step and a repeat gets a
+// *store.AnsweredError with the first.
+func (g *Gateway) CreateCenterOnce(ctx context.Context, in CenterInput, idem *store.IdempotencyKey) (store.Center, error) {
 	c := store.Center{ID: in.ID, Pincode: in.Pincode}
 	err := matches("id", in.ID, centerIDPattern, "1 to 32 letters, digits, _ or -")
 	if err == nil {
@@ -45,9 +51,9 @@ func (g *Gateway) CreateCenter(ctx context.Context, in CenterInput) (store.Cente
 	if err != nil {
 		return store.Center{}, err
 	}
-	c, err = g.store.CreateCenter(ctx, c)
+	c, err = g.store.CreateCenterOnce(ctx, c, idem, keptAs(http.StatusCreated, store.ErrExists, func(c store.Center) any { return c }))
 	if err != nil {
-		return store.Center{}, storeErr("create centre", err)
+		return store.Center{}, codeErr("create centre", err)
 	}
 	return c, nil
 }
@@ -105,6 +111,13 @@ type DoseView struct {
 // Register adds a beneficiary. It sends nothing: the booking system has
 // already verified the mobile.
 func (g *Gateway) Register(ctx context.Context, r Registration) (BeneficiaryView, error) {
+	return g.RegisterOnce(ctx, r, nil)
+}
+
+// RegisterOnce is Register with idem: the answers (201 with the
+// beneficiary, 409 mobile_limit) are kept in the same step and a repeat
+// gets a *store.AnsweredError with the first.
+func (g *Gateway) RegisterOnce(ctx context.Context, r Registration, idem *store.IdempotencyKey) (BeneficiaryView, error) {
 	name, mobile, err := g.person(r.Name, r.Mobile)
 	if err != nil {
 		return BeneficiaryView{}, err
@@ -122,11 +135,11 @@ func (g *Gateway) Register(ctx context.Context, r Registration) (BeneficiaryView
 	} else if g.language(lang) != lang {
 		return BeneficiaryView{}, invalid("language", "language must be one of %s.", strings.Join(g.languages, ", "))
 	}
-	b, err := g.store.CreateBeneficiary(ctx, store.Beneficiary{
+	b, err := g.store.CreateBeneficiaryOnce(ctx, store.Beneficiary{
 		Name: name, Mobile: mobile, BirthYear: r.BirthYear, Gender: gender, Language: lang,
-	}, maxPerMobile)
+	}, maxPerMobile, idem, keptAs(http.StatusCreated, store.ErrMobileLimit, func(b store.Beneficiary) any { return g.beneficiaryView(b) }))
 	if err != nil {
-		return BeneficiaryView{}, storeErr("register beneficiary", err)
+		return BeneficiaryView{}, codeErr("register beneficiary", err)
 	}
 	return g.beneficiaryView(b), nil
 }
@@ -306,18 +319,14 @@ func (g *Gateway) Cancel(ctx context.Context, id string, idem *store.Idempotency
 }
 
 // keptAnswers renders what a booking or a cancel keeps for its key: the
-// appointment as answered with status, and the answer to refusal — byte
-// for byte what the handler sends (encoding/json, as fiber's encoder).
+// appointment with its SMS's id as answered with status, and the answer to
+// refusal (see keptAs).
 func keptAnswers(status int, refusal error) store.Answers {
+	kept := keptAs(status, refusal, func(v AppointmentView) any { return v })
 	return func(a store.Appointment, messageID string) (store.Replay, store.Replay, error) {
 		v := appointmentView(a)
 		v.MessageID = messageID
-		done, err := json.Marshal(v)
-		if err != nil {
-			return store.Replay{}, store.Replay{}, err
-		}
-		refused, err := apiError(refusal).replay()
-		return store.Replay{Status: status, Body: done}, refused, err
+		return kept(v)
 	}
 }
 

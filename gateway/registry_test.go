@@ -330,7 +330,7 @@ func TestIdempotentBooking(t *testing.T) {
 	}
 	post := func(key string, body any) (int, string, string) {
 		t.Helper()
-		return postKeyed(t, r.url+"/v1/appointments", key, body)
+		return postKeyed(t, r.url+"/v1/appointments", adminKey, key, body)
 	}
 	code, replayed, first := post("book-1", booking(id))
 
@@ -369,7 +369,7 @@ func TestIdempotentBooking(t *testing.T) {
 	}
 	cancel := func(key string) (int, string, string) {
 		t.Helper()
-		return postKeyed(t, r.url+"/v1/appointments/"+appt.ID+"/cancel", key, nil)
+		return postKeyed(t, r.url+"/v1/appointments/"+appt.ID+"/cancel", adminKey, key, nil)
 	}
 	code, replayed, cancelled := cancel("cancel-1")
 	if code != 200 || replayed != "" || !strings.Contains(cancelled, `"status":"cancelled"`) {
@@ -394,16 +394,16 @@ func TestIdempotentBooking(t *testing.T) {
 	}
 }
 
-// postKeyed posts body (nil: none) as the admin with an Idempotency-Key,
+// postKeyed posts body (nil: none) as apiKey with an Idempotency-Key,
 // and returns the status, the Idempotent-Replayed header and the body.
-func postKeyed(t *testing.T, url, key string, body any) (int, string, string) {
+func postKeyed(t *testing.T, url, apiKey, key string, body any) (int, string, string) {
 	t.Helper()
 	var raw []byte
 	if body != nil {
 		raw, _ = json.Marshal(body)
 	}
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(raw))
-	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Authorization", "Bearer "+apiKey)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", key)
 	resp, err := http.DefaultClient.Do(req)

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 	"unicode"
@@ -47,7 +49,15 @@ const maxReason = 500
 // booked appointment (the same code, or a new one that also lifts a lock),
 // or the confirmation of the last dose.
 func (g *Gateway) Resend(ctx context.Context, who Caller, r ResendRequest) (store.Message, error) {
-	var out Outgoing
+	return g.ResendOnce(ctx, who, r, nil)
+}
+
+// ResendOnce is Resend with idem. The resend is one step after one read
+// of what it sends (see store.Resend): the limit spent, a new code, the
+// message recorded and, with idem, the answers (202 with the message id;
+// 409 not_active or no_dose) kept, so a repeat gets a
+// *store.AnsweredError with the first and sends nothing.
+func (g *Gateway) ResendOnce(ctx context.Context, who Caller, r ResendRequest, idem *store.IdempotencyKey) (store.Message, error) {
 	var subject, detail string
 	switch r.What {
 	case "security_code", "slip":
@@ -76,79 +86,63 @@ func (g *Gateway) Resend(ctx context.Context, who Caller, r ResendRequest) (stor
 	if err != nil {
 		return store.Message{}, err
 	}
+	of := store.ResendOf{AppointmentID: r.AppointmentID, BeneficiaryID: r.BeneficiaryID, Subject: subject,
+		PerHour: resendsPerHour, Idempotency: idem}
+	refusal := store.ErrNotActive
+	if r.What == "confirmation" {
+		refusal = ErrNoDose
+	}
+	if r.Regenerate {
+		if of.NewCode, err = newSecurityCode(); err != nil {
+			return store.Message{}, fmt.Errorf("resend: %w", err)
+		}
+	}
 	var mobile string
-	// Look the subject up before spending a resend on it.
-	if subject[:4] == "ben:" {
-		b, err := g.store.Beneficiary(ctx, r.BeneficiaryID)
+	res, err := g.store.Resend(ctx, of, func(src store.ResendSource) (store.NewMessage, error) {
+		o, err := g.resent(ctx, r.What, src)
+		mobile = o.To
 		if err != nil {
-			return store.Message{}, storeErr("resend", err)
+			return store.NewMessage{}, err
 		}
-		if len(b.Doses) == 0 {
-			return store.Message{}, ErrNoDose
-		}
-		last := b.Doses[len(b.Doses)-1]
-		out, mobile = g.confirmation(b, last, VaccinationStatus(b.Doses)), b.Mobile
-	} else {
-		a, err := g.store.Appointment(ctx, r.AppointmentID)
-		if err != nil {
-			return store.Message{}, storeErr("resend", err)
-		}
-		if a.Status != store.AppointmentBooked {
-			return store.Message{}, storeErr("resend", store.ErrNotActive)
-		}
-		b, err := g.store.Beneficiary(ctx, a.BeneficiaryID)
-		if err != nil {
-			return store.Message{}, storeErr("resend: beneficiary", err)
-		}
-		c, err := g.store.KnownCenter(ctx, a.CenterID)
-		if err != nil {
-			return store.Message{}, storeErr("resend: centre", err)
-		}
-		template := "security_code"
-		if r.What == "slip" {
-			template = "appointment_slip"
-		}
-		out, mobile = g.slip(template, b, c, a, ""), b.Mobile
+		return g.render(o)
+	}, keptAs(http.StatusAccepted, refusal, func(id string) any { return map[string]string{"message_id": id} }))
+	switch {
+	case errors.Is(err, store.ErrNoDose):
+		return store.Message{}, ErrNoDose
+	case err != nil:
+		return store.Message{}, codeErr("resend", err)
+	case res.RetryAfter > 0:
+		return store.Message{}, &RateLimitedError{RetryAfter: res.RetryAfter}
 	}
-	ok, wait, err := g.store.AllowResend(ctx, subject, resendsPerHour)
-	if err != nil {
-		return store.Message{}, storeErr("resend", err)
-	}
-	if !ok {
-		return store.Message{}, &RateLimitedError{RetryAfter: wait}
-	}
-	if out.Template != "dose_confirmation" {
-		code, err := g.resendCode(ctx, r.AppointmentID, r.Regenerate)
-		if err != nil {
-			return store.Message{}, err
-		}
-		out.Vars["code"] = code
-	}
-	m, err := g.Send(ctx, out)
-	if err != nil {
-		return store.Message{}, err
-	}
+	m := res.Message
+	g.queued(ctx, m.ID, m.Template)
 	g.audit(ctx, who, auditNote{action: "resend", target: subject, detail: detail + " → message " + m.ID, reason: reason, mobile: mobile})
 	return m, nil
 }
 
-// resendCode is the appointment's code, or a new one when regenerate asks.
-func (g *Gateway) resendCode(ctx context.Context, apptID string, regenerate bool) (string, error) {
-	if !regenerate {
-		code, err := g.store.SecurityCode(ctx, apptID)
-		if err != nil {
-			return "", storeErr("resend: code", err)
-		}
-		return code, nil
+// resent is the SMS a resend of what sends, rendered from src: the
+// confirmation of the last dose, or the appointment's code or slip (the
+// beneficiary and the centre usually from the process's memory: neither
+// changes).
+func (g *Gateway) resent(ctx context.Context, what string, src store.ResendSource) (Outgoing, error) {
+	if what == "confirmation" {
+		b := src.Beneficiary
+		return g.confirmation(b, b.Doses[len(b.Doses)-1], VaccinationStatus(b.Doses)), nil
 	}
-	code, err := newSecurityCode()
+	a := src.Appointment
+	p, err := g.store.Profile(ctx, a.BeneficiaryID)
 	if err != nil {
-		return "", fmt.Errorf("resend: %w", err)
+		return Outgoing{}, err
 	}
-	if err := g.store.ReplaceCode(ctx, apptID, code); err != nil {
-		return "", storeErr("resend: new code", err)
+	c, err := g.store.KnownCenter(ctx, a.CenterID)
+	if err != nil {
+		return Outgoing{}, err
 	}
-	return code, nil
+	template := "security_code"
+	if what == "slip" {
+		template = "appointment_slip"
+	}
+	return g.slip(template, p.Beneficiary(), c, a, src.Code), nil
 }
 
 // SupportMessages is a citizen's message history for support, newest first.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -38,9 +39,13 @@ return {3, h[2], h[3]}
 `)
 
 // BeginIdempotent claims (scope, key) for a request whose content hashes to
-// fingerprint. A nil Replay and nil error mean the caller goes ahead and
-// must then call FinishIdempotent or AbandonIdempotent. The claim lapses
-// after lease, so a request that died mid-way does not block its key.
+// fingerprint, in the form the idempotency middleware kept keys before
+// every keyed route kept its answers in its own step (keptAnswersLua, the
+// dose step): those steps still read such keys, as processes of the
+// earlier release may leave them during an upgrade. A nil Replay and nil
+// error mean the caller goes ahead and must then call FinishIdempotent.
+// The claim lapses after lease, so a request that died mid-way does not
+// block its key.
 func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint string, lease time.Duration) (*Replay, error) {
 	res, err := beginIdempotentScript.Run(ctx, s.rdb, []string{s.idempotencyKey(scope, key)},
 		fingerprint, lease.Milliseconds()).Slice()
@@ -84,34 +89,25 @@ func (s *Store) FinishIdempotent(ctx context.Context, scope, key, fingerprint st
 	return n == 1, nil
 }
 
-var abandonIdempotentScript = redis.NewScript(`
-local h = redis.call('HMGET', KEYS[1], 'fp', 'status')
-if h[1] ~= ARGV[1] or h[2] then return 0 end
-return redis.call('DEL', KEYS[1])
-`)
+// Kept renders what an idempotent step keeps for its key's repeats once
+// the record the step makes (or the message it sends) is known: the
+// answer to the change done and to the refusal the step keeps, as sent.
+type Kept[T any] func(v T) (done, refused Replay, err error)
 
-// AbandonIdempotent frees the key after a failure worth retrying, if the
-// request with fingerprint still holds it unanswered.
-func (s *Store) AbandonIdempotent(ctx context.Context, scope, key, fingerprint string) error {
-	if err := abandonIdempotentScript.Run(ctx, s.rdb, []string{s.idempotencyKey(scope, key)}, fingerprint).Err(); err != nil {
-		return fmt.Errorf("abandon idempotent request: %w", err)
+// keptFor is idem with the answers kept renders for v, as keptAnswersLua
+// reads them: the key, then its fingerprint, TTL and the two answers; no
+// key and an empty fingerprint without idem. It is keptAnswers, the
+// booking's and the cancel's, for a step that is not an appointment's.
+func keptFor[T any](s *Store, v T, idem *IdempotencyKey, kept Kept[T]) ([]string, []any, error) {
+	var answers Answers
+	if kept != nil {
+		answers = func(Appointment, string) (Replay, Replay, error) { return kept(v) }
 	}
-	return nil
+	return s.keptAnswers(Appointment{}, "", true, idem, answers)
 }
 
-// renewIdempotentScript extends a running request's claim, if it still
-// holds the key unanswered.
-var renewIdempotentScript = redis.NewScript(`
-local h = redis.call('HMGET', KEYS[1], 'fp', 'status')
-if h[1] ~= ARGV[1] or h[2] then return 0 end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-`)
-
-// RenewIdempotent extends the claim of the request with fingerprint on
-// (scope, key) to lease from now, while it runs.
-func (s *Store) RenewIdempotent(ctx context.Context, scope, key, fingerprint string, lease time.Duration) error {
-	if err := renewIdempotentScript.Run(ctx, s.rdb, []string{s.idempotencyKey(scope, key)}, fingerprint, lease.Milliseconds()).Err(); err != nil {
-		return fmt.Errorf("renew idempotent request: %w", err)
-	}
-	return nil
+// keptAnswersAt is keptAnswersLua for a step whose idempotency key is
+// KEYS[n] (keptAnswersLua's own steps have it at KEYS[7]).
+func keptAnswersAt(n int) string {
+	return strings.ReplaceAll(keptAnswersLua, "KEYS[7]", "KEYS["+strconv.Itoa(n)+"]")
 }

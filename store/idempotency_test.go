@@ -11,7 +11,7 @@ import (
 
 // idemStep is one call in an idempotency scenario.
 type idemStep struct {
-	op     string // begin, finish, abandon
+	op     string // begin, finish
 	scope  string // "" means "orders"
 	key    string // "" means "k1"
 	fp     string // begin
@@ -48,10 +48,6 @@ func runIdemSteps(t *testing.T, s *Store, steps []idemStep) {
 		case "finish":
 			if _, err := s.FinishIdempotent(ctx, scope, key, fp, st.replay, time.Hour); err != nil {
 				t.Fatalf("step %d finish: %v", i+1, err)
-			}
-		case "abandon":
-			if err := s.AbandonIdempotent(ctx, scope, key, fp); err != nil {
-				t.Fatalf("step %d abandon: %v", i+1, err)
 			}
 		default:
 			t.Fatalf("step %d: unknown op %q", i+1, st.op)
@@ -99,26 +95,10 @@ func TestIdempotency(t *testing.T) {
 			{op: "finish", replay: Replay{Status: 200, Body: []byte("\x00\xff\n{}")}},
 			{op: "begin", fp: "fp1", replay: Replay{Status: 200, Body: []byte("\x00\xff\n{}")}},
 		}},
-		{"abandon frees the key", []idemStep{
-			{op: "begin", fp: "fp1"},
-			{op: "abandon"},
-			{op: "begin", fp: "fp2"},
-			{op: "begin", fp: "fp1", want: ErrIdempotencyMismatch},
-		}},
-		{"abandon after finish keeps the answer", []idemStep{
-			{op: "begin", fp: "fp1"},
-			{op: "finish", replay: created},
-			{op: "abandon"},
-			{op: "begin", fp: "fp1", replay: created},
-		}},
 		{"finish by another request is refused", []idemStep{
 			{op: "begin", fp: "fp1"},
 			{op: "finish", fp: "fp2", replay: created},
 			{op: "begin", fp: "fp1", want: ErrIdempotencyRunning},
-		}},
-		{"abandon of an unknown key", []idemStep{
-			{op: "abandon", key: "never"},
-			{op: "begin", key: "never", fp: "fp1"},
 		}},
 		{"keys and scopes are independent", []idemStep{
 			{op: "begin", fp: "fp1"},
@@ -216,36 +196,5 @@ func TestIdempotencyLateFinishNotReplayedToAnotherRequest(t *testing.T) {
 				t.Fatalf("a repeat of request fp2 was given the answer of request fp1: %d %s (err %v)", r.Status, r.Body, err)
 			}
 		})
-	}
-}
-
-func TestIdempotencyRenewKeepsARunningClaim(t *testing.T) {
-	s := newTestStore(t)
-	ctx := context.Background()
-	if r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp1", time.Second); r != nil || err != nil {
-		t.Fatalf("begin: %v %v", r, err)
-	}
-	ttl := func() time.Duration { return s.rdb.PTTL(ctx, s.idempotencyKey("orders", "k1")).Val() }
-	if err := s.RenewIdempotent(ctx, "orders", "k1", "fp1", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if got := ttl(); got < 59*time.Minute {
-		t.Fatalf("renewed claim lives %v, want about an hour", got)
-	}
-	// Renewing another request's claim, or an answered one, changes nothing.
-	if err := s.RenewIdempotent(ctx, "orders", "k1", "fp2", 2*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if got := ttl(); got > time.Hour {
-		t.Fatalf("another request's renewal extended the claim to %v", got)
-	}
-	if _, err := s.FinishIdempotent(ctx, "orders", "k1", "fp1", Replay{Status: 201}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RenewIdempotent(ctx, "orders", "k1", "fp1", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if got := ttl(); got > time.Minute {
-		t.Fatalf("renewing an answered key extended it to %v", got)
 	}
 }

@@ -30,23 +30,46 @@ type Center struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-var createCenterScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+// createCenterScript stores a centre unless its id is taken. With an
+// idempotency key (KEYS[2]) the answers are kept in the same step
+// (keptAnswersLua): a repeat gets the first answer back, and a taken id's
+// refusal is kept too. KEYS: centre, [idempotency]. ARGV: 1–6 the key's
+// fingerprint (empty without one), TTL and answers, then the field pairs.
+// 1: stored, 0: id taken.
+var createCenterScript = redis.NewScript(keptAnswersAt(2) + `
+local seen = answered(1)
+if seen then return seen end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  keep(1, false)
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+keep(1, true)
 return 1
 `)
 
 // CreateCenter stores c; ErrExists when its id is taken.
 func (s *Store) CreateCenter(ctx context.Context, c Center) (Center, error) {
+	return s.CreateCenterOnce(ctx, c, nil, nil)
+}
+
+// CreateCenterOnce is CreateCenter that, with idem, keeps the answers kept
+// renders (to the centre stored, and to ErrExists) in the same step; a
+// repeat gets an *AnsweredError with the first and changes nothing.
+func (s *Store) CreateCenterOnce(ctx context.Context, c Center, idem *IdempotencyKey, kept Kept[Center]) (Center, error) {
 	c.CreatedAt = s.now().UTC()
-	n, err := createCenterScript.Run(ctx, s.rdb, []string{s.centerKey(c.ID)},
-		"id", c.ID, "name", c.Name, "district", c.District, "state", c.State,
-		"pincode", c.Pincode, "created_at", c.CreatedAt.UnixMilli()).Int()
+	keys, args, err := keptFor(s, c, idem, kept)
 	if err != nil {
 		return Center{}, fmt.Errorf("create centre %s: %w", c.ID, err)
 	}
-	if n == 0 {
-		return Center{}, ErrExists
+	args = append(args, "id", c.ID, "name", c.Name, "district", c.District, "state", c.State,
+		"pincode", c.Pincode, "created_at", c.CreatedAt.UnixMilli())
+	res, err := createCenterScript.Run(ctx, s.rdb, append([]string{s.centerKey(c.ID)}, keys...), args...).Result()
+	if err != nil {
+		return Center{}, fmt.Errorf("create centre %s: %w", c.ID, err)
+	}
+	if err := stepResult(res, ErrExists); err != nil {
+		return Center{}, err
 	}
 	return c, nil
 }
@@ -95,21 +118,43 @@ type Dose struct {
 
 // createBeneficiaryScript keeps at most ARGV[1] beneficiaries on one
 // mobile; the count and the insert are one step so parallel registrations
-// cannot overshoot. 0: id taken (try another), -1: mobile full.
+// cannot overshoot. With an idempotency key (KEYS[3]) its answers are kept
+// in the same step (keptAnswersLua): checked first, so a repeat gets the
+// first answer back; the registration's kept only with the insert, and a
+// full mobile's refusal kept too. A taken id keeps nothing: the caller
+// tries another, rendering its answer again.
+// KEYS: beneficiary, the mobile's beneficiaries, [idempotency]. ARGV:
+// 1 limit, 2 id, 3–8 the key's fingerprint (empty without one), TTL and
+// answers, then the field pairs. 1: registered, 0: mobile full, 2: id
+// taken (try another).
 // The score is one more than the newest, so registrations in the same
 // millisecond still list in order.
-var createBeneficiaryScript = redis.NewScript(`
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then return -1 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+var createBeneficiaryScript = redis.NewScript(keptAnswersAt(3) + `
+local seen = answered(3)
+if seen then return seen end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
+  keep(3, false)
+  return 0
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
 local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 redis.call('ZADD', KEYS[2], (tonumber(newest[2]) or 0) + 1, ARGV[2])
+keep(3, true)
 return 1
 `)
 
 // CreateBeneficiary registers b under a fresh 14-digit id; ErrMobileLimit
 // when its mobile already has maxPerMobile beneficiaries.
 func (s *Store) CreateBeneficiary(ctx context.Context, b Beneficiary, maxPerMobile int) (Beneficiary, error) {
+	return s.CreateBeneficiaryOnce(ctx, b, maxPerMobile, nil, nil)
+}
+
+// CreateBeneficiaryOnce is CreateBeneficiary that, with idem, keeps the
+// answers kept renders (to the beneficiary registered, and to
+// ErrMobileLimit) in the same step; a repeat gets an *AnsweredError with
+// the first and changes nothing.
+func (s *Store) CreateBeneficiaryOnce(ctx context.Context, b Beneficiary, maxPerMobile int, idem *IdempotencyKey, kept Kept[Beneficiary]) (Beneficiary, error) {
 	b.CreatedAt = s.now().UTC()
 	b.ActiveAppointment, b.ActiveDate, b.Doses = "", "", nil
 	for range 5 {
@@ -118,20 +163,25 @@ func (s *Store) CreateBeneficiary(ctx context.Context, b Beneficiary, maxPerMobi
 			return Beneficiary{}, fmt.Errorf("create beneficiary: %w", err)
 		}
 		b.ID = id
-		n, err := createBeneficiaryScript.Run(ctx, s.rdb,
-			[]string{s.beneficiaryKey(id), s.mobileBeneficiariesKey(b.Mobile)},
-			maxPerMobile, id,
-			"id", id, "name", b.Name, "mobile", b.Mobile, "birth_year", b.BirthYear,
-			"gender", b.Gender, "lang", b.Language, "created_at", b.CreatedAt.UnixMilli()).Int()
+		keys, args, err := keptFor(s, b, idem, kept)
 		if err != nil {
 			return Beneficiary{}, fmt.Errorf("create beneficiary: %w", err)
 		}
-		switch n {
-		case 1:
-			return b, nil
-		case -1:
-			return Beneficiary{}, ErrMobileLimit
+		args = append([]any{maxPerMobile, id}, args...)
+		args = append(args, "id", id, "name", b.Name, "mobile", b.Mobile, "birth_year", b.BirthYear,
+			"gender", b.Gender, "lang", b.Language, "created_at", b.CreatedAt.UnixMilli())
+		res, err := createBeneficiaryScript.Run(ctx, s.rdb,
+			append([]string{s.beneficiaryKey(id), s.mobileBeneficiariesKey(b.Mobile)}, keys...), args...).Result()
+		if err != nil {
+			return Beneficiary{}, fmt.Errorf("create beneficiary: %w", err)
 		}
+		if res == int64(2) {
+			continue
+		}
+		if err := stepResult(res, ErrMobileLimit); err != nil {
+			return Beneficiary{}, err
+		}
+		return b, nil
 	}
 	return Beneficiary{}, errors.New("create beneficiary: no free id after 5 tries")
 }

@@ -551,3 +551,152 @@ func TestBeneficiariesByMobileOrderSameMillisecond(t *testing.T) {
 		t.Fatalf("beneficiaries %v, want in registration order %v", ids, want)
 	}
 }
+
+// testKept renders a step's answers as the test can recognise them.
+func testKept[T any](name func(T) string) Kept[T] {
+	return func(v T) (Replay, Replay, error) {
+		return Replay{Status: 201, Body: []byte(`{"id":"` + name(v) + `"}`)}, Replay{Status: 409, Body: []byte(`{"error":"refused"}`)}, nil
+	}
+}
+
+func idemKey(key, fp string) *IdempotencyKey {
+	return &IdempotencyKey{Scope: "registry POST /v1/x", Key: key, Fingerprint: fp, TTL: 24 * time.Hour}
+}
+
+// answered is the answer a step kept for a repeat, or fails.
+func answered(t *testing.T, err error) Replay {
+	t.Helper()
+	var a *AnsweredError
+	if !errors.As(err, &a) {
+		t.Fatalf("err = %v, want the first answer", err)
+	}
+	return a.Replay
+}
+
+// TestCreateCenterOnce: a keyed centre keeps its answer in its step; a
+// repeat replays it, another body is refused, a taken id's refusal is
+// kept; without a key nothing is kept.
+func TestCreateCenterOnce(t *testing.T) {
+	s := newClockStore(t, newTestClock(t0))
+	ctx := context.Background()
+	kept := testKept(func(c Center) string { return c.ID })
+	c := Center{ID: "C001", Name: "PHC Aundh", District: "Pune", State: "Maharashtra", Pincode: "411007"}
+	if got, err := s.CreateCenterOnce(ctx, c, idemKey("k1", "fp1"), kept); err != nil || got.ID != "C001" {
+		t.Fatalf("first: %+v %v", got, err)
+	}
+	k := s.idempotencyKey("registry POST /v1/x", "k1")
+	if ttl := s.rdb.PTTL(ctx, k).Val(); ttl <= 23*time.Hour || ttl > 24*time.Hour {
+		t.Fatalf("answer kept for %v, want 24h", ttl)
+	}
+	before := dumpDB(t, s)
+	for range 2 {
+		_, err := s.CreateCenterOnce(ctx, c, idemKey("k1", "fp1"), kept)
+		if r := answered(t, err); r.Status != 201 || string(r.Body) != `{"id":"C001"}` {
+			t.Fatalf("repeat answered %d %s", r.Status, r.Body)
+		}
+	}
+	if _, err := s.CreateCenterOnce(ctx, Center{ID: "C002"}, idemKey("k1", "fp2"), kept); !errors.Is(err, ErrIdempotencyMismatch) {
+		t.Fatalf("same key, other request: %v", err)
+	}
+	unchanged(t, s, before, "repeats changed Redis")
+	if _, err := s.CreateCenterOnce(ctx, c, idemKey("k2", "fp1"), kept); !errors.Is(err, ErrExists) {
+		t.Fatalf("taken id: %v, want ErrExists", err)
+	}
+	if _, err := s.CreateCenterOnce(ctx, c, idemKey("k2", "fp1"), kept); answered(t, err).Status != 409 {
+		t.Fatalf("repeat of the refusal: %v", err)
+	}
+	// Without a key, or with no answers to keep, nothing is kept.
+	before = dumpDB(t, s)
+	if _, err := s.CreateCenterOnce(ctx, c, nil, kept); !errors.Is(err, ErrExists) {
+		t.Fatalf("no key: %v", err)
+	}
+	if _, err := s.CreateCenterOnce(ctx, c, idemKey("k3", "fp1"), nil); !errors.Is(err, ErrExists) {
+		t.Fatalf("no answers: %v", err)
+	}
+	unchanged(t, s, before, "a refusal without a key changed Redis")
+}
+
+// TestCreateBeneficiaryOnce: the key is checked before the mobile's limit
+// and the id, and its answer written only with the insert: a taken id
+// (the step tries another) keeps nothing.
+func TestCreateBeneficiaryOnce(t *testing.T) {
+	s := newClockStore(t, newTestClock(t0))
+	ctx := context.Background()
+	kept := testKept(func(b Beneficiary) string { return b.ID })
+	in := Beneficiary{Name: "Asha Patil", Mobile: "+919876543210", BirthYear: 1980, Gender: "F", Language: "mr"}
+	b, err := s.CreateBeneficiaryOnce(ctx, in, 2, idemKey("k1", "fp1"), kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := dumpDB(t, s)
+	_, err = s.CreateBeneficiaryOnce(ctx, in, 2, idemKey("k1", "fp1"), kept)
+	if r := answered(t, err); r.Status != 201 || string(r.Body) != `{"id":"`+b.ID+`"}` {
+		t.Fatalf("repeat answered %d %s, want the first registration %s", r.Status, r.Body, b.ID)
+	}
+	if _, err := s.CreateBeneficiaryOnce(ctx, in, 2, idemKey("k1", "fp2"), kept); !errors.Is(err, ErrIdempotencyMismatch) {
+		t.Fatalf("same key, other request: %v", err)
+	}
+	unchanged(t, s, before, "repeats changed Redis")
+
+	// The step itself, given an id that is taken: nothing is written, the
+	// key's answer least of all.
+	run := func(id, key string) any {
+		t.Helper()
+		idem := idemKey(key, "fp-"+key)
+		keys, args, err := keptFor(s, Beneficiary{ID: id}, idem, kept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(append([]any{4, id}, args...), "id", id, "mobile", "+919876543211")
+		res, err := createBeneficiaryScript.Run(ctx, s.rdb,
+			append([]string{s.beneficiaryKey(id), s.mobileBeneficiariesKey("+919876543211")}, keys...), args...).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	before = dumpDB(t, s)
+	if res := run(b.ID, "k2"); res != int64(2) {
+		t.Fatalf("taken id answered %v, want 2 (try another)", res)
+	}
+	unchanged(t, s, before, "a taken id changed Redis")
+	if res := run("20000000000000", "k2"); res != int64(1) {
+		t.Fatalf("free id answered %v, want 1", res)
+	}
+	if _, err := s.rdb.HGet(ctx, s.idempotencyKey("registry POST /v1/x", "k2"), "body").Result(); err != nil {
+		t.Fatalf("the answer was not kept with the insert: %v", err)
+	}
+
+	// A full mobile's refusal is kept for its key; without a key nothing is.
+	if _, err := s.CreateBeneficiaryOnce(ctx, in, 2, idemKey("k3", "fp1"), kept); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateBeneficiaryOnce(ctx, in, 2, idemKey("k4", "fp1"), kept); !errors.Is(err, ErrMobileLimit) {
+		t.Fatalf("third on a mobile of 2: %v, want ErrMobileLimit", err)
+	}
+	if _, err := s.CreateBeneficiaryOnce(ctx, in, 2, idemKey("k4", "fp1"), kept); answered(t, err).Status != 409 {
+		t.Fatalf("repeat of the refusal: %v", err)
+	}
+	before = dumpDB(t, s)
+	if _, err := s.CreateBeneficiaryOnce(ctx, in, 2, nil, kept); !errors.Is(err, ErrMobileLimit) {
+		t.Fatalf("no key: %v", err)
+	}
+	unchanged(t, s, before, "a refusal without a key changed Redis")
+}
+
+// unchanged fails when Redis holds anything but what before did.
+func unchanged(t *testing.T, s *Store, before []dbItem, what string) {
+	t.Helper()
+	count := map[dbItem]int{}
+	for _, it := range before {
+		count[it]++
+	}
+	for _, it := range dumpDB(t, s) {
+		count[it]--
+	}
+	for it, n := range count {
+		if n != 0 {
+			t.Fatalf("%s: %s %s = %q %s", what, it.key, it.what, it.val, map[bool]string{true: "gone", false: "added"}[n > 0])
+		}
+	}
+}
