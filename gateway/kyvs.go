@@ -155,28 +155,23 @@ func (g *Gateway) ConfirmOTP(ctx context.Context, who Caller, txn, otp string) (
 	if len(txn) == 0 || len(txn) > 64 {
 		return VerifiedStatus{}, invalid("txn_id", "txn_id is required.")
 	}
-	benID, err := g.store.ConfirmOTP(ctx, txn, who.KeyID, otp)
+	// The OTP's rules, the beneficiary and their mobile's choices: one step.
+	got, err := g.store.ConfirmOTP(ctx, txn, who.KeyID, otp)
 	if err != nil {
 		if _, ok := err.(*store.OTPMismatchError); ok {
 			return VerifiedStatus{}, err
 		}
 		return VerifiedStatus{}, storeErr("kyvs confirm", err)
 	}
-	b, err := g.store.Beneficiary(ctx, benID)
-	if err != nil {
-		return VerifiedStatus{}, storeErr("kyvs confirm", err)
-	}
+	b := got.Beneficiary
 	v := VerifiedStatus{Status: VaccinationStatus(b.Doses), Name: b.Name, BirthYear: b.BirthYear,
 		Gender: b.Gender, Doses: len(b.Doses), beneficiaryID: b.ID}
 	if n := len(b.Doses); n > 0 {
 		v.LastDoseDate, v.Vaccine = b.Doses[n-1].Date, b.Doses[n-1].Vaccine
 	}
 	g.audit(ctx, who, auditNote{action: "kyvs_verified", target: b.ID, detail: v.Status, mobile: b.Mobile})
-	prefs, err := g.store.MobilePrefs(ctx, b.Mobile)
-	if err == nil {
-		_, err = g.Send(ctx, Outgoing{To: b.Mobile, Template: "kyvs_checked", Language: g.mobileLanguage(prefs, []store.Beneficiary{b}),
-			Vars: templates.Vars{"verifier": who.Name}, Priority: store.PriorityBulk})
-	}
+	_, err = g.Send(ctx, Outgoing{To: b.Mobile, Template: "kyvs_checked", Language: g.mobileLanguage(got.Prefs, []store.Beneficiary{b}),
+		Vars: templates.Vars{"verifier": who.Name}, Priority: store.PriorityBulk})
 	if err != nil {
 		// The verifier has the answer; the courtesy SMS is not worth failing it.
 		g.log.Error("kyvs checked SMS not queued", "beneficiary", b.ID, "err", err)

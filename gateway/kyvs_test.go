@@ -245,3 +245,33 @@ func TestKYVSVerifierLimit(t *testing.T) {
 		t.Fatalf("another verifier key = %d, want 202", status)
 	}
 }
+
+// TestKYVSConfirmRoundTrips: a confirm is one step for the OTP's rules with
+// the beneficiary, their doses and their mobile's choices read back, then
+// the audit entry and the citizen's notice (its enqueue goes through the
+// queue's own client).
+func TestKYVSConfirmRoundTrips(t *testing.T) {
+	r := newRig(t)
+	v1, _ := kyvsFixtures(t, r)
+	trips := &tripCounter{}
+	r.rdb.AddHook(tripHook(trips.count))
+	r.startWorker(t)
+	started := r.must(t, 202, "POST", "/v1/kyvs/otp", v1, map[string]any{"name": "Asha Patil", "mobile": "9876543210"})
+	otp := r.otpFor(t, "+919876543210", 1)
+	var got map[string]any
+	confirm := trips.during(func() {
+		got = r.must(t, 200, "POST", "/v1/kyvs/confirm", v1, map[string]any{"txn_id": started["txn_id"], "otp": otp})
+	})
+	if got["status"] != "FULLY_VACCINATED" || got["doses"] != float64(2) {
+		t.Fatalf("confirm = %v", got)
+	}
+	if len(confirm) != 3 || confirm[0] != "evalsha" || !strings.Contains(confirm[1], "lpush") || confirm[2] != "evalsha" {
+		t.Fatalf("confirm made round trips %q, want the step, the audit entry and the notice", confirm)
+	}
+	// The notice is in the language the mobile registered with (Marathi).
+	checked := r.smsTo(t, "+919876543210", 4)
+	if m := r.outbound(t, "+919876543210"); m[len(m)-1].Template != "kyvs_checked" || m[len(m)-1].Language != "mr" {
+		t.Fatalf("notice recorded as %+v", m[len(m)-1])
+	}
+	contains(t, checked.Body, "Indian Railways")
+}

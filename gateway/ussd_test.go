@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,8 +11,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"github.com/redis/go-redis/v9"
 
 	"sandesh/gateway/ussd"
 	"sandesh/store"
@@ -136,34 +133,14 @@ func TestUSSDRedisDown(t *testing.T) {
 	}
 }
 
-// roundTrips counts the round trips a client makes to Redis — a command
-// or a whole pipeline is one — leaving out the key cache's version poll,
-// which runs on its own clock.
-type roundTrips struct{ n atomic.Int64 }
-
-func (c *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if key := fmt.Sprint(cmd.Args()[1:]...); cmd.Name() != "get" || !strings.HasSuffix(key, "apikeys:version") {
-			c.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
-}
-
 // TestUSSDScreenIsOneStep counts the Redis round trips of each of
 // ussdRequests through the webhook, and checks that the step recorded
 // whether the answer ended the session.
 func TestUSSDScreenIsOneStep(t *testing.T) {
 	r := newRig(t)
 	a, b := inboundFixtures(t, r)
-	trips := &roundTrips{}
-	r.rdb.AddHook(trips)
+	var trips atomic.Int64
+	r.rdb.AddHook(tripCount(&trips))
 	phones := map[string]string{"a": a, "b": b, "none": "+919876543299"}
 	for _, tc := range ussdRequests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,9 +151,9 @@ func TestUSSDScreenIsOneStep(t *testing.T) {
 			if status, body := r.ussdPost(t, "", form); status != 200 {
 				t.Fatalf("answer %d %q", status, body)
 			}
-			before := trips.n.Load()
+			before := trips.Load()
 			status, body := r.ussdPost(t, "", form)
-			if got := trips.n.Load() - before; status != 200 || got != tc.trips {
+			if got := trips.Load() - before; status != 200 || got != tc.trips {
 				t.Fatalf("answer %d %q in %d round trips, want %d", status, body, got, tc.trips)
 			}
 			// The step recorded whether the answer ended the session.
@@ -315,8 +292,8 @@ func BenchmarkUSSD(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	trips := &roundTrips{}
-	r.rdb.AddHook(trips)
+	var trips atomic.Int64
+	r.rdb.AddHook(tripCount(&trips))
 	menu := r.gw.USSDMenu()
 	for _, sc := range ussdRequests {
 		if sc.trips > 1 {
@@ -328,7 +305,7 @@ func BenchmarkUSSD(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			before := trips.n.Load()
+			before := trips.Load()
 			for b.Loop() {
 				// Every answer is checked: another test run flushing the
 				// database mid-run would otherwise pass for a fast screen.
@@ -336,7 +313,7 @@ func BenchmarkUSSD(b *testing.B) {
 					b.Fatalf("answer %q, %v; want %q", got, err, want)
 				}
 			}
-			b.ReportMetric(float64(trips.n.Load()-before)/float64(b.N), "redis_calls/op")
+			b.ReportMetric(float64(trips.Load()-before)/float64(b.N), "redis_calls/op")
 		})
 	}
 }

@@ -144,7 +144,18 @@ func (s *Store) StartOTP(ctx context.Context, verifierID, beneficiaryID, otp str
 
 // confirmOTPScript applies the OTP rules in one step: the verifier that
 // created the transaction only; expired, used or burnt → expired; a wrong
-// OTP spends a try and the last one burns it.
+// OTP spends a try and the last one burns it. A match reads back, in the
+// same step, what the answer and the citizen's notice need: the
+// beneficiary with their doses (one JSON array) and their mobile's
+// choices. Those keys are named from the transaction's beneficiary and
+// that beneficiary's mobile, read here, so the script is given what stands
+// before and after the id in each (keyParts) instead of a second and a
+// third round trip; like the USSD step, it needs the keys on one node.
+//
+// KEYS: transaction. ARGV: 1 verifier, 2 OTP hash, 3 now ms, 4 max tries,
+// 5-10 before and after the id in the keys of a beneficiary, their doses
+// and a mobile's choices.
+// Answer: {'ok', beneficiary pairs, doses JSON, lang, opted_out} or a refusal.
 var confirmOTPScript = redis.NewScript(`
 local t = redis.call('HMGET', KEYS[1], 'verifier', 'ben', 'otp_hash', 'tries', 'expires_at', 'used')
 if not t[1] then return {'expired'} end
@@ -155,31 +166,65 @@ if t[2] == '' or t[3] ~= ARGV[2] then
   return {'mismatch', tonumber(ARGV[4]) - tries}
 end
 redis.call('HSET', KEYS[1], 'used', ARGV[3])
-return {'ok', t[2]}
+local ben = redis.call('HGETALL', ARGV[5] .. t[2] .. ARGV[6])
+if #ben == 0 then return {'gone'} end
+local mobile = ''
+for i = 1, #ben, 2 do
+  if ben[i] == 'mobile' then mobile = ben[i + 1] end
+end
+local doses = redis.call('LRANGE', ARGV[7] .. t[2] .. ARGV[8], 0, -1)
+local prefs = redis.call('HMGET', ARGV[9] .. mobile .. ARGV[10], 'lang', 'opted_out')
+return {'ok', ben, '[' .. table.concat(doses, ',') .. ']', prefs[1] or '', prefs[2] or ''}
 `)
 
+// Verified is what a matching OTP unlocks, read in the step that spent it.
+type Verified struct {
+	Beneficiary Beneficiary
+	Prefs       MobilePrefs // of the beneficiary's mobile
+}
+
 // ConfirmOTP checks an OTP for txn on behalf of verifierID and returns the
-// beneficiary it unlocks. The transaction is single use.
-func (s *Store) ConfirmOTP(ctx context.Context, txn, verifierID, otp string) (string, error) {
+// beneficiary it unlocks, with their doses and their mobile's choices, in
+// one step. The transaction is single use. ErrNotFound: the beneficiary
+// was deleted after the OTP was sent (the OTP is spent all the same).
+func (s *Store) ConfirmOTP(ctx context.Context, txn, verifierID, otp string) (Verified, error) {
 	if len(txn) != 32 {
-		return "", ErrOTPExpired
+		return Verified{}, ErrOTPExpired
 	}
-	res, err := confirmOTPScript.Run(ctx, s.rdb, []string{s.kyvsKey(txn)},
-		verifierID, s.codeHash.sum("kyvs", txn, otp), s.now().UnixMilli(), MaxOTPTries).Slice()
+	args := []any{verifierID, s.codeHash.sum("kyvs", txn, otp), s.now().UnixMilli(), MaxOTPTries}
+	for _, key := range []func(string) string{s.beneficiaryKey, s.dosesKey, s.mobileKey} {
+		before, after := keyParts(key)
+		args = append(args, before, after)
+	}
+	res, err := s.sendPath(ctx, confirmOTPScript, []string{s.kyvsKey(txn)}, args...).Slice()
 	if err != nil {
-		return "", fmt.Errorf("confirm otp: %w", err)
+		return Verified{}, fmt.Errorf("confirm otp: %w", err)
 	}
 	switch res[0] {
 	case "ok":
-		ben, _ := res[1].(string)
-		return ben, nil
+	case "gone":
+		return Verified{}, ErrNotFound
 	case "other":
-		return "", ErrOTPOtherCaller
+		return Verified{}, ErrOTPOtherCaller
 	case "mismatch":
 		left, _ := res[1].(int64)
-		return "", &OTPMismatchError{AttemptsLeft: int(max(0, left))}
+		return Verified{}, &OTPMismatchError{AttemptsLeft: int(max(0, left))}
+	default:
+		return Verified{}, ErrOTPExpired
 	}
-	return "", ErrOTPExpired
+	if len(res) != 5 {
+		return Verified{}, fmt.Errorf("confirm otp: unexpected answer of %d values", len(res))
+	}
+	doses, _ := res[2].(string)
+	b, err := beneficiaryWithDoses(pairs(res[1]), doses)
+	if err != nil {
+		return Verified{}, fmt.Errorf("confirm otp: %w", err)
+	}
+	v := Verified{Beneficiary: b}
+	v.Prefs.Language, _ = res[3].(string)
+	out, _ := res[4].(string)
+	v.Prefs.OptedOut = out != "" && out != "0"
+	return v, nil
 }
 
 // Allow spends one of limit events allowed under name in window; when none

@@ -49,18 +49,49 @@ func TestKYVSSteps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ben, cerr := s.ConfirmOTP(ctx, txn, "v1", otp)
+		got, cerr := s.ConfirmOTP(ctx, txn, "v1", otp)
 		if i < budget.Max {
 			m, _, err := s.Claim(ctx, sent, "w1", time.Minute)
-			if sent == "" || err != nil || m.SendBody() != "OTP "+otp || cerr != nil || ben != one.ID {
-				t.Fatalf("match %d: SMS %q %q (%v), confirm %q %v", i, sent, m.SendBody(), err, ben, cerr)
+			if sent == "" || err != nil || m.SendBody() != "OTP "+otp || cerr != nil || got.Beneficiary.ID != one.ID {
+				t.Fatalf("match %d: SMS %q %q (%v), confirm %+v %v", i, sent, m.SendBody(), err, got, cerr)
+			}
+			// What the answer and the notice need comes back in the same step.
+			b := got.Beneficiary
+			if b.Name != one.Name || b.Mobile != mobile || len(b.Doses) != i || got.Prefs.Language != "mr" {
+				t.Fatalf("match %d read %+v", i, got)
+			}
+			if i > 0 && (b.Doses[0].Number != 1 || b.Doses[0].Vaccine != "COVISHIELD") {
+				t.Fatalf("match %d read doses %+v", i, b.Doses)
+			}
+			if _, err := s.ConfirmOTP(ctx, txn, "v1", otp); !errors.Is(err, ErrOTPExpired) {
+				t.Fatalf("a used OTP confirmed again: %v", err)
+			}
+			// The next match finds one dose more.
+			if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: one.ID, Vaccine: "COVISHIELD", Batch: "B1",
+				CenterID: testCenter, Date: testToday, Mobile: mobile, Course: testCourse}, confirmTo(mobile)); err != nil {
+				t.Fatal(err)
 			}
 			continue
 		}
 		// Past the budget: no SMS, and the transaction matches nobody.
 		if sent != "" || !errors.As(cerr, &mismatch) {
-			t.Fatalf("past the budget: SMS %q, confirm %q %v", sent, ben, cerr)
+			t.Fatalf("past the budget: SMS %q, confirm %+v %v", sent, got, cerr)
 		}
+	}
+	// A beneficiary gone since the OTP was sent: the OTP is spent, nothing read.
+	other := mustBeneficiary(t, s, "+919876543211")
+	sms := otpSMS("555555")
+	sms.To = other.Mobile
+	txn, _, err = s.StartOTP(ctx, "v1", other.ID, "555555", 3*time.Minute, budget, sms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.rdb.Del(ctx, s.beneficiaryKey(other.ID))
+	if _, err := s.ConfirmOTP(ctx, txn, "v1", "555555"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("confirm for a deleted beneficiary: %v", err)
+	}
+	if _, err := s.ConfirmOTP(ctx, txn, "v1", "555555"); !errors.Is(err, ErrOTPExpired) {
+		t.Fatalf("the OTP of a deleted beneficiary confirmed again: %v", err)
 	}
 	keys := s.rdb.Keys(ctx, s.prefix+"kyvs:*").Val()
 	for _, k := range keys {

@@ -181,24 +181,35 @@ func (s *Store) ussdStep(ctx context.Context, st USSDStep, read bool) (USSDView,
 	return v, nil
 }
 
+// beneficiaryWithDoses is a beneficiary as a script reads it back: the
+// record's fields and the dose list as one JSON array.
+func beneficiaryWithDoses(h map[string]string, dosesJSON string) (Beneficiary, error) {
+	b := beneficiaryFromHash(h)
+	var doses []Dose
+	if err := json.Unmarshal([]byte(dosesJSON), &doses); err != nil {
+		return Beneficiary{}, fmt.Errorf("beneficiary %s: doses: %w", b.ID, err)
+	}
+	for i := range doses {
+		doses[i].Number = i + 1
+	}
+	if len(doses) > 0 { // none stays nil, as Beneficiaries reads it
+		b.Doses = doses
+	}
+	return b, nil
+}
+
 // ussdPerson reads one beneficiary of ussdStepScript's answer.
 func ussdPerson(flat any) (USSDPerson, error) {
 	parts, _ := flat.([]any)
 	if len(parts) != 4 {
 		return USSDPerson{}, fmt.Errorf("unexpected beneficiary of %d parts", len(parts))
 	}
-	p := USSDPerson{Beneficiary: beneficiaryFromHash(pairs(parts[0]))}
 	raw, _ := parts[1].(string)
-	var doses []Dose
-	if err := json.Unmarshal([]byte(raw), &doses); err != nil {
-		return USSDPerson{}, fmt.Errorf("beneficiary %s: doses: %w", p.ID, err)
+	b, err := beneficiaryWithDoses(pairs(parts[0]), raw)
+	if err != nil {
+		return USSDPerson{}, err
 	}
-	for i := range doses {
-		doses[i].Number = i + 1
-	}
-	if len(doses) > 0 { // none stays nil, as Beneficiaries reads it
-		p.Doses = doses
-	}
+	p := USSDPerson{Beneficiary: b}
 	// An id Appointment would refuse is no appointment, as there.
 	a := pairs(parts[2])
 	if len(a) == 0 || !validID(p.ActiveAppointment) {
