@@ -155,12 +155,14 @@ kill "$DOUBLE_primary" "$DOUBLE_secondary"; wait "$DOUBLE_primary" "$DOUBLE_seco
 start_double primary 4010 none; start_double secondary 4011 none
 profile s1b
 redis-cli -p $REDIS_PORT config resetstat >/dev/null
-CPU_BEFORE="$(cpu_ms $WEB_PID) $(cpu_ms $WORKER_PID) $(cpu_ms "$(cat $OUT/redis-$REDIS_PORT.pid)")"
-loadgen s1b -mix dose=1 -rate 0 -concurrency 128 -duration ${S1}s -beneficiaries 2000 -drain 120s
+CPU_BEFORE="$(cpu_ms $WEB_PID) $(cpu_ms $WORKER_PID) $(cpu_ms "$(cat $OUT/redis-$REDIS_PORT.pid)") $(cpu_ms $DOUBLE_primary) $(cpu_ms $DOUBLE_secondary)"
+TIMEFORMAT='%U %S'
+{ time loadgen s1b -mix dose=1 -rate 0 -concurrency 128 -duration ${S1}s -beneficiaries 2000 -drain 120s; } 2>"$OUT/s1b.time"
 redis-cli -p $REDIS_PORT info commandstats >"$OUT/commandstats-s1b.txt"
 DELIVERED_B=$(kind s1b dose .e2e.delivered)
-CPU_AFTER="$(cpu_ms $WEB_PID) $(cpu_ms $WORKER_PID) $(cpu_ms "$(cat $OUT/redis-$REDIS_PORT.pid)")"
-CPU_PER_SMS=$(echo "$CPU_BEFORE $CPU_AFTER $DELIVERED_B" | awk '{printf "CPU per SMS: web %.0f µs, worker %.0f µs, Redis %.0f µs", ($4-$1)*1000/$7, ($5-$2)*1000/$7, ($6-$3)*1000/$7}')
+CPU_AFTER="$(cpu_ms $WEB_PID) $(cpu_ms $WORKER_PID) $(cpu_ms "$(cat $OUT/redis-$REDIS_PORT.pid)") $(cpu_ms $DOUBLE_primary) $(cpu_ms $DOUBLE_secondary)"
+LOADGEN_MS=$(awk '{printf "%d", ($1 + $2) * 1000}' "$OUT/s1b.time")
+CPU_PER_SMS=$(echo "$CPU_BEFORE $CPU_AFTER $DELIVERED_B $LOADGEN_MS" | awk '{n=$11; printf "CPU per SMS: web %.0f µs, worker %.0f µs, Redis %.0f µs; load generator %.0f µs, doubles %.0f µs", ($6-$1)*1000/n, ($7-$2)*1000/n, ($8-$3)*1000/n, $12*1000/n, ($9-$4+$10-$5)*1000/n}')
 S1B_RATE=$(echo "$DELIVERED_B $(j s1b '.seconds + .e2e.drain_seconds')" | awk '{printf "%.0f", $1/$2}')
 [ -z "$BARE_KANNEL" ] || KANNEL="$(echo "$S1B_RATE $BARE_KANNEL" | awk '{printf "%.2f", $1/$2}') of Kannel ($KANNEL)"
 row "1b. confirmations accepted at the double, no callbacks" "$S1B_RATE SMS/s, $(echo "$S1B_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq, $KANNEL; API p99 $(kind s1b dose .latency.p99_ms) ms; lost $(kind s1b dose .e2e.lost)" "≥ 0.60 of bare asynq; stretch: ≥ 1.00 of Kannel" "$(kind s1b dose .requests) doses in ${S1}s; $CPU_PER_SMS"
