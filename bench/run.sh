@@ -15,29 +15,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=$PWD/bench/out
-BIN=$OUT/bin
-rm -rf "$OUT" && mkdir -p "$BIN"
 if [ "${QUICK:-}" = 1 ]; then S1=15; S3=8; S4=15; S5=24; S6=12; BACKLOG=20000; else S1=60; S3=20; S4=30; S5=50; S6=25; BACKLOG=200000; fi
-
-for tool in redis-server redis-cli jq; do
-  command -v "$tool" >/dev/null || { echo "bench/run.sh needs $tool (Debian: apt-get install redis-server jq)" >&2; exit 1; }
-done
-
-echo "building..." >&2
-go build -o "$BIN/sandesh" ./cmd/sandesh
-go build -o "$BIN/smsdouble" ./cmd/smsdouble
-go build -o "$BIN/loadgen" ./cmd/loadgen
+. bench/lib.sh
 go build -o "$BIN/baseline" ./bench/baseline
-
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
 
 REDIS_PORT=6390
 SECRET=bench-secret-0123456789abcdef0123456789
 ADMIN=bench-admin-key-0123456789abcdef
-SID=ACbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0c
-TOKEN=be0cbe0cbe0cbe0cbe0cbe0cbe0cbe0c
 WEB=http://127.0.0.1:3100
 
 start_redis() { # port [appendfsync]

@@ -16,22 +16,11 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-20}
 SIGNAL=${SIGNAL:-INT}
 OUT=$PWD/bench/out-stop
-BIN=$OUT/bin
-rm -rf "$OUT" && mkdir -p "$BIN"
-echo "building..." >&2
-go build -o "$BIN/sandesh" ./cmd/sandesh
-go build -o "$BIN/smsdouble" ./cmd/smsdouble
-go build -o "$BIN/loadgen" ./cmd/loadgen
-
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
+. bench/lib.sh
 
 REDIS_PORT=6396
 SECRET=stop-secret-0123456789abcdef0123456789
 ADMIN=stop-admin-key-0123456789abcdef
-SID=ACbe0cbe0cbe0cbe0cbe0cbe0cbe0cbe0c
-TOKEN=be0cbe0cbe0cbe0cbe0cbe0cbe0cbe0c
 WEB=http://127.0.0.1:3120
 
 redis-server --port $REDIS_PORT --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" --logfile "$OUT/redis.log" --daemonize no &
