@@ -124,6 +124,8 @@ func (g *Gateway) effect(cmd keywords.Command) store.Effect {
 		if cmd.Arg != "" && g.language(cmd.Arg) == cmd.Arg {
 			e.Language = cmd.Arg
 		}
+	case keywords.Status, keywords.Slip, keywords.Code, keywords.Cert, keywords.Card:
+		e.People = true // answered about each beneficiary: read in the same step
 	}
 	return e
 }
@@ -140,7 +142,7 @@ func (g *Gateway) answer(ctx context.Context, mobile, provider string, cmd keywo
 	if err != nil {
 		return err
 	}
-	replies, err := g.replies(ctx, lang, cmd, got.BeneficiaryIDs)
+	replies, err := g.replies(ctx, lang, cmd, got)
 	if err != nil {
 		return err
 	}
@@ -165,10 +167,13 @@ func (g *Gateway) settleNow(ctx context.Context, settle string) error {
 }
 
 // replyLanguage is mobileLanguage from what the inbound step read; the
-// first beneficiary's registration is usually in the process's cache.
+// first beneficiary's registration, when the step did not read it, is
+// usually in the process's cache.
 func (g *Gateway) replyLanguage(ctx context.Context, got store.Received) (string, error) {
 	var first []store.Beneficiary
-	if got.Prefs.Language == "" && len(got.BeneficiaryIDs) > 0 {
+	if len(got.People) > 0 {
+		first = []store.Beneficiary{got.People[0].Beneficiary}
+	} else if got.Prefs.Language == "" && len(got.BeneficiaryIDs) > 0 {
 		p, err := g.store.Profile(ctx, got.BeneficiaryIDs[0])
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return "", storeErr("answer", err)
@@ -193,8 +198,8 @@ func (g *Gateway) mobileLanguage(prefs store.MobilePrefs, people []store.Benefic
 }
 
 // replies builds the SMS a keyword is answered with, in lang, about the
-// beneficiaries ids (the sending mobile's).
-func (g *Gateway) replies(ctx context.Context, lang string, cmd keywords.Command, ids []string) ([]Outgoing, error) {
+// sending mobile's beneficiaries as the inbound step read them.
+func (g *Gateway) replies(ctx context.Context, lang string, cmd keywords.Command, got store.Received) ([]Outgoing, error) {
 	one := func(template string) []Outgoing { return []Outgoing{{Template: template}} }
 	switch cmd.Keyword {
 	case keywords.Stop:
@@ -209,22 +214,15 @@ func (g *Gateway) replies(ctx context.Context, lang string, cmd keywords.Command
 	case keywords.Unknown:
 		return one("kw_unknown"), nil
 	case keywords.Status, keywords.Slip, keywords.Code, keywords.Cert, keywords.Card:
-		if len(ids) == 0 {
+		if len(got.People) == 0 {
 			return one("kw_not_registered"), nil
 		}
 	default: // help, empty
 		return one("kw_help"), nil
 	}
-	people, err := g.store.Beneficiaries(ctx, ids)
-	if err != nil {
-		return nil, storeErr("answer", err)
-	}
-	if len(people) == 0 {
-		return one("kw_not_registered"), nil
-	}
 	var out []Outgoing
-	for _, b := range people {
-		o, err := g.personReply(ctx, lang, cmd.Keyword, b)
+	for _, p := range got.People {
+		o, err := g.personReply(ctx, lang, cmd.Keyword, p)
 		if err != nil {
 			return nil, err
 		}
@@ -261,7 +259,8 @@ func sanitizeSender(from string) string {
 }
 
 // personReply answers STATUS, SLIP, CODE or CERT for one beneficiary.
-func (g *Gateway) personReply(ctx context.Context, lang string, kw keywords.Keyword, b store.Beneficiary) (*Outgoing, error) {
+func (g *Gateway) personReply(ctx context.Context, lang string, kw keywords.Keyword, p store.PersonView) (*Outgoing, error) {
+	b := p.Beneficiary
 	name := b.Name
 	switch kw {
 	case keywords.Status:
@@ -277,7 +276,7 @@ func (g *Gateway) personReply(ctx context.Context, lang string, kw keywords.Keyw
 		return &Outgoing{Template: "kw_cert", Vars: templates.Vars{
 			"name": name, "certificate_id": b.Doses[len(b.Doses)-1].CertificateID}}, nil
 	}
-	a, c, err := g.activeAppointment(ctx, b)
+	a, c, err := g.activeIn(p)
 	if err != nil {
 		return nil, err
 	}

@@ -377,3 +377,34 @@ func TestReplyLimitKeepsEffects(t *testing.T) {
 		}
 	}
 }
+
+// TestInboundRoundTrips: a keyword that answers about the mobile's
+// beneficiaries reads them (doses, booking, centre) in the step that stores
+// the SMS, so STATUS, SLIP and CERT cost that step and the one that records
+// the replies; CODE also spends a resend under its limit and then opens the
+// code as it is now (support may have issued a new one since the step).
+func TestInboundRoundTrips(t *testing.T) {
+	r := newRig(t)
+	a, b := inboundFixtures(t, r)
+	trips := &tripCounter{}
+	r.rdb.AddHook(tripHook(trips.count))
+	for i, tc := range []struct {
+		from, body string
+		trips      int
+	}{
+		// a has one beneficiary, booked; b takes the sixth, under the reply limit.
+		{a, "HELP", 2}, {a, "STATUS", 2}, {a, "SLIP", 2}, {a, "CODE", 4},
+		{a, "CARD", 3}, // its link's token is a write of its own
+		{b, "CERT", 2},
+	} {
+		sid := fmt.Sprintf("SM%032d", 900+i)
+		got := trips.during(func() {
+			if status, body := r.inbound(t, "primary", sid, tc.from, tc.body); status != http.StatusOK {
+				t.Fatalf("%s answered %d %s", tc.body, status, body)
+			}
+		})
+		if len(got) != tc.trips {
+			t.Fatalf("%s made round trips %q, want %d", tc.body, got, tc.trips)
+		}
+	}
+}

@@ -133,10 +133,11 @@ func (b ussdBackend) ResendCode(ctx context.Context, mobile, appointmentID strin
 	return ErrNotFound
 }
 
-// activeIn is activeAppointment over what a USSD step read: p's booked
-// appointment for today or later, with its centre; nil when there is none.
-// A centre that is gone is an error, as there.
-func (g *Gateway) activeIn(p store.USSDPerson) (*store.Appointment, store.Center, error) {
+// activeIn is activeAppointment over what a step read (a USSD screen, an
+// inbound SMS): p's booked appointment for today or later, with its
+// centre; nil when there is none. A centre that is gone is an error, as
+// there.
+func (g *Gateway) activeIn(p store.PersonView) (*store.Appointment, store.Center, error) {
 	a := p.Appointment
 	if p.ActiveAppointment == "" || p.ActiveDate < g.today() || a == nil || a.Status != store.AppointmentBooked {
 		return nil, store.Center{}, nil

@@ -28,10 +28,13 @@ type Inbound struct {
 }
 
 // Effect is what a keyword changes for the mobile that sent it, applied in
-// the same step as the message is stored.
+// the same step as the message is stored, and what its answer reads back.
 type Effect struct {
 	Language string // the reply language chosen ("" leaves it)
 	OptOut   *bool  // STOP (true) or START (false); nil leaves it
+	// People reads the mobile's beneficiaries back (Received.People) when
+	// a reply is allowed: for the keywords that answer about them.
+	People bool
 }
 
 // ReplyLimit bounds the automatic replies to one mobile: at most Max in
@@ -53,27 +56,33 @@ type Received struct {
 	Allowed        bool
 	Prefs          MobilePrefs
 	BeneficiaryIDs []string
+	// People: with Effect.People and a reply allowed, the beneficiaries
+	// with their doses, bookings and centres, oldest first.
+	People []PersonView
 }
 
 // receiveScript is an inbound SMS in one step: stored once per provider
 // message id (with its answer owed, so a process that dies before
 // queuing it leaves it to the sweeper), the keyword's effect on the
 // mobile's choices, one reply spent under the loop limit, and what the
-// answer needs read back. With record '0' it only prepares an answer (the
-// sweeper answering a message stored earlier); with answer '0' it only
-// stores (a sender that is not a mobile).
+// answer needs read back — with people '1' and a reply allowed, the
+// beneficiaries themselves (read_people). With record '0' it only prepares
+// an answer (the sweeper answering a message stored earlier); with answer
+// '0' it only stores (a sender that is not a mobile).
 // KEYS: dedup, message, history, owed, mobile choices, reply log, the
 // mobile's beneficiaries. ARGV: 1 id, 2 dedup ms, 3 retention ms,
 // 4 history limit, 5 owed reply, 6 now ms, 7 record, 8 answer, 9 language
 // to set, 10 opt-out to set, 11 reply window ms, 12 reply limit, 13 reply
-// log entry, then the message's field pairs.
-// Answer: {1, first id} already seen; {0, id, allowed, lang, opted_out, {ids}}.
-var receiveScript = redis.NewScript(recordMessageLua + slidingWindowLua + `
+// log entry, 14 people, 15-22 read_people's key parts, then the message's
+// field pairs.
+// Answer: {1, first id} already seen; {0, id, allowed, lang, opted_out,
+// {ids}, {people}}.
+var receiveScript = redis.NewScript(recordMessageLua + slidingWindowLua + readPeopleLua + `
 if ARGV[7] == '1' then
   local first = redis.call('GET', KEYS[1])
   if first then return {1, first} end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 14)})
+  record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 23)})
   if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) end
 end
 if ARGV[8] ~= '1' then return {0, ARGV[1]} end
@@ -81,7 +90,9 @@ if ARGV[9] ~= '' then redis.call('HSET', KEYS[5], 'lang', ARGV[9]) end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[5], 'opted_out', ARGV[10]) end
 local allowed = allow_in_window(KEYS[6], ARGV[6], ARGV[11], ARGV[12], ARGV[13])[1]
 local prefs = redis.call('HMGET', KEYS[5], 'lang', 'opted_out')
-return {0, ARGV[1], allowed, prefs[1] or '', prefs[2] or '', redis.call('ZRANGE', KEYS[7], 0, -1)}
+local people = {}
+if ARGV[14] == '1' and allowed == 1 then people = read_people(KEYS[7], 15) end
+return {0, ARGV[1], allowed, prefs[1] or '', prefs[2] or '', redis.call('ZRANGE', KEYS[7], 0, -1), people}
 `)
 
 // Receive stores an inbound SMS in the sender's history, once per provider
@@ -143,7 +154,9 @@ func (s *Store) receive(ctx context.Context, from string, record, answer bool, e
 	}
 	keys = append(keys, s.historyKey(from), s.notificationsKey(), s.mobileKey(from), s.replyLimitKey(from), s.mobileBeneficiariesKey(from))
 	args := append([]any{id, dedup, s.retention.Milliseconds(), s.historyLimit, owed, now.UnixMilli(),
-		flag(record), flag(answer), eff.Language, optOut, limit.Window.Milliseconds(), limit.Max, newMessageID(now)}, fields...)
+		flag(record), flag(answer), eff.Language, optOut, limit.Window.Milliseconds(), limit.Max, newMessageID(now),
+		flag(eff.People)}, s.peopleKeyParts()...)
+	args = append(args, fields...)
 	res, err := s.sendPath(ctx, receiveScript, keys, args...).Slice()
 	if err != nil {
 		return Received{}, err
@@ -161,6 +174,11 @@ func (s *Store) receive(ctx context.Context, from string, record, answer bool, e
 	for _, id := range ids {
 		if s, ok := id.(string); ok {
 			r.BeneficiaryIDs = append(r.BeneficiaryIDs, s)
+		}
+	}
+	if len(res) > 6 {
+		if r.People, err = peopleViews(res[6]); err != nil {
+			return Received{}, err
 		}
 	}
 	return r, nil

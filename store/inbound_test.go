@@ -29,9 +29,9 @@ func TestReceive(t *testing.T) {
 	}{
 		{"first", "SM1", Effect{}, false, true, MobilePrefs{}},
 		{"provider retry", "SM1", Effect{Language: "mr"}, true, false, MobilePrefs{}},
-		{"language chosen", "SM2", Effect{Language: "mr"}, false, true, MobilePrefs{Language: "mr"}},
+		{"language chosen, people read", "SM2", Effect{Language: "mr", People: true}, false, true, MobilePrefs{Language: "mr"}},
 		{"stop past the limit still takes effect", "SM3", Effect{OptOut: &stop}, false, false, MobilePrefs{Language: "mr", OptedOut: true}},
-		{"start", "SM4", Effect{OptOut: &start}, false, false, MobilePrefs{Language: "mr"}},
+		{"start, no people read past the limit", "SM4", Effect{OptOut: &start, People: true}, false, false, MobilePrefs{Language: "mr"}},
 	} {
 		got, err := s.Receive(ctx, in(tc.sid), tc.eff, limit)
 		if err != nil {
@@ -45,6 +45,17 @@ func TestReceive(t *testing.T) {
 		}
 		if got.Prefs != tc.wantPrefs || !slices.Equal(got.BeneficiaryIDs, []string{one.ID, two.ID}) {
 			t.Fatalf("%s: prefs %+v, beneficiaries %v; want %+v, [%s %s]", tc.name, got.Prefs, got.BeneficiaryIDs, tc.wantPrefs, one.ID, two.ID)
+		}
+		// The people come back only when asked for and a reply is allowed,
+		// with their records as the registry reads them.
+		if want := tc.eff.People && tc.wantAllowed; (len(got.People) == 2) != want || (!want && got.People != nil) {
+			t.Fatalf("%s: people %+v", tc.name, got.People)
+		}
+		for i, p := range got.People {
+			b, err := s.Beneficiary(ctx, got.BeneficiaryIDs[i])
+			if err != nil || p.ID != b.ID || p.Name != b.Name || p.Mobile != mobile || len(p.Doses) != len(b.Doses) || p.Appointment != nil {
+				t.Fatalf("%s: person %d %+v, registry %+v (%v)", tc.name, i, p, b, err)
+			}
 		}
 		if prefs, _ := s.MobilePrefs(ctx, mobile); prefs != tc.wantPrefs {
 			t.Fatalf("%s: stored prefs %+v, want %+v", tc.name, prefs, tc.wantPrefs)

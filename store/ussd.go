@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -45,19 +44,7 @@ type USSDSession struct {
 // read in the step that records the request.
 type USSDView struct {
 	Prefs  MobilePrefs
-	People []USSDPerson // registered on the mobile, oldest first
-}
-
-// USSDPerson is a beneficiary with their doses and, when their record
-// names one, their latest booking and its centre as stored: whether the
-// booking is still active (its date, its status) is the caller's rule.
-type USSDPerson struct {
-	Beneficiary
-	// Appointment is the one ActiveAppointment names, nil when none or
-	// gone, with what a menu shows and a resend needs: id, beneficiary,
-	// centre, date, slot, status.
-	Appointment *Appointment
-	Center      *Center // the appointment's; nil when none or gone
+	People []PersonView // registered on the mobile, oldest first
 }
 
 // ussdStepScript is a USSD request in one step: the newest state of its
@@ -80,33 +67,14 @@ type USSDPerson struct {
 // their doses, an appointment, a centre.
 // Answer: {lang, opted_out, {{beneficiary pairs, doses JSON, appointment
 // pairs, centre pairs}, ...}}.
-var ussdStepScript = redis.NewScript(`
+var ussdStepScript = redis.NewScript(readPeopleLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'started_at', ARGV[2])
   redis.call('LPUSH', KEYS[2], ARGV[1])
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
 end
-local function field(flat, name)
-  for i = 1, #flat, 2 do
-    if flat[i] == name then return flat[i + 1] end
-  end
-  return ''
-end
 local people = {}
-if ARGV[9] == '1' then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
-    local ben = redis.call('HGETALL', ARGV[10] .. id .. ARGV[11])
-    if #ben > 0 then
-      local doses = redis.call('LRANGE', ARGV[12] .. id .. ARGV[13], 0, -1)
-      local appt, center = {}, {}
-      local active = field(ben, 'active_appt')
-      if active ~= '' then appt = redis.call('HGETALL', ARGV[14] .. active .. ARGV[15]) end
-      local c = field(appt, 'center')
-      if c ~= '' then center = redis.call('HGETALL', ARGV[16] .. c .. ARGV[17]) end
-      people[#people + 1] = {ben, '[' .. table.concat(doses, ',') .. ']', appt, center}
-    end
-  end
-end
+if ARGV[9] == '1' then people = read_people(KEYS[4], 10) end
 local ends = ARGV[8]
 local at = math.min(#people, #ends - 1) + 1
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2], 'service', ARGV[5], 'text', ARGV[6], 'steps', ARGV[7])
@@ -154,10 +122,7 @@ func (s *Store) ussdStep(ctx context.Context, st USSDStep, read bool) (USSDView,
 	}
 	args := []any{id, s.now().UnixMilli(), s.retention.Milliseconds(), ussdHistoryLimit,
 		st.ServiceCode, st.Text, st.Steps, ends, flag(read)}
-	for _, key := range []func(string) string{s.beneficiaryKey, s.dosesKey, s.appointmentKey, s.centerKey} {
-		before, after := keyParts(key)
-		args = append(args, before, after)
-	}
+	args = append(args, s.peopleKeyParts()...)
 	res, err := s.sendPath(ctx, ussdStepScript, []string{s.ussdKey(id), s.ussdHistoryKey(st.Mobile),
 		s.mobileKey(st.Mobile), s.mobileBeneficiariesKey(st.Mobile)}, args...).Slice()
 	if err != nil || !read {
@@ -170,58 +135,10 @@ func (s *Store) ussdStep(ctx context.Context, st USSDStep, read bool) (USSDView,
 	v.Prefs.Language, _ = res[0].(string)
 	out, _ := res[1].(string)
 	v.Prefs.OptedOut = out != "" && out != "0"
-	people, _ := res[2].([]any)
-	for _, flat := range people {
-		p, err := ussdPerson(flat)
-		if err != nil {
-			return USSDView{}, err
-		}
-		v.People = append(v.People, p)
+	if v.People, err = peopleViews(res[2]); err != nil {
+		return USSDView{}, err
 	}
 	return v, nil
-}
-
-// beneficiaryWithDoses is a beneficiary as a script reads it back: the
-// record's fields and the dose list as one JSON array.
-func beneficiaryWithDoses(h map[string]string, dosesJSON string) (Beneficiary, error) {
-	b := beneficiaryFromHash(h)
-	var doses []Dose
-	if err := json.Unmarshal([]byte(dosesJSON), &doses); err != nil {
-		return Beneficiary{}, fmt.Errorf("beneficiary %s: doses: %w", b.ID, err)
-	}
-	for i := range doses {
-		doses[i].Number = i + 1
-	}
-	if len(doses) > 0 { // none stays nil, as Beneficiaries reads it
-		b.Doses = doses
-	}
-	return b, nil
-}
-
-// ussdPerson reads one beneficiary of ussdStepScript's answer.
-func ussdPerson(flat any) (USSDPerson, error) {
-	parts, _ := flat.([]any)
-	if len(parts) != 4 {
-		return USSDPerson{}, fmt.Errorf("unexpected beneficiary of %d parts", len(parts))
-	}
-	raw, _ := parts[1].(string)
-	b, err := beneficiaryWithDoses(pairs(parts[0]), raw)
-	if err != nil {
-		return USSDPerson{}, err
-	}
-	p := USSDPerson{Beneficiary: b}
-	// An id Appointment would refuse is no appointment, as there.
-	a := pairs(parts[2])
-	if len(a) == 0 || !validID(p.ActiveAppointment) {
-		return p, nil
-	}
-	p.Appointment = &Appointment{ID: a["id"], BeneficiaryID: a["ben"], CenterID: a["center"],
-		Date: a["date"], Slot: a["slot"], Status: AppointmentStatus(a["status"])}
-	if c := pairs(parts[3]); len(c) > 0 {
-		p.Center = &Center{ID: c["id"], Name: c["name"], District: c["district"], State: c["state"],
-			Pincode: c["pincode"], CreatedAt: msTime(c["created_at"])}
-	}
-	return p, nil
 }
 
 // USSDSessions returns up to limit USSD sessions of mobile, newest first.

@@ -70,7 +70,7 @@ func readsOfUSSD(t *testing.T, s *Store, mobile string) USSDView {
 	}
 	v := USSDView{Prefs: prefs}
 	for _, b := range bens {
-		p := USSDPerson{Beneficiary: b}
+		p := PersonView{Beneficiary: b}
 		if a, err := s.Appointment(ctx, b.ActiveAppointment); err == nil {
 			p.Appointment = &Appointment{ID: a.ID, BeneficiaryID: a.BeneficiaryID, CenterID: a.CenterID,
 				Date: a.Date, Slot: a.Slot, Status: a.Status}
