@@ -320,17 +320,12 @@ func (g *Gateway) activeAppointment(ctx context.Context, b store.Beneficiary) (*
 // codeMessage is the security-code SMS for a, counted against the resend
 // limit support resends share.
 func (g *Gateway) codeMessage(ctx context.Context, b store.Beneficiary, c store.Center, a store.Appointment) (Outgoing, error) {
-	ok, wait, err := g.store.AllowResend(ctx, "appt:"+a.ID, resendsPerHour)
+	code, wait, err := g.store.ResendCode(ctx, a.ID, resendsPerHour)
 	if err != nil {
 		return Outgoing{}, storeErr("code", err)
 	}
-	if !ok {
+	if wait > 0 {
 		return Outgoing{}, &RateLimitedError{RetryAfter: wait}
 	}
-	code, err := g.store.SecurityCode(ctx, a.ID)
-	if err != nil {
-		return Outgoing{}, storeErr("code", err)
-	}
-	o := g.slip("security_code", b, c, a, code)
-	return o, nil
+	return g.slip("security_code", b, c, a, code), nil
 }

@@ -296,6 +296,50 @@ func (s *Store) SecurityCode(ctx context.Context, id string) (string, error) {
 	return code, nil
 }
 
+// resendCodeScript spends one resend of an appointment's code under its
+// limit and returns the sealed code as it is now, in one step.
+// KEYS: resend limit, appointment. ARGV: now ms, window ms, limit, entry.
+// Returns {1, sealed code}, {0, ms to wait} or {-1} (no code: nothing spent).
+var resendCodeScript = redis.NewScript(slidingWindowLua + `
+local sealed = redis.call('HGET', KEYS[2], 'code_sealed')
+if not sealed then return {-1} end
+local r = allow_in_window(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if r[1] == 0 then return r end
+return {1, sealed}
+`)
+
+// ResendCode spends one of the perHour resends of appointment id's code —
+// the limit AllowResend counts for "appt:"+id, which support shares — and
+// opens the code as it is now. When none is left it says how long to wait
+// and returns no code.
+func (s *Store) ResendCode(ctx context.Context, id string, perHour int) (string, time.Duration, error) {
+	if !validID(id) {
+		return "", 0, ErrNotFound
+	}
+	if perHour <= 0 {
+		return "", 0, fmt.Errorf("resend code: limit %d is not positive", perHour)
+	}
+	now := s.now()
+	res, err := s.sendPath(ctx, resendCodeScript, []string{s.resendLimitKey("appt:" + id), s.appointmentKey(id)},
+		now.UnixMilli(), time.Hour.Milliseconds(), perHour, newMessageID(now)).Slice()
+	if err != nil {
+		return "", 0, fmt.Errorf("resend code: %w", err)
+	}
+	switch res[0] {
+	case int64(-1):
+		return "", 0, ErrNotFound
+	case int64(0):
+		wait, _ := res[1].(int64)
+		return "", time.Duration(max(wait, 1)) * time.Millisecond, nil
+	}
+	sealed, _ := res[1].(string)
+	code, err := s.codes.open(sealed, id)
+	if err != nil {
+		return "", 0, fmt.Errorf("open security code of %s: %w", id, err)
+	}
+	return code, 0, nil
+}
+
 // finishScript ends an active appointment (cancel) and frees the
 // beneficiary for a new booking; the cancellation SMS is recorded (or
 // owed) instead of the slip. With an idempotency key (given with the SMS)

@@ -781,3 +781,31 @@ func TestBookAndCancelRecordTheirSMS(t *testing.T) {
 		t.Fatalf("history holds %d, want slip and notice", len(hist))
 	}
 }
+
+// TestResendCode: one step spends a resend under the limit support shares
+// and opens the code as it is then; past the limit no code comes back.
+func TestResendCode(t *testing.T) {
+	b := newBooked(t)
+	ctx := context.Background()
+	for _, id := range []string{"", "nosuchappointment", "19a8e1f0c2a7d3b5e9f1024c6a8"} {
+		if _, _, err := b.s.ResendCode(ctx, id, 2); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("ResendCode(%q): %v, want ErrNotFound", id, err)
+		}
+	}
+	if code, wait, err := b.s.ResendCode(ctx, b.appt.ID, 2); err != nil || wait != 0 || code != testCode {
+		t.Fatalf("first resend = %q %v %v, want %q", code, wait, err, testCode)
+	}
+	if err := b.s.ReplaceCode(ctx, b.appt.ID, otherCode); err != nil {
+		t.Fatal(err)
+	}
+	if code, wait, err := b.s.ResendCode(ctx, b.appt.ID, 2); err != nil || wait != 0 || code != otherCode {
+		t.Fatalf("resend after a new code = %q %v %v, want %q", code, wait, err, otherCode)
+	}
+	if code, wait, err := b.s.ResendCode(ctx, b.appt.ID, 2); err != nil || wait <= 0 || wait > time.Hour || code != "" {
+		t.Fatalf("past the limit = %q %v %v, want a wait and no code", code, wait, err)
+	}
+	// The same log AllowResend and support's resends count.
+	if left, err := b.s.ResendsLeft(ctx, "appt:"+b.appt.ID, 2); err != nil || left != 0 {
+		t.Fatalf("resends left %d (%v), want 0", left, err)
+	}
+}
