@@ -86,6 +86,12 @@ func (c cli) run(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stderr, "sandesh: %s as a separate process needs redis_url: the embedded Redis lives inside one process\n", cmd)
 		return 2
 	}
+	if !cfg.Embedded {
+		// The embedded Redis keeps its data in this process's heap, where
+		// a collector tuned for a small live heap would either let it grow
+		// fivefold or, near the limit, never stop collecting.
+		tuneGC(c.env)
+	}
 	a, err := newApp(ctx, cfg, r, log, c.stdout)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "sandesh: %v\n", err)
