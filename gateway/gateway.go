@@ -97,7 +97,7 @@ var (
 	ErrBadInput    = errors.New("bad input")
 	ErrUnavailable = errors.New("store unavailable")
 	ErrForbidden   = errors.New("forbidden")
-	ErrNoDose      = errors.New("no dose recorded")
+	ErrNoDose      = store.ErrNoDose // the resend step finds it
 )
 
 // Outgoing is one message a flow wants sent.

@@ -107,8 +107,8 @@ func (g *Gateway) ResendOnce(ctx context.Context, who Caller, r ResendRequest, i
 		return g.render(o)
 	}, keptAs(http.StatusAccepted, refusal, func(id string) any { return map[string]string{"message_id": id} }))
 	switch {
-	case errors.Is(err, store.ErrNoDose):
-		return store.Message{}, ErrNoDose
+	case errors.Is(err, ErrNoDose):
+		return store.Message{}, fmt.Errorf("resend: %w", err)
 	case err != nil:
 		return store.Message{}, codeErr("resend", err)
 	case res.RetryAfter > 0:
