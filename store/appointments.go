@@ -309,7 +309,7 @@ return {1, sealed}
 `)
 
 // ResendCode spends one of the perHour resends of appointment id's code —
-// the limit AllowResend counts for "appt:"+id, which support shares — and
+// the sliding-window log of "appt:"+id, which support's resends share — and
 // opens the code as it is now. When none is left it says how long to wait
 // and returns no code.
 func (s *Store) ResendCode(ctx context.Context, id string, perHour int) (string, time.Duration, error) {
@@ -404,34 +404,6 @@ func (s *Store) Cancel(ctx context.Context, id string, notice Owed, idem *Idempo
 	}
 	return a, msgID, nil
 }
-
-// ReplaceCode gives a booked appointment a new code and lifts a lock.
-func (s *Store) ReplaceCode(ctx context.Context, id, code string) error {
-	sealed, err := s.codes.seal(code, id)
-	if err != nil {
-		return fmt.Errorf("replace code: %w", err)
-	}
-	n, err := replaceCodeScript.Run(ctx, s.rdb, []string{s.appointmentKey(id)},
-		sealed, s.codeHash.sum(id, code), s.now().UnixMilli()).Int()
-	if err != nil {
-		return fmt.Errorf("replace code: %w", err)
-	}
-	switch n {
-	case -1:
-		return ErrNotFound
-	case 0:
-		return ErrNotActive
-	}
-	return nil
-}
-
-var replaceCodeScript = redis.NewScript(`
-local st = redis.call('HGET', KEYS[1], 'status')
-if not st then return -1 end
-if st ~= 'booked' then return 0 end
-redis.call('HSET', KEYS[1], 'code_sealed', ARGV[1], 'code_hash', ARGV[2], 'attempts', 0, 'updated_at', ARGV[3])
-return 1
-`)
 
 // CodeCheck is a security-code check against an appointment.
 type CodeCheck struct {

@@ -141,16 +141,6 @@ local function allow_in_window(key, now, window, limit, entry)
 end
 `
 
-// AllowResend spends one of the perHour resends allowed for subject (an
-// appointment or beneficiary). When none is left it reports how long to wait.
-func (s *Store) AllowResend(ctx context.Context, subject string, perHour int) (bool, time.Duration, error) {
-	ok, wait, err := s.allowInWindow(ctx, s.resendLimitKey(subject), perHour, time.Hour)
-	if err != nil {
-		return false, 0, fmt.Errorf("resend limit: %w", err)
-	}
-	return ok, wait, nil
-}
-
 // ResendsLeft is how many of the perHour resends of subject are left now.
 func (s *Store) ResendsLeft(ctx context.Context, subject string, perHour int) (int, error) {
 	now := s.now()

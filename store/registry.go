@@ -48,11 +48,6 @@ keep(1, true)
 return 1
 `)
 
-// CreateCenter stores c; ErrExists when its id is taken.
-func (s *Store) CreateCenter(ctx context.Context, c Center) (Center, error) {
-	return s.CreateCenterOnce(ctx, c, nil, nil)
-}
-
 // CreateCenterOnce is CreateCenter that, with idem, keeps the answers kept
 // renders (to the centre stored, and to ErrExists) in the same step; a
 // repeat gets an *AnsweredError with the first and changes nothing.
@@ -143,12 +138,6 @@ redis.call('ZADD', KEYS[2], (tonumber(newest[2]) or 0) + 1, ARGV[2])
 keep(3, true)
 return 1
 `)
-
-// CreateBeneficiary registers b under a fresh 14-digit id; ErrMobileLimit
-// when its mobile already has maxPerMobile beneficiaries.
-func (s *Store) CreateBeneficiary(ctx context.Context, b Beneficiary, maxPerMobile int) (Beneficiary, error) {
-	return s.CreateBeneficiaryOnce(ctx, b, maxPerMobile, nil, nil)
-}
 
 // CreateBeneficiaryOnce is CreateBeneficiary that, with idem, keeps the
 // answers kept renders (to the beneficiary registered, and to

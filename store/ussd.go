@@ -86,16 +86,8 @@ local prefs = redis.call('HMGET', KEYS[3], 'lang', 'opted_out')
 return {prefs[1] or '', prefs[2] or '', people}
 `)
 
-// RecordUSSD notes a step of a USSD session in the mobile's history.
-func (s *Store) RecordUSSD(ctx context.Context, st USSDStep) error {
-	if _, err := s.ussdStep(ctx, st, false); err != nil {
-		return fmt.Errorf("record ussd: %w", err)
-	}
-	return nil
-}
-
 // StepUSSD is a USSD request in one step: it notes st in the mobile's
-// history, as RecordUSSD does, and reads what answering it needs.
+// history and reads what answering it needs.
 func (s *Store) StepUSSD(ctx context.Context, st USSDStep) (USSDView, error) {
 	v, err := s.ussdStep(ctx, st, true)
 	if err != nil {
