@@ -81,42 +81,42 @@ func (a Appointment) AttemptsLeft() int { return max(0, MaxCodeAttempts-a.Attemp
 var bookScript = redis.NewScript(recordMessageLua + oweOrRecordLua + keptAnswersLua + `
 local n = tonumber(ARGV[6])
 local at = 7 + n
-local seen = answered(at)
+local seen = answered(KEYS[7], at)
 if seen then return seen end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local active = redis.call('HGET', KEYS[1], 'active_appt')
 local adate = redis.call('HGET', KEYS[1], 'active_date')
 if active and active ~= '' and adate and adate >= ARGV[1] then
-  keep(at, false)
+  keep(KEYS[7], at, false)
   return 0
 end
 redis.call('HSET', KEYS[2], unpack(ARGV, 7, 6 + n))
 redis.call('HSET', KEYS[1], 'active_appt', ARGV[2], 'active_date', ARGV[3])
 owe_or_record(at + 6, ARGV[4])
-keep(at, true)
+keep(KEYS[7], at, true)
 return 1
 `)
 
 // keptAnswersLua keeps an idempotency key's answers in the step that
 // changes the state, in the idempotency middleware's form (fp, status,
-// body), for the booking and cancel scripts. The key is KEYS[7]; ARGV from
-// at: the fingerprint (empty without a key), its TTL ms, the status and
-// body of the change done, then of the refusal kept.
+// body), for every keyed step but the dose's: key is the step's
+// idempotency key; ARGV from at: the fingerprint (empty without a key), its
+// TTL ms, the status and body of the change done, then of the refusal kept.
 const keptAnswersLua = `
-local function answered(at)
+local function answered(key, at)
   if ARGV[at] == '' then return nil end
-  local h = redis.call('HMGET', KEYS[7], 'fp', 'status', 'body')
+  local h = redis.call('HMGET', key, 'fp', 'status', 'body')
   if not h[1] then return nil end
   if h[1] ~= ARGV[at] then return {'idem_mismatch'} end
   if not h[2] then return {'idem_running'} end
   return {'idem_answer', h[2], h[3] or ''}
 end
-local function keep(at, done)
+local function keep(key, at, done)
   if ARGV[at] == '' then return end
   local i = at + 4
   if done then i = at + 2 end
-  redis.call('HSET', KEYS[7], 'fp', ARGV[at], 'status', ARGV[i], 'body', ARGV[i + 1])
-  redis.call('PEXPIRE', KEYS[7], ARGV[at + 1])
+  redis.call('HSET', key, 'fp', ARGV[at], 'status', ARGV[i], 'body', ARGV[i + 1])
+  redis.call('PEXPIRE', key, ARGV[at + 1])
 end
 `
 
@@ -347,12 +347,12 @@ func (s *Store) ResendCode(ctx context.Context, id string, perHour int) (string,
 // 2 the appointment id, 3 debt, 4 the slip's debt, 5 now ms, 6–11 the
 // key's fingerprint, TTL and answers (keptAnswersLua), then the message.
 var finishScript = redis.NewScript(recordMessageLua + oweOrRecordLua + keptAnswersLua + `
-local seen = answered(6)
+local seen = answered(KEYS[7], 6)
 if seen then return seen end
 local st = redis.call('HGET', KEYS[2], 'status')
 if not st then return -1 end
 if st ~= 'booked' then
-  keep(6, false)
+  keep(KEYS[7], 6, false)
   return 0
 end
 redis.call('HSET', KEYS[2], 'status', ARGV[1], 'updated_at', ARGV[5])
@@ -361,7 +361,7 @@ if redis.call('HGET', KEYS[1], 'active_appt') == ARGV[2] then
 end
 redis.call('ZREM', KEYS[3], ARGV[4])
 owe_or_record(12, ARGV[3])
-keep(6, true)
+keep(KEYS[7], 6, true)
 return 1
 `)
 

@@ -1,10 +1,6 @@
 package store
 
-import (
-	"errors"
-	"strconv"
-	"strings"
-)
+import "errors"
 
 // Idempotency outcomes for a request that carries a key already seen.
 var (
@@ -33,10 +29,4 @@ func keptFor[T any](s *Store, v T, idem *IdempotencyKey, kept Kept[T]) ([]string
 		answers = func(Appointment, string) (Replay, Replay, error) { return kept(v) }
 	}
 	return s.keptAnswers(Appointment{}, "", true, idem, answers)
-}
-
-// keptAnswersAt is keptAnswersLua for a step whose idempotency key is
-// KEYS[n] (keptAnswersLua's own steps have it at KEYS[7]).
-func keptAnswersAt(n int) string {
-	return strings.ReplaceAll(keptAnswersLua, "KEYS[7]", "KEYS["+strconv.Itoa(n)+"]")
 }

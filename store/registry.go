@@ -36,15 +36,15 @@ type Center struct {
 // refusal is kept too. KEYS: centre, [idempotency]. ARGV: 1–6 the key's
 // fingerprint (empty without one), TTL and answers, then the field pairs.
 // 1: stored, 0: id taken.
-var createCenterScript = redis.NewScript(keptAnswersAt(2) + `
-local seen = answered(1)
+var createCenterScript = redis.NewScript(keptAnswersLua + `
+local seen = answered(KEYS[2], 1)
 if seen then return seen end
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  keep(1, false)
+  keep(KEYS[2], 1, false)
   return 0
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 7))
-keep(1, true)
+keep(KEYS[2], 1, true)
 return 1
 `)
 
@@ -124,18 +124,18 @@ type Dose struct {
 // taken (try another).
 // The score is one more than the newest, so registrations in the same
 // millisecond still list in order.
-var createBeneficiaryScript = redis.NewScript(keptAnswersAt(3) + `
-local seen = answered(3)
+var createBeneficiaryScript = redis.NewScript(keptAnswersLua + `
+local seen = answered(KEYS[3], 3)
 if seen then return seen end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
-  keep(3, false)
+  keep(KEYS[3], 3, false)
   return 0
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 9))
 local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 redis.call('ZADD', KEYS[2], (tonumber(newest[2]) or 0) + 1, ARGV[2])
-keep(3, true)
+keep(KEYS[3], 3, true)
 return 1
 `)
 

@@ -62,21 +62,21 @@ type Resent struct {
 // entry, 9 message id (” when there is nothing to send: refusal only),
 // 10 retention ms, 11 history limit, 12–17 the key's fingerprint, TTL and
 // answers (keptAnswersLua), then the message's field pairs.
-var resendScript = redis.NewScript(recordMessageLua + slidingWindowLua + keptAnswersAt(6) + `
-local seen = answered(12)
+var resendScript = redis.NewScript(recordMessageLua + slidingWindowLua + keptAnswersLua + `
+local seen = answered(KEYS[6], 12)
 if seen then return seen end
 if ARGV[1] == 'appt' then
   local a = redis.call('HMGET', KEYS[1], 'status', 'code_hash')
   if not a[1] then return -1 end
   if a[1] ~= 'booked' then
-    keep(12, false)
+    keep(KEYS[6], 12, false)
     return 0
   end
   if ARGV[9] == '' or (ARGV[3] == '' and a[2] ~= ARGV[2]) then return {'stale'} end
 else
   local n = redis.call('LLEN', KEYS[1])
   if n == 0 then
-    keep(12, false)
+    keep(KEYS[6], 12, false)
     return 0
   end
   if ARGV[9] == '' or n ~= tonumber(ARGV[2]) then return {'stale'} end
@@ -88,7 +88,7 @@ if ARGV[3] ~= '' then
 end
 record_message(KEYS[3], KEYS[4], ARGV[9], ARGV[10], ARGV[11], {unpack(ARGV, 18)})
 redis.call('ZADD', KEYS[5], ARGV[5], ARGV[9])
-keep(12, true)
+keep(KEYS[6], 12, true)
 return 1
 `)
 
