@@ -109,10 +109,15 @@ func (s *Store) sessionKey(hash string) string { return s.prefix + "session:" + 
 // cardKey maps the keyed hash of a status-card token to its beneficiary.
 func (s *Store) cardKey(hash string) string { return s.prefix + "card:" + hash }
 
-// keyParts splits the key build makes for an id into what stands before
-// and after the id, for a script that names keys from ids it reads in the
-// same step (ussdStepScript): the key's shape stays defined here.
-func keyParts(build func(id string) string) (before, after string) {
-	before, after, _ = strings.Cut(build("\x00"), "\x00")
-	return before, after
+// keyParts splits the key each build makes for an id into what stands
+// before and after the id, as script arguments in that order, for a script
+// that names keys from ids it reads in the same step (read_people, the KYVS
+// confirm): the keys' shape stays defined here.
+func keyParts(builds ...func(id string) string) []any {
+	args := make([]any, 0, 2*len(builds))
+	for _, build := range builds {
+		before, after, _ := strings.Cut(build("\x00"), "\x00")
+		args = append(args, before, after)
+	}
+	return args
 }

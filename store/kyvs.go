@@ -191,11 +191,8 @@ func (s *Store) ConfirmOTP(ctx context.Context, txn, verifierID, otp string) (Ve
 	if len(txn) != 32 {
 		return Verified{}, ErrOTPExpired
 	}
-	args := []any{verifierID, s.codeHash.sum("kyvs", txn, otp), s.now().UnixMilli(), MaxOTPTries}
-	for _, key := range []func(string) string{s.beneficiaryKey, s.dosesKey, s.mobileKey} {
-		before, after := keyParts(key)
-		args = append(args, before, after)
-	}
+	args := append([]any{verifierID, s.codeHash.sum("kyvs", txn, otp), s.now().UnixMilli(), MaxOTPTries},
+		keyParts(s.beneficiaryKey, s.dosesKey, s.mobileKey)...)
 	res, err := s.sendPath(ctx, confirmOTPScript, []string{s.kyvsKey(txn)}, args...).Slice()
 	if err != nil {
 		return Verified{}, fmt.Errorf("confirm otp: %w", err)

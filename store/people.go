@@ -51,12 +51,7 @@ end
 
 // peopleKeyParts are the eight arguments read_people names keys with.
 func (s *Store) peopleKeyParts() []any {
-	var args []any
-	for _, key := range []func(string) string{s.beneficiaryKey, s.dosesKey, s.appointmentKey, s.centerKey} {
-		before, after := keyParts(key)
-		args = append(args, before, after)
-	}
-	return args
+	return keyParts(s.beneficiaryKey, s.dosesKey, s.appointmentKey, s.centerKey)
 }
 
 // peopleViews reads read_people's answer.
