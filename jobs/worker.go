@@ -71,6 +71,8 @@ type Worker struct {
 	// slots bounds the sends in flight per lane, of lone messages and
 	// batches alike, to the lane's concurrency.
 	slots map[store.Priority]chan struct{}
+	// senders runs a batch's sends on goroutines kept between them.
+	senders *reuse
 }
 
 // pollEvery is how long an idle server waits before looking at its queue
@@ -99,6 +101,7 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 		log:       opts.Logger,
 		servers:   map[store.Priority][]*asynq.Server{},
 		slots:     map[store.Priority]chan struct{}{},
+		senders:   newReuse(10 * time.Second),
 		stopSweep: make(chan struct{}),
 		inspector: asynq.NewInspector(conn),
 	}
@@ -289,8 +292,9 @@ func (w *Worker) ProcessBatch(ctx context.Context, t *asynq.Task) error {
 			errs[i] = ctx.Err()
 			continue
 		}
-		wg.Go(func() {
-			defer func() { <-slots }()
+		wg.Add(1)
+		w.senders.Go(func() {
+			defer func() { <-slots; wg.Done() }()
 			errs[i] = w.handBack(ctx, id, lane, w.send(ctx, id, lane, false))
 		})
 	}
