@@ -141,3 +141,42 @@ func TestSameMessageTwiceInOneWorker(t *testing.T) {
 		t.Fatalf("the double got %d SMS, want 1", n)
 	}
 }
+
+// TestBatchStoppedBeforeItsSendsGivesBackItsClaims: a batch claims its
+// messages in one step, then waits for the lane's slots; stopped while it
+// waits, it gives the leases back, so the retried batch (or another
+// worker) sends them at once instead of after the lease.
+func TestBatchStoppedBeforeItsSendsGivesBackItsClaims(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	w := r.worker(WorkerOptions{Concurrency: map[store.Priority]int{store.PriorityTransactional: 2}})
+	var ids []string
+	for i := range 3 {
+		m, err := r.store.CreateMessage(context.Background(), store.NewMessage{To: fmt.Sprintf("+91987654321%d", i),
+			Template: "dose_confirmation", Body: "hello", Encoding: "GSM-7", Segments: 1, Priority: store.PriorityTransactional})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	slots := w.slots[store.PriorityTransactional]
+	for range cap(slots) { // every send slot busy
+		slots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	payload, _ := json.Marshal(batchPayload{Priority: store.PriorityTransactional, MessageIDs: ids})
+	if err := w.ProcessBatch(ctx, asynq.NewTask(TypeBatch, payload)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("batch stopped while waiting: %v, want the deadline", err)
+	}
+	for _, id := range ids {
+		if _, busy := w.working.Load(id); busy {
+			t.Fatalf("message %s still marked as worked on", id)
+		}
+		if _, res, err := r.store.ClaimStale(context.Background(), id, "other-worker", time.Minute); err != nil || res != store.Claimed {
+			t.Fatalf("another worker's claim of %s = %v %v, want Claimed: the stopped batch kept its lease", id, res, err)
+		}
+	}
+	if n := len(r.doubles[0].Messages()); n != 0 {
+		t.Fatalf("the double accepted %d SMS from a batch that never had a slot", n)
+	}
+}

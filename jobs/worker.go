@@ -271,35 +271,72 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 	return w.send(ctx, ids[0], lane, lastAttempt(ctx))
 }
 
-// ProcessBatch is the handler of TypeBatch: it sends the messages of a
-// batch in parallel (at most the lane's concurrency at once across this
-// worker's batches), and hands a message that must try again later back
-// as a task of its own, so the batch ends once each message is sent,
-// failed or handed back. If a hand-back cannot be queued the whole batch
-// is retried; its messages already sent are not sent again.
+// ProcessBatch is the handler of TypeBatch: it claims the messages of a
+// batch in one step, sends them in parallel (at most the lane's
+// concurrency at once across this worker's batches), and hands a message
+// that must try again later back as a task of its own, so the batch ends
+// once each message is sent, failed or handed back. If a hand-back cannot
+// be queued the whole batch is retried; its messages already sent are not
+// sent again.
 func (w *Worker) ProcessBatch(ctx context.Context, t *asynq.Task) error {
 	ids, lane, err := taskMessages(TypeBatch, t.Payload())
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	slots := w.slots[lane]
 	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
+	var mine []int // the indexes of the ids no other task of ours is on
 	for i, id := range ids {
+		if _, busy := w.working.LoadOrStore(id, struct{}{}); busy {
+			errs[i] = w.handBack(ctx, id, lane, w.ourTaskHolds(ctx, id, lane, false))
+			continue
+		}
+		mine = append(mine, i)
+	}
+	claims, err := w.pipelineFor(lane).ClaimStaleBatch(ctx, pick(ids, mine), w.id, taskTimeout)
+	slots := w.slots[lane]
+	var wg sync.WaitGroup
+	for j, i := range mine {
+		c := store.Claim{ID: ids[i], Err: err}
+		if err == nil {
+			c = claims[j]
+		}
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
+			w.unclaim(ctx, c)
+			w.working.Delete(c.ID)
 			errs[i] = ctx.Err()
 			continue
 		}
 		wg.Add(1)
 		w.senders.Go(func() {
-			defer func() { <-slots; wg.Done() }()
-			errs[i] = w.handBack(ctx, id, lane, w.send(ctx, id, lane, false))
+			defer func() { <-slots; w.working.Delete(c.ID); wg.Done() }()
+			errs[i] = w.handBack(ctx, c.ID, lane, w.sendClaimed(ctx, c, lane, false))
 		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+func pick(ids []string, at []int) []string {
+	out := make([]string, len(at))
+	for j, i := range at {
+		out[j] = ids[i]
+	}
+	return out
+}
+
+// unclaim gives back the lease of a claimed message that will not be sent
+// now (the task is stopping), so that its next task need not wait it out.
+func (w *Worker) unclaim(ctx context.Context, c store.Claim) {
+	if c.Err != nil || c.Result != store.Claimed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := w.store.Release(ctx, c.ID, w.id, "", ""); err != nil {
+		w.log.Warn("release unsent message", "message_id", c.ID, "err", err)
+	}
 }
 
 // handBack turns the outcome of one message of a batch into a task of its
@@ -323,28 +360,39 @@ func (w *Worker) handBack(ctx context.Context, id string, lane store.Priority, e
 // task will not be retried.
 func (w *Worker) send(ctx context.Context, id string, lane store.Priority, last bool) error {
 	if _, busy := w.working.LoadOrStore(id, struct{}{}); busy {
-		// Another task of ours is on it (the same message queued twice: a
-		// replayed request, a sweep). It must not claim too: its claim and
-		// ours could both take effect, ours taking over its lease as
-		// stale. Come back once that task is done; it will be sent.
-		return w.wait(ctx, store.Message{ID: id, Priority: lane}, 5*time.Second, "another task of this worker holds the message", last)
+		return w.ourTaskHolds(ctx, id, lane, last)
 	}
 	defer w.working.Delete(id)
 	// No task of ours is on it: a lease of ours on it is left from a claim
 	// whose answer was lost, and need not be waited out.
 	m, res, err := w.pipelineFor(lane).ClaimStale(ctx, id, w.id, taskTimeout)
+	return w.sendClaimed(ctx, store.Claim{ID: id, Message: m, Result: res, Err: err}, lane, last)
+}
+
+// ourTaskHolds is send's answer for a message another task of this worker
+// is on (the same message queued twice: a replayed request, a sweep). It
+// must not claim too: its claim and ours could both take effect, ours
+// taking over its lease as stale. It comes back once that task is done.
+func (w *Worker) ourTaskHolds(ctx context.Context, id string, lane store.Priority, last bool) error {
+	return w.wait(ctx, store.Message{ID: id, Priority: lane}, 5*time.Second, "another task of this worker holds the message", last)
+}
+
+// sendClaimed is send after the claim c: it sends a message claimed, and
+// says what the task does about one that was not.
+func (w *Worker) sendClaimed(ctx context.Context, c store.Claim, lane store.Priority, last bool) error {
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		w.log.Warn("send task for a message that does not exist", "message_id", id)
+	case errors.Is(c.Err, store.ErrNotFound):
+		w.log.Warn("send task for a message that does not exist", "message_id", c.ID)
 		return nil
-	case err != nil:
-		return err
-	case res == store.AlreadyHandled:
+	case c.Err != nil:
+		return c.Err
+	case c.Result == store.AlreadyHandled:
 		return nil
-	case res == store.Busy:
-		// m is empty here; a requeue on the task's last retry needs its id.
-		return w.wait(ctx, store.Message{ID: id, Priority: lane}, 5*time.Second, "another task holds the message", last)
+	case c.Result == store.Busy:
+		// c.Message is empty here; a requeue on the task's last retry needs its id.
+		return w.wait(ctx, store.Message{ID: c.ID, Priority: lane}, 5*time.Second, "another task holds the message", last)
 	}
+	m := c.Message
 
 	if m.Expired(time.Now()) {
 		return w.fail(ctx, m, "", "expired")

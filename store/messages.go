@@ -393,26 +393,46 @@ const (
 	Busy
 )
 
-// claimScript moves a queued message to sending (or takes a sending one back
+// claimLua moves a queued message to sending (or takes a sending one back
 // after a failed attempt), counts the attempt and takes a lease so that two
 // workers holding the same task at once cannot both send. The claim names
 // its worker and joins the in-flight set, so that if the worker dies the
-// message can be rescued long before asynq notices (see Rescue).
-var claimScript = redis.NewScript(`
-local st = redis.call('HGET', KEYS[1], 'status')
-if not st then return {-1} end
-if st ~= 'queued' and st ~= 'sending' then return {0} end
-local lease = tonumber(redis.call('HGET', KEYS[1], 'lock_until') or '0')
-if lease > tonumber(ARGV[1]) and not (ARGV[5] == '1' and redis.call('HGET', KEYS[1], 'worker') == ARGV[3]) then
-  return {-2}
+// message can be rescued long before asynq notices (see Rescue). claim
+// answers {-1} no record, {0} already handled, {-2} busy, or {1, record}.
+const claimLua = `
+local function claim(kmsg, kinflight, id, now, lease_end, worker, own_is_stale)
+  local st = redis.call('HGET', kmsg, 'status')
+  if not st then return {-1} end
+  if st ~= 'queued' and st ~= 'sending' then return {0} end
+  local lease = tonumber(redis.call('HGET', kmsg, 'lock_until') or '0')
+  if lease > tonumber(now) and not (own_is_stale == '1' and redis.call('HGET', kmsg, 'worker') == worker) then
+    return {-2}
+  end
+  if st == 'queued' then
+    redis.call('HSET', kmsg, 'status', 'sending', 't_sending', now)
+  end
+  redis.call('HINCRBY', kmsg, 'attempts', 1)
+  redis.call('HSET', kmsg, 'lock_until', lease_end, 'updated_at', now, 'worker', worker)
+  redis.call('ZADD', kinflight, now, id)
+  return {1, redis.call('HGETALL', kmsg)}
 end
-if st == 'queued' then
-  redis.call('HSET', KEYS[1], 'status', 'sending', 't_sending', ARGV[1])
+`
+
+// claimScript claims one message. KEYS: its record, the in-flight set.
+// ARGV: now ms, lease end ms, worker, id, own lease is stale ('1').
+var claimScript = redis.NewScript(claimLua + `
+return claim(KEYS[1], KEYS[2], ARGV[4], ARGV[1], ARGV[2], ARGV[3], ARGV[5])
+`)
+
+// claimBatchScript claims the messages of a batch in one step, each as
+// claimScript would. KEYS: the in-flight set, then each message's record.
+// ARGV: now ms, lease end ms, worker, own lease is stale, then the ids.
+var claimBatchScript = redis.NewScript(claimLua + `
+local out = {}
+for i = 2, #KEYS do
+  out[i - 1] = claim(KEYS[i], KEYS[1], ARGV[i + 3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 end
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('HSET', KEYS[1], 'lock_until', ARGV[2], 'updated_at', ARGV[1], 'worker', ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[4])
-return {1, redis.call('HGETALL', KEYS[1])}
+return out
 `)
 
 // Claim takes the send lease on a message for lease on behalf of worker
@@ -434,22 +454,73 @@ func (s *Store) claim(ctx context.Context, id, worker string, lease time.Duratio
 		return Message{}, 0, ErrNotFound
 	}
 	now := s.now()
-	stale := "0"
-	if ownIsStale {
-		stale = "1"
-	}
 	res, err := s.sendPath(ctx, claimScript, []string{s.messageKey(id), s.inflightKey()},
-		now.UnixMilli(), now.Add(lease).UnixMilli(), worker, id, stale).Slice()
+		now.UnixMilli(), now.Add(lease).UnixMilli(), worker, id, flag(ownIsStale)).Slice()
 	if err != nil {
 		return Message{}, 0, fmt.Errorf("claim message: %w", err)
 	}
-	switch res[0].(int64) {
-	case -1:
+	return s.claimed(id, res)
+}
+
+// Claim is one message's answer in a batch claim: Err is ErrNotFound for
+// an id with no record, or why its record could not be read.
+type Claim struct {
+	ID      string
+	Message Message // when Result is Claimed
+	Result  ClaimResult
+	Err     error
+}
+
+// ClaimStaleBatch is ClaimStale for the messages of a batch, in one step;
+// the answers are in the order of ids.
+func (s *Store) ClaimStaleBatch(ctx context.Context, ids []string, worker string, lease time.Duration) ([]Claim, error) {
+	out := make([]Claim, len(ids))
+	keys := []string{s.inflightKey()}
+	now := s.now()
+	args := []any{now.UnixMilli(), now.Add(lease).UnixMilli(), worker, flag(true)}
+	var asked []int // the indexes of ids sent to the script
+	for i, id := range ids {
+		out[i].ID = id
+		if !validID(id) {
+			out[i].Err = ErrNotFound
+			continue
+		}
+		keys = append(keys, s.messageKey(id))
+		args = append(args, id)
+		asked = append(asked, i)
+	}
+	if len(asked) == 0 {
+		return out, nil
+	}
+	res, err := s.sendPath(ctx, claimBatchScript, keys, args...).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("claim batch: %w", err)
+	}
+	if len(res) != len(asked) {
+		return nil, fmt.Errorf("claim batch: %d answers for %d messages", len(res), len(asked))
+	}
+	for j, i := range asked {
+		one, _ := res[j].([]any)
+		out[i].Message, out[i].Result, out[i].Err = s.claimed(ids[i], one)
+	}
+	return out, nil
+}
+
+// claimed reads claim's answer for message id.
+func (s *Store) claimed(id string, res []any) (Message, ClaimResult, error) {
+	if len(res) == 0 {
+		return Message{}, 0, fmt.Errorf("claim message %s: empty answer", id)
+	}
+	switch res[0] {
+	case int64(-1):
 		return Message{}, 0, ErrNotFound
-	case 0:
+	case int64(0):
 		return Message{}, AlreadyHandled, nil
-	case -2:
+	case int64(-2):
 		return Message{}, Busy, nil
+	}
+	if len(res) < 2 {
+		return Message{}, 0, fmt.Errorf("claim message %s: no record in the answer", id)
 	}
 	h := pairs(res[1])
 	m := messageFromHash(h)

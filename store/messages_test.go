@@ -132,6 +132,56 @@ func TestClaim(t *testing.T) {
 	}
 }
 
+// TestClaimStaleBatch claims messages in every state in one step: each
+// answer is what ClaimStale would have said of that message alone.
+func TestClaimStaleBatch(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	queued := queue(t, s, "+919876543210")
+	ours := queue(t, s, "+919876543211")   // leased by w1 before: stale
+	theirs := queue(t, s, "+919876543212") // leased by w2: busy
+	sent := queue(t, s, "+919876543213")
+	for _, c := range []struct{ id, worker string }{{ours.ID, "w1"}, {theirs.ID, "w2"}, {sent.ID, "w1"}} {
+		if _, res, err := s.Claim(ctx, c.id, c.worker, time.Minute); err != nil || res != Claimed {
+			t.Fatalf("set-up claim: %v %v", res, err)
+		}
+	}
+	if _, err := s.Advance(ctx, sent.ID, Update{Status: StatusSent, Provider: "primary", ProviderMessageID: "SM1"}); err != nil {
+		t.Fatal(err)
+	}
+	missing := newMessageID(time.Now())
+	ids := []string{queued.ID, ours.ID, "not an id", theirs.ID, sent.ID, missing}
+	got, err := s.ClaimStaleBatch(ctx, ids, "w1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct {
+		res      ClaimResult
+		err      error
+		attempts int
+	}{
+		{Claimed, nil, 1}, {Claimed, nil, 2}, {0, ErrNotFound, 0}, {Busy, nil, 0}, {AlreadyHandled, nil, 0}, {0, ErrNotFound, 0},
+	} {
+		c := got[i]
+		if c.ID != ids[i] || c.Err != want.err || (want.err == nil && c.Result != want.res) {
+			t.Errorf("claim %d (%s): id %q result %v err %v, want %v %v", i, ids[i], c.ID, c.Result, c.Err, want.res, want.err)
+			continue
+		}
+		if want.res == Claimed && want.err == nil {
+			if c.Message.ID != ids[i] || c.Message.Status != StatusSending || c.Message.Attempts != want.attempts || c.Message.SendBody() != "Your code is 4821" {
+				t.Errorf("claim %d: message %s %s attempts %d body %q", i, c.Message.ID, c.Message.Status, c.Message.Attempts, c.Message.SendBody())
+			}
+		}
+	}
+	// The claims took effect: the queued one is now busy for another worker.
+	if _, res, _ := s.ClaimStale(ctx, queued.ID, "w2", time.Minute); res != Busy {
+		t.Fatalf("claim after the batch claimed it = %v, want Busy", res)
+	}
+	if got, err := s.ClaimStaleBatch(ctx, []string{"bad"}, "w1", time.Minute); err != nil || got[0].Err != ErrNotFound {
+		t.Fatalf("batch of no valid id: %+v %v", got, err)
+	}
+}
+
 func TestSecretNeverStoredInClear(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
