@@ -40,10 +40,13 @@ var replyLimit = store.ReplyLimit{Max: repliesPerWindow, Window: replyWindow}
 // outbound queue. A provider message id seen before is answered once only.
 // A sender that is not a mobile (a short code, an alphanumeric sender:
 // another bot) is stored and not answered. The message, the keyword's
-// effect (STOP, START, LANG), the reply spent under the loop limit and the
-// answer owed are one step; the answer is recorded and its debt cleared in
-// another. If that fails, or the process dies between them, the sweeper
-// answers later, so the provider's retry (deduplicated) loses nothing.
+// effect (STOP, START, LANG) and the reply spent under the loop limit are
+// one step; so is the answer when it depends only on the language
+// (HELP, STOP, LANG…: built before the step, see preparedReply). An answer
+// about beneficiaries, or in a language the step had to find out, is left
+// owed and recorded, its debt cleared, in a second step. If that fails,
+// or the process dies between them, the sweeper answers later, so the
+// provider's retry (deduplicated) loses nothing.
 func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 	if in.MessageSID == "" || len(in.MessageSID) > 64 || in.From == "" {
 		return invalid("MessageSid", "MessageSid and From are required.")
@@ -61,27 +64,80 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 		sender = sanitizeSender(in.From)
 	}
 	cmd := keywords.Parse(body)
+	eff := g.effect(cmd)
 	c := templates.CountText(body)
-	got, err := g.store.Receive(ctx, store.Inbound{
+	msg := store.Inbound{
 		Provider: in.Provider, ProviderMessageID: in.MessageSID, From: sender, To: sanitizeSender(in.To),
 		Body: maskDigits(body), Encoding: c.Encoding, Segments: c.Segments, OwesReply: mobile != "",
-	}, g.effect(cmd), replyLimit)
+	}
+	if mobile != "" {
+		msg.Reply = g.preparedReply(mobile, in.Provider, cmd, eff)
+	}
+	got, err := g.store.Receive(ctx, msg, eff, replyLimit)
 	if err != nil {
 		return storeErr("inbound", err)
 	}
-	if got.Duplicate {
+	switch {
+	case got.Duplicate:
 		g.log.Info("inbound message seen before", "provider", in.Provider, "message_id", got.Message.ID)
-		return nil
-	}
-	if mobile == "" {
+	case mobile == "":
 		g.log.Info("no reply to a sender that is not a mobile", "message_id", got.Message.ID)
-		return nil
-	}
-	if err := g.answer(ctx, mobile, in.Provider, cmd, got, store.ReplyNotification(got.Message.ID)); err != nil {
-		// Stored and owed: the sweeper answers it.
-		g.log.Error("inbound message not answered yet", "message_id", got.Message.ID, "err", err)
+	case got.Replies != nil:
+		for _, m := range got.Replies {
+			g.dispatch.Queue(ctx, m.ID, m.Priority)
+			g.metrics.Status(m.Template, string(store.StatusQueued), "")
+		}
+	case got.Owed:
+		if err := g.answer(ctx, mobile, in.Provider, cmd, got, store.ReplyNotification(got.Message.ID)); err != nil {
+			// Stored and owed: the sweeper answers it.
+			g.log.Error("inbound message not answered yet", "message_id", got.Message.ID, "err", err)
+		}
+	default:
+		g.log.Warn("reply limit reached: not answering", "mobile", MaskMobile(mobile), "keyword", cmd.Keyword)
 	}
 	return nil
+}
+
+// preparedReply builds, before the inbound step, the answer to a keyword
+// that depends on nothing that step reads but the language: in the
+// language the keyword itself chose, else in the default one, which is
+// right for a mobile that chose none and registered no one (IfNoChoice).
+// The step records it only when it is right; otherwise it is built again
+// from what the step read. nil for the keywords that answer about
+// beneficiaries.
+func (g *Gateway) preparedReply(mobile, provider string, cmd keywords.Command, eff store.Effect) *store.PreparedReply {
+	if eff.People {
+		return nil
+	}
+	p := &store.PreparedReply{Language: eff.Language}
+	if p.Language == "" {
+		p.Language, p.IfNoChoice = g.languages[0], true
+	}
+	replies, err := g.replies(context.Background(), p.Language, cmd, store.Received{})
+	if err != nil {
+		return nil
+	}
+	for _, o := range addressed(replies, mobile, p.Language, provider) {
+		nm, err := g.render(o)
+		if err != nil {
+			return nil // built again after the step, which reports it
+		}
+		p.Messages = append(p.Messages, nm)
+	}
+	return p
+}
+
+// addressed sends replies to mobile in lang, through the provider the
+// citizen wrote to, on the transactional lane unless they say otherwise.
+func addressed(replies []Outgoing, mobile, lang, provider string) []Outgoing {
+	for i := range replies {
+		r := &replies[i]
+		r.To, r.Language, r.Prefer = mobile, lang, provider
+		if r.Priority == "" {
+			r.Priority = store.PriorityTransactional
+		}
+	}
+	return replies
 }
 
 // answerOwed answers a stored inbound message whose answer was left owed,
@@ -146,14 +202,7 @@ func (g *Gateway) answer(ctx context.Context, mobile, provider string, cmd keywo
 	if err != nil {
 		return err
 	}
-	for i := range replies {
-		r := &replies[i]
-		r.To, r.Language, r.Prefer = mobile, lang, provider
-		if r.Priority == "" {
-			r.Priority = store.PriorityTransactional
-		}
-	}
-	_, err = g.sendSettling(ctx, settle, replies...)
+	_, err = g.sendSettling(ctx, settle, addressed(replies, mobile, lang, provider)...)
 	return err
 }
 

@@ -393,9 +393,11 @@ func TestInboundRoundTrips(t *testing.T) {
 		trips      int
 	}{
 		// a has one beneficiary, booked; b takes the sixth, under the reply limit.
+		// HELP to a registered mobile that chose no language waits for the
+		// step to read its beneficiary's; built before it, it is one step.
 		{a, "HELP", 2}, {a, "STATUS", 2}, {a, "SLIP", 2}, {a, "CODE", 3},
 		{a, "CARD", 3}, // its link's token is a write of its own
-		{b, "CERT", 2},
+		{b, "CERT", 2}, {b, "LANG HI", 1}, {b, "मदद", 1}, {"+919876500123", "HELP", 1},
 	} {
 		sid := fmt.Sprintf("SM%032d", 900+i)
 		got := trips.during(func() {

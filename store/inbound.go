@@ -25,6 +25,23 @@ type Inbound struct {
 	// OwesReply records, in the same step, that an answer is owed: a
 	// process that dies before queuing it leaves it to the sweeper.
 	OwesReply bool
+	// Reply, when set, is the answer built before the step (see
+	// PreparedReply); it is recorded instead of owed when it fits.
+	Reply *PreparedReply
+}
+
+// PreparedReply is an answer to an inbound SMS built before its step, in
+// Language, for the keywords whose answer depends on nothing but the
+// language. The step records it — and owes no answer — when a reply is
+// allowed and would be in Language: the mobile's choice after the effect
+// is Language, or, with IfNoChoice, the mobile made none and has no
+// beneficiary whose language would count. Otherwise the answer is owed,
+// to be built from what the step read back. Every message goes to the
+// sender.
+type PreparedReply struct {
+	Language   string
+	IfNoChoice bool
+	Messages   []NewMessage
 }
 
 // Effect is what a keyword changes for the mobile that sent it, applied in
@@ -59,47 +76,76 @@ type Received struct {
 	// People: with Effect.People and a reply allowed, the beneficiaries
 	// with their doses, bookings and centres, oldest first.
 	People []PersonView
+	// Replies: the prepared reply, recorded in the step; its tasks are
+	// still to be queued. Owed: no reply was recorded and one is allowed
+	// and owed (ReplyNotification of Message.ID) — the caller builds it.
+	Replies []Message
+	Owed    bool
 }
 
 // receiveScript is an inbound SMS in one step: stored once per provider
-// message id (with its answer owed, so a process that dies before
-// queuing it leaves it to the sweeper), the keyword's effect on the
-// mobile's choices, one reply spent under the loop limit, and what the
-// answer needs read back — with people '1' and a reply allowed, the
-// beneficiaries themselves (read_people). With record '0' it only prepares
-// an answer (the sweeper answering a message stored earlier); with answer
-// '0' it only stores (a sender that is not a mobile).
-// KEYS: dedup, message, history, owed, mobile choices, reply log, the
-// mobile's beneficiaries. ARGV: 1 id, 2 dedup ms, 3 retention ms,
-// 4 history limit, 5 owed reply, 6 now ms, 7 record, 8 answer, 9 language
-// to set, 10 opt-out to set, 11 reply window ms, 12 reply limit, 13 reply
-// log entry, 14 people, 15-22 read_people's key parts, then the message's
-// field pairs.
+// message id, the keyword's effect on the mobile's choices, one reply
+// spent under the loop limit, and what the answer needs read back — with
+// people '1' and a reply allowed, the beneficiaries themselves
+// (read_people). Then either the prepared reply is recorded (when it is in
+// the language the reply would take) or, with an owed reply named, the
+// answer is left owed, so a process that dies before answering leaves it
+// to the sweeper. With record '0' it only prepares an answer (the sweeper
+// answering a message stored earlier); with answer '0' it only stores (a
+// sender that is not a mobile).
+// KEYS: 1 dedup, 2 message, 3 history, 4 owed, 5 mobile choices, 6 reply
+// log, 7 the mobile's beneficiaries, 8 pending, then the prepared reply's
+// records. ARGV: 1 id, 2 dedup ms, 3 retention ms, 4 history limit, 5 owed
+// reply, 6 now ms, 7 record, 8 answer, 9 language to set, 10 opt-out to
+// set, 11 reply window ms, 12 reply limit, 13 reply log entry, 14 people,
+// 15-22 read_people's key parts, 23 the number n of the message's field
+// values, 24.. its field pairs; then the prepared reply's language (” for
+// none), its if-no-choice, and per message its id, its number of field
+// values and its field pairs.
 // Answer: {1, first id} already seen; {0, id, allowed, lang, opted_out,
-// {ids}, {people}}.
-var receiveScript = redis.NewScript(recordMessageLua + slidingWindowLua + readPeopleLua + `
+// {ids}, {people}, replied, owed}.
+var receiveScript = redis.NewScript(recordMessageLua + createMessageLua + slidingWindowLua + readPeopleLua + `
+local nf = tonumber(ARGV[23])
+local at = 24 + nf
 if ARGV[7] == '1' then
   local first = redis.call('GET', KEYS[1])
   if first then return {1, first} end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 23)})
-  if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) end
+  record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 24, 23 + nf)})
 end
 if ARGV[8] ~= '1' then return {0, ARGV[1]} end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[5], 'lang', ARGV[9]) end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[5], 'opted_out', ARGV[10]) end
 local allowed = allow_in_window(KEYS[6], ARGV[6], ARGV[11], ARGV[12], ARGV[13])[1]
 local prefs = redis.call('HMGET', KEYS[5], 'lang', 'opted_out')
+local ids = redis.call('ZRANGE', KEYS[7], 0, -1)
 local people = {}
 if ARGV[14] == '1' and allowed == 1 then people = read_people(KEYS[7], 15) end
-return {0, ARGV[1], allowed, prefs[1] or '', prefs[2] or '', redis.call('ZRANGE', KEYS[7], 0, -1), people}
+local replied, owed = 0, 0
+if allowed == 1 then
+  local lang = prefs[1] or ''
+  if ARGV[at] ~= '' and (lang == ARGV[at] or (lang == '' and ARGV[at + 1] == '1' and #ids == 0)) then
+    at = at + 2
+    for k = 9, #KEYS do
+      local n = tonumber(ARGV[at + 1])
+      create_message(KEYS[k], KEYS[3], KEYS[8], ARGV[at], ARGV[3], ARGV[4], ARGV[6], {unpack(ARGV, at + 2, at + 1 + n)})
+      at = at + 2 + n
+    end
+    replied = 1
+  elseif ARGV[5] ~= '' then
+    redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
+    owed = 1
+  end
+end
+return {0, ARGV[1], allowed, prefs[1] or '', prefs[2] or '', ids, people, replied, owed}
 `)
 
 // Receive stores an inbound SMS in the sender's history, once per provider
 // message id, and — when it owes a reply (the sender is a mobile) — applies
-// the keyword's effect, spends a reply under limit and reads back what the
-// answer needs, all in one step. A provider message id seen before is not
-// stored again: Duplicate is set and Message holds the first record's id.
+// the keyword's effect, spends a reply under limit, reads back what the
+// answer needs and records the prepared reply or owes the answer, all in
+// one step. A provider message id seen before is not stored again:
+// Duplicate is set and Message holds the first record's id.
 func (s *Store) Receive(ctx context.Context, in Inbound, eff Effect, limit ReplyLimit) (Received, error) {
 	now := s.now()
 	m := Message{
@@ -108,17 +154,21 @@ func (s *Store) Receive(ctx context.Context, in Inbound, eff Effect, limit Reply
 		Status: StatusReceived, CreatedAt: now, UpdatedAt: now,
 		Encoding: in.Encoding, Segments: in.Segments,
 	}
-	owed := ""
-	if in.OwesReply {
-		owed = ReplyNotification(m.ID)
+	step := receiveStep{
+		from: in.From, record: true, answer: in.OwesReply, eff: eff, limit: limit,
+		keys: []string{s.inboundKey(in.Provider, in.ProviderMessageID), s.messageKey(m.ID)},
+		id:   m.ID, dedup: inboundDedupFor.Milliseconds(),
+		fields: []any{"id", m.ID, "dir", "in", "from", in.From, "to", in.To, "body", in.Body,
+			"encoding", m.Encoding, "segments", m.Segments,
+			"provider", in.Provider, "provider_msg_id", in.ProviderMessageID,
+			"status", string(StatusReceived), "attempts", 0,
+			"created_at", now.UnixMilli(), "updated_at", now.UnixMilli()},
 	}
-	r, err := s.receive(ctx, in.From, true, in.OwesReply, eff, limit, []string{s.inboundKey(in.Provider, in.ProviderMessageID), s.messageKey(m.ID)},
-		m.ID, inboundDedupFor.Milliseconds(), owed,
-		"id", m.ID, "dir", "in", "from", in.From, "to", in.To, "body", in.Body,
-		"encoding", m.Encoding, "segments", m.Segments,
-		"provider", in.Provider, "provider_msg_id", in.ProviderMessageID,
-		"status", string(StatusReceived), "attempts", 0,
-		"created_at", now.UnixMilli(), "updated_at", now.UnixMilli())
+	if in.OwesReply {
+		step.owed = ReplyNotification(m.ID)
+		step.reply = in.Reply
+	}
+	r, err := s.receive(ctx, step)
 	if err != nil {
 		return Received{}, fmt.Errorf("receive: %w", err)
 	}
@@ -131,39 +181,73 @@ func (s *Store) Receive(ctx context.Context, in Inbound, eff Effect, limit Reply
 // PrepareAnswer is Receive for a message stored earlier whose answer was
 // left owed: the effect, the reply spent and the reads, in one step.
 func (s *Store) PrepareAnswer(ctx context.Context, mobile string, eff Effect, limit ReplyLimit) (Received, error) {
-	r, err := s.receive(ctx, mobile, false, true, eff, limit, []string{"", ""}, "", 0, "")
+	r, err := s.receive(ctx, receiveStep{from: mobile, answer: true, eff: eff, limit: limit, keys: []string{"", ""}})
 	if err != nil {
 		return Received{}, fmt.Errorf("prepare answer: %w", err)
 	}
 	return r, nil
 }
 
-// receive runs receiveScript; keys are the dedup and message keys ("" when
-// nothing is recorded), args the id, dedup ms, owed reply and the fields.
-func (s *Store) receive(ctx context.Context, from string, record, answer bool, eff Effect, limit ReplyLimit, keys []string, id string, dedup int64, owed string, fields ...any) (Received, error) {
-	if answer && limit.Max <= 0 {
-		return Received{}, fmt.Errorf("reply limit %d is not positive", limit.Max)
+// receiveStep is what receiveScript is asked to do: keys are the dedup
+// and message keys ("" when nothing is recorded), fields the message's.
+type receiveStep struct {
+	from           string
+	record, answer bool
+	eff            Effect
+	limit          ReplyLimit
+	keys           []string
+	id             string
+	dedup          int64
+	owed           string
+	fields         []any
+	reply          *PreparedReply
+}
+
+func (s *Store) receive(ctx context.Context, st receiveStep) (Received, error) {
+	if st.answer && st.limit.Max <= 0 {
+		return Received{}, fmt.Errorf("reply limit %d is not positive", st.limit.Max)
 	}
 	now := s.now()
 	optOut := ""
-	if eff.OptOut != nil {
+	if st.eff.OptOut != nil {
 		optOut = "0"
-		if *eff.OptOut {
+		if *st.eff.OptOut {
 			optOut = strconv.FormatInt(now.UnixMilli(), 10)
 		}
 	}
-	keys = append(keys, s.historyKey(from), s.notificationsKey(), s.mobileKey(from), s.replyLimitKey(from), s.mobileBeneficiariesKey(from))
-	args := append([]any{id, dedup, s.retention.Milliseconds(), s.historyLimit, owed, now.UnixMilli(),
-		flag(record), flag(answer), eff.Language, optOut, limit.Window.Milliseconds(), limit.Max, newMessageID(now),
-		flag(eff.People)}, s.peopleKeyParts()...)
-	args = append(args, fields...)
+	keys := append(st.keys, s.historyKey(st.from), s.notificationsKey(), s.mobileKey(st.from), s.replyLimitKey(st.from),
+		s.mobileBeneficiariesKey(st.from), s.pendingKey())
+	args := append([]any{st.id, st.dedup, s.retention.Milliseconds(), s.historyLimit, st.owed, now.UnixMilli(),
+		flag(st.record), flag(st.answer), st.eff.Language, optOut, st.limit.Window.Milliseconds(), st.limit.Max, newMessageID(now),
+		flag(st.eff.People)}, s.peopleKeyParts()...)
+	args = append(args, len(st.fields))
+	args = append(args, st.fields...)
+	var replies []Message
+	if st.reply == nil || len(st.reply.Messages) == 0 {
+		args = append(args, "", "0")
+	} else {
+		args = append(args, st.reply.Language, flag(st.reply.IfNoChoice))
+		for _, nm := range st.reply.Messages {
+			if nm.To != st.from {
+				return Received{}, fmt.Errorf("prepared reply to %s for a message from %s", nm.To, st.from)
+			}
+			m, fields, err := s.messageRecord(nm, newMessageID(now), now)
+			if err != nil {
+				return Received{}, fmt.Errorf("prepared reply: %w", err)
+			}
+			keys = append(keys, s.messageKey(m.ID))
+			args = append(args, m.ID, len(fields))
+			args = append(args, fields...)
+			replies = append(replies, m)
+		}
+	}
 	res, err := s.sendPath(ctx, receiveScript, keys, args...).Slice()
 	if err != nil {
 		return Received{}, err
 	}
 	first, _ := res[1].(string)
 	r := Received{Message: Message{ID: first}, Duplicate: res[0] == int64(1)}
-	if r.Duplicate || len(res) < 6 {
+	if r.Duplicate || len(res) < 9 {
 		return r, nil
 	}
 	r.Allowed = res[2] == int64(1)
@@ -176,11 +260,13 @@ func (s *Store) receive(ctx context.Context, from string, record, answer bool, e
 			r.BeneficiaryIDs = append(r.BeneficiaryIDs, s)
 		}
 	}
-	if len(res) > 6 {
-		if r.People, err = peopleViews(res[6]); err != nil {
-			return Received{}, err
-		}
+	if r.People, err = peopleViews(res[6]); err != nil {
+		return Received{}, err
 	}
+	if res[7] == int64(1) {
+		r.Replies = replies
+	}
+	r.Owed = res[8] == int64(1)
 	return r, nil
 }
 

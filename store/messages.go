@@ -254,20 +254,27 @@ func chunked(h map[string]string, name string) string {
 	}
 }
 
-// createScript records messages, each into the pending set the sweeper
-// watches (one whose reserved id exists already is left as it is), and
-// clears the debt they settle. KEYS: pending, owed, then each
-// message's record and history. ARGV: retention ms, history limit, now ms,
-// the debt settled (empty for none), then per message its id, the number of
-// field values and the field pairs.
-var createScript = redis.NewScript(recordMessageLua + `
+// createMessageLua records one message, unless its reserved id exists
+// already, into the pending set the sweeper watches.
+const createMessageLua = `
+local function create_message(kmsg, khist, kpending, id, retention, limit, now, fields)
+  if redis.call('EXISTS', kmsg) == 0 then
+    record_message(kmsg, khist, id, retention, limit, fields)
+    redis.call('ZADD', kpending, now, id)
+  end
+end
+`
+
+// createScript records messages (create_message) and clears the debt
+// they settle. KEYS: pending, owed, then each message's record and
+// history. ARGV: retention ms, history limit, now ms, the debt settled
+// (empty for none), then per message its id, the number of field values
+// and the field pairs.
+var createScript = redis.NewScript(recordMessageLua + createMessageLua + `
 local at = 5
 for i = 3, #KEYS, 2 do
-  local id, n = ARGV[at], tonumber(ARGV[at + 1])
-  if redis.call('EXISTS', KEYS[i]) == 0 then
-    record_message(KEYS[i], KEYS[i + 1], id, ARGV[1], ARGV[2], {unpack(ARGV, at + 2, at + 1 + n)})
-    redis.call('ZADD', KEYS[1], ARGV[3], id)
-  end
+  local n = tonumber(ARGV[at + 1])
+  create_message(KEYS[i], KEYS[i + 1], KEYS[1], ARGV[at], ARGV[1], ARGV[2], ARGV[3], {unpack(ARGV, at + 2, at + 1 + n)})
   at = at + 2 + n
 end
 if ARGV[4] ~= '' then redis.call('ZREM', KEYS[2], ARGV[4]) end
