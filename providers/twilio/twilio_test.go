@@ -466,3 +466,39 @@ func TestStatusCallbackRoundTrip(t *testing.T) {
 		t.Errorf("callback m=%q, want %q", u.Query().Get("m"), msg.MessageID)
 	}
 }
+
+// TestSendUnreadableAcceptance: Twilio answered 2xx, but not with a
+// message we can name. The SMS may be out, so the error is temporary and
+// never a success.
+func TestSendUnreadableAcceptance(t *testing.T) {
+	for _, tc := range []struct {
+		name, body    string
+		wantAmbiguous bool
+	}{
+		{"not JSON", "<html>accepted</html>", true},
+		{"no sid", `{"status": "queued", "to": "+919876543210"}`, false},
+		{"empty sid", `{"sid": "", "status": "queued"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusCreated)
+				w.Write([]byte(tc.body))
+			}))
+			defer srv.Close()
+			p, err := twilio.New(twilio.Config{Name: "primary", AccountSID: "AC" + strings.Repeat("0", 32), AuthToken: "token",
+				From: "+15005550006", BaseURL: srv.URL, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := p.Send(context.Background(), msg)
+			if err == nil {
+				t.Fatalf("sent as %+v from an answer without a sid", rec)
+			}
+			checkErr(t, err, "bad_response", true)
+			if providers.Ambiguous(err) != tc.wantAmbiguous {
+				t.Errorf("ambiguous %v, want %v", providers.Ambiguous(err), tc.wantAmbiguous)
+			}
+		})
+	}
+}
