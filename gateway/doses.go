@@ -244,8 +244,14 @@ func (g *Gateway) confirmations(p store.Profile, vaccine, cert string) (partial,
 		}
 		c := store.Confirmation{NewMessage: nm, Prefix: prefix, Suffix: suffix}
 		c.Body, c.Masked = "", ""
+		// A digit is one unit in either encoding and never changes it, so
+		// when the longest dose number fits one SMS the shorter ones do too.
+		longest := templates.CountText(prefix + strings.Repeat("0", len(c.ByDigits)) + suffix)
 		for k := range c.ByDigits {
-			n := templates.CountText(prefix + strings.Repeat("0", k+1) + suffix)
+			n := longest
+			if longest.Segments > 1 && k < len(c.ByDigits)-1 {
+				n = templates.CountText(prefix + strings.Repeat("0", k+1) + suffix)
+			}
 			c.ByDigits[k].Encoding, c.ByDigits[k].Segments = n.Encoding, n.Segments
 		}
 		if status == FullyVaccinated {

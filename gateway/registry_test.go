@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"sandesh/store"
+	"sandesh/templates"
 )
 
 // TestBookVerifyDose walks the programme's first rule end to end: real
@@ -413,4 +414,35 @@ func postKeyed(t *testing.T, url, apiKey, key string, body any) (int, string, st
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header.Get("Idempotent-Replayed"), string(b)
+}
+
+// TestConfirmationsCountEveryDoseNumber: the segments a confirmation takes
+// with a one-, two- or three-digit dose number, worked out before the dose
+// step, are those of the text it would send, in every language and with
+// names of every length up to 100 (so that some end just where one more
+// digit needs another part).
+func TestConfirmationsCountEveryDoseNumber(t *testing.T) {
+	r := newRig(t)
+	var names []string
+	for n := 1; n <= 100; n++ {
+		names = append(names, strings.Repeat("a", n), strings.Repeat("आ", n))
+	}
+	for _, lang := range []string{"en", "hi", "mr"} {
+		for _, name := range names {
+			p := store.Profile{ID: "B1", Name: name, Mobile: "+919876543210", Language: lang}
+			partial, full, err := r.gw.confirmations(p, "COVISHIELD", "12345678901234")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []store.Confirmation{partial, full} {
+				for k, got := range c.ByDigits {
+					want := templates.CountText(c.Prefix + strings.Repeat("7", k+1) + c.Suffix)
+					if got.Encoding != want.Encoding || got.Segments != want.Segments {
+						t.Errorf("%s, %d-character name, %d-digit dose: %s in %d segments, want %s in %d",
+							lang, len([]rune(name)), k+1, got.Encoding, got.Segments, want.Encoding, want.Segments)
+					}
+				}
+			}
+		}
+	}
 }
