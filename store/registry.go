@@ -3,10 +3,11 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
+	"math"
 	"strconv"
 	"time"
 
@@ -245,13 +246,27 @@ func (s *Store) BeneficiariesByMobile(ctx context.Context, mobile string) ([]Ben
 
 // randomDigits returns n decimal digits, the first not zero, from crypto/rand.
 func randomDigits(n int) (string, error) {
-	lo := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n-1)), nil)
-	span := new(big.Int).Sub(new(big.Int).Mul(lo, big.NewInt(10)), lo)
-	v, err := rand.Int(rand.Reader, span)
-	if err != nil {
-		return "", fmt.Errorf("random digits: %w", err)
+	if n < 1 || n > 18 {
+		return "", fmt.Errorf("random digits: %d digits is out of range", n)
 	}
-	return v.Add(v, lo).String(), nil
+	lo := uint64(1)
+	for range n - 1 {
+		lo *= 10
+	}
+	span := 9 * lo // n-digit numbers: [lo, 10·lo)
+	// Uniform in [0, span): 64 random bits, the top partial range of
+	// span-sized blocks refused (at most span/2^64 of draws, for 18 digits
+	// under 5%).
+	limit := math.MaxUint64 - math.MaxUint64%span
+	var b [8]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", fmt.Errorf("random digits: %w", err)
+		}
+		if v := binary.LittleEndian.Uint64(b[:]); v < limit {
+			return strconv.FormatUint(lo+v%span, 10), nil
+		}
+	}
 }
 
 func allDigits(s string, n int) bool {

@@ -700,3 +700,30 @@ func unchanged(t *testing.T, s *Store, before []dbItem, what string) {
 		}
 	}
 }
+
+func TestRandomDigits(t *testing.T) {
+	for _, n := range []int{1, 4, 13, 14, 18} {
+		seen := map[byte]int{}
+		for range 2000 {
+			s, err := randomDigits(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !allDigits(s, n) || s[0] == '0' {
+				t.Fatalf("randomDigits(%d) = %q: want %d digits, the first not 0", n, s, n)
+			}
+			seen[s[0]]++
+		}
+		// Every leading digit 1-9 comes up, none far more often than the others.
+		for d := byte('1'); d <= '9'; d++ {
+			if c := seen[d]; c < 2000/9/2 || c > 2000/9*2 {
+				t.Errorf("randomDigits(%d): leading %c %d times in 2000", n, d, c)
+			}
+		}
+	}
+	for _, n := range []int{0, 19} {
+		if _, err := randomDigits(n); err == nil {
+			t.Errorf("randomDigits(%d) gave no error", n)
+		}
+	}
+}
