@@ -180,3 +180,40 @@ func TestBatchStoppedBeforeItsSendsGivesBackItsClaims(t *testing.T) {
 		t.Fatalf("the double accepted %d SMS from a batch that never had a slot", n)
 	}
 }
+
+// TestBatchClaimsAgainAfterALongWaitForASlot: a message a batch claimed
+// waits for a send slot while its lease runs. If the lease ran out and
+// another worker took the message meanwhile (the sweeper queued it again
+// during a brownout), the batch must not send it too: it claims it again
+// before its send and finds it taken.
+func TestBatchClaimsAgainAfterALongWaitForASlot(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	w := r.worker(WorkerOptions{Concurrency: map[store.Priority]int{store.PriorityTransactional: 1}, ReclaimAfter: 50 * time.Millisecond})
+	ctx := context.Background()
+	m, err := r.store.CreateMessage(ctx, store.NewMessage{To: "+919876543210",
+		Template: "dose_confirmation", Body: "hello", Encoding: "GSM-7", Segments: 1, Priority: store.PriorityTransactional})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots := w.slots[store.PriorityTransactional]
+	slots <- struct{}{} // the only send slot is busy
+	payload, _ := json.Marshal(batchPayload{Priority: store.PriorityTransactional, MessageIDs: []string{m.ID}})
+	done := make(chan error, 1)
+	go func() { done <- w.ProcessBatch(ctx, asynq.NewTask(TypeBatch, payload)) }()
+	waitStatus(t, r, m.ID, store.StatusSending) // claimed by the batch, waiting for the slot
+	// Its lease runs out; another worker claims it.
+	if err := r.rdb.HSet(ctx, r.store.Prefix()+"msg:"+m.ID, "lock_until", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, res, err := r.store.Claim(ctx, m.ID, "other-worker", time.Minute); err != nil || res != store.Claimed {
+		t.Fatalf("the other worker's claim: %v %v", res, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	<-slots // the slot frees up
+	if err := <-done; err != nil {
+		t.Fatalf("batch: %v; want the taken message handed back", err)
+	}
+	if n := len(r.doubles[0].Messages()); n != 0 {
+		t.Fatalf("the batch sent a message another worker holds (%d SMS at the double)", n)
+	}
+}

@@ -44,6 +44,12 @@ type WorkerOptions struct {
 	// beat; it beats five times per TTL. Default 5s: a killed worker's
 	// messages are rescued within about HeartbeatTTL + RescueEvery.
 	HeartbeatTTL time.Duration
+	// ReclaimAfter is how long a message a batch claimed may wait for a
+	// send slot before it is claimed again just before its send: its lease
+	// runs while it waits, and once the lease is out (a provider brownout
+	// can hold every slot for many seconds) the sweeper may have queued it
+	// again and another worker claimed it. Default 5s.
+	ReclaimAfter time.Duration
 	Metrics      *Metrics
 	Logger       *slog.Logger
 }
@@ -93,6 +99,9 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 	}
 	if opts.HeartbeatTTL <= 0 {
 		opts.HeartbeatTTL = 5 * time.Second
+	}
+	if opts.ReclaimAfter <= 0 {
+		opts.ReclaimAfter = 5 * time.Second
 	}
 	defaults := map[store.Priority]int{store.PriorityOTP: 20, store.PriorityTransactional: 50, store.PriorityBulk: 30}
 	w := &Worker{
@@ -273,7 +282,8 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 
 // ProcessBatch is the handler of TypeBatch: it claims the messages of a
 // batch in one step, sends them in parallel (at most the lane's
-// concurrency at once across this worker's batches), and hands a message
+// concurrency at once across this worker's batches; one that waited long
+// for its turn is claimed again first, see ReclaimAfter), and hands a message
 // that must try again later back as a task of its own, so the batch ends
 // once each message is sent, failed or handed back. If a hand-back cannot
 // be queued the whole batch is retried; its messages already sent are not
@@ -293,6 +303,7 @@ func (w *Worker) ProcessBatch(ctx context.Context, t *asynq.Task) error {
 		mine = append(mine, i)
 	}
 	claims, err := w.pipelineFor(lane).ClaimStaleBatch(ctx, pick(ids, mine), w.id, taskTimeout)
+	claimed := time.Now()
 	slots := w.slots[lane]
 	var wg sync.WaitGroup
 	for j, i := range mine {
@@ -311,6 +322,10 @@ func (w *Worker) ProcessBatch(ctx context.Context, t *asynq.Task) error {
 		wg.Add(1)
 		w.senders.Go(func() {
 			defer func() { <-slots; w.working.Delete(c.ID); wg.Done() }()
+			if c.Err == nil && c.Result == store.Claimed && time.Since(claimed) > w.opts.ReclaimAfter {
+				m, res, err := w.pipelineFor(lane).ClaimStale(ctx, c.ID, w.id, taskTimeout)
+				c = store.Claim{ID: c.ID, Message: m, Result: res, Err: err}
+			}
 			errs[i] = w.handBack(ctx, c.ID, lane, w.sendClaimed(ctx, c, lane, false))
 		})
 	}
