@@ -217,3 +217,42 @@ func TestBatchClaimsAgainAfterALongWaitForASlot(t *testing.T) {
 		t.Fatalf("the batch sent a message another worker holds (%d SMS at the double)", n)
 	}
 }
+
+// TestBatchClaimsInChunks: a batch claims its messages a chunk at a time,
+// the next chunk once the one before has its send slots, so one claim
+// script never holds Redis for a whole batch and claims stay close to
+// their sends.
+func TestBatchClaimsInChunks(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	r.doubles[0].Respond(func(int, url.Values) *twiliotest.Failure { return &twiliotest.Failure{Delay: 300 * time.Millisecond} })
+	w := r.worker(WorkerOptions{Concurrency: map[store.Priority]int{store.PriorityTransactional: 2}})
+	ctx := context.Background()
+	var ids []string
+	for i := range 24 {
+		m, err := r.store.CreateMessage(ctx, store.NewMessage{To: fmt.Sprintf("+9198765%05d", i),
+			Template: "dose_confirmation", Body: "hello", Encoding: "GSM-7", Segments: 1, Priority: store.PriorityTransactional})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	payload, _ := json.Marshal(batchPayload{Priority: store.PriorityTransactional, MessageIDs: ids})
+	done := make(chan error, 1)
+	go func() { done <- w.ProcessBatch(ctx, asynq.NewTask(TypeBatch, payload)) }()
+	time.Sleep(150 * time.Millisecond) // the first two sends are at the double
+	claimed := 0
+	for _, id := range ids {
+		if r.status(t, id).Status == store.StatusSending {
+			claimed++
+		}
+	}
+	if claimed == 0 || claimed > claimChunk || claimChunk >= len(ids) {
+		t.Fatalf("%d of %d messages claimed while the first sends are out, want 1 to %d (a chunk)", claimed, len(ids), claimChunk)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.doubles[0].Messages()); n != len(ids) {
+		t.Fatalf("%d SMS at the double, want %d", n, len(ids))
+	}
+}

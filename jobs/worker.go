@@ -302,36 +302,53 @@ func (w *Worker) ProcessBatch(ctx context.Context, t *asynq.Task) error {
 		}
 		mine = append(mine, i)
 	}
-	claims, err := w.pipelineFor(lane).ClaimStaleBatch(ctx, pick(ids, mine), w.id, taskTimeout)
-	claimed := time.Now()
 	slots := w.slots[lane]
 	var wg sync.WaitGroup
-	for j, i := range mine {
-		c := store.Claim{ID: ids[i], Err: err}
-		if err == nil {
-			c = claims[j]
-		}
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			w.unclaim(ctx, c)
-			w.working.Delete(c.ID)
-			errs[i] = ctx.Err()
+	for start := 0; start < len(mine); start += claimChunk {
+		chunk := mine[start:min(start+claimChunk, len(mine))]
+		if err := ctx.Err(); err != nil { // stopping: claim no more
+			for _, i := range chunk {
+				w.working.Delete(ids[i])
+				errs[i] = err
+			}
 			continue
 		}
-		wg.Add(1)
-		w.senders.Go(func() {
-			defer func() { <-slots; w.working.Delete(c.ID); wg.Done() }()
-			if c.Err == nil && c.Result == store.Claimed && time.Since(claimed) > w.opts.ReclaimAfter {
-				m, res, err := w.pipelineFor(lane).ClaimStale(ctx, c.ID, w.id, taskTimeout)
-				c = store.Claim{ID: c.ID, Message: m, Result: res, Err: err}
+		claims, err := w.pipelineFor(lane).ClaimStaleBatch(ctx, pick(ids, chunk), w.id, taskTimeout)
+		claimed := time.Now()
+		for j, i := range chunk {
+			c := store.Claim{ID: ids[i], Err: err}
+			if err == nil {
+				c = claims[j]
 			}
-			errs[i] = w.handBack(ctx, c.ID, lane, w.sendClaimed(ctx, c, lane, false))
-		})
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				w.unclaim(ctx, c)
+				w.working.Delete(c.ID)
+				errs[i] = ctx.Err()
+				continue
+			}
+			wg.Add(1)
+			w.senders.Go(func() {
+				defer func() { <-slots; w.working.Delete(c.ID); wg.Done() }()
+				if c.Err == nil && c.Result == store.Claimed && time.Since(claimed) > w.opts.ReclaimAfter {
+					m, res, err := w.pipelineFor(lane).ClaimStale(ctx, c.ID, w.id, taskTimeout)
+					c = store.Claim{ID: c.ID, Message: m, Result: res, Err: err}
+				}
+				errs[i] = w.handBack(ctx, c.ID, lane, w.sendClaimed(ctx, c, lane, false))
+			})
+		}
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// claimChunk is how many messages of a batch one claim script takes, the
+// next chunk once the one before has its send slots: a script runs alone
+// in Redis, so a whole batch (64) held it for a few milliseconds at a time
+// on a small machine, and messages claimed long before their send slot
+// comes up only wait out their leases.
+const claimChunk = 8
 
 func pick(ids []string, at []int) []string {
 	out := make([]string, len(at))
