@@ -58,15 +58,7 @@ func TestBatchHandsBackAFailedMessage(t *testing.T) {
 	r := newRig(t, 1, providers.RouterOptions{})
 	r.doubles[0].Respond(twiliotest.FailFirst(1, twiliotest.Failure{Status: 500, Code: 20500}))
 	w := r.worker(WorkerOptions{})
-	var ids []string
-	for i := range 3 {
-		m, err := r.store.CreateMessage(context.Background(), store.NewMessage{To: fmt.Sprintf("+91987654321%d", i),
-			Template: "dose_confirmation", Body: "hello", Encoding: "GSM-7", Segments: 1, Priority: store.PriorityTransactional})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, m.ID)
-	}
+	ids := r.confirmations(t, 3)
 	payload, _ := json.Marshal(batchPayload{Priority: store.PriorityTransactional, MessageIDs: ids})
 	if err := w.ProcessBatch(context.Background(), asynq.NewTask(TypeBatch, payload)); err != nil {
 		t.Fatalf("batch: %v; want it done, the failed message handed back", err)
@@ -149,15 +141,7 @@ func TestSameMessageTwiceInOneWorker(t *testing.T) {
 func TestBatchStoppedBeforeItsSendsGivesBackItsClaims(t *testing.T) {
 	r := newRig(t, 1, providers.RouterOptions{})
 	w := r.worker(WorkerOptions{Concurrency: map[store.Priority]int{store.PriorityTransactional: 2}})
-	var ids []string
-	for i := range 3 {
-		m, err := r.store.CreateMessage(context.Background(), store.NewMessage{To: fmt.Sprintf("+91987654321%d", i),
-			Template: "dose_confirmation", Body: "hello", Encoding: "GSM-7", Segments: 1, Priority: store.PriorityTransactional})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, m.ID)
-	}
+	ids := r.confirmations(t, 3)
 	slots := w.slots[store.PriorityTransactional]
 	for range cap(slots) { // every send slot busy
 		slots <- struct{}{}
@@ -190,22 +174,18 @@ func TestBatchClaimsAgainAfterALongWaitForASlot(t *testing.T) {
 	r := newRig(t, 1, providers.RouterOptions{})
 	w := r.worker(WorkerOptions{Concurrency: map[store.Priority]int{store.PriorityTransactional: 1}, ReclaimAfter: 50 * time.Millisecond})
 	ctx := context.Background()
-	m, err := r.store.CreateMessage(ctx, store.NewMessage{To: "+919876543210",
-		Template: "dose_confirmation", Body: "hello", Encoding: "GSM-7", Segments: 1, Priority: store.PriorityTransactional})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := r.confirmations(t, 1)[0]
 	slots := w.slots[store.PriorityTransactional]
 	slots <- struct{}{} // the only send slot is busy
-	payload, _ := json.Marshal(batchPayload{Priority: store.PriorityTransactional, MessageIDs: []string{m.ID}})
+	payload, _ := json.Marshal(batchPayload{Priority: store.PriorityTransactional, MessageIDs: []string{id}})
 	done := make(chan error, 1)
 	go func() { done <- w.ProcessBatch(ctx, asynq.NewTask(TypeBatch, payload)) }()
-	waitStatus(t, r, m.ID, store.StatusSending) // claimed by the batch, waiting for the slot
+	waitStatus(t, r, id, store.StatusSending) // claimed by the batch, waiting for the slot
 	// Its lease runs out; another worker claims it.
-	if err := r.rdb.HSet(ctx, r.store.Prefix()+"msg:"+m.ID, "lock_until", 0).Err(); err != nil {
+	if err := r.rdb.HSet(ctx, r.store.Prefix()+"msg:"+id, "lock_until", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, res, err := r.store.Claim(ctx, m.ID, "other-worker", time.Minute); err != nil || res != store.Claimed {
+	if _, res, err := r.store.Claim(ctx, id, "other-worker", time.Minute); err != nil || res != store.Claimed {
 		t.Fatalf("the other worker's claim: %v %v", res, err)
 	}
 	time.Sleep(100 * time.Millisecond)
@@ -227,15 +207,7 @@ func TestBatchClaimsInChunks(t *testing.T) {
 	r.doubles[0].Respond(func(int, url.Values) *twiliotest.Failure { return &twiliotest.Failure{Delay: 300 * time.Millisecond} })
 	w := r.worker(WorkerOptions{Concurrency: map[store.Priority]int{store.PriorityTransactional: 2}})
 	ctx := context.Background()
-	var ids []string
-	for i := range 24 {
-		m, err := r.store.CreateMessage(ctx, store.NewMessage{To: fmt.Sprintf("+9198765%05d", i),
-			Template: "dose_confirmation", Body: "hello", Encoding: "GSM-7", Segments: 1, Priority: store.PriorityTransactional})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, m.ID)
-	}
+	ids := r.confirmations(t, 24)
 	payload, _ := json.Marshal(batchPayload{Priority: store.PriorityTransactional, MessageIDs: ids})
 	done := make(chan error, 1)
 	go func() { done <- w.ProcessBatch(ctx, asynq.NewTask(TypeBatch, payload)) }()
@@ -255,4 +227,20 @@ func TestBatchClaimsInChunks(t *testing.T) {
 	if n := len(r.doubles[0].Messages()); n != len(ids) {
 		t.Fatalf("%d SMS at the double, want %d", n, len(ids))
 	}
+}
+
+// confirmations records n transactional messages to n mobiles, queued and
+// not yet sent, and returns their ids.
+func (r *rig) confirmations(t *testing.T, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		m, err := r.store.CreateMessage(context.Background(), store.NewMessage{To: fmt.Sprintf("+9198765%05d", i),
+			Template: "dose_confirmation", Body: "hello", Encoding: "GSM-7", Segments: 1, Priority: store.PriorityTransactional})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	return ids
 }
