@@ -71,7 +71,7 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 		Body: maskDigits(body), Encoding: c.Encoding, Segments: c.Segments, OwesReply: mobile != "",
 	}
 	if mobile != "" {
-		msg.Reply = g.preparedReply(mobile, in.Provider, cmd, eff)
+		msg.Reply = g.preparedReply(ctx, mobile, in.Provider, cmd, eff)
 	}
 	got, err := g.store.Receive(ctx, msg, eff, replyLimit)
 	if err != nil {
@@ -105,7 +105,7 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 // The step records it only when it is right; otherwise it is built again
 // from what the step read. nil for the keywords that answer about
 // beneficiaries.
-func (g *Gateway) preparedReply(mobile, provider string, cmd keywords.Command, eff store.Effect) *store.PreparedReply {
+func (g *Gateway) preparedReply(ctx context.Context, mobile, provider string, cmd keywords.Command, eff store.Effect) *store.PreparedReply {
 	if eff.People {
 		return nil
 	}
@@ -113,7 +113,7 @@ func (g *Gateway) preparedReply(mobile, provider string, cmd keywords.Command, e
 	if p.Language == "" {
 		p.Language, p.IfNoChoice = g.languages[0], true
 	}
-	replies, err := g.replies(context.Background(), p.Language, cmd, store.Received{})
+	replies, err := g.replies(ctx, p.Language, cmd, store.Received{})
 	if err != nil {
 		return nil
 	}

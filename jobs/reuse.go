@@ -8,7 +8,8 @@ import "time"
 // second that copying took a tenth of the worker's CPU. A goroutine kept
 // after its call keeps its grown stack for the next. reuse bounds nothing:
 // callers bound how many run at once (the lane's slots), and that bounds
-// the goroutines kept too.
+// the goroutines kept, give or take a few started while the idle ones were
+// between calls (they end after keep).
 type reuse struct {
 	idle chan func()
 	keep time.Duration // how long an idle goroutine waits for work before it ends

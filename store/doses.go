@@ -87,7 +87,7 @@ type DoseOutcome struct {
 // ARGV: 1 centre to check, 2 today, 3 code hash, 4 max attempts,
 // 5 beneficiary id (check's ARGV), 6 now ms, 7 dose JSON, 8 certificate id,
 // 9 appointment id, 10 owed notification, 11 message id, 12 retention ms,
-// 13 history limit, 14 fingerprint (” without a key), 15 its TTL ms,
+// 13 history limit, 14 fingerprint (empty without a key), 15 its TTL ms,
 // 16 course table ";VACCINE=n;…", 17 '1' with confirmations, then for the
 // partial and the full confirmation prefix, suffix and encoding and
 // segments by digits (8 each), then the message's other fields.

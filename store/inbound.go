@@ -99,7 +99,7 @@ type Received struct {
 // reply, 6 now ms, 7 record, 8 answer, 9 language to set, 10 opt-out to
 // set, 11 reply window ms, 12 reply limit, 13 reply log entry, 14 people,
 // 15-22 read_people's key parts, 23 the number n of the message's field
-// values, 24.. its field pairs; then the prepared reply's language (” for
+// values, 24.. its field pairs; then the prepared reply's language (empty for
 // none), its if-no-choice, and per message its id, its number of field
 // values and its field pairs.
 // Answer: {1, first id} already seen; {0, id, allowed, lang, opted_out,

@@ -57,9 +57,9 @@ type Resent struct {
 // KEYS: the appointment or the beneficiary's doses, the limit's log,
 // message, history, pending (the message's three never touched when
 // there is nothing to send), [idempotency]. ARGV: 1 'appt' or 'doses',
-// 2 the code hash or the dose count rendered from, 3 new sealed code (”
+// 2 the code hash or the dose count rendered from, 3 new sealed code (empty
 // for none), 4 its hash, 5 now ms, 6 window ms, 7 limit, 8 the limit's
-// entry, 9 message id (” when there is nothing to send: refusal only),
+// entry, 9 message id (empty when there is nothing to send: refusal only),
 // 10 retention ms, 11 history limit, 12–17 the key's fingerprint, TTL and
 // answers (keptAnswersLua), then the message's field pairs.
 var resendScript = redis.NewScript(recordMessageLua + slidingWindowLua + keptAnswersLua + `
