@@ -45,6 +45,27 @@ func (r *rig) newKeyNamed(t *testing.T, role, name string) string {
 
 // otpFor waits for the n-th SMS to mobile that carries an OTP (the OTP
 // queue overtakes bulk messages, so SMS numbers alone do not say which).
+// waitSent waits until every SMS recorded for mobile has been recorded as
+// handed to a provider: the double has a message before the worker
+// writes down that it sent it.
+func (r *rig) waitSent(t *testing.T, mobile string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		pending := 0
+		for _, m := range r.outbound(t, mobile) {
+			if m.Status == store.StatusQueued || m.Status == store.StatusSending {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("SMS to %s still not recorded as sent", mobile)
+}
+
 func (r *rig) otpFor(t *testing.T, mobile string, n int) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -258,6 +279,7 @@ func TestKYVSConfirmRoundTrips(t *testing.T) {
 	r.startWorker(t)
 	started := r.must(t, 202, "POST", "/v1/kyvs/otp", v1, map[string]any{"name": "Asha Patil", "mobile": "9876543210"})
 	otp := r.otpFor(t, "+919876543210", 1)
+	r.waitSent(t, "+919876543210") // the worker's writes for the OTP are not the confirm's
 	var got map[string]any
 	confirm := trips.during(func() {
 		got = r.must(t, 200, "POST", "/v1/kyvs/confirm", v1, map[string]any{"txn_id": started["txn_id"], "otp": otp})
