@@ -281,13 +281,13 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 }
 
 // ProcessBatch is the handler of TypeBatch: it claims the messages of a
-// batch in one step, sends them in parallel (at most the lane's
+// batch claimChunk to a script, sends them in parallel (at most the lane's
 // concurrency at once across this worker's batches; one that waited long
-// for its turn is claimed again first, see ReclaimAfter), and hands a message
-// that must try again later back as a task of its own, so the batch ends
-// once each message is sent, failed or handed back. If a hand-back cannot
-// be queued the whole batch is retried; its messages already sent are not
-// sent again.
+// for its turn is claimed again first, see ReclaimAfter), and hands a
+// message that must try again later back as a task of its own, so the
+// batch ends once each message is sent, failed or handed back. If a
+// hand-back cannot be queued the whole batch is retried; its messages
+// already sent are not sent again.
 func (w *Worker) ProcessBatch(ctx context.Context, t *asynq.Task) error {
 	ids, lane, err := taskMessages(TypeBatch, t.Payload())
 	if err != nil {
