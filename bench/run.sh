@@ -53,7 +53,7 @@ ussd_token: bench
 kyvs_verifier_per_hour: 100000000
 log_level: warn
 breaker: {failures: 5, open_for: 10s}
-workers: {otp: 20, transactional: ${TX_WORKERS:-100}, bulk: 30}
+workers: {otp: 20, transactional: ${TX_WORKERS:-100}, bulk: ${BULK_WORKERS:-30}}
 providers:
   - {name: primary, kind: twilio, account_sid: $SID, auth_token: $TOKEN, from: "+15005550006", base_url: "http://127.0.0.1:4010"}
   - {name: secondary, kind: twilio, account_sid: $SID, auth_token: $TOKEN, from: "+15005550006", base_url: "http://127.0.0.1:4011"}

@@ -50,6 +50,10 @@ type WorkerOptions struct {
 	// can hold every slot for many seconds) the sweeper may have queued it
 	// again and another worker claimed it. Default 5s.
 	ReclaimAfter time.Duration
+	// GiveWayAbove is the round trip of an OTP's claim above which the
+	// bulk lane narrows (see giveWay). Default 2ms: an idle Redis on the
+	// same network answers in well under 1 ms.
+	GiveWayAbove time.Duration
 	Metrics      *Metrics
 	Logger       *slog.Logger
 }
@@ -79,6 +83,9 @@ type Worker struct {
 	slots map[store.Priority]chan struct{}
 	// senders runs a batch's sends on goroutines kept between them.
 	senders *reuse
+	// bulkWidth bounds the bulk sends in flight below the lane's slots
+	// while OTPs find Redis slow.
+	bulkWidth *giveWay
 }
 
 // pollEvery is how long an idle server waits before looking at its queue
@@ -103,6 +110,9 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 	if opts.ReclaimAfter <= 0 {
 		opts.ReclaimAfter = 5 * time.Second
 	}
+	if opts.GiveWayAbove <= 0 {
+		opts.GiveWayAbove = 2 * time.Millisecond
+	}
 	defaults := map[store.Priority]int{store.PriorityOTP: 20, store.PriorityTransactional: 50, store.PriorityBulk: 30}
 	w := &Worker{
 		id:    randomID(),
@@ -126,6 +136,9 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 		}
 		d = min(d, n)
 		w.slots[p] = make(chan struct{}, n)
+		if p == store.PriorityBulk {
+			w.bulkWidth = newGiveWay(n, opts.GiveWayAbove, opts.Metrics.bulkWidth())
+		}
 		for i := range d {
 			w.servers[p] = append(w.servers[p], w.newServer(conn, p, n/d+btoi(i < n%d)))
 		}
@@ -270,12 +283,10 @@ func (w *Worker) ProcessSend(ctx context.Context, t *asynq.Task) error {
 		// Lone messages and batches share the lane's slots, so the sends
 		// in flight — what a kill -9 may duplicate — stay within its
 		// concurrency.
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := w.sendSlot(ctx, slots, lane); err != nil {
+			return err
 		}
+		defer w.sendDone(slots, lane)
 	}
 	return w.send(ctx, ids[0], lane, lastAttempt(ctx))
 }
@@ -320,17 +331,15 @@ func (w *Worker) ProcessBatch(ctx context.Context, t *asynq.Task) error {
 			if err == nil {
 				c = claims[j]
 			}
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
+			if err := w.sendSlot(ctx, slots, lane); err != nil {
 				w.unclaim(ctx, c)
 				w.working.Delete(c.ID)
-				errs[i] = ctx.Err()
+				errs[i] = err
 				continue
 			}
 			wg.Add(1)
 			w.senders.Go(func() {
-				defer func() { <-slots; w.working.Delete(c.ID); wg.Done() }()
+				defer func() { w.sendDone(slots, lane); w.working.Delete(c.ID); wg.Done() }()
 				if c.Err == nil && c.Result == store.Claimed && time.Since(claimed) > w.opts.ReclaimAfter {
 					m, res, err := w.pipelineFor(lane).ClaimStale(ctx, c.ID, w.id, taskTimeout)
 					c = store.Claim{ID: c.ID, Message: m, Result: res, Err: err}
@@ -341,6 +350,31 @@ func (w *Worker) ProcessBatch(ctx context.Context, t *asynq.Task) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// sendSlot waits for a batch message's turn to be sent: a slot of its
+// lane and, on the bulk lane, room under the width OTPs leave it.
+func (w *Worker) sendSlot(ctx context.Context, slots chan struct{}, lane store.Priority) error {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if lane == store.PriorityBulk {
+		if err := w.bulkWidth.enter(ctx); err != nil {
+			<-slots
+			return err
+		}
+	}
+	return nil
+}
+
+// sendDone gives back what sendSlot took.
+func (w *Worker) sendDone(slots chan struct{}, lane store.Priority) {
+	if lane == store.PriorityBulk {
+		w.bulkWidth.leave()
+	}
+	<-slots
 }
 
 // claimChunk is how many messages of a batch one claim script takes, the
@@ -397,7 +431,11 @@ func (w *Worker) send(ctx context.Context, id string, lane store.Priority, last 
 	defer w.working.Delete(id)
 	// No task of ours is on it: a lease of ours on it is left from a claim
 	// whose answer was lost, and need not be waited out.
+	start := time.Now()
 	m, res, err := w.pipelineFor(lane).ClaimStale(ctx, id, w.id, taskTimeout)
+	if lane == store.PriorityOTP && err == nil {
+		w.bulkWidth.sample(time.Since(start))
+	}
 	return w.sendClaimed(ctx, store.Claim{ID: id, Message: m, Result: res, Err: err}, lane, last)
 }
 
