@@ -297,3 +297,54 @@ func TestKYVSConfirmRoundTrips(t *testing.T) {
 	}
 	contains(t, checked.Body, "Indian Railways")
 }
+
+// TestMetricsDoNotTellAMatch: an OTP goes out only when name and mobile
+// match, so no series may change with it — not the message and segment
+// counters, not the send latencies, not its delivery report — and none
+// names the KYVS OTP.
+func TestMetricsDoNotTellAMatch(t *testing.T) {
+	r := newRig(t)
+	v1, _ := kyvsFixtures(t, r)
+	r.startWorker(t)
+	r.double.WaitCount(t, 3, 10*time.Second) // the fixtures' dose confirmations
+	for _, m := range []string{"+919876543210", "+919876543211"} {
+		r.waitSent(t, m)
+	}
+	scrape := func() []string {
+		status, body := do(t, "GET", r.url+"/metrics", "", "", map[string]string{"Authorization": "Bearer " + adminKey})
+		if status != 200 {
+			t.Fatalf("/metrics = %d", status)
+		}
+		if strings.Contains(body, "kyvs") {
+			t.Fatalf("/metrics names the KYVS OTP:\n%s", body)
+		}
+		var series []string
+		for _, line := range strings.Split(body, "\n") {
+			// Queue sizes are gauges of the moment: an OTP's task is
+			// gone once done.
+			if strings.HasPrefix(line, "sandesh_") && !strings.HasPrefix(line, "sandesh_queue_tasks") {
+				series = append(series, line)
+			}
+		}
+		return series
+	}
+	before := scrape()
+	r.must(t, 202, "POST", "/v1/kyvs/otp", v1, map[string]any{"name": "Someone Else", "mobile": "9876543210"})
+	nomatch := scrape()
+	r.must(t, 202, "POST", "/v1/kyvs/otp", v1, map[string]any{"name": "Asha Patil", "mobile": "9876543210"})
+	r.otpFor(t, "+919876543210", 1)
+	r.waitSent(t, "+919876543210")
+	// and its delivery report
+	sent := r.double.Messages()
+	resp, err := r.double.PostStatus(context.Background(), sent[len(sent)-1], "delivered", "")
+	if err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("delivery report: %v %v", resp, err)
+	}
+	if msgs := r.outbound(t, "+919876543210"); msgs[len(msgs)-1].Status != store.StatusDelivered {
+		t.Fatalf("the OTP is %s after its delivery report", msgs[len(msgs)-1].Status)
+	}
+	match := scrape()
+	if !slices.Equal(before, nomatch) || !slices.Equal(nomatch, match) {
+		t.Fatalf("series moved with a KYVS request:\nbefore %v\nno match %v\nmatch %v", before, nomatch, match)
+	}
+}

@@ -56,7 +56,10 @@ func (s *server) mountMetrics(app *fiber.App) {
 	if s.opts.Breakers != nil {
 		reg.MustRegister(&breakerCollector{router: s.opts.Breakers})
 	}
-	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	// On the API's address only the admin key may read the series (what
+	// was sent, through which provider, breakers, queues); a scraper that
+	// cannot send a key reads them on metrics_listen (cmd/sandesh).
+	app.Get("/metrics", s.allow(), adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 }
 
 // mountQueues serves asynqmon read-only behind the admin key. A browser

@@ -9,6 +9,8 @@ import (
 func TestOperations(t *testing.T) {
 	r := newRig(t)
 	r.sendOne(t)
+	admin := map[string]string{"Authorization": "Bearer " + adminKey}
+	support := map[string]string{"Authorization": "Bearer " + r.newKey(t, "support", "")}
 	for _, tc := range []struct {
 		name, method, path, body string
 		header                   map[string]string
@@ -18,15 +20,18 @@ func TestOperations(t *testing.T) {
 		{"health", "GET", "/healthz", "", nil, 200, `"ok"`},
 		{"ready", "GET", "/readyz", "", nil, 200, `"ready"`},
 		{"openapi", "GET", "/openapi.yaml", "", nil, 200, "openapi: 3"},
-		{"metrics", "GET", "/metrics", "", nil, 200, `sandesh_messages_total{provider="primary",status="sent",template="security_code"} 1`},
-		{"metrics queue sizes", "GET", "/metrics", "", nil, 200, `sandesh_queue_tasks{queue="transactional",state="pending"}`},
-		{"metrics breakers", "GET", "/metrics", "", nil, 200, `sandesh_breaker_state{provider="primary"} 0`},
+		{"metrics", "GET", "/metrics", "", admin, 200, `sandesh_messages_total{provider="primary",status="sent",template="security_code"} 1`},
+		{"metrics queue sizes", "GET", "/metrics", "", admin, 200, `sandesh_queue_tasks{queue="transactional",state="pending"}`},
+		{"metrics breakers", "GET", "/metrics", "", admin, 200, `sandesh_breaker_state{provider="primary"} 0`},
+		{"metrics need the admin key", "GET", "/metrics", "", nil, 401, `"unauthorized"`},
+		{"metrics refuse a wrong key", "GET", "/metrics", "", map[string]string{"Authorization": "Bearer nope"}, 401, `"unauthorized"`},
+		{"metrics refuse another role", "GET", "/metrics", "", support, 403, `"forbidden"`},
 		{"queues need the admin key", "GET", "/admin/queues", "", nil, 401, `"unauthorized"`},
 		{"queues refuse a wrong key", "GET", "/admin/queues", "", map[string]string{"Authorization": "Bearer nope"}, 401, `"unauthorized"`},
-		{"queues with the admin key", "GET", "/admin/queues", "", map[string]string{"Authorization": "Bearer " + adminKey}, 200, "<html"},
+		{"queues with the admin key", "GET", "/admin/queues", "", admin, 200, "<html"},
 		{"profiles need the admin key", "GET", "/debug/pprof/", "", nil, 401, `"unauthorized"`},
 		{"profiles refuse another role", "GET", "/debug/pprof/heap?debug=1", "", map[string]string{"Authorization": "Bearer nope"}, 401, `"unauthorized"`},
-		{"profiles with the admin key", "GET", "/debug/pprof/heap?debug=1", "", map[string]string{"Authorization": "Bearer " + adminKey}, 200, "heap profile"},
+		{"profiles with the admin key", "GET", "/debug/pprof/heap?debug=1", "", admin, 200, "heap profile"},
 		{"unknown route", "GET", "/nope", "", nil, 404, `"not_found"`},
 		{"body over 64 KiB", "POST", "/webhooks/twilio/primary/status", strings.Repeat("a", 70<<10), nil, 413, `"payload_too_large"`},
 	} {

@@ -42,7 +42,7 @@ func TestTwilioStatusCallback(t *testing.T) {
 				t.Fatalf("message is %s (code %q), want %s (code %q)", got.Status, got.ErrorCode, tc.want, tc.wantCode)
 			}
 			// The report is counted under the message's template.
-			_, metrics := do(t, "GET", r.url+"/metrics", "", "", nil)
+			_, metrics := do(t, "GET", r.url+"/metrics", "", "", map[string]string{"Authorization": "Bearer " + adminKey})
 			if want := `sandesh_messages_total{provider="primary",status="` + string(tc.want) + `",template="` + m.Template + `"} 1`; tc.want != store.StatusSent && !strings.Contains(metrics, want) {
 				t.Fatalf("/metrics lacks %s", want)
 			}

@@ -18,14 +18,15 @@ import (
 // sends allowed in flight (at most once per cutEvery, so that one burst
 // is one cut), one below gives one back, and once no OTP has been claimed
 // for quiet the lane has its full width again. Bulk sends already in
-// flight finish; only new ones wait.
+// flight finish; only new ones wait. No series shows the width: it moves
+// only when OTPs are sent, and an OTP is sent only on a KYVS match (see
+// kyvsOTP).
 type giveWay struct {
 	full     int
 	slow     time.Duration
 	quiet    time.Duration
 	cutEvery time.Duration
 	now      func() time.Time
-	onWidth  func(int) // told every new width (a gauge); may be nil
 
 	mu       sync.Mutex
 	width    int
@@ -35,13 +36,10 @@ type giveWay struct {
 	changed  chan struct{} // closed, and replaced, when a waiter may go on
 }
 
-func newGiveWay(full int, slow time.Duration, onWidth func(int)) *giveWay {
-	if onWidth != nil {
-		onWidth(full)
-	}
+func newGiveWay(full int, slow time.Duration) *giveWay {
 	return &giveWay{
 		full: full, width: full, slow: slow, quiet: time.Second, cutEvery: 50 * time.Millisecond,
-		now: time.Now, onWidth: onWidth, changed: make(chan struct{}),
+		now: time.Now, changed: make(chan struct{}),
 	}
 }
 
@@ -104,9 +102,6 @@ func (g *giveWay) setWidth(n int) {
 		return
 	}
 	g.width = n
-	if g.onWidth != nil {
-		g.onWidth(n)
-	}
 	g.wake()
 }
 

@@ -22,7 +22,7 @@ func (c *fakeClock) now() time.Time      { return c.t }
 func (c *fakeClock) add(d time.Duration) { c.t = c.t.Add(d) }
 func newFakeClock() *fakeClock           { return &fakeClock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)} }
 func (c *fakeClock) gate(full int) *giveWay {
-	g := newGiveWay(full, 2*time.Millisecond, nil)
+	g := newGiveWay(full, 2*time.Millisecond)
 	g.now = c.now
 	return g
 }

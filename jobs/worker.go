@@ -137,7 +137,7 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 		d = min(d, n)
 		w.slots[p] = make(chan struct{}, n)
 		if p == store.PriorityBulk {
-			w.bulkWidth = newGiveWay(n, opts.GiveWayAbove, opts.Metrics.bulkWidth())
+			w.bulkWidth = newGiveWay(n, opts.GiveWayAbove)
 		}
 		for i := range d {
 			w.servers[p] = append(w.servers[p], w.newServer(conn, p, n/d+btoi(i < n%d)))
@@ -489,7 +489,9 @@ func (w *Worker) sendClaimed(ctx context.Context, c store.Claim, lane store.Prio
 		DLTTemplateID: m.DLTTemplateID,
 		Prefer:        m.Prefer,
 	})
-	w.observe(start, err)
+	if m.Priority != store.PriorityOTP { // OTPs are counted nowhere: see kyvsOTP
+		w.observe(start, err)
+	}
 	// What the provider said must be written down even if the task's
 	// context ended meanwhile (deadline, shutdown): an SMS that went out
 	// but is not recorded as sent would be sent again.
@@ -502,7 +504,7 @@ func (w *Worker) sendClaimed(ctx context.Context, c store.Claim, lane store.Prio
 			w.log.Error("record sent message", "message_id", m.ID, "err", err)
 			return nil
 		}
-		if w.opts.Metrics != nil {
+		if w.opts.Metrics != nil && m.Priority != store.PriorityOTP {
 			w.opts.Metrics.Status(m.Template, string(store.StatusSent), rec.Provider)
 			w.opts.Metrics.Segments.WithLabelValues(rec.Provider).Add(float64(m.Segments))
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"sandesh/gateway"
@@ -74,6 +76,9 @@ type app struct {
 	lateReceipts chan struct{}
 	ln           net.Listener
 	httpConns    *httpConns // the connections accepted on ln
+	// metrics serves /metrics without auth on metrics_listen; nil unless set.
+	metrics *http.Server
+	reg     *prometheus.Registry
 	// opsOnly: the HTTP server is a worker's health and metrics only.
 	opsOnly bool
 	// stopSweep ends the sweeper of owed SMS (worker role).
@@ -127,6 +132,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := jobs.NewMetrics(reg)
+	a.reg = reg
 
 	set, err := templates.Load()
 	if err != nil {
@@ -365,7 +371,31 @@ func (a *app) Start() error {
 		}()
 		a.log.Info("listening", "addr", ln.Addr().String())
 	}
+	if a.cfg.MetricsListen != "" {
+		a.serveMetrics()
+	}
 	return nil
+}
+
+// serveMetrics serves /metrics, without auth, on metrics_listen. An
+// address that is taken is only warned about: sending and answering
+// matter more than being scraped (a web and a worker process on one host
+// cannot both have it).
+func (a *app) serveMetrics() {
+	ln, err := net.Listen("tcp", a.cfg.MetricsListen)
+	if err != nil {
+		a.log.Warn("no /metrics on metrics_listen: address taken", "metrics_listen", a.cfg.MetricsListen, "err", err)
+		return
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	a.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 30 * time.Second}
+	go func() {
+		if err := a.metrics.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	a.log.Info("serving /metrics without auth", "metrics_listen", ln.Addr().String())
 }
 
 // Addr is the address HTTP is served on, once started.
@@ -391,6 +421,15 @@ func (a *app) Shutdown() error {
 	}
 	if a.worker != nil {
 		wg.Go(a.worker.Shutdown)
+	}
+	if a.metrics != nil {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), httpGrace)
+			defer cancel()
+			if err := a.metrics.Shutdown(ctx); err != nil {
+				a.metrics.Close() // a scrape still running after the grace is cut off
+			}
+		})
 	}
 	wg.Wait()
 	var errs []error

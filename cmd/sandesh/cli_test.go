@@ -244,7 +244,8 @@ func TestRunEmbedded(t *testing.T) {
 		{"queues with the admin key as Basic password", "/admin/queues", basicAuth("anyone", key), 200, ""},
 		{"queues without a key", "/admin/queues", "", 401, `"unauthorized"`},
 		{"queues with a wrong key", "/admin/queues", "Bearer " + key + "x", 401, `"unauthorized"`},
-		{"metrics show the console provider's breaker", "/metrics", "", 200, `sandesh_breaker_state{provider="console"} 0`},
+		{"metrics show the console provider's breaker", "/metrics", "Bearer " + key, 200, `sandesh_breaker_state{provider="console"} 0`},
+		{"metrics without a key", "/metrics", "", 401, `"unauthorized"`},
 		{"openapi", "/openapi.yaml", "", 200, "openapi:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -380,7 +381,7 @@ func TestRunWithRedis(t *testing.T) {
 			db.flush(t)
 			redisURL, redisPassword := db.url, db.password
 			primary, backup := twiliotest.NewServer(t), twiliotest.NewServer(t)
-			port := freePort(t)
+			port, metricsPort := freePort(t), freePort(t)
 			path := filepath.Join(t.TempDir(), "sandesh.yaml")
 			config := fmt.Sprintf(`
 listen: 127.0.0.1:%[1]s
@@ -414,6 +415,8 @@ breaker:
 				"SANDESH_SECRET": cliSecret,
 				"PRIMARY_TOKEN":  primary.AuthToken,
 				"PORT":           "1", // listen is set in the file: PORT must not win
+				// /metrics without auth only there
+				"SANDESH_METRICS_LISTEN": "127.0.0.1:" + metricsPort,
 			}
 			var args []string
 			for _, a := range tc.args {
@@ -430,17 +433,25 @@ breaker:
 					t.Errorf("listening on %s, the config says 127.0.0.1:%s", addr, port)
 				}
 				awaitReady(t, addr)
-				code, metrics := get(t, addr, "/metrics", "")
-				if code != http.StatusOK {
-					t.Fatalf("/metrics: %d", code)
+				if code, _ := get(t, addr, "/metrics", ""); code != http.StatusUnauthorized {
+					t.Errorf("/metrics on listen without a key: %d, want 401", code)
 				}
-				for _, want := range []string{
-					`sandesh_breaker_state{provider="primary"} 0`,
-					`sandesh_breaker_state{provider="backup"} 0`,
-				} {
-					if !strings.Contains(metrics, want) {
-						t.Errorf("/metrics has no %q", want)
+				for _, at := range []struct{ addr, auth string }{{addr, "Bearer " + cliAdminKey}, {"127.0.0.1:" + metricsPort, ""}} {
+					code, metrics := get(t, at.addr, "/metrics", at.auth)
+					if code != http.StatusOK {
+						t.Fatalf("/metrics on %s: %d", at.addr, code)
 					}
+					for _, want := range []string{
+						`sandesh_breaker_state{provider="primary"} 0`,
+						`sandesh_breaker_state{provider="backup"} 0`,
+					} {
+						if !strings.Contains(metrics, want) {
+							t.Errorf("/metrics on %s has no %q", at.addr, want)
+						}
+					}
+				}
+				if code, _ := get(t, "127.0.0.1:"+metricsPort, "/v1/centers/C1", "Bearer "+cliAdminKey); code != http.StatusNotFound {
+					t.Errorf("metrics_listen serves more than /metrics: /v1/centers/C1 = %d", code)
 				}
 				if code, body := get(t, addr, "/admin/queues", "Bearer "+cliAdminKey); code != http.StatusOK {
 					t.Errorf("/admin/queues with the configured admin key: %d %.300s", code, body)
@@ -449,8 +460,11 @@ breaker:
 				// A worker serves health and metrics only.
 				addr := p.addr(t)
 				awaitReady(t, addr)
-				if code, metrics := get(t, addr, "/metrics", ""); code != http.StatusOK || !strings.Contains(metrics, `sandesh_breaker_state{provider="primary"} 0`) {
+				if code, metrics := get(t, addr, "/metrics", "Bearer "+cliAdminKey); code != http.StatusOK || !strings.Contains(metrics, `sandesh_breaker_state{provider="primary"} 0`) {
 					t.Errorf("worker /metrics: %d", code)
+				}
+				if code, metrics := get(t, "127.0.0.1:"+metricsPort, "/metrics", ""); code != http.StatusOK || !strings.Contains(metrics, `sandesh_breaker_state{provider="primary"} 0`) {
+					t.Errorf("worker /metrics on metrics_listen: %d", code)
 				}
 				if code, _ := get(t, addr, "/v1/centers/C1", "Bearer "+cliAdminKey); code != http.StatusNotFound {
 					t.Errorf("worker serves the API: /v1/centers/C1 = %d", code)

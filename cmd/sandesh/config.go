@@ -30,6 +30,7 @@ import (
 // appear in error messages and are masked by Redacted and LogValue.
 type Config struct {
 	Listen        string           `yaml:"listen"`
+	MetricsListen string           `yaml:"metrics_listen"` // set: /metrics without auth there; on listen it needs the admin key
 	PublicURL     string           `yaml:"public_url"`
 	RedisURL      string           `yaml:"redis_url" redact:"password"`
 	Secret        string           `yaml:"secret" redact:"true"`
@@ -526,6 +527,14 @@ func (c *Config) Validate() error {
 
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || !validPort(port) {
 		bad("listen", "%q is not host:port with a numeric port", c.Listen)
+	}
+
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || !validPort(port) {
+			bad("metrics_listen", "%q is not host:port with a numeric port", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen {
+			bad("metrics_listen", "must differ from listen (%s), where /metrics needs the admin key", c.Listen)
+		}
 	}
 
 	if c.PublicURL != "" {

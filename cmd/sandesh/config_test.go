@@ -398,7 +398,7 @@ func TestEnvVarNames(t *testing.T) {
 		got = append(got, ev.Name)
 	}
 	want := []string{
-		"SANDESH_LISTEN", "SANDESH_PUBLIC_URL", "SANDESH_REDIS_URL", "SANDESH_SECRET",
+		"SANDESH_LISTEN", "SANDESH_METRICS_LISTEN", "SANDESH_PUBLIC_URL", "SANDESH_REDIS_URL", "SANDESH_SECRET",
 		"SANDESH_ADMIN_KEY", "SANDESH_DEFAULT_REGION", "SANDESH_TIMEZONE", "SANDESH_LANGUAGES",
 		"SANDESH_USSD_TOKEN", "SANDESH_SIMULATOR", "SANDESH_RETENTION", "SANDESH_LOG_LEVEL",
 		"SANDESH_BREAKER_FAILURES", "SANDESH_BREAKER_OPEN_FOR",
@@ -517,10 +517,13 @@ func TestValidate(t *testing.T) {
 		{"redis options", func(c *Config) { c.RedisURL = "redis://r.example:6379/0?dial_timeout=3s&pool_size=20" }, ""},
 		{"ipv6 listen", func(c *Config) { c.Listen = "[::]:3000" }, ""},
 		{"any host listen", func(c *Config) { c.Listen = ":3000" }, ""},
+		{"metrics_listen", func(c *Config) { c.MetricsListen = "127.0.0.1:9090" }, ""},
 
 		{"listen without port", func(c *Config) { c.Listen = "localhost" }, "config: listen: "},
 		{"listen named port", func(c *Config) { c.Listen = "127.0.0.1:http" }, "config: listen: "},
 		{"listen port too big", func(c *Config) { c.Listen = "127.0.0.1:70000" }, "config: listen: "},
+		{"metrics_listen without port", func(c *Config) { c.MetricsListen = "localhost" }, "config: metrics_listen: "},
+		{"metrics_listen same as listen", func(c *Config) { c.MetricsListen = c.Listen }, "config: metrics_listen: must differ from listen"},
 		{"public_url not absolute", func(c *Config) { c.PublicURL = "sms.example.org" }, "config: public_url: "},
 		{"public_url ftp", func(c *Config) { c.PublicURL = "ftp://sms.example.org" }, "config: public_url: "},
 		{"public_url query", func(c *Config) { c.PublicURL = "https://sms.example.org/?a=1" }, "config: public_url: "},
