@@ -332,6 +332,7 @@ func TestBadInput(t *testing.T) {
 		badCase{name: "center_id number", method: "POST", path: keys, key: adminKey, body: kb("role", "center", "center_id", 1), wantStatus: 400, wantError: "bad_request", wantField: "center_id"},
 		badCase{name: "center_id sql", method: "POST", path: keys, key: adminKey, body: kb("role", "center", "center_id", "C1"+sqlID),
 			wantStatus: 400, wantError: "bad_request", wantField: "center_id"},
+		badCase{name: "center_id of no centre", method: "POST", path: keys, key: adminKey, body: kb("role", "center", "center_id", "C9"), wantStatus: 404, wantError: "not_found"},
 	))...)
 
 	// GET /v1/admin/audit?limit= (admin)

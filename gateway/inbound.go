@@ -93,7 +93,10 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 			g.log.Error("inbound message not answered yet", "message_id", got.Message.ID, "err", err)
 		}
 	default:
-		g.log.Warn("reply limit reached: not answering", "mobile", MaskMobile(mobile), "keyword", cmd.Keyword)
+		if log, held := g.limitLogs.note(mobile, g.now()); log {
+			g.log.Warn("reply limit reached: not answering; this mobile's next refusals in the reply window are not logged",
+				"mobile", MaskMobile(mobile), "keyword", cmd.Keyword, "not_logged_before", held)
+		}
 	}
 	return nil
 }
@@ -282,8 +285,11 @@ func (g *Gateway) replies(ctx context.Context, lang string, cmd keywords.Command
 	return out, nil
 }
 
-// digitRuns finds what may be a code or an OTP a citizen typed.
-var digitRuns = regexp.MustCompile(`[0-9]{4,8}`)
+// digitRuns finds what may be a code or an OTP a citizen typed: four or
+// more digits of any script (Devanagari ७५५६, Bengali ৭৫৫৬, full-width
+// ７５５６ all reach the keyword parser as digits), alone or grouped by single
+// spaces, dots or hyphens ("75 56", "846-205").
+var digitRuns = regexp.MustCompile(`\p{Nd}(?:[ .\-]?\p{Nd}){3,}`)
 
 // maskDigits hides codes and OTPs in what a citizen sent before it is
 // stored for support to read; keywords carry no such digits.

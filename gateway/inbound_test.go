@@ -410,3 +410,55 @@ func TestInboundRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskDigits(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"CODE 7556", "CODE ****"},
+		{"CODE ७५५६", "CODE ****"},  // Devanagari
+		{"CODE ৭৫৫৬", "CODE ****"},  // Bengali
+		{"CODE ７５５６", "CODE ****"},  // full width
+		{"CODE 75 56", "CODE ****"}, // spaced
+		{"otp 846-205", "otp ****"}, // grouped
+		{"otp 8.4.6.2.0.5", "otp ****"},
+		{"my code is 4821, dose 2", "my code is ****, dose 2"},
+		{"STATUS", "STATUS"},
+		{"LANG 2", "LANG 2"},
+		{"dose 1 2", "dose 1 2"}, // two digits are no code
+		{"123", "123"},
+		{"call 98765 43210", "call ****"},
+		{"7 5  5 6", "7 5  5 6"}, // two spaces part them: not one run
+	} {
+		if got := maskDigits(tc.in); got != tc.want {
+			t.Errorf("maskDigits(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestReplyLimitLogsOncePerWindow: a looping bot past the reply limit gets
+// one log line per window, not one per SMS.
+func TestReplyLimitLogsOncePerWindow(t *testing.T) {
+	r := newRig(t)
+	a, _ := inboundFixtures(t, r)
+	lines := func() []string {
+		var out []string
+		for _, l := range r.logged() {
+			if strings.Contains(l, "reply limit reached") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	for i := range repliesPerWindow + 20 {
+		r.inbound(t, "primary", fmt.Sprintf("SM%032d", 700+i), a, "HELP")
+	}
+	if got := lines(); len(got) != 1 || !strings.Contains(got[0], "not_logged_before=0") {
+		t.Fatalf("after 20 refusals: %d lines %q, want 1", len(got), got)
+	}
+	r.advance(replyWindow)
+	for i := range repliesPerWindow + 1 {
+		r.inbound(t, "primary", fmt.Sprintf("SM%032d", 800+i), a, "HELP")
+	}
+	if got := lines(); len(got) != 2 || !strings.Contains(got[1], "not_logged_before=19") {
+		t.Fatalf("after the next window's first refusal: %q", got)
+	}
+}

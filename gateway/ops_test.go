@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -59,5 +60,66 @@ func TestReadyzWithRedisDown(t *testing.T) {
 	}
 	if status, _ := do(t, "GET", r.url+"/healthz", "", "", nil); status != 200 {
 		t.Fatalf("healthz = %d with Redis down; the process is still up", status)
+	}
+}
+
+// headersOf answers GET path with header set, and the response's headers.
+func headersOf(t *testing.T, url string, header map[string]string) http.Header {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header
+}
+
+// TestRequestIDIsEchoedOnlyWhenPlain: a client's X-Request-Id comes back
+// (and goes into the log) only when it looks like an id.
+func TestRequestIDIsEchoedOnlyWhenPlain(t *testing.T) {
+	r := newRig(t)
+	for _, tc := range []struct {
+		name, id string
+		echoed   bool
+	}{
+		{"uuid", "3f2b8c1e-9a4d-4e6f-8b7a-1c2d3e4f5a6b", true},
+		{"trace id", "req_01J9Z.2:x", true},
+		{"markup", "<script>alert(1)</script>", false},
+		{"not ASCII", "ïd-1", false},
+		{"log field", "x level=ERROR msg=forged", false},
+		{"space", "a b", false},
+		{"too long", strings.Repeat("a", 65), false},
+		{"quote", `a"b`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := headersOf(t, r.url+"/healthz", map[string]string{"X-Request-Id": tc.id}).Get("X-Request-Id")
+			if tc.echoed != (got == tc.id) {
+				t.Fatalf("X-Request-Id %q answered with %q; echoed: want %v", tc.id, got, tc.echoed)
+			}
+			if !plainRequestID(got) || got == "" {
+				t.Fatalf("answered X-Request-Id %q is not a plain id", got)
+			}
+		})
+	}
+}
+
+// TestQueueMonitorSecurityHeaders: /admin/queues is framed by nobody and
+// loads nothing from elsewhere, like the other pages.
+func TestQueueMonitorSecurityHeaders(t *testing.T) {
+	r := newRig(t)
+	for _, header := range []map[string]string{nil, {"Authorization": "Bearer " + adminKey}} {
+		h := headersOf(t, r.url+"/admin/queues", header)
+		if h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "default-src 'self'") {
+			t.Fatalf("/admin/queues headers (auth %v): %v", header != nil, h)
+		}
 	}
 }

@@ -101,7 +101,7 @@ func newServer(gw *Gateway, opts ServerOptions) (*server, *fiber.App) {
 		ErrorHandler:          s.errorHandler,
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
-	app.Use(requestid.New())
+	app.Use(dropOddRequestID, requestid.New())
 	app.Use(s.accessLog)
 	app.Use(limitBody)
 
@@ -113,6 +113,29 @@ func newServer(gw *Gateway, opts ServerOptions) (*server, *fiber.App) {
 	}
 	s.mountProfiler(app)
 	return s, app
+}
+
+// dropOddRequestID keeps a client's X-Request-Id only when it looks like
+// one (1–64 letters, digits and "-_.:"): it is echoed in the answer and
+// written into every log line of the request, where anything else could
+// forge lines or break a log reader. Without it one is made up.
+func dropOddRequestID(c *fiber.Ctx) error {
+	if id := c.Get(fiber.HeaderXRequestID); id != "" && !plainRequestID(id) {
+		c.Request().Header.Del(fiber.HeaderXRequestID)
+	}
+	return c.Next()
+}
+
+func plainRequestID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune("-_.:", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *server) errorHandler(c *fiber.Ctx, err error) error {

@@ -226,10 +226,13 @@ func (g *Gateway) CreateKey(ctx context.Context, r KeyRequest) (store.APIKey, st
 		return store.APIKey{}, "", invalid("center_id", "center_id is required for, and only for, the center role.")
 	}
 	if role == store.RoleCenter {
-		// The centre need not exist yet: operators issue keys while
-		// centres are still being registered.
 		if err := matches("center_id", r.CenterID, centerIDPattern, "a centre id"); err != nil {
 			return store.APIKey{}, "", err
+		}
+		// A key for a centre that does not exist (a typo) would record
+		// doses nobody can place: register the centre first.
+		if err := g.store.CenterExists(ctx, r.CenterID); err != nil {
+			return store.APIKey{}, "", storeErr("create key: centre "+r.CenterID, err)
 		}
 	}
 	k, clear, err := g.store.CreateAPIKey(ctx, store.APIKey{Role: role, Name: name, CenterID: r.CenterID})

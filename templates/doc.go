@@ -40,7 +40,8 @@
 // to at most 30 characters (runes), because DLT scrubbing rejects a message
 // whose {#var#} holds more than 30 characters. The cut never splits a
 // Devanagari syllable, so a long value may keep a few runes fewer. A value
-// that is empty after cleaning counts as missing. The variables code and otp are secrets: they
+// that is empty after cleaning counts as missing. The variables code, otp and
+// token (a status card link's) are secrets: they
 // appear in Rendered.Body but are replaced by "****" in Rendered.Masked,
 // the text that may be stored in clear, logged or shown to support
 // staff; Body itself goes only to the provider (and sealed into storage).

@@ -14,8 +14,10 @@ const MaxVarLen = 30
 // Mask is what Rendered.Masked shows in place of a secret value.
 const Mask = "****"
 
-// secretVars are the variables whose values never appear in Rendered.Masked.
-var secretVars = []string{"code", "otp"}
+// secretVars are the variables whose values never appear in Rendered.Masked:
+// codes, OTPs, and a status card's token (its link shows the card to
+// whoever has it).
+var secretVars = []string{"code", "otp", "token"}
 
 // Vars are the values to insert into a message, by variable name.
 type Vars map[string]string
@@ -25,7 +27,7 @@ type Rendered struct {
 	Template      string // message name, e.g. "appointment_slip"
 	Language      string // "en", "hi", "mr"
 	Body          string // the text to send, secrets included
-	Masked        string // Body with every secret variable (code, otp) replaced by "****"; equals Body when the template has none
+	Masked        string // Body with every secret variable (code, otp, token) replaced by "****"; equals Body when the template has none
 	DLTTemplateID string
 	Count         // of Body
 }

@@ -222,8 +222,8 @@ func TestMasked(t *testing.T) {
 	for k, v := range valueSets["english"] {
 		vars[k] = v
 	}
-	vars["code"], vars["otp"] = "7391", "846205"
-	secretsOf := map[string][]string{"appointment_slip": {"7391"}, "security_code": {"7391"}, "kyvs_otp": {"846205"}}
+	vars["code"], vars["otp"], vars["token"] = "7391", "846205", "k3xq9w2mzt7p"
+	secretsOf := map[string][]string{"appointment_slip": {"7391"}, "security_code": {"7391"}, "kyvs_otp": {"846205"}, "kw_card": {"k3xq9w2mzt7p"}}
 	for _, name := range s.Names() {
 		for _, lang := range s.Languages() {
 			r, err := s.Render(name, lang, vars)

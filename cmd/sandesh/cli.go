@@ -106,8 +106,8 @@ func (c cli) run(ctx context.Context, args []string) int {
 		return c.createKey(ctx, a, keyReq)
 	}
 	log.Info("starting", "config", cfg, "web", r.web, "worker", r.worker)
-	if r.web && !cfg.Embedded && cfg.USSDToken == "" {
-		log.Warn("ussd_token is empty: anyone who can reach /webhooks/ussd can read the status of any mobile; set ussd_token and give the operator the URL with ?token=")
+	for _, w := range openWebhooks(cfg, r) {
+		log.Warn(w)
 	}
 	if err := a.Start(); err != nil {
 		a.Close()
@@ -230,4 +230,23 @@ func (c cli) segments(args []string) int {
 	out, _ := json.Marshal(templates.CountText(text))
 	fmt.Fprintln(c.stdout, string(out))
 	return 0
+}
+
+// openWebhooks says which webhooks a web process serves to anyone, for a
+// warning at start: those whose callers prove nothing unless a token is
+// set (Twilio signs its own; USSD gateways and Africa's Talking do not).
+func openWebhooks(cfg *Config, r role) []string {
+	if !r.web || cfg.Embedded {
+		return nil
+	}
+	var out []string
+	if cfg.USSDToken == "" {
+		out = append(out, "ussd_token is empty: anyone who can reach /webhooks/ussd can read the status of any mobile; set ussd_token and give the operator the URL with ?token=")
+	}
+	for _, p := range cfg.Providers {
+		if p.Kind == KindAT && p.WebhookToken == "" {
+			out = append(out, fmt.Sprintf("provider %s: webhook_token is empty: anyone who can reach /webhooks/africastalking/%s/ can forge its delivery reports and opt a citizen out (UserInBlacklist); set webhook_token and add ?token= to the callback URLs", p.Name, p.Name))
+		}
+	}
+	return out
 }

@@ -747,7 +747,7 @@ func TestKeysCreate(t *testing.T) {
 		{"registry", []string{"--role", "registry", "--name", "CoWIN booking"}, 0, ""},
 		{"center", []string{"--role", "center", "--name", "PHC Aundh desk", "--center", "C1"}, 0, ""},
 		{"center without centre", []string{"--role", "center", "--name", "desk"}, 1, "center_id"},
-		{"centre not registered yet", []string{"--role", "center", "--name", "desk", "--center", "C9"}, 0, ""},
+		{"centre not registered", []string{"--role", "center", "--name", "desk", "--center", "C9"}, 1, "centre C9: not found"},
 		{"malformed centre", []string{"--role", "center", "--name", "desk", "--center", "C 9"}, 1, "center_id"},
 		{"centre for another role", []string{"--role", "support", "--name", "desk", "--center", "C1"}, 1, "center_id"},
 		{"unknown role", []string{"--role", "root", "--name", "x"}, 1, "role"},

@@ -761,3 +761,36 @@ func atProvider() ProviderConfig {
 	return ProviderConfig{Name: "africa", Kind: KindAT, Username: "sandesh-ke", APIKey: "atsk_" + tokenMarker,
 		From: "CoWIN", WebhookToken: "at-callback-token-0123456789"}
 }
+
+func TestOpenWebhooks(t *testing.T) {
+	at := func(name, token string) ProviderConfig {
+		return ProviderConfig{Name: name, Kind: KindAT, WebhookToken: token}
+	}
+	web, worker := role{web: true}, role{worker: true}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		r    role
+		want []string // a piece of each warning, in order
+	}{
+		{"all set", Config{USSDToken: "u", Providers: []ProviderConfig{at("africa", "t"), {Name: "primary", Kind: KindTwilio}}}, web, nil},
+		{"no ussd_token", Config{}, web, []string{"ussd_token is empty"}},
+		{"an AT provider without a token", Config{USSDToken: "u", Providers: []ProviderConfig{at("africa", ""), at("backup", "t")}}, web,
+			[]string{"provider africa: webhook_token is empty"}},
+		{"both", Config{Providers: []ProviderConfig{at("africa", "")}}, web, []string{"ussd_token", "provider africa"}},
+		{"a worker serves no webhooks", Config{Providers: []ProviderConfig{at("africa", "")}}, worker, nil},
+		{"embedded: a newcomer's machine", Config{Embedded: true}, web, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := openWebhooks(&tc.cfg, tc.r)
+			if len(got) != len(tc.want) {
+				t.Fatalf("warnings %q, want %d", got, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("warning %d = %q, want it to contain %q", i, got[i], w)
+				}
+			}
+		})
+	}
+}
