@@ -101,6 +101,7 @@ func newServer(gw *Gateway, opts ServerOptions) (*server, *fiber.App) {
 		ErrorHandler:          s.errorHandler,
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
+	app.Use(strictFraming)
 	app.Use(dropOddRequestID, requestid.New())
 	app.Use(s.accessLog)
 	app.Use(limitBody)
