@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -123,4 +125,47 @@ func TestSimulatorEndToEnd(t *testing.T) {
 		t.Fatalf("USSD 1*2 on the simulator shows %q, want Rahul Sharma's status", screen)
 	}
 	browsertest.Save(t, "simulator-ussd-end-to-end.png", shot)
+}
+
+// TestSimulatorBesideRealProvidersNeedsAdmin: beside real providers the
+// simulator reads and sends real SMS, so it asks for the admin key; with
+// the console provider alone it is open.
+func TestSimulatorBesideRealProvidersNeedsAdmin(t *testing.T) {
+	basic := func(key string) map[string]string {
+		return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("operator:"+key))}
+	}
+	for _, needsAdmin := range []bool{true, false} {
+		t.Run(fmt.Sprintf("needs admin %v", needsAdmin), func(t *testing.T) {
+			r := newRigWith(t, func(o *ServerOptions) { o.Simulator, o.SimulatorNeedsAdmin = true, needsAdmin })
+			support := r.newKey(t, "support", "")
+			form := "mobile=9876543210&body=STATUS"
+			sameOrigin := map[string]string{"Origin": r.url}
+			before := r.rdb.DBSize(context.Background()).Val()
+			code, body := do(t, "POST", r.url+"/simulator/sms", "application/x-www-form-urlencoded", form, sameOrigin)
+			if needsAdmin {
+				after := r.rdb.DBSize(context.Background()).Val()
+				if code != 401 || !strings.Contains(body, `"unauthorized"`) || after != before {
+					t.Fatalf("SMS from the simulator without the key: %d %.200s; Redis keys %d → %d", code, body, before, after)
+				}
+				h := headersOf(t, r.url+"/simulator", nil)
+				if !strings.HasPrefix(h.Get("WWW-Authenticate"), "Basic") {
+					t.Fatalf("no Basic challenge: %v", h)
+				}
+				if code, _ := do(t, "GET", r.url+"/simulator", "", "", basic(support)); code != 401 {
+					t.Fatalf("simulator with a support key: %d, want 401", code)
+				}
+				if code, _ := do(t, "GET", r.url+"/simulatorx", "", "", nil); code != 404 {
+					t.Fatalf("/simulatorx: %d, want 404", code)
+				}
+				sameOrigin["Authorization"] = basic(adminKey)["Authorization"]
+				code, body = do(t, "POST", r.url+"/simulator/sms", "application/x-www-form-urlencoded", form, sameOrigin)
+			}
+			if code != 200 || !strings.Contains(body, "<html") {
+				t.Fatalf("SMS from the simulator: %d %.200s", code, body)
+			}
+			if code, body := do(t, "GET", r.url+"/simulator", "", "", basic(adminKey)); code != 200 || !strings.Contains(body, "<html") {
+				t.Fatalf("simulator with the admin key: %d", code)
+			}
+		})
+	}
 }

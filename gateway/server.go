@@ -45,6 +45,10 @@ type ServerOptions struct {
 	USSDToken string
 	// Simulator serves /simulator (development: console provider, or asked for).
 	Simulator bool
+	// SimulatorNeedsAdmin puts /simulator behind the admin key (as a Bearer
+	// token or the Basic-auth password a browser asks for): beside real
+	// providers it shows any mobile's codes and OTPs and texts as anyone.
+	SimulatorNeedsAdmin bool
 	// Queues reads queue sizes for /metrics and serves /admin/queues; nil disables both.
 	Queues asynq.RedisConnOpt
 	// Breakers reports provider health for /metrics; may be nil.
@@ -206,6 +210,21 @@ func (s *server) mountPages(app *fiber.App) {
 		if err != nil {
 			panic(fmt.Sprintf("simulator page: %v", err))
 		}
+		if s.opts.SimulatorNeedsAdmin {
+			app.Use("/simulator", s.adminUnder("/simulator"))
+		}
 		sim.Mount(app)
+	}
+}
+
+// adminUnder is adminOnly for prefix and the paths below it; a fiber
+// prefix also matches "/simulatorx", which is left alone.
+func (s *server) adminUnder(prefix string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		at := strings.ToLower(c.Path())
+		if at != prefix && at != prefix+"/" && !strings.HasPrefix(at, prefix+"/") {
+			return c.Next()
+		}
+		return s.adminOnly(c)
 	}
 }

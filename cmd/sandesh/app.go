@@ -164,7 +164,9 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 			PublicURL: cfg.PublicURL, TwilioTokens: tokens, AfricasTalkingTokens: atTokens,
 			AdminKey: a.AdminKey, USSDToken: cfg.USSDToken,
 			Simulator: cfg.Simulator || onlyConsole(cfg.Providers),
-			Queues:    a.conn, Breakers: a.router, Registry: reg, Logger: log,
+			// Beside real providers the simulator reads and sends real SMS.
+			SimulatorNeedsAdmin: !onlyConsole(cfg.Providers),
+			Queues:              a.conn, Breakers: a.router, Registry: reg, Logger: log,
 		})
 	}
 	if r.worker && !r.web {

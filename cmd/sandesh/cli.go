@@ -106,7 +106,7 @@ func (c cli) run(ctx context.Context, args []string) int {
 		return c.createKey(ctx, a, keyReq)
 	}
 	log.Info("starting", "config", cfg, "web", r.web, "worker", r.worker)
-	for _, w := range openWebhooks(cfg, r) {
+	for _, w := range openDoors(cfg, r) {
 		log.Warn(w)
 	}
 	if err := a.Start(); err != nil {
@@ -232,14 +232,24 @@ func (c cli) segments(args []string) int {
 	return 0
 }
 
-// openWebhooks says which webhooks a web process serves to anyone, for a
-// warning at start: those whose callers prove nothing unless a token is
-// set (Twilio signs its own; USSD gateways and Africa's Talking do not).
-func openWebhooks(cfg *Config, r role) []string {
-	if !r.web || cfg.Embedded {
+// openDoors says what a web process serves to anyone, for warnings at
+// start: the simulator, and the webhooks whose callers prove nothing
+// unless a token is set (Twilio signs its own; USSD gateways and Africa's
+// Talking do not).
+func openDoors(cfg *Config, r role) []string {
+	if !r.web {
 		return nil
 	}
 	var out []string
+	switch {
+	case cfg.Simulator && !onlyConsole(cfg.Providers):
+		out = append(out, "simulator: true beside real providers: /simulator shows any mobile's codes and OTPs and texts as any mobile; it asks for the admin key (as the Basic-auth password). Turn it off when not testing")
+	case onlyConsole(cfg.Providers):
+		out = append(out, "the console provider serves /simulator to anyone: it shows every SMS and texts as any mobile; for development only")
+	}
+	if cfg.Embedded {
+		return out
+	}
 	if cfg.USSDToken == "" {
 		out = append(out, "ussd_token is empty: anyone who can reach /webhooks/ussd can read the status of any mobile; set ussd_token and give the operator the URL with ?token=")
 	}

@@ -762,10 +762,11 @@ func atProvider() ProviderConfig {
 		From: "CoWIN", WebhookToken: "at-callback-token-0123456789"}
 }
 
-func TestOpenWebhooks(t *testing.T) {
+func TestOpenDoors(t *testing.T) {
 	at := func(name, token string) ProviderConfig {
 		return ProviderConfig{Name: name, Kind: KindAT, WebhookToken: token}
 	}
+	twilio := ProviderConfig{Name: "primary", Kind: KindTwilio}
 	web, worker := role{web: true}, role{worker: true}
 	for _, tc := range []struct {
 		name string
@@ -773,16 +774,19 @@ func TestOpenWebhooks(t *testing.T) {
 		r    role
 		want []string // a piece of each warning, in order
 	}{
-		{"all set", Config{USSDToken: "u", Providers: []ProviderConfig{at("africa", "t"), {Name: "primary", Kind: KindTwilio}}}, web, nil},
-		{"no ussd_token", Config{}, web, []string{"ussd_token is empty"}},
+		{"all set", Config{USSDToken: "u", Providers: []ProviderConfig{at("africa", "t"), twilio}}, web, nil},
+		{"no ussd_token", Config{Providers: []ProviderConfig{twilio}}, web, []string{"ussd_token is empty"}},
 		{"an AT provider without a token", Config{USSDToken: "u", Providers: []ProviderConfig{at("africa", ""), at("backup", "t")}}, web,
 			[]string{"provider africa: webhook_token is empty"}},
 		{"both", Config{Providers: []ProviderConfig{at("africa", "")}}, web, []string{"ussd_token", "provider africa"}},
-		{"a worker serves no webhooks", Config{Providers: []ProviderConfig{at("africa", "")}}, worker, nil},
-		{"embedded: a newcomer's machine", Config{Embedded: true}, web, nil},
+		{"a worker serves no webhooks", Config{Providers: []ProviderConfig{at("africa", "")}, Simulator: true}, worker, nil},
+		{"simulator beside real providers", Config{USSDToken: "u", Simulator: true, Providers: []ProviderConfig{twilio}}, web,
+			[]string{"simulator: true beside real providers"}},
+		{"console: the simulator is open, even embedded", Config{Embedded: true}, web, []string{"serves /simulator to anyone"}},
+		{"console with Redis", Config{USSDToken: "u"}, web, []string{"serves /simulator to anyone"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := openWebhooks(&tc.cfg, tc.r)
+			got := openDoors(&tc.cfg, tc.r)
 			if len(got) != len(tc.want) {
 				t.Fatalf("warnings %q, want %d", got, len(tc.want))
 			}
