@@ -26,6 +26,8 @@ func (s *server) mountAPI(app *fiber.App) {
 	verifier := s.allow(store.RoleVerifier)
 
 	v1.Post("/admin/keys", admin, s.createKey)
+	v1.Get("/admin/keys", admin, s.listKeys)
+	v1.Delete("/admin/keys/:id", admin, s.revokeKey)
 	v1.Get("/admin/audit", admin, s.auditTrail)
 
 	v1.Post("/centers", registry, s.createCenter) // idempotent in its own step
@@ -133,6 +135,36 @@ func (s *server) createKey(c *fiber.Ctx) error {
 	}
 	return created(c, fiber.Map{"id": k.ID, "key": clear, "role": k.Role, "name": k.Name,
 		"center_id": k.CenterID, "created_at": k.CreatedAt})
+}
+
+// keyView is a key as GET /v1/admin/keys shows it: never the key or its
+// hash; revoked_at null while it works.
+func keyView(k store.APIKey) fiber.Map {
+	var revoked any
+	if !k.RevokedAt.IsZero() {
+		revoked = k.RevokedAt
+	}
+	return fiber.Map{"id": k.ID, "role": k.Role, "name": k.Name, "center_id": k.CenterID,
+		"created_at": k.CreatedAt, "revoked_at": revoked}
+}
+
+func (s *server) listKeys(c *fiber.Ctx) error {
+	keys, err := s.gw.Keys(c.UserContext())
+	if err != nil {
+		return apiError(err)
+	}
+	out := make([]fiber.Map, len(keys))
+	for i, k := range keys {
+		out[i] = keyView(k)
+	}
+	return c.JSON(fiber.Map{"keys": out})
+}
+
+func (s *server) revokeKey(c *fiber.Ctx) error {
+	if err := s.gw.RevokeKey(c.UserContext(), caller(c), c.Params("id")); err != nil {
+		return apiError(err)
+	}
+	return c.SendStatus(http.StatusNoContent)
 }
 
 func (s *server) auditTrail(c *fiber.Ctx) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -246,6 +247,37 @@ func (g *Gateway) CreateKey(ctx context.Context, r KeyRequest) (store.APIKey, st
 	}
 	return k, clear, nil
 }
+
+// Keys lists every key issued, revoked ones too, oldest first.
+func (g *Gateway) Keys(ctx context.Context) ([]store.APIKey, error) {
+	keys, err := g.store.AllAPIKeys(ctx)
+	if err != nil {
+		return nil, storeErr("list keys", err)
+	}
+	return keys, nil
+}
+
+// RevokeKey ends key id: 401 on every route and page in every process
+// within a second (each process's key cache polls the version the
+// revocation bumps; this one forgets at once), and its web sessions end
+// on their next request. Revoking twice is no error; an id that was
+// never issued is ErrNotFound.
+func (g *Gateway) RevokeKey(ctx context.Context, who Caller, id string) error {
+	if !keyIDPattern.MatchString(id) {
+		return fmt.Errorf("revoke key: %w", ErrNotFound)
+	}
+	if err := g.store.RevokeAPIKey(ctx, id); err != nil {
+		return storeErr("revoke key", err)
+	}
+	if g.keys != nil {
+		g.keys.Forget()
+	}
+	g.audit(ctx, who, auditNote{action: "key_revoked", target: id})
+	return nil
+}
+
+// keyIDPattern is the shape of the ids CreateAPIKey gives.
+var keyIDPattern = regexp.MustCompile(`^key_[0-9a-f]{12}$`)
 
 // Authenticate finds the caller behind a presented API key: in memory
 // when the gateway has a key cache, else in Redis.

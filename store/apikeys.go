@@ -43,6 +43,7 @@ type APIKey struct {
 	Name      string    `json:"name"`
 	CenterID  string    `json:"center_id,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"` // zero while the key works
 }
 
 // keyPrefix makes a leaked key recognisable to secret scanners.
@@ -67,7 +68,7 @@ func (s *Store) createAPIKey(ctx context.Context, k APIKey, raw [24 + 6]byte) (A
 	}
 	clear := keyPrefix + hex.EncodeToString(raw[:24])
 	k.ID = "key_" + hex.EncodeToString(raw[24:])
-	k.CreatedAt = s.now().UTC()
+	k.CreatedAt = s.now().UTC().Truncate(time.Millisecond) // as stored, so every answer shows the same time
 	hash := s.apiKeyHash.sum(clear)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.apiKeyKey(hash), "id", k.ID, "role", string(k.Role), "name", k.Name,
@@ -121,7 +122,8 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 		return fmt.Errorf("revoke api key: %w", err)
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.apiKeyKey(hash), "revoked", s.now().UnixMilli())
+		// The first revocation's time stands: revoking twice changes nothing.
+		p.HSetNX(ctx, s.apiKeyKey(hash), "revoked", s.now().UnixMilli())
 		p.Incr(ctx, s.apiKeysVersionKey())
 		return nil
 	})
@@ -133,6 +135,13 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 
 // APIKeys lists the keys that work (not revoked), oldest first.
 func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
+	all, err := s.AllAPIKeys(ctx)
+	return slices.DeleteFunc(all, func(k APIKey) bool { return !k.RevokedAt.IsZero() }), err
+}
+
+// AllAPIKeys lists every key issued, revoked ones with RevokedAt, oldest
+// first.
+func (s *Store) AllAPIKeys(ctx context.Context) ([]APIKey, error) {
 	index, err := s.rdb.HGetAll(ctx, s.apiKeyIndexKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
@@ -149,11 +158,9 @@ func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 	}
 	out := make([]APIKey, 0, len(cmds))
 	for _, c := range cmds {
-		h := c.Val()
-		if len(h) == 0 || h["revoked"] != "" {
-			continue
+		if h := c.Val(); len(h) > 0 {
+			out = append(out, apiKeyFromHash(h))
 		}
-		out = append(out, apiKeyFromHash(h))
 	}
 	slices.SortFunc(out, func(a, b APIKey) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
@@ -163,8 +170,12 @@ func (s *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 
 func apiKeyFromHash(h map[string]string) APIKey {
 	ms, _ := strconv.ParseInt(h["created_at"], 10, 64)
-	return APIKey{
+	k := APIKey{
 		ID: h["id"], Role: Role(h["role"]), Name: h["name"], CenterID: h["center_id"],
 		CreatedAt: time.UnixMilli(ms).UTC(),
 	}
+	if r, err := strconv.ParseInt(h["revoked"], 10, 64); err == nil {
+		k.RevokedAt = time.UnixMilli(r).UTC()
+	}
+	return k
 }

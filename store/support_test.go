@@ -129,6 +129,18 @@ func TestAPIKeys(t *testing.T) {
 	if len(got) != 2 || got[0].ID != ids[0] || got[0].Name != "Helpline" || got[1].CenterID != "C1" || !got[0].CreatedAt.Equal(t0) {
 		t.Fatalf("keys = %+v; want the two unrevoked, oldest first", got)
 	}
+	revokedAt := clock.Now()
+	clock.Add(time.Minute)
+	if err := s.RevokeAPIKey(ctx, ids[2]); err != nil { // again: its first time stands
+		t.Fatal(err)
+	}
+	all, err := s.AllAPIKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 3 || all[2].ID != ids[2] || !all[2].RevokedAt.Equal(revokedAt.Truncate(time.Millisecond)) || !all[0].RevokedAt.IsZero() {
+		t.Fatalf("all keys = %+v; want three, the last revoked at %s", all, revokedAt)
+	}
 }
 
 func TestUSSDSessions(t *testing.T) {
