@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -26,19 +27,63 @@ func (s *server) authenticate(c *fiber.Ctx) (Caller, error) {
 	return s.authenticateKey(c.UserContext(), bearer(c))
 }
 
-// authenticateKey resolves an API key however it was presented.
+// authenticateKey resolves an API key however it was presented. A key
+// presented and refused is counted against its sender (wrongKey).
 func (s *server) authenticateKey(ctx context.Context, key string) (Caller, error) {
-	if key == "" || len(key) > 200 {
+	if key == "" {
 		return Caller{}, errUnauthorized
+	}
+	if len(key) > 200 {
+		return Caller{}, s.wrongKey(ctx)
 	}
 	if s.opts.AdminKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.AdminKey)) == 1 {
 		return Caller{KeyID: "admin", Name: "bootstrap admin key", Role: store.RoleAdmin}, nil
 	}
 	who, err := s.gw.Authenticate(ctx, key)
 	if errors.Is(err, ErrNotFound) {
-		return Caller{}, errUnauthorized
+		return Caller{}, s.wrongKey(ctx)
 	}
 	return who, err
+}
+
+// wrongKeysPerMinute is how many refused keys one address may send a
+// minute to one web process before they are answered 429.
+const wrongKeysPerMinute = 60
+
+// wrongKey answers a key that was presented and refused: 401, or 429
+// with Retry-After once its address has sent wrongKeysPerMinute this
+// minute. A right key is never refused for its address — behind a proxy
+// every client shares one, and a guesser must not be able to lock the
+// others out — so this throttles the guessing (whose chance against a
+// 192-bit key is nil anyway) and the log: the first refusal per address
+// per minute is logged at warn, with how many of the minute before were
+// not.
+func (s *server) wrongKey(ctx context.Context) error {
+	from := clientAddr(ctx)
+	log, unlogged, wait := s.wrongKeys.note(from, time.Now())
+	if log {
+		s.log.Warn("API key refused; more from this address this minute are not logged", "from", from, "not_logged_before", unlogged)
+	}
+	if wait > 0 {
+		return &RateLimitedError{RetryAfter: wait}
+	}
+	return errUnauthorized
+}
+
+type clientAddrKey struct{}
+
+// withClientAddr puts the request's source address in its context, for
+// what runs without the fiber context (the pages' sign-in).
+func withClientAddr(c *fiber.Ctx) error {
+	c.SetUserContext(context.WithValue(c.UserContext(), clientAddrKey{}, c.IP()))
+	return c.Next()
+}
+
+func clientAddr(ctx context.Context) string {
+	if a, ok := ctx.Value(clientAddrKey{}).(string); ok {
+		return a
+	}
+	return "unknown"
 }
 
 // allow admits callers whose key has one of roles; admin is always admitted.

@@ -63,6 +63,8 @@ type server struct {
 	ussd *ussd.Menu
 	opts ServerOptions
 	log  *slog.Logger
+	// wrongKeys: when a refused key is logged or answered 429 (wrongKey).
+	wrongKeys *wrongKeys
 }
 
 // NewServer binds the flows to HTTP routes.
@@ -94,7 +96,7 @@ func newServer(gw *Gateway, opts ServerOptions) (*server, *fiber.App) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{gw: gw, ussd: gw.USSDMenu(), opts: opts, log: opts.Logger}
+	s := &server{gw: gw, ussd: gw.USSDMenu(), opts: opts, log: opts.Logger, wrongKeys: newWrongKeys(wrongKeysPerMinute, 10_000)}
 	app := fiber.New(fiber.Config{
 		AppName:               "sandesh",
 		BodyLimit:             readLimit,
@@ -105,7 +107,7 @@ func newServer(gw *Gateway, opts ServerOptions) (*server, *fiber.App) {
 		ErrorHandler:          s.errorHandler,
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
-	app.Use(strictFraming)
+	app.Use(strictFraming, withClientAddr)
 	app.Use(dropOddRequestID, requestid.New())
 	app.Use(s.accessLog)
 	app.Use(limitBody)
