@@ -732,6 +732,58 @@ func TestBadInput(t *testing.T) {
 	))...)
 
 	// Keys presented wrongly, and routes or methods that do not exist.
+	// POST /v1/kyvs/otp and /v1/kyvs/confirm (verifier). An OTP request
+	// that got through would spend the verifier's hourly limit; a confirm,
+	// a try of the transaction's OTP.
+	kyvsOTP, kyvsConfirm := "/v1/kyvs/otp", "/v1/kyvs/confirm"
+	otpBase := map[string]any{"name": "Asha Patil", "mobile": "9876543210"}
+	txn := r.must(t, 202, "POST", kyvsOTP, verifier, otpBase)["txn_id"].(string)
+	confirmBase := map[string]any{"txn_id": txn, "otp": "123456"}
+	ob := func(kv ...any) string { return jsonWith(otpBase, kv...) }
+	cob := func(kv ...any) string { return jsonWith(confirmBase, kv...) }
+	otpBad := func(name, field string, kv ...any) badCase {
+		return badCase{name: name, method: "POST", path: kyvsOTP, key: verifier, body: ob(kv...), wantStatus: 400, wantField: field}
+	}
+	confirmBad := func(name, field string, kv ...any) badCase {
+		return badCase{name: name, method: "POST", path: kyvsConfirm, key: verifier, body: cob(kv...), wantStatus: 400, wantError: "bad_request", wantField: field}
+	}
+	cases = append(cases, prefix("POST kyvs otp", malformed(kyvsOTP, verifier), auth("POST", kyvsOTP, ob()), bad(
+		badCase{name: "center key", method: "POST", path: kyvsOTP, key: c1, body: ob(), wantStatus: 403, wantError: "forbidden"},
+		badCase{name: "registry key", method: "POST", path: kyvsOTP, key: registry, body: ob(), wantStatus: 403, wantError: "forbidden"},
+		badCase{name: "support key", method: "POST", path: kyvsOTP, key: support, body: ob(), wantStatus: 403, wantError: "forbidden"},
+		otpBad("unknown field", "txn_id", "txn_id", txn),
+		otpBad("name missing", "name", "name", omit),
+		otpBad("name null", "name", "name", nil),
+		otpBad("name empty", "name", "name", "  "),
+		otpBad("name number", "name", "name", 42),
+		otpBad("name html", "name", "name", html),
+		otpBad("name 10 KB", "name", "name", tenKB),
+		otpBad("mobile missing", "mobile", "mobile", omit),
+		otpBad("mobile number", "mobile", "mobile", 9876543210),
+		otpBad("mobile short", "mobile", "mobile", "98765"),
+		otpBad("mobile letters", "mobile", "mobile", "98765ABCDE"),
+		otpBad("mobile sql", "mobile", "mobile", sqlID),
+		otpBad("mobile html", "mobile", "mobile", html),
+		otpBad("mobile 10 KB", "mobile", "mobile", tenKB),
+	))...)
+	cases = append(cases, prefix("POST kyvs confirm", malformed(kyvsConfirm, verifier), auth("POST", kyvsConfirm, cob()), bad(
+		badCase{name: "center key", method: "POST", path: kyvsConfirm, key: c1, body: cob(), wantStatus: 403, wantError: "forbidden"},
+		badCase{name: "registry key", method: "POST", path: kyvsConfirm, key: registry, body: cob(), wantStatus: 403, wantError: "forbidden"},
+		badCase{name: "support key", method: "POST", path: kyvsConfirm, key: support, body: cob(), wantStatus: 403, wantError: "forbidden"},
+		confirmBad("unknown field", "mobile", "mobile", "9876543210"),
+		confirmBad("otp missing", "otp", "otp", omit),
+		confirmBad("otp five digits", "otp", "otp", "12345"),
+		confirmBad("otp seven digits", "otp", "otp", "1234567"),
+		confirmBad("otp letters", "otp", "otp", "12345a"),
+		confirmBad("otp number", "otp", "otp", 123456),
+		confirmBad("otp html", "otp", "otp", html),
+		confirmBad("txn_id missing", "txn_id", "txn_id", omit),
+		confirmBad("txn_id empty", "txn_id", "txn_id", ""),
+		confirmBad("txn_id number", "txn_id", "txn_id", 42),
+		confirmBad("txn_id 10 KB", "txn_id", "txn_id", tenKB),
+		badCase{name: "unknown txn_id", method: "POST", path: kyvsConfirm, key: verifier, body: cob("txn_id", strings.Repeat("0", 32)), wantStatus: 410, wantError: "otp_expired"},
+		badCase{name: "txn_id sql", method: "POST", path: kyvsConfirm, key: verifier, body: cob("txn_id", sqlID), wantStatus: 410, wantError: "otp_expired"},
+	))...)
 	cases = append(cases, prefix("auth", bad(
 		badCase{name: "bearer without key", method: "POST", path: bens, body: bb(), header: []string{"Authorization", "Bearer "}, wantStatus: 401, wantError: "unauthorized"},
 		badCase{name: "key without scheme", method: "POST", path: bens, body: bb(), header: []string{"Authorization", adminKey}, wantStatus: 401, wantError: "unauthorized"},
@@ -778,6 +830,10 @@ func TestBadInput(t *testing.T) {
 		r.must(t, 200, "GET", history+"9876543210", support, nil)
 		r.must(t, 200, "GET", msg+msgID, support, nil)
 		r.must(t, 200, "GET", audit+"10", adminKey, nil)
+		r.must(t, 202, "POST", kyvsOTP, verifier, ob())
+		if code, body := r.api(t, "POST", kyvsConfirm, verifier, cob()); code != 422 || body["error"] != "otp_mismatch" {
+			t.Fatalf("the base confirm: %d %v, want 422 otp_mismatch (its OTP was never sent)", code, body)
+		}
 		r.must(t, 200, "POST", cancel, registry, nil)
 	})
 }
