@@ -79,9 +79,10 @@ func (g *Gateway) LookUpMobile(ctx context.Context, who Caller, mobile string) (
 	return out, nil
 }
 
-// StaffKeys lists the keys that may use the support console.
+// StaffKeys lists the keys of the roles that use the support console,
+// revoked ones too (with RevokedAt): their trail stays readable.
 func (g *Gateway) StaffKeys(ctx context.Context) ([]store.APIKey, error) {
-	keys, err := g.store.APIKeys(ctx)
+	keys, err := g.store.AllAPIKeys(ctx)
 	if err != nil {
 		return nil, storeErr("staff keys", err)
 	}
@@ -274,7 +275,7 @@ func (b consoleBackend) StaffKeys(ctx context.Context, s support.Staff) ([]suppo
 	}
 	out := make([]support.StaffKey, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, support.StaffKey{ID: k.ID, Name: k.Name, Role: string(k.Role)})
+		out = append(out, support.StaffKey{ID: k.ID, Name: k.Name, Role: string(k.Role), Revoked: !k.RevokedAt.IsZero()})
 	}
 	return out, nil
 }

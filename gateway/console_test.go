@@ -411,3 +411,34 @@ func isKind(err error, k support.ErrorKind) bool {
 	var e *support.Error
 	return errors.As(err, &e) && e.Kind == k
 }
+
+// TestAuditKeepsRevokedKeys: after a support key is revoked (through the
+// API, with the revocation in the trail), the admin's audit page still
+// offers it, marked, and shows its actions.
+func TestAuditKeepsRevokedKeys(t *testing.T) {
+	r := newRig(t)
+	r.newCenter(t, "C1")
+	ben := r.newBeneficiary(t, "Asha Patil", "9876543210", "en")
+	appt := r.must(t, 201, "POST", "/v1/appointments", adminKey, map[string]any{
+		"beneficiary_id": ben, "center_id": "C1", "date": r.tomorrow(), "slot": "09:00-11:00", "dose": 1})
+	helpdesk := r.must(t, 201, "POST", "/v1/admin/keys", adminKey, map[string]any{"role": "support", "name": "Helpdesk Nashik"})
+	r.must(t, 202, "POST", "/v1/support/resend", helpdesk["key"].(string), map[string]any{"appointment_id": appt["id"], "what": "slip"})
+	id := helpdesk["id"].(string)
+	r.must(t, 204, "DELETE", "/v1/admin/keys/"+id, adminKey, nil)
+
+	p := newPage(t, r.url)
+	if code, _ := p.signIn(adminKey); code != http.StatusSeeOther {
+		t.Fatalf("admin sign-in: %d", code)
+	}
+	_, body, _ := p.do("GET", "/support/audit?staff="+id, nil)
+	if !strings.Contains(body, "Helpdesk Nashik (support, revoked)") {
+		t.Fatalf("the revoked key is not offered, marked, in the filter:\n%s", body)
+	}
+	if !strings.Contains(body, "Resent") || !strings.Contains(body, "appt:"+appt["id"].(string)) {
+		t.Fatalf("the revoked key's resend is not listed:\n%s", body)
+	}
+	_, all, _ := p.do("GET", "/support/audit", nil)
+	if !strings.Contains(all, "Revoked a key") || !strings.Contains(all, id) {
+		t.Fatalf("the revocation is not in the trail:\n%s", all)
+	}
+}

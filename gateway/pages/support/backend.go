@@ -126,9 +126,10 @@ type AuditEntry struct {
 	Reason  string
 }
 
-// StaffKey is a key that may sign in to the console.
+// StaffKey is a key of a role that may sign in to the console.
 type StaffKey struct {
 	ID, Name, Role string
+	Revoked        bool // it no longer works; its trail is still there
 }
 
 // ErrorKind is one of the errors the page explains.
@@ -191,7 +192,8 @@ type Backend interface {
 	// Act performs a support action and returns the id of the message it
 	// queued.
 	Act(ctx context.Context, s Staff, a Action) (messageID string, err error)
-	// StaffKeys lists the keys that may sign in (admin only).
+	// StaffKeys lists the keys of the roles that may sign in, revoked
+	// ones too (admin only).
 	StaffKeys(ctx context.Context, s Staff) ([]StaffKey, error)
 	// Audit reads the audit trail, newest first (admin only: else ErrForbidden).
 	Audit(ctx context.Context, s Staff, f AuditFilter) ([]AuditEntry, error)

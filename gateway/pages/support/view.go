@@ -314,8 +314,12 @@ func (p *Page) describe(w words, lk Lookup, t target) (*confirmView, *Error) {
 func keyOptions(w words, keys []StaffKey, selected string) []keyOption {
 	out := make([]keyOption, 0, len(keys))
 	for _, k := range keys {
+		label := "key_option"
+		if k.Revoked {
+			label = "key_option_revoked"
+		}
 		out = append(out, keyOption{ID: k.ID, Selected: k.ID == selected,
-			Label: w.Text("key_option", "name", k.Name, "role", wordOr(w, "role_"+k.Role, k.Role))})
+			Label: w.Text(label, "name", k.Name, "role", wordOr(w, "role_"+k.Role, k.Role))})
 	}
 	return out
 }
