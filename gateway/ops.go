@@ -56,6 +56,7 @@ func (s *server) mountMetrics(app *fiber.App) {
 	if s.opts.Breakers != nil {
 		reg.MustRegister(&breakerCollector{router: s.opts.Breakers})
 	}
+	reg.MustRegister(&redisCollector{gw: s.gw})
 	// On the API's address only the admin key may read the series (what
 	// was sent, through which provider, breakers, queues); a scraper that
 	// cannot send a key reads them on metrics_listen (cmd/sandesh).
@@ -131,9 +132,13 @@ func bearer(c *fiber.Ctx) string {
 // (asynq's own exporter would pull in a second Redis client library).
 type queueCollector struct{ inspector *asynq.Inspector }
 
-var queueDesc = prometheus.NewDesc("sandesh_queue_tasks", "Tasks in a queue by state.", []string{"queue", "state"}, nil)
+var (
+	queueDesc    = prometheus.NewDesc("sandesh_queue_tasks", "Tasks in a queue by state.", []string{"queue", "state"}, nil)
+	queueAgeDesc = prometheus.NewDesc("sandesh_queue_oldest_pending_seconds",
+		"Age of a queue's oldest pending task: how long the next message in line has waited (0 when none waits).", []string{"queue"}, nil)
+)
 
-func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
+func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc; ch <- queueAgeDesc }
 
 func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range store.Priorities {
@@ -147,5 +152,24 @@ func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		} {
 			ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n), string(p), state)
 		}
+		ch <- prometheus.MustNewConstMetric(queueAgeDesc, prometheus.GaugeValue, info.Latency.Seconds(), string(p))
 	}
+}
+
+// redisCollector says at scrape time whether this process reaches Redis,
+// as /readyz does: an alert needs no probe of its own.
+type redisCollector struct{ gw *Gateway }
+
+var redisUpDesc = prometheus.NewDesc("sandesh_redis_up", "1 when this process reached Redis at scrape time (PING within 0.9 s), else 0.", nil, nil)
+
+func (r *redisCollector) Describe(ch chan<- *prometheus.Desc) { ch <- redisUpDesc }
+
+func (r *redisCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	up := 1.0
+	if r.gw.Ready(ctx) != nil {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(redisUpDesc, prometheus.GaugeValue, up)
 }

@@ -3,8 +3,12 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestOperations(t *testing.T) {
@@ -121,5 +125,82 @@ func TestQueueMonitorSecurityHeaders(t *testing.T) {
 			!strings.Contains(h.Get("Content-Security-Policy"), "default-src 'self'") {
 			t.Fatalf("/admin/queues headers (auth %v): %v", header != nil, h)
 		}
+	}
+}
+
+// TestDeployNamesOnlyServedSeries: the alert rules and the dashboard in
+// deploy/ name only series a running gateway serves, so neither watches
+// something that never comes.
+func TestDeployNamesOnlyServedSeries(t *testing.T) {
+	r := newRig(t)
+	r.sendOne(t)
+	_, metrics := do(t, "GET", r.url+"/metrics", "", "", map[string]string{"Authorization": "Bearer " + adminKey})
+	served := map[string]bool{}
+	for _, line := range strings.Split(metrics, "\n") {
+		if name, _, _ := strings.Cut(strings.SplitN(line, " ", 2)[0], "{"); strings.HasPrefix(name, "sandesh_") {
+			served[name] = true
+		}
+	}
+
+	rulesFile, err := os.ReadFile("../deploy/prometheus/sandesh-alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert, Expr, For string
+				Annotations      map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(rulesFile, &rules); err != nil {
+		t.Fatalf("alert rules: %v", err)
+	}
+	dashFile, err := os.ReadFile("../deploy/grafana/sandesh-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(dashFile, &dash); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+
+	series := regexp.MustCompile(`\bsandesh_[a-z_]+`)
+	check := func(where, expr string) {
+		names := series.FindAllString(expr, -1)
+		if len(names) == 0 {
+			t.Errorf("%s watches no sandesh series: %s", where, expr)
+		}
+		for _, n := range names {
+			if !served[n] {
+				t.Errorf("%s names %s, which /metrics does not serve", where, n)
+			}
+		}
+	}
+	alerts := 0
+	for _, g := range rules.Groups {
+		for _, rule := range g.Rules {
+			alerts++
+			if rule.Alert == "" || rule.For == "" || rule.Annotations["summary"] == "" {
+				t.Errorf("rule %+v lacks a name, a for: or a summary", rule)
+			}
+			check("alert "+rule.Alert, rule.Expr)
+		}
+	}
+	targets := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			targets++
+			check("panel "+p.Title, tg.Expr)
+		}
+	}
+	if alerts < 5 || targets < 8 {
+		t.Fatalf("%d alerts and %d panel queries read: want the whole files", alerts, targets)
 	}
 }
