@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -141,10 +142,19 @@ var (
 func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc; ch <- queueAgeDesc }
 
 func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	// Every lane is reported, as zeros until asynq first holds a task of
+	// it: the OTP queue would otherwise appear with the first OTP, and an
+	// OTP is sent only when a KYVS request matches.
+	existing, err := q.inspector.Queues()
+	if err != nil {
+		return // Redis unreachable: sandesh_redis_up says so
+	}
 	for _, p := range store.Priorities {
-		info, err := q.inspector.GetQueueInfo(string(p))
-		if err != nil {
-			continue // a queue that never held a task does not exist yet
+		info := &asynq.QueueInfo{}
+		if slices.Contains(existing, string(p)) {
+			if info, err = q.inspector.GetQueueInfo(string(p)); err != nil {
+				continue
+			}
 		}
 		for state, n := range map[string]int{
 			"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
