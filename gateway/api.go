@@ -133,18 +133,24 @@ func (s *server) createKey(c *fiber.Ctx) error {
 	if err != nil {
 		return apiError(err)
 	}
-	return created(c, fiber.Map{"id": k.ID, "key": clear, "role": k.Role, "name": k.Name,
-		"center_id": k.CenterID, "created_at": k.CreatedAt})
+	out := fiber.Map{"id": k.ID, "key": clear, "role": k.Role, "name": k.Name, "created_at": k.CreatedAt}
+	if k.CenterID != "" { // present for centre keys only, as openapi.yaml says
+		out["center_id"] = k.CenterID
+	}
+	return created(c, out)
 }
 
 // keyView is a key as GET /v1/admin/keys shows it: never the key or its
-// hash; revoked_at null while it works.
+// hash; center_id null but for centre keys, revoked_at null while it works.
 func keyView(k store.APIKey) fiber.Map {
-	var revoked any
+	var center, revoked any
+	if k.CenterID != "" {
+		center = k.CenterID
+	}
 	if !k.RevokedAt.IsZero() {
 		revoked = k.RevokedAt
 	}
-	return fiber.Map{"id": k.ID, "role": k.Role, "name": k.Name, "center_id": k.CenterID,
+	return fiber.Map{"id": k.ID, "role": k.Role, "name": k.Name, "center_id": center,
 		"created_at": k.CreatedAt, "revoked_at": revoked}
 }
 

