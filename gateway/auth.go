@@ -47,7 +47,9 @@ func (s *server) authenticateKey(ctx context.Context, key string) (Caller, error
 }
 
 // wrongKeysPerMinute is how many refused keys one address may send a
-// minute to one web process before they are answered 429.
+// minute to one web process (in memory: a flood of junk costs Redis
+// nothing, and bad input changes nothing there) before they are
+// answered 429.
 const wrongKeysPerMinute = 60
 
 // wrongKey answers a key that was presented and refused: 401, or 429
@@ -59,13 +61,13 @@ const wrongKeysPerMinute = 60
 // per minute is logged at warn, with how many of the minute before were
 // not.
 func (s *server) wrongKey(ctx context.Context) error {
-	from := clientAddr(ctx)
-	log, unlogged, wait := s.wrongKeys.note(from, time.Now())
-	if log {
-		s.log.Warn("API key refused; more from this address this minute are not logged", "from", from, "not_logged_before", unlogged)
+	from, now := clientAddr(ctx), time.Now()
+	w := s.wrongKeys.note(from, now)
+	if w.first {
+		s.log.Warn("API key refused; more from this address this minute are not logged", "from", from, "not_logged_before", max(w.prev-1, 0))
 	}
-	if wait > 0 {
-		return &RateLimitedError{RetryAfter: wait}
+	if w.n > wrongKeysPerMinute {
+		return &RateLimitedError{RetryAfter: w.ends.Sub(now)}
 	}
 	return errUnauthorized
 }

@@ -36,7 +36,7 @@ type Gateway struct {
 	publicURL       string
 	cards           *card.Renderer
 	mobiles         *memo.Map[string] // numbers as typed → E.164
-	limitLogs       *limitLog         // when "reply limit reached" is logged
+	limitLogs       *windows          // when "reply limit reached" is logged: first per mobile per reply window
 }
 
 // Deps are what New needs; Metrics and Logger may be nil.
@@ -89,7 +89,7 @@ func New(d Deps) *Gateway {
 		store: d.Store, keys: d.Keys, dispatch: d.Dispatch, templates: d.Templates, metrics: d.Metrics,
 		log: d.Logger, languages: d.Languages, location: d.Location, region: d.Region, now: d.Now, verifierPerHour: d.VerifierPerHour,
 		publicURL: strings.TrimSuffix(d.PublicURL, "/"), cards: cards, mobiles: memo.New[string](mobilesKept),
-		limitLogs: newLimitLog(replyWindow, mobilesKept),
+		limitLogs: newWindows(replyWindow, mobilesKept),
 	}
 }
 

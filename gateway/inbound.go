@@ -93,9 +93,9 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 			g.log.Error("inbound message not answered yet", "message_id", got.Message.ID, "err", err)
 		}
 	default:
-		if log, held := g.limitLogs.note(mobile, g.now()); log {
+		if w := g.limitLogs.note(mobile, g.now()); w.first {
 			g.log.Warn("reply limit reached: not answering; this mobile's next refusals in the reply window are not logged",
-				"mobile", MaskMobile(mobile), "keyword", cmd.Keyword, "not_logged_before", held)
+				"mobile", MaskMobile(mobile), "keyword", cmd.Keyword, "not_logged_before", max(w.prev-1, 0))
 		}
 	}
 	return nil

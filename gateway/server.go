@@ -63,8 +63,8 @@ type server struct {
 	ussd *ussd.Menu
 	opts ServerOptions
 	log  *slog.Logger
-	// wrongKeys: when a refused key is logged or answered 429 (wrongKey).
-	wrongKeys *wrongKeys
+	// wrongKeys counts refused keys per source address a minute (wrongKey).
+	wrongKeys *windows
 }
 
 // NewServer binds the flows to HTTP routes.
@@ -96,7 +96,7 @@ func newServer(gw *Gateway, opts ServerOptions) (*server, *fiber.App) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{gw: gw, ussd: gw.USSDMenu(), opts: opts, log: opts.Logger, wrongKeys: newWrongKeys(wrongKeysPerMinute, 10_000)}
+	s := &server{gw: gw, ussd: gw.USSDMenu(), opts: opts, log: opts.Logger, wrongKeys: newWindows(time.Minute, 10_000)}
 	app := fiber.New(fiber.Config{
 		AppName:               "sandesh",
 		BodyLimit:             readLimit,
