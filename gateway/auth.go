@@ -24,24 +24,31 @@ var errUnauthorized = newAPIErr(http.StatusUnauthorized, "unauthorized", "A vali
 // authenticate resolves the presented key: the bootstrap admin key from
 // config, else a stored key.
 func (s *server) authenticate(c *fiber.Ctx) (Caller, error) {
-	return s.authenticateKey(c.UserContext(), bearer(c))
+	return s.authenticateFrom(c.UserContext(), bearer(c), c.IP())
 }
 
-// authenticateKey resolves an API key however it was presented. A key
-// presented and refused is counted against its sender (wrongKey).
+// authenticateKey resolves an API key typed into a page's sign-in form;
+// the page's routes put the sender's address in ctx (withClientAddr).
 func (s *server) authenticateKey(ctx context.Context, key string) (Caller, error) {
+	return s.authenticateFrom(ctx, key, clientAddr(ctx))
+}
+
+// authenticateFrom resolves an API key however it was presented. A key
+// presented and refused is counted against its sender's address from
+// (wrongKey).
+func (s *server) authenticateFrom(ctx context.Context, key, from string) (Caller, error) {
 	if key == "" {
 		return Caller{}, errUnauthorized
 	}
 	if len(key) > 200 {
-		return Caller{}, s.wrongKey(ctx)
+		return Caller{}, s.wrongKey(from)
 	}
 	if s.opts.AdminKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.AdminKey)) == 1 {
 		return Caller{KeyID: "admin", Name: "bootstrap admin key", Role: store.RoleAdmin}, nil
 	}
 	who, err := s.gw.Authenticate(ctx, key)
 	if errors.Is(err, ErrNotFound) {
-		return Caller{}, s.wrongKey(ctx)
+		return Caller{}, s.wrongKey(from)
 	}
 	return who, err
 }
@@ -60,8 +67,8 @@ const wrongKeysPerMinute = 60
 // 192-bit key is nil anyway) and the log: the first refusal per address
 // per minute is logged at warn, with how many of the minute before were
 // not.
-func (s *server) wrongKey(ctx context.Context) error {
-	from, now := clientAddr(ctx), time.Now()
+func (s *server) wrongKey(from string) error {
+	now := time.Now()
 	w := s.wrongKeys.note(from, now)
 	if w.first {
 		s.log.Warn("API key refused; more from this address this minute are not logged", "from", from, "not_logged_before", max(w.prev-1, 0))
@@ -75,7 +82,7 @@ func (s *server) wrongKey(ctx context.Context) error {
 type clientAddrKey struct{}
 
 // withClientAddr puts the request's source address in its context, for
-// what runs without the fiber context (the pages' sign-in).
+// the pages' sign-in, which runs without the fiber context.
 func withClientAddr(c *fiber.Ctx) error {
 	c.SetUserContext(context.WithValue(c.UserContext(), clientAddrKey{}, c.IP()))
 	return c.Next()

@@ -107,7 +107,7 @@ func newServer(gw *Gateway, opts ServerOptions) (*server, *fiber.App) {
 		ErrorHandler:          s.errorHandler,
 	})
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
-	app.Use(strictFraming, withClientAddr)
+	app.Use(strictFraming)
 	app.Use(dropOddRequestID, requestid.New())
 	app.Use(s.accessLog)
 	app.Use(limitBody)
@@ -195,6 +195,9 @@ func (s *server) accessLog(c *fiber.Ctx) error {
 // mountPages serves the web pages: /verify and /support always,
 // /simulator when asked.
 func (s *server) mountPages(app *fiber.App) {
+	// Their sign-in forms count refused keys by the sender's address.
+	app.Use("/verify", withClientAddr)
+	app.Use("/support", withClientAddr)
 	secure := strings.HasPrefix(s.opts.PublicURL, "https://")
 	page, err := verify.New(verifyBackend{s}, s.gw.languages, secure)
 	if err != nil {

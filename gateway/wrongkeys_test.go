@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -23,6 +24,10 @@ func TestWrongKeysAreThrottledAndLoggedOnce(t *testing.T) {
 	}
 	if h := headersOf(t, r.url+"/v1/support/messages?mobile=9876543210", map[string]string{"Authorization": "Bearer " + wrong}); h.Get("Retry-After") == "" {
 		t.Fatalf("429 without Retry-After: %v", h)
+	}
+	// The console's sign-in form counts against the same address.
+	if code, _ := newPage(t, r.url).signIn(wrong); code != http.StatusTooManyRequests {
+		t.Fatalf("console sign-in with a wrong key past the allowance: %d, want 429", code)
 	}
 	r.must(t, 200, "GET", "/v1/support/messages?mobile=9876543210", support, nil)
 	if code, _ := r.api(t, "GET", "/v1/support/messages?mobile=9876543210", "", nil); code != 401 {
