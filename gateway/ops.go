@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"sandesh/gateway/pages/webpage"
 	"sandesh/store"
 )
 
@@ -81,10 +82,7 @@ const queueMonitorCSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; 
 // queueMonitorHeaders gives the queue monitor the security headers of the
 // other pages.
 func queueMonitorHeaders(c *fiber.Ctx) error {
-	c.Set("Content-Security-Policy", queueMonitorCSP)
-	c.Set("X-Frame-Options", "DENY")
-	c.Set("X-Content-Type-Options", "nosniff")
-	c.Set("Referrer-Policy", "no-referrer")
+	webpage.SecurityHeaders(c, queueMonitorCSP)
 	return c.Next()
 }
 

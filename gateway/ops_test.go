@@ -67,21 +67,10 @@ func TestReadyzWithRedisDown(t *testing.T) {
 	}
 }
 
-// headersOf answers GET path with header set, and the response's headers.
+// headersOf answers GET url with header set: the response's headers.
 func headersOf(t *testing.T, url string, header map[string]string) http.Header {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := send(t, http.MethodGet, url, "", "", header)
 	return resp.Header
 }
 

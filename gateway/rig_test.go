@@ -219,6 +219,13 @@ func (r *rig) message(t *testing.T, id string) store.Message {
 // do sends a request and returns status and body.
 func do(t *testing.T, method, url, contentType, body string, header map[string]string) (int, string) {
 	t.Helper()
+	resp, b := send(t, method, url, contentType, body, header)
+	return resp.StatusCode, b
+}
+
+// send is do that also gives the response (its body already read).
+func send(t *testing.T, method, url, contentType, body string, header map[string]string) (*http.Response, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -235,7 +242,7 @@ func do(t *testing.T, method, url, contentType, body string, header map[string]s
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 // tripHook is a Redis hook that sees every round trip (a command, or a
