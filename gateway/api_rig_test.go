@@ -92,9 +92,10 @@ func (r *rig) newBeneficiary(t *testing.T, name, mobile, lang string) string {
 // today is the programme's date, as the gateway sees it.
 func (r *rig) today() string { return r.gw.today() }
 
-func (r *rig) tomorrow() string {
-	return r.gw.now().In(r.gw.location).AddDate(0, 0, 1).Format(time.DateOnly)
-}
+func (r *rig) tomorrow() string { return r.daysOn(1) }
+
+// daysOn is the programme's date n days after today.
+func (r *rig) daysOn(n int) string { return r.gw.daysAgo(-n) }
 
 // smsTo waits for the n-th SMS (1-based) the double received for mobile.
 func (r *rig) smsTo(t *testing.T, mobile string, n int) twiliotest.Message {

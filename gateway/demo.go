@@ -10,7 +10,7 @@ import (
 
 // demoData is what a newcomer finds: three centres, ten beneficiaries on
 // six mobiles in all three languages, some booked for today, some with
-// doses already recorded.
+// doses recorded in the past months.
 var demoCenters = []CenterInput{
 	{ID: "C1", Name: "PHC Aundh", District: "Pune", State: "Maharashtra", Pincode: "411007"},
 	{ID: "C2", Name: "UPHC Kothrud", District: "Pune", State: "Maharashtra", Pincode: "411038"},
@@ -20,7 +20,7 @@ var demoCenters = []CenterInput{
 type demoPerson struct {
 	Registration
 	book   string   // centre to book today, "" for none
-	walkIn []string // vaccines already given, as walk-ins at C2
+	walkIn []string // vaccines already given, as walk-ins at C2 (pastDoseAgo)
 }
 
 var demoPeople = []demoPerson{
@@ -35,6 +35,12 @@ var demoPeople = []demoPerson{
 	{Registration: Registration{Name: "Fatima Shaikh", Mobile: "9876500005", BirthYear: 1995, Gender: "F", Language: "hi"}},
 	{Registration: Registration{Name: "Joseph D'Souza", Mobile: "9876500006", BirthYear: 1950, Gender: "M", Language: "en"}, walkIn: []string{"COVISHIELD", "COVISHIELD", "COVISHIELD"}},
 }
+
+// pastDoseAgo is how many days ago dose i (from 0) of n already given
+// was: the last 100 days ago, each earlier one 200 days before the next,
+// so that every gap of the schedule, the precaution dose's too, has passed
+// and the demo's bookings for today are open.
+func pastDoseAgo(i, n int) int { return 100 + 200*(n-1-i) }
 
 // DemoRoles are the roles a demo key is printed for.
 var DemoRoles = []store.Role{store.RoleAdmin, store.RoleRegistry, store.RoleCenter, store.RoleVerifier, store.RoleSupport}
@@ -89,8 +95,8 @@ func (g *Gateway) loadDemoData(ctx context.Context) error {
 			return fmt.Errorf("demo beneficiary %s: %w", p.Name, err)
 		}
 		for i, vaccine := range p.walkIn {
-			if _, err := g.RecordDose(ctx, "C2", DoseInput{BeneficiaryID: b.ID, Vaccine: vaccine,
-				Batch: fmt.Sprintf("DEMO-%d", i+1)}, nil); err != nil {
+			if _, err := g.recordDose(ctx, "C2", DoseInput{BeneficiaryID: b.ID, Vaccine: vaccine,
+				Batch: fmt.Sprintf("DEMO-%d", i+1)}, g.daysAgo(pastDoseAgo(i, len(p.walkIn))), nil); err != nil {
 				return fmt.Errorf("demo dose for %s: %w", p.Name, err)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 
 	"sandesh/store"
 	"sandesh/templates"
+	"sandesh/vaccines"
 )
 
 // Vaccination statuses, as verifiers and the confirmation SMS show them.
@@ -20,18 +21,12 @@ const (
 	FullyVaccinated     = "FULLY_VACCINATED"
 )
 
-// fullCourse is how many doses of each vaccine make a person fully
-// vaccinated; doses after that are precaution doses.
-var fullCourse = map[string]int{
-	"COVISHIELD": 2, "COVAXIN": 2, "SPUTNIK_V": 2, "CORBEVAX": 2, "ZYCOV_D": 3, "SPUTNIK_LIGHT": 1,
-}
-
 // courseLength is the full course of the vaccine a person started with.
 func courseLength(doses []store.Dose) int {
 	if len(doses) == 0 {
 		return 0
 	}
-	return fullCourse[doses[0].Vaccine]
+	return vaccines.Course(doses[0].Vaccine)
 }
 
 // VaccinationStatus derives a person's status from their doses.
@@ -62,14 +57,16 @@ func (g *Gateway) VerifyCode(ctx context.Context, centerID, apptID, code string)
 	return codeErr("verify code", err)
 }
 
-// codeErr keeps the code rules' answers as they are and wraps the rest.
+// codeErr keeps the code and schedule rules' answers as they are and
+// wraps the rest.
 func codeErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var mismatch *store.CodeMismatchError
 	var answered *store.AnsweredError
-	if errors.As(err, &mismatch) || errors.As(err, &answered) {
+	var early *store.TooEarlyError
+	if errors.As(err, &mismatch) || errors.As(err, &answered) || errors.As(err, &early) {
 		return err
 	}
 	return storeErr(op, err)
@@ -108,12 +105,18 @@ type DoseResult struct {
 // a repeat of the request gets the first outcome (Replayed set) and
 // changes nothing.
 func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput, idem *store.IdempotencyKey) (DoseResult, error) {
+	return g.recordDose(ctx, centerID, in, g.today(), idem)
+}
+
+// recordDose is RecordDose of a dose given on date: today, except for the
+// demo's (and tests') history.
+func (g *Gateway) recordDose(ctx context.Context, centerID string, in DoseInput, date string, idem *store.IdempotencyKey) (DoseResult, error) {
 	if err := matches("beneficiary_id", in.BeneficiaryID, beneficiaryID, "14 digits"); err != nil {
 		return DoseResult{}, err
 	}
 	vaccine := strings.ToUpper(strings.TrimSpace(in.Vaccine))
-	if _, ok := fullCourse[vaccine]; !ok {
-		return DoseResult{}, invalid("vaccine", "vaccine must be one of COVISHIELD, COVAXIN, SPUTNIK_V, CORBEVAX, ZYCOV_D, SPUTNIK_LIGHT.")
+	if !vaccines.Known(vaccine) {
+		return DoseResult{}, invalid("vaccine", "vaccine must be one of %s.", strings.Join(vaccines.Names(), ", "))
 	}
 	if err := matches("batch", in.Batch, batchPattern, "1 to 20 letters, digits or -"); err != nil {
 		return DoseResult{}, err
@@ -126,8 +129,8 @@ func (g *Gateway) RecordDose(ctx context.Context, centerID string, in DoseInput,
 			return DoseResult{}, ErrForbidden
 		}
 	}
-	nd := store.NewDose{BeneficiaryID: in.BeneficiaryID, Vaccine: vaccine, Batch: in.Batch, Date: g.today(),
-		Course: fullCourse, Idempotency: idem}
+	nd := store.NewDose{BeneficiaryID: in.BeneficiaryID, Vaccine: vaccine, Batch: in.Batch, Date: date,
+		Idempotency: idem}
 	if in.AppointmentID != "" {
 		if !recordID.MatchString(in.AppointmentID) {
 			return DoseResult{}, invalid("appointment_id", "appointment_id is not an appointment id.")

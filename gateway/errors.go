@@ -47,6 +47,7 @@ var domainErrors = []struct {
 	{store.ErrWrongPerson, http.StatusConflict, "wrong_beneficiary", "The appointment is for another beneficiary."},
 	{store.ErrNotActive, http.StatusConflict, "not_active", "The appointment is cancelled or already used."},
 	{store.ErrWrongDate, http.StatusConflict, "wrong_date", "The appointment is not for today."},
+	{store.ErrDosedToday, http.StatusConflict, "already_dosed_today", "A dose is already recorded for this beneficiary today."},
 	{store.ErrCodeLocked, http.StatusLocked, "code_locked", "Too many wrong codes; support can send a fresh code."},
 	{store.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "idempotency_mismatch", "This Idempotency-Key was used with a different request."},
 	{store.ErrIdempotencyRunning, http.StatusConflict, "in_progress", "A request with this Idempotency-Key is still running; retry shortly."},
@@ -77,6 +78,12 @@ func apiError(err error) *apiErr {
 	if errors.As(err, &otpMismatch) {
 		e := newAPIErr(http.StatusUnprocessableEntity, "otp_mismatch", "The OTP does not match.")
 		e.Extra = map[string]any{"attempts_left": otpMismatch.AttemptsLeft}
+		return e
+	}
+	var early *store.TooEarlyError
+	if errors.As(err, &early) {
+		e := newAPIErr(http.StatusConflict, "too_early", "The next dose opens on "+early.OpensOn+".")
+		e.Extra = map[string]any{"opens_on": early.OpensOn}
 		return e
 	}
 	var limited *RateLimitedError

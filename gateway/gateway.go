@@ -278,7 +278,7 @@ var storeRules = []error{
 	store.ErrExists, store.ErrMobileLimit, store.ErrAlreadyBooked, store.ErrWrongCenter,
 	store.ErrNotActive, store.ErrWrongDate, store.ErrCodeLocked, store.ErrWrongPerson,
 	store.ErrIdempotencyMismatch, store.ErrIdempotencyRunning,
-	store.ErrOTPExpired, store.ErrOTPOtherCaller,
+	store.ErrOTPExpired, store.ErrOTPOtherCaller, store.ErrDosedToday,
 }
 
 // storeErr turns a store failure into a domain error: a missing record is

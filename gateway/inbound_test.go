@@ -71,11 +71,7 @@ func inboundFixtures(t *testing.T, r *rig) (a, b string) {
 	}
 	book(reg("आशा पाटील", "9876543210", "mr"))
 	done := reg("Priya Sharma", "9876543220", "en")
-	for range 2 {
-		if _, err := r.gw.RecordDose(ctx, "C1", DoseInput{BeneficiaryID: done, Vaccine: "COVISHIELD", Batch: "B1"}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r.givenDoses(t, done, "COVISHIELD", "COVISHIELD")
 	book(reg("Rahul Sharma", "9876543220", "en"))
 	reg("Neha Sharma", "9876543220", "en")
 	return "+919876543210", "+919876543220"

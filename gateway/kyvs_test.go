@@ -29,11 +29,7 @@ func kyvsFixtures(t *testing.T, r *rig) (v1, v2 string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for range p.doses {
-			if _, err := r.gw.RecordDose(ctx, "C1", DoseInput{BeneficiaryID: b.ID, Vaccine: "COVISHIELD", Batch: "B1"}, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
+		r.givenDoses(t, b.ID, slices.Repeat([]string{"COVISHIELD"}, p.doses)...)
 	}
 	return r.newKeyNamed(t, "verifier", "Indian Railways"), r.newKeyNamed(t, "verifier", "Tata Travels")
 }

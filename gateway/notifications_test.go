@@ -75,7 +75,7 @@ func TestOwedSMSAreNotLost(t *testing.T) {
 	}
 	sweep("dose_confirmation")
 
-	a2, err := r.store.BookAppointment(ctx, store.Appointment{BeneficiaryID: b.ID, CenterID: "C1", Date: r.tomorrow(), Slot: "09:00-11:00", Dose: 2}, "5931", r.today())
+	a2, err := r.store.BookAppointment(ctx, store.Appointment{BeneficiaryID: b.ID, CenterID: "C1", Date: r.daysOn(28), Slot: "09:00-11:00", Dose: 2}, "5931", r.today()) // COVAXIN: 28 days on
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestOwedSMSAreNotLost(t *testing.T) {
 	sweep("cancellation") // the slip of a cancelled booking is no longer owed
 
 	// Two sweepers at once send each owed SMS once.
-	if _, err := r.store.BookAppointment(ctx, store.Appointment{BeneficiaryID: b.ID, CenterID: "C1", Date: r.tomorrow(), Slot: "09:00-11:00", Dose: 2}, "6042", r.today()); err != nil {
+	if _, err := r.store.BookAppointment(ctx, store.Appointment{BeneficiaryID: b.ID, CenterID: "C1", Date: r.daysOn(28), Slot: "09:00-11:00", Dose: 2}, "6042", r.today()); err != nil {
 		t.Fatal(err)
 	}
 	before := len(r.outbound(t, b.Mobile))

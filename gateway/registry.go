@@ -338,4 +338,9 @@ func (g *Gateway) cancellation(b store.Beneficiary, c store.Center, a store.Appo
 }
 
 // today is the programme's date now.
-func (g *Gateway) today() string { return g.now().In(g.location).Format(time.DateOnly) }
+func (g *Gateway) today() string { return g.daysAgo(0) }
+
+// daysAgo is the programme's date n days before today.
+func (g *Gateway) daysAgo(n int) string {
+	return g.now().In(g.location).AddDate(0, 0, -n).Format(time.DateOnly)
+}

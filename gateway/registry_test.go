@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -64,6 +65,12 @@ func TestBookVerifyDose(t *testing.T) {
 		t.Fatalf("used appointment = %v", got)
 	}
 
+	// COVISHIELD's second dose opens 84 days on: a booking before is refused.
+	if got := r.must(t, 409, "POST", "/v1/appointments", registry, map[string]any{
+		"beneficiary_id": id, "center_id": "C1", "date": r.daysOn(83), "slot": "11:00-13:00", "dose": 2}); got["error"] != "too_early" || got["opens_on"] != r.daysOn(84) {
+		t.Fatalf("booking dose 2 a day early = %v", got)
+	}
+	r.advance(84 * day)
 	appt2 := r.must(t, 201, "POST", "/v1/appointments", registry, map[string]any{
 		"beneficiary_id": id, "center_id": "C1", "date": r.today(), "slot": "11:00-13:00", "dose": 2})["id"].(string)
 	code2 := codeIn(t, r.smsTo(t, "+919876543210", 3).Body)
@@ -89,13 +96,33 @@ func TestWalkIn(t *testing.T) {
 	r.newCenter(t, "C1")
 	c1 := r.newKey(t, "center", "C1")
 	id := r.newBeneficiary(t, "रमेश कुमार", "+91 98765 43211", "hi")
-	for i, want := range []string{"PARTIALLY_VACCINATED", "FULLY_VACCINATED", "FULLY_VACCINATED"} {
-		d := r.must(t, 201, "POST", "/v1/doses", c1, map[string]any{
-			"beneficiary_id": id, "vaccine": "COVAXIN", "batch": "B-1"})
-		if d["dose"] != float64(i+1) || d["status"] != want || d["precaution"] != (i == 2) {
-			t.Fatalf("walk-in dose %d = %v, want %s", i+1, d, want)
+	walkIn := map[string]any{"beneficiary_id": id, "vaccine": "COVAXIN", "batch": "B-1"}
+	n := 0 // doses recorded
+	for i, step := range []struct {
+		after  time.Duration // since the dose before
+		status int
+		want   string // the beneficiary's status, or the refusal
+	}{
+		{0, 201, "PARTIALLY_VACCINATED"},
+		{0, 409, "already_dosed_today"},
+		{27 * day, 409, "too_early"}, // COVAXIN: 28 days
+		{day, 201, "FULLY_VACCINATED"},
+		{181 * day, 409, "too_early"}, // a precaution dose: 182 days
+		{day, 201, "FULLY_VACCINATED"},
+	} {
+		r.advance(step.after)
+		d := r.must(t, step.status, "POST", "/v1/doses", c1, walkIn)
+		if step.status != 201 {
+			if d["error"] != step.want || (step.want == "too_early" && d["opens_on"] != r.daysOn(1)) {
+				t.Fatalf("step %d: %v, want %s opening tomorrow", i, d, step.want)
+			}
+			continue
 		}
-		contains(t, r.smsTo(t, "+919876543211", i+1).Body, d["certificate_id"].(string), want, "रमेश कुमार")
+		n++
+		if d["status"] != step.want || d["dose"] != float64(n) || d["precaution"] != (n == 3) {
+			t.Fatalf("walk-in dose %d = %v, want %s", n, d, step.want)
+		}
+		contains(t, r.smsTo(t, "+919876543211", n).Body, d["certificate_id"].(string), step.want, "रमेश कुमार")
 	}
 
 	// A booked beneficiary is vaccinated through the booking: a walk-in
@@ -230,7 +257,15 @@ func TestIdempotentDose(t *testing.T) {
 	if b := r.must(t, 200, "GET", "/v1/beneficiaries/"+id, adminKey, nil); b["doses"] != float64(1) {
 		t.Fatalf("doses recorded = %v, want 1", b["doses"])
 	}
-	// Parallel repeats: still one dose and one SMS.
+	// A second dose the same day is refused; the first's repeat still replays.
+	if got := r.must(t, 409, "POST", "/v1/doses", c1, body, "Idempotency-Key", "dose-1b"); got["error"] != "already_dosed_today" {
+		t.Fatalf("second dose today = %v", got)
+	}
+	if again := r.must(t, 201, "POST", "/v1/doses", c1, body, "Idempotency-Key", "dose-1"); fmt.Sprint(first) != fmt.Sprint(again) {
+		t.Fatalf("repeat after a refusal answered %v, first was %v", again, first)
+	}
+	// Parallel repeats, once the next dose opens: still one dose and one SMS.
+	r.advance(84 * day)
 	var wg sync.WaitGroup
 	for range 5 {
 		wg.Go(func() { r.api(t, "POST", "/v1/doses", c1, body, "Idempotency-Key", "dose-2") })

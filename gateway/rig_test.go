@@ -108,6 +108,20 @@ func (r *rig) logged() []string {
 // advance moves the store's and the gateway's clock on by d.
 func (r *rig) advance(d time.Duration) { r.clock.Add(int64(d)) }
 
+const day = 24 * time.Hour
+
+// givenDoses records vaccines as walk-ins at C1 given in the past months
+// (the demo's pastDoseAgo), so that the schedule lets each one in.
+func (r *rig) givenDoses(t testing.TB, benID string, vaccines ...string) {
+	t.Helper()
+	for i, v := range vaccines {
+		if _, err := r.gw.recordDose(context.Background(), "C1", DoseInput{BeneficiaryID: benID, Vaccine: v, Batch: "B1"},
+			r.gw.daysAgo(pastDoseAgo(i, len(vaccines))), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func newRig(t testing.TB) *rig { return newRigWith(t, nil) }
 
 // newRigWith is newRig with server options changed by opt.

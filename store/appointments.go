@@ -72,15 +72,19 @@ func (a Appointment) AttemptsLeft() int { return max(0, MaxCodeAttempts-a.Attemp
 // With an idempotency key (KEYS[7], given with a slip) the answers are
 // kept with the step, in the idempotency middleware's form, and a repeat
 // gets the first answer back.
-// KEYS: beneficiary, appointment, owed, [slip's record, history, pending,
-// [idempotency]]. ARGV: 1 today, 2 appointment id, 3 date, 4 notification,
-// 5 now ms, 6 the appointment's field count, its field pairs, then the
+// A date before the next dose opens is refused (scheduleLua), and that
+// refusal, which changed nothing, is not kept.
+// KEYS: beneficiary, appointment, owed, slip's record, history, pending,
+// idempotency ("" for each of the last four not given; the idempotency key
+// only with a slip), doses. ARGV: 1 today, 2 appointment id, 3 date,
+// 4 notification, 5 now ms, 6 the appointment's field count, 7 the
+// schedule table for the date (scheduleTable), the field pairs, then the
 // fingerprint (empty without a key), its TTL ms, the status and body kept
 // when booked and when already booked, then with a slip its id, retention
 // ms, history limit and field pairs.
-var bookScript = redis.NewScript(recordMessageLua + oweOrRecordLua + keptAnswersLua + `
+var bookScript = redis.NewScript(recordMessageLua + oweOrRecordLua + keptAnswersLua + scheduleLua + `
 local n = tonumber(ARGV[6])
-local at = 7 + n
+local at = 8 + n
 local seen = answered(KEYS[7], at)
 if seen then return seen end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -90,7 +94,9 @@ if active and active ~= '' and adate and adate >= ARGV[1] then
   keep(KEYS[7], at, false)
   return 0
 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 7, 6 + n))
+local closed = next_dose_closed(KEYS[8], ARGV[7])
+if closed then return closed end
+redis.call('HSET', KEYS[2], unpack(ARGV, 8, 7 + n))
 redis.call('HSET', KEYS[1], 'active_appt', ARGV[2], 'active_date', ARGV[3])
 owe_or_record(at + 6, ARGV[4])
 keep(KEYS[7], at, true)
@@ -126,7 +132,7 @@ end
 // (KEYS[3]) for a sweeper.
 const oweOrRecordLua = `
 local function owe_or_record(at, debt)
-  if KEYS[4] then
+  if KEYS[4] and KEYS[4] ~= '' then
     record_message(KEYS[4], KEYS[5], ARGV[at], ARGV[at + 1], ARGV[at + 2], {unpack(ARGV, at + 3)})
     redis.call('ZADD', KEYS[6], ARGV[5], ARGV[at])
   else
@@ -167,18 +173,23 @@ func (s *Store) Book(ctx context.Context, a Appointment, code, today string, sli
 		"slot", a.Slot, "dose", a.Dose, "status", string(a.Status), "attempts", 0,
 		"code_sealed", sealed, "code_hash", s.codeHash.sum(a.ID, code),
 		"created_at", now.UnixMilli(), "updated_at", now.UnixMilli()}
+	schedule, err := scheduleTable(a.Date)
+	if err != nil {
+		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
+	}
 	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(a.ID), s.notificationsKey()}
-	args := append([]any{today, a.ID, a.Date, SlipNotification(a.ID), now.UnixMilli(), len(fields)}, fields...)
+	args := append([]any{today, a.ID, a.Date, SlipNotification(a.ID), now.UnixMilli(), len(fields), schedule}, fields...)
 	msgKeys, msgArgs, msgID, err := s.owedMessage(a, slip, now)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	keys = append(keys, msgKeys...)
 	idemKeys, idemArgs, err := s.keptAnswers(a, msgID, slip != nil, idem, answers)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	keys, args = append(keys, idemKeys...), append(append(args, idemArgs...), msgArgs...)
+	keys = append(append(keys, padded(msgKeys, 3)...), padded(idemKeys, 1)...)
+	keys = append(keys, s.dosesKey(a.BeneficiaryID))
+	args = append(append(args, idemArgs...), msgArgs...)
 	res, err := s.sendPath(ctx, bookScript, keys, args...).Result()
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
@@ -204,7 +215,8 @@ func (s *Store) keptAnswers(a Appointment, msgID string, withSMS bool, idem *Ide
 }
 
 // stepResult reads the answer of a booking's or a cancel's step: 1 done,
-// -1 no such record, 0 refused, or an answer about its idempotency key.
+// -1 no such record, 0 refused, a booking too early, or an answer about its
+// idempotency key.
 func stepResult(res any, refusal error) error {
 	switch v := res.(type) {
 	case int64:
@@ -216,9 +228,21 @@ func stepResult(res any, refusal error) error {
 		}
 		return nil
 	case []any:
+		if err, ok := scheduleRefusal(v); ok {
+			return err
+		}
 		return idempotencyAnswer(v)
 	}
 	return fmt.Errorf("unexpected answer %v", res)
+}
+
+// padded is keys, or n empty slots in their place when there are none: a
+// script's optional keys keep their places for the ones after them.
+func padded(keys []string, n int) []string {
+	if len(keys) > 0 {
+		return keys
+	}
+	return make([]string, n)
 }
 
 // idempotencyAnswer reads a step's answer about a key seen before.

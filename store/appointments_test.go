@@ -511,17 +511,19 @@ func TestRecordDoseWalkIn(t *testing.T) {
 	ben := mustBeneficiary(t, s, "+919876543210")
 	other := mustBeneficiary(t, s, "+919876543211")
 	certs := map[string]bool{}
+	days := courseDays(t, 3)
 	for _, tc := range []struct {
 		ben     string
 		vaccine string
+		date    string
 		want    int
 	}{
-		{ben.ID, "Covishield", 1},
-		{ben.ID, "Covishield", 2},
-		{other.ID, "Covaxin", 1},
-		{ben.ID, "Corbevax", 3},
+		{ben.ID, "Covishield", days[0], 1},
+		{ben.ID, "Covishield", days[1], 2},
+		{other.ID, "Covaxin", days[1], 1},
+		{ben.ID, "Corbevax", days[2], 3},
 	} {
-		d, err := s.RecordDose(ctx, NewDose{BeneficiaryID: tc.ben, Vaccine: tc.vaccine, Batch: "B1", CenterID: testCenter, Date: testToday}, nil)
+		d, err := s.RecordDose(ctx, NewDose{BeneficiaryID: tc.ben, Vaccine: tc.vaccine, Batch: "B1", CenterID: testCenter, Date: tc.date}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -548,7 +550,7 @@ func TestRecordDoseWalkIn(t *testing.T) {
 		t.Fatalf("%d doses, want %d", len(got.Doses), len(wantVaccines))
 	}
 	for i, d := range got.Doses {
-		if d.Number != i+1 || d.Vaccine != wantVaccines[i] || !certs[d.CertificateID] || d.Date != testToday || d.CenterID != testCenter {
+		if d.Number != i+1 || d.Vaccine != wantVaccines[i] || !certs[d.CertificateID] || d.Date != days[i] || d.CenterID != testCenter {
 			t.Fatalf("dose %d = %+v", i+1, d)
 		}
 	}
@@ -563,7 +565,7 @@ func TestRecordDoseWithCode(t *testing.T) {
 	b := newBooked(t)
 	ctx := context.Background()
 	c := b.check()
-	nd := NewDose{BeneficiaryID: b.ben.ID, Check: &c, Vaccine: "Covishield", Batch: "B1", CenterID: testCenter, Date: testToday}
+	nd := NewDose{BeneficiaryID: b.ben.ID, Check: &c, Vaccine: "COVISHIELD", Batch: "B1", CenterID: testCenter, Date: testToday}
 	d, err := b.s.RecordDose(ctx, nd, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -595,7 +597,7 @@ func TestRecordDoseWithCode(t *testing.T) {
 		t.Fatalf("%d doses, want 1", len(ben.Doses))
 	}
 	// Completion freed the beneficiary for the next booking.
-	mustBook(t, b.s, b.ben.ID, "2025-04-10", otherCode, testToday)
+	mustBook(t, b.s, b.ben.ID, "2025-06-02", otherCode, testToday) // COVISHIELD's 84 days on
 }
 
 func TestRecordDoseRefusals(t *testing.T) {

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,8 +22,6 @@ type NewDose struct {
 	Date          string
 	// Mobile is the beneficiary's, where the confirmation goes.
 	Mobile string
-	// Course maps each vaccine to the doses that complete its course.
-	Course map[string]int
 	// Idempotency, when set, keeps the outcome for the request's repeats.
 	Idempotency *IdempotencyKey
 }
@@ -80,7 +76,9 @@ type DoseOutcome struct {
 // kept for the request's repeats — so a retry after a crash anywhere
 // either replays the outcome or does the work, and nothing waits for a
 // dead process. A walk-in is refused while a booking is active: recording
-// the dose without its code would get around the code and its lock.
+// the dose without its code would get around the code and its lock. The
+// schedule's rules (scheduleLua) come after the code's: one dose a day,
+// none before the next opens.
 //
 // KEYS: beneficiary, doses, certificate, owed, message, history, pending,
 // appointment (booked), idempotency (with a key).
@@ -88,10 +86,10 @@ type DoseOutcome struct {
 // 5 beneficiary id (check's ARGV), 6 now ms, 7 dose JSON, 8 certificate id,
 // 9 appointment id, 10 owed notification, 11 message id, 12 retention ms,
 // 13 history limit, 14 fingerprint (empty without a key), 15 its TTL ms,
-// 16 course table ";VACCINE=n;…", 17 '1' with confirmations, then for the
+// 16 schedule table (scheduleTable), 17 '1' with confirmations, then for the
 // partial and the full confirmation prefix, suffix and encoding and
 // segments by digits (8 each), then the message's other fields.
-var recordDoseScript = redis.NewScript(checkCodeLua + recordMessageLua + `
+var recordDoseScript = redis.NewScript(checkCodeLua + recordMessageLua + scheduleLua + `
 local fp = ARGV[14]
 if fp ~= '' then
   local h = redis.call('HMGET', KEYS[9], 'fp', 'outcome', 'status', 'body')
@@ -123,6 +121,9 @@ else
   local active = redis.call('HMGET', KEYS[1], 'active_appt', 'active_date')
   if active[1] and active[1] ~= '' and active[2] and active[2] >= ARGV[2] then return refuse({'booked'}) end
 end
+if dosed_on(KEYS[2], ARGV[2]) then return {'dosed_today'} end
+local closed = next_dose_closed(KEYS[2], ARGV[16])
+if closed then return closed end
 if redis.call('SET', KEYS[3], ARGV[5], 'NX') == false then return {'cert_taken'} end
 local now = ARGV[6]
 local dose = ARGV[7]
@@ -140,7 +141,7 @@ end
 local n = redis.call('RPUSH', KEYS[2], dose)
 local first = dose
 if n > 1 then first = redis.call('LINDEX', KEYS[2], 0) end
-local course = tonumber(string.match(ARGV[16], ';' .. cjson.decode(first).vaccine .. '=(%d+);')) or 0
+local course = tonumber(string.match(ARGV[16], ';' .. cjson.decode(first).vaccine .. '=(%d+):')) or 0
 local digits = #tostring(n)
 local msg, owed = ARGV[11], 0
 if ARGV[17] == '1' and digits <= 3 then
@@ -157,21 +158,6 @@ end
 keep({'outcome', 'ok', 'n', n, 'course', course, 'msg', msg, 'owed', owed, 'center', center, 'cert', ARGV[8], 'date', ARGV[2], 'at', now})
 return {'ok', n, course, msg, center, owed}
 `)
-
-// courseTable writes the course lengths as the dose script reads them.
-func courseTable(course map[string]int) string {
-	names := make([]string, 0, len(course))
-	for v := range course {
-		names = append(names, v)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteByte(';')
-	for _, v := range names {
-		fmt.Fprintf(&b, "%s=%d;", v, course[v])
-	}
-	return b.String()
-}
 
 // RecordDose appends a dose under a fresh certificate id, in one step with
 // everything that goes with it (see recordDoseScript). With a Check the code
@@ -197,13 +183,17 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 	d := Dose{Vaccine: nd.Vaccine, Batch: nd.Batch, Date: nd.Date, CenterID: nd.CenterID,
 		CertificateID: cert, RecordedAt: now}
 	msgID := newMessageID(now)
+	schedule, err := scheduleTable(nd.Date)
+	if err != nil {
+		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
+	}
 	// The appointment and idempotency slots stay "" (never touched) for a
 	// walk-in and a request without a key.
 	keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert),
 		s.notificationsKey(), s.messageKey(msgID), s.historyKey(nd.Mobile), s.pendingKey(), "", ""}
 	args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, now.UnixMilli(), "", cert, "",
 		ConfirmationNotification(nd.BeneficiaryID, cert, msgID), msgID, s.retention.Milliseconds(), s.historyLimit,
-		"", 0, courseTable(nd.Course), 0}
+		"", 0, schedule, 0}
 	if c := nd.Check; c != nil {
 		if !validID(c.AppointmentID) {
 			return DoseOutcome{}, ErrNotFound
@@ -262,6 +252,9 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 		return replayedDose(d, res[1])
 	case "ok":
 	default:
+		if err, ok := scheduleRefusal(res); ok {
+			return DoseOutcome{}, err
+		}
 		return DoseOutcome{}, codeOutcome(res)
 	}
 	n, _ := res[1].(int64)

@@ -9,10 +9,24 @@ import (
 	"time"
 )
 
-var testCourse = map[string]int{"COVISHIELD": 2, "ZYCOV_D": 3, "SPUTNIK_LIGHT": 1}
-
 // confirmTo renders a stand-in confirmation whose body names the status
 // and, through the step, the dose number, so a test sees what it chose.
+// courseDays are the dates of n doses of a test course, oldest first and
+// the last testToday: far enough apart that every gap, the precaution
+// dose's too, has passed.
+func courseDays(t *testing.T, n int) []string {
+	t.Helper()
+	today, err := time.Parse(time.DateOnly, testToday)
+	if err != nil {
+		t.Fatal(err)
+	}
+	days := make([]string, n)
+	for i := range days {
+		days[i] = today.AddDate(0, 0, -200*(n-1-i)).Format(time.DateOnly)
+	}
+	return days
+}
+
 func confirmTo(mobile string) Confirmations {
 	return func(cert string) (partial, full Confirmation, err error) {
 		for i, c := range []*Confirmation{&partial, &full} {
@@ -57,10 +71,11 @@ func TestRecordDoseRecordsItsConfirmationInTheSameStep(t *testing.T) {
 			if tc.owed {
 				confirm = nil
 			}
-			for _, v := range tc.vaccines {
+			days := courseDays(t, len(tc.vaccines))
+			for i, v := range tc.vaccines {
 				var err error
 				out, err = s.RecordDose(ctx, NewDose{BeneficiaryID: ben.ID, Vaccine: v, Batch: "B1", CenterID: testCenter,
-					Date: testToday, Mobile: ben.Mobile, Course: testCourse}, confirm)
+					Date: days[i], Mobile: ben.Mobile}, confirm)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -129,7 +144,7 @@ func TestRecordDoseIdempotent(t *testing.T) {
 	c := b.check()
 	c.Code = otherCode
 	wrong := NewDose{BeneficiaryID: b.ben.ID, Check: &c, Vaccine: "COVISHIELD", Date: testToday, Mobile: b.ben.Mobile,
-		Course: testCourse, Idempotency: key("k1", "wrong")}
+		Idempotency: key("k1", "wrong")}
 	// A wrong code spends an attempt; its repeat replays the refusal and spends none.
 	for i, wantReplay := range []bool{false, true, true} {
 		out, err := b.s.RecordDose(ctx, wrong, confirmTo(b.ben.Mobile))
@@ -152,8 +167,8 @@ func TestRecordDoseIdempotent(t *testing.T) {
 		t.Fatalf("first dose %+v, %v", first, err)
 	}
 	replayKey := key("k3", "walk")
-	walk := NewDose{BeneficiaryID: b.ben.ID, Vaccine: "COVISHIELD", Batch: "B2", CenterID: testCenter, Date: "2025-06-01",
-		Mobile: b.ben.Mobile, Course: testCourse, Idempotency: replayKey}
+	walk := NewDose{BeneficiaryID: b.ben.ID, Vaccine: "COVISHIELD", Batch: "B2", CenterID: testCenter, Date: "2025-06-10",
+		Mobile: b.ben.Mobile, Idempotency: replayKey}
 	one, err := b.s.RecordDose(ctx, walk, confirmTo(b.ben.Mobile))
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,7 @@ func TestKYVSSteps(t *testing.T) {
 	if _, err := s.ConfirmOTP(ctx, txn, "v1", "111111"); !errors.As(err, &mismatch) {
 		t.Fatalf("an unmatched transaction confirmed: %v", err)
 	}
+	days := courseDays(t, 3)
 	for i, otp := range []string{"222222", "333333", "444444"} {
 		txn, sent, err := s.StartOTP(ctx, "v1", one.ID, otp, 3*time.Minute, budget, otpSMS(otp))
 		if err != nil {
@@ -68,7 +69,7 @@ func TestKYVSSteps(t *testing.T) {
 			}
 			// The next match finds one dose more.
 			if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: one.ID, Vaccine: "COVISHIELD", Batch: "B1",
-				CenterID: testCenter, Date: testToday, Mobile: mobile, Course: testCourse}, confirmTo(mobile)); err != nil {
+				CenterID: testCenter, Date: days[i], Mobile: mobile}, confirmTo(mobile)); err != nil {
 				t.Fatal(err)
 			}
 			continue

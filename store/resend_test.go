@@ -140,7 +140,7 @@ func TestResendRendersWhatTheStepFinds(t *testing.T) {
 		t.Fatalf("sent %q, want the code replaced before the step", sent)
 	}
 
-	walkIn := NewDose{BeneficiaryID: b.ben.ID, Vaccine: "COVISHIELD", Batch: "B1", CenterID: testCenter, Date: testToday, Course: testCourse}
+	walkIn := NewDose{BeneficiaryID: b.ben.ID, Vaccine: "COVISHIELD", Batch: "B1", CenterID: testCenter, Date: testToday}
 	b.cancel(t)
 	if _, err := b.s.RecordDose(ctx, walkIn, nil); err != nil {
 		t.Fatal(err)

@@ -19,9 +19,9 @@ func ussdMobiles(t *testing.T, s *Store) (full, odd, prefs string) {
 	full, odd, prefs = "+919876543210", "+919812345678", "+919800000001"
 	mustCenter(t, s, testCenter)
 	vaccinated := mustBeneficiary(t, s, full)
-	for range 2 {
+	for _, day := range courseDays(t, 2) {
 		if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: vaccinated.ID, Vaccine: "COVISHIELD", Batch: "B1",
-			CenterID: testCenter, Date: testToday, Course: testCourse}, nil); err != nil {
+			CenterID: testCenter, Date: day}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

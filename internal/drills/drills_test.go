@@ -141,7 +141,7 @@ func TestCrashDrill(t *testing.T) {
 	d := newDouble(t, smsdouble.Faults{Latency: 30 * time.Millisecond, Jitter: 20 * time.Millisecond})
 	const concurrency = 20
 	g := startGateway(t, gatewayConfig{RedisURL: rs.url(), Providers: []providerConfig{d.provider("primary")}, Workers: concurrency})
-	pop := g.populate(40)
+	pop := g.populate(1500)
 
 	l := g.startDoses(context.Background(), pop, 1500, 16, 0)
 	waitFor(t, 30*time.Second, "the first 200 SMS", func() bool { return len(d.Messages(0)) >= 200 })
@@ -178,7 +178,7 @@ func TestOutageDrill(t *testing.T) {
 	openFor := time.Second
 	g := startGateway(t, gatewayConfig{RedisURL: rs.url(), OpenFor: openFor,
 		Providers: []providerConfig{primary.provider("primary"), secondary.provider("secondary")}})
-	pop := g.populate(40)
+	pop := g.populate(1600)
 
 	// Paced load: about 200 doses a second for 8 seconds.
 	l := g.startDoses(context.Background(), pop, 1600, 8, 40*time.Millisecond)
@@ -231,7 +231,7 @@ func TestRedisRestartDrill(t *testing.T) {
 	rs := startRedis(t, "always")
 	d := newDouble(t, smsdouble.Faults{Latency: 5 * time.Millisecond})
 	g := startGateway(t, gatewayConfig{RedisURL: rs.url(), Providers: []providerConfig{d.provider("primary")}})
-	pop := g.populate(40)
+	pop := g.populate(1200)
 
 	l := g.startDoses(context.Background(), pop, 1200, 8, 40*time.Millisecond)
 	time.Sleep(2 * time.Second)

@@ -361,7 +361,8 @@ func (g *gateway) mustCall(key, path string, body, out any) {
 }
 
 // population is what a drill sends doses for: a centre, its key and
-// beneficiaries one per mobile.
+// beneficiaries, four to a mobile (the most allowed). The schedule allows
+// one dose per person a day, so each dose goes to a person of its own.
 type population struct {
 	centerKey     string
 	beneficiaries []string
@@ -376,7 +377,7 @@ func (g *gateway) populate(n int) population {
 	for i := range n {
 		var b struct{ ID string }
 		g.mustCall(adminKey, "/v1/beneficiaries", map[string]any{
-			"name": fmt.Sprintf("Drill Person %03d", i), "mobile": fmt.Sprintf("98%08d", 10000000+i),
+			"name": fmt.Sprintf("Drill Person %04d", i), "mobile": fmt.Sprintf("98%08d", 10000000+i/4),
 			"birth_year": 1980, "gender": "F", "language": "en",
 		}, &b)
 		pop.beneficiaries = append(pop.beneficiaries, b.ID)

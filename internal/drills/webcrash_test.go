@@ -22,9 +22,8 @@ func TestWebCrashDrill(t *testing.T) {
 	rs := startRedis(t, "")
 	d := newDouble(t, smsdouble.Faults{Latency: 5 * time.Millisecond, Jitter: 5 * time.Millisecond})
 	g := startGateway(t, gatewayConfig{RedisURL: rs.url(), Providers: []providerConfig{d.provider("primary")}, Workers: 20})
-	pop := g.populate(40)
-
 	const n, clients = 1200, 16
+	pop := g.populate(n)
 	l := &doseLoad{accepted: map[string]time.Time{}, codes: map[int]int{}, messageIDs: map[string]string{}}
 	var next, done atomic.Int64
 	var lastAnswer atomic.Int64 // unix ns of the last 201

@@ -350,7 +350,7 @@ func checkReport(t *testing.T, rep *Report, mix Mix, rate float64, duration time
 		if sum != k.Requests {
 			t.Errorf("%s: statuses add up to %d, requests %d", k.Kind, sum, k.Requests)
 		}
-		if k.Kind != KindCancel && mix.Weight(k.Kind) > 0 && k.Requests == 0 {
+		if mix.Weight(k.Kind) > 0 && k.Requests == 0 {
 			t.Errorf("%s: no requests", k.Kind)
 		}
 		if k.BadBodies != 0 {
@@ -366,8 +366,9 @@ func checkReport(t *testing.T, rep *Report, mix Mix, rate float64, duration time
 		total += k.Requests
 		missed += k.Missed
 		switch k.Kind {
-		case KindDose, KindBook, KindCancel:
-			// 201/200 always for these; KYVS may meet its per-mobile limit.
+		case KindDose, KindRegister, KindBook, KindCancel:
+			// 201/200 always for these (a dose to a beneficiary dosed today
+			// would be 409); KYVS may meet its per-mobile limit.
 			ok := k.Statuses["201"] + k.Statuses["200"]
 			if ok != k.Requests {
 				t.Errorf("%s: %d of %d succeeded: %v", k.Kind, ok, k.Requests, k.Statuses)
@@ -406,13 +407,19 @@ func checkReport(t *testing.T, rep *Report, mix Mix, rate float64, duration time
 			}
 		}
 	}
+	// Each dose after a member's first went to a beneficiary registered for it.
+	doses, pool := kindRequests(rep, KindDose), rep.Setup.Pools[KindDose]
+	if want := max(0, doses-pool); kindRequests(rep, KindRegister) != want {
+		t.Errorf("%d registrations for %d doses on %d mobiles, want %d", kindRequests(rep, KindRegister), doses, pool, want)
+	}
 	if total != rep.Requests || missed != rep.Missed {
 		t.Errorf("kinds add up to %d requests and %d missed; report says %d and %d", total, missed, rep.Requests, rep.Missed)
 	}
 	if rate > 0 {
-		// Open loop: what was due is what was sent or missed (cancels come on top).
+		// Open loop: what was due is what was sent or missed (cancels and
+		// registrations come on top).
 		due := rate * rep.Seconds
-		sent := rep.Requests - kindRequests(rep, KindCancel) + rep.Missed
+		sent := rep.Requests - kindRequests(rep, KindCancel) - kindRequests(rep, KindRegister) + rep.Missed
 		if float64(sent) < due*0.9 || float64(sent) > due+1 {
 			t.Errorf("open loop: %d sent or missed in %.2fs, want about %.0f", sent, rep.Seconds, due)
 		}

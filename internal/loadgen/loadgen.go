@@ -246,8 +246,15 @@ type runner struct {
 	centerID, centerKey, verifierKey string
 	people                           []Person
 	pools                            map[Kind]*pool
-	owner                            map[string]Kind // mobile → the kind whose SMS it receives
 	bookDate                         string
+
+	// ownerMu guards owner, which dose requests add to while the run lasts
+	// (freshPerson); the drain reads it once every request has ended.
+	ownerMu sync.Mutex
+	owner   map[string]Kind // mobile → the kind whose SMS it receives
+	// nextMobile is the next mobile index past the setup's for fresh
+	// beneficiaries; registered counts every registration, for names.
+	nextMobile, registered atomic.Int64
 
 	picker *picker
 	stats  map[Kind]*kindStats
@@ -286,7 +293,16 @@ func newRunner(cfg Config) *runner {
 	for _, k := range reportKinds {
 		r.stats[k] = &kindStats{statuses: map[string]int{}}
 	}
+	r.nextMobile.Store(int64(cfg.Beneficiaries))
+	r.registered.Store(int64(cfg.Beneficiaries))
 	return r
+}
+
+// own notes that mobile receives the SMS of kind k only.
+func (r *runner) own(mobile string, k Kind) {
+	r.ownerMu.Lock()
+	r.owner[mobile] = k
+	r.ownerMu.Unlock()
 }
 
 func (r *runner) progress(format string, args ...any) {

@@ -14,7 +14,8 @@ type Kind string
 // The kinds a mix may name.
 const (
 	// KindDose records a walk-in dose (POST /v1/doses) with a centre key;
-	// the confirmation SMS follows.
+	// the confirmation SMS follows. Each goes to a beneficiary not dosed
+	// before (see KindRegister).
 	KindDose Kind = "dose"
 	// KindBook books an appointment (POST /v1/appointments); the slip SMS
 	// follows. A beneficiary booked earlier in the run is first cancelled
@@ -37,15 +38,23 @@ const (
 // expected and reported under this kind.
 const KindCancel Kind = "cancel"
 
+// KindRegister is not part of a mix either: the registration a dose
+// request sends first when its member has had the run's dose. The
+// programme's schedule allows one dose per person a day (and weeks between
+// doses), so each dose of a run goes to a beneficiary not dosed before: the
+// setup's one per mobile, then up to 3 more registered on that mobile, then
+// a mobile past the setup's. No SMS follows a registration.
+const KindRegister Kind = "register"
+
 // MixKinds are the kinds a mix may name, in report order.
 var MixKinds = []Kind{KindDose, KindBook, KindKYVS, KindInbound, KindUSSD}
 
 // reportKinds are the kinds a report lists, in order.
-var reportKinds = []Kind{KindDose, KindBook, KindCancel, KindKYVS, KindInbound, KindUSSD}
+var reportKinds = []Kind{KindDose, KindRegister, KindBook, KindCancel, KindKYVS, KindInbound, KindUSSD}
 
 // sendsSMS reports whether a successful request of kind k makes the
 // gateway send one SMS.
-func (k Kind) sendsSMS() bool { return k != KindUSSD }
+func (k Kind) sendsSMS() bool { return k != KindUSSD && k != KindRegister }
 
 // Share is one kind's weight in a mix.
 type Share struct {

@@ -44,7 +44,15 @@ type member struct {
 	// inbound holds when the last inbound SMS were sent from this mobile,
 	// newest last, for the gateway's reply limit.
 	inbound []time.Time
+	// dosed: the run recorded (or tried to record) this person's dose.
+	dosed bool
+	// onMobile counts the beneficiaries the run registered on the mobile
+	// (the setup's included).
+	onMobile int
 }
+
+// perMobile is the gateway's most beneficiaries on one mobile.
+const perMobile = 4
 
 // pool lends a kind's members out one at a time, in turn (FIFO), so that
 // no two requests of the run are ever in flight for one mobile, and an SMS
@@ -60,7 +68,7 @@ type pool struct {
 func newPool(k Kind, people []Person) *pool {
 	p := &pool{kind: k, size: len(people), free: make(chan *member, len(people))}
 	for _, person := range people {
-		p.free <- &member{Person: person}
+		p.free <- &member{Person: person, onMobile: 1}
 	}
 	return p
 }

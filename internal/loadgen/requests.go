@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -62,8 +63,13 @@ func (r *runner) send(ctx, wait context.Context, k Kind) {
 	}
 }
 
-// dose records a walk-in dose for m at the run's centre (the centre key's).
+// dose records a walk-in dose for m at the run's centre (the centre key's),
+// registering a fresh beneficiary first when m has had one.
 func (r *runner) dose(ctx context.Context, m *member) {
+	if m.dosed && !r.freshPerson(ctx, m) {
+		return
+	}
+	m.dosed = true // a dose that may have been recorded is not tried again
 	res := r.api.postJSON(ctx, "/v1/doses", r.centerKey, map[string]string{
 		"beneficiary_id": m.ID, "vaccine": "COVISHIELD", "batch": "LG1",
 	})
@@ -80,6 +86,37 @@ func (r *runner) dose(ctx context.Context, m *member) {
 		// sends it later: it is found by mobile.
 		r.expect(KindDose, m.Mobile, out.MessageID, res.sent)
 	}
+}
+
+// freshPerson registers a new beneficiary in m's place: on m's mobile while
+// it has room, else on the next mobile past the setup's. It reports whether
+// m now holds one.
+func (r *runner) freshPerson(ctx context.Context, m *member) bool {
+	mobile := m.Mobile
+	if m.onMobile >= perMobile {
+		i := int(r.nextMobile.Add(1)) - 1
+		if i >= MaxBeneficiaries {
+			r.record(KindRegister, result{err: errors.New("no mobile left for fresh beneficiaries")}, false)
+			return false
+		}
+		mobile = Mobile(r.prefix, i)
+	}
+	n := int(r.registered.Add(1)) - 1
+	res := r.api.postJSON(ctx, "/v1/beneficiaries", r.cfg.RegistryKey, r.registration(n, mobile))
+	var out Person
+	created := res.ok(http.StatusCreated)
+	bad := created && (json.Unmarshal(res.body, &out) != nil || out.ID == "" || out.Mobile == "")
+	r.record(KindRegister, res, bad)
+	if !created || bad {
+		return false
+	}
+	if out.Mobile != m.Mobile {
+		r.own(out.Mobile, KindDose)
+		m.onMobile = 0
+	}
+	m.Person, m.dosed = out, false
+	m.onMobile++
+	return true
 }
 
 // book books an appointment for m tomorrow, cancelling first the one the

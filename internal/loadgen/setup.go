@@ -85,7 +85,7 @@ func (r *runner) setup(ctx context.Context, rep *SetupReport) error {
 		r.pools[k] = newPool(k, ps)
 		rep.Pools[k] = len(ps)
 		for _, p := range ps {
-			r.owner[p.Mobile] = k
+			r.own(p.Mobile, k)
 		}
 	}
 	r.progress("setup: %d beneficiaries registered in %.1fs", len(people), rep.Seconds)
@@ -156,13 +156,18 @@ feed:
 	return people, latencies, requests, nil
 }
 
+// registration is the i-th beneficiary's registration on mobile.
+func (r *runner) registration(i int, mobile string) map[string]any {
+	return map[string]any{
+		"name": Name(i), "mobile": mobile, "birth_year": 1960 + i%45,
+		"gender": [...]string{"F", "M", "O"}[i%3], "language": r.cfg.Languages[i%len(r.cfg.Languages)],
+	}
+}
+
 // registerOne registers the i-th beneficiary, retrying what may pass on
 // another try.
 func (r *runner) registerOne(ctx context.Context, i int) (Person, []time.Duration, int, error) {
-	body := map[string]any{
-		"name": Name(i), "mobile": Mobile(r.prefix, i), "birth_year": 1960 + i%45,
-		"gender": [...]string{"F", "M", "O"}[i%3], "language": r.cfg.Languages[i%len(r.cfg.Languages)],
-	}
+	body := r.registration(i, Mobile(r.prefix, i))
 	var took []time.Duration
 	var res result
 	tries := 0
