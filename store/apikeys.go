@@ -72,7 +72,7 @@ func (s *Store) createAPIKey(ctx context.Context, k APIKey, raw [24 + 6]byte) (A
 	hash := s.apiKeyHash.sum(clear)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.apiKeyKey(hash), "id", k.ID, "role", string(k.Role), "name", k.Name,
-			"center_id", k.CenterID, "created_at", k.CreatedAt.UnixMilli())
+			"center_id", k.CenterID, "created_at", k.CreatedAt.UnixMilli(), "kid", s.id)
 		p.HSet(ctx, s.apiKeyIndexKey(), k.ID, hash)
 		// A process may have cached this key's hash as unknown.
 		p.Incr(ctx, s.apiKeysVersionKey())
@@ -90,7 +90,56 @@ func (s *Store) APIKeyBySecret(ctx context.Context, clear string) (APIKey, error
 	if !wellFormedKey(clear) {
 		return APIKey{}, ErrNotFound
 	}
-	return s.apiKeyByHash(ctx, s.apiKeyHash.sum(clear))
+	return s.apiKeyByClear(ctx, clear, s.apiKeyHash.sum(clear))
+}
+
+// apiKeyByClear looks a key up by hash, its keyed hash under the current
+// secret; one issued under a previous secret is found by that secret's
+// hash and re-keyed on the spot, so it is looked up at once from then on.
+func (s *Store) apiKeyByClear(ctx context.Context, clear, hash string) (APIKey, error) {
+	k, err := s.apiKeyByHash(ctx, hash)
+	if !errors.Is(err, ErrNotFound) {
+		return k, err
+	}
+	for _, old := range s.previous {
+		oldHash := old.apiKeyHash.sum(clear)
+		k, err := s.apiKeyByHash(ctx, oldHash)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return APIKey{}, err
+		}
+		if err := s.rekeyAPIKey(ctx, k.ID, oldHash, hash); err != nil {
+			return APIKey{}, err
+		}
+		return k, nil
+	}
+	return APIKey{}, ErrNotFound
+}
+
+// rekeyAPIKeyScript moves a key's record from its hash under a previous
+// secret to its hash under the current one, unless it moved or was
+// revoked meanwhile, and bumps the keys' version (caches forget the old).
+// KEYS: record under the old hash, under the new, the index, the version.
+// ARGV: id, old hash, new hash, current secret's id.
+var rekeyAPIKeyScript = redis.NewScript(`
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 or redis.call('HEXISTS', KEYS[1], 'revoked') == 1 then return 0 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[2], 'kid', ARGV[4])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+redis.call('INCR', KEYS[4])
+return 1
+`)
+
+func (s *Store) rekeyAPIKey(ctx context.Context, id, oldHash, newHash string) error {
+	err := rekeyAPIKeyScript.Run(ctx, s.rdb, []string{s.apiKeyKey(oldHash), s.apiKeyKey(newHash),
+		s.apiKeyIndexKey(), s.apiKeysVersionKey()}, id, oldHash, newHash, s.id).Err()
+	if err != nil {
+		return fmt.Errorf("re-key api key %s: %w", id, err)
+	}
+	return nil
 }
 
 // wellFormedKey reports whether clear could be a key we issued, so that
@@ -111,24 +160,28 @@ func (s *Store) apiKeyByHash(ctx context.Context, hash string) (APIKey, error) {
 	return apiKeyFromHash(h), nil
 }
 
+// revokeAPIKeyScript marks the record the index names for a key id revoked
+// (the first revocation's time stands) and bumps the keys' version, in one
+// step: a re-key moving the record cannot slip between the read and the
+// write. KEYS: index, version. ARGV: id, record key prefix, now ms.
+var revokeAPIKeyScript = redis.NewScript(`
+local hash = redis.call('HGET', KEYS[1], ARGV[1])
+if not hash then return 0 end
+redis.call('HSETNX', ARGV[2] .. hash, 'revoked', ARGV[3])
+redis.call('INCR', KEYS[2])
+return 1
+`)
+
 // RevokeAPIKey stops a key from working, in every process within a second
 // (KeyCache polls the version this bumps in the same step).
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
-	hash, err := s.rdb.HGet(ctx, s.apiKeyIndexKey(), id).Result()
-	if errors.Is(err, redis.Nil) {
+	n, err := revokeAPIKeyScript.Run(ctx, s.rdb, []string{s.apiKeyIndexKey(), s.apiKeysVersionKey()},
+		id, s.apiKeyKey(""), s.now().UnixMilli()).Int()
+	if err != nil {
+		return fmt.Errorf("revoke api key: %w", err)
+	}
+	if n == 0 {
 		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("revoke api key: %w", err)
-	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		// The first revocation's time stands: revoking twice changes nothing.
-		p.HSetNX(ctx, s.apiKeyKey(hash), "revoked", s.now().UnixMilli())
-		p.Incr(ctx, s.apiKeysVersionKey())
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("revoke api key: %w", err)
 	}
 	return nil
 }

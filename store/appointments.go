@@ -313,7 +313,7 @@ func (s *Store) SecurityCode(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("load security code: %w", err)
 	}
-	code, err := s.codes.open(sealed, id)
+	code, err := s.openCode(sealed, id)
 	if err != nil {
 		return "", fmt.Errorf("open security code of %s: %w", id, err)
 	}
@@ -357,7 +357,7 @@ func (s *Store) ResendCode(ctx context.Context, id string, perHour int) (string,
 		return "", time.Duration(max(wait, 1)) * time.Millisecond, nil
 	}
 	sealed, _ := res[1].(string)
-	code, err := s.codes.open(sealed, id)
+	code, err := s.openCode(sealed, id)
 	if err != nil {
 		return "", 0, fmt.Errorf("open security code of %s: %w", id, err)
 	}
@@ -442,8 +442,8 @@ type CodeCheck struct {
 // and dose recording so both spend the same attempts. Order matters: a
 // caller from another centre learns nothing; a locked appointment says so
 // before anything else is checked; a wrong day costs no attempt.
-// ARGV: centre, today, code hash, max attempts, beneficiary.
-const checkCodeLua = `
+// ARGV: centre, today, code hashes (codeHashes), max attempts, beneficiary.
+const checkCodeLua = hashInLua + `
 local function check(appt)
   local a = redis.call('HMGET', appt, 'status', 'center', 'date', 'attempts', 'code_hash', 'ben')
   if not a[1] then return {'not_found'} end
@@ -453,7 +453,7 @@ local function check(appt)
   local tries = tonumber(a[4] or '0')
   if tries >= tonumber(ARGV[4]) then return {'locked'} end
   if a[3] ~= ARGV[2] then return {'wrong_date'} end
-  if a[5] ~= ARGV[3] then
+  if not hash_in(a[5], ARGV[3]) then
     tries = redis.call('HINCRBY', appt, 'attempts', 1)
     return {'mismatch', tonumber(ARGV[4]) - tries}
   end
@@ -469,7 +469,7 @@ func (s *Store) VerifyCode(ctx context.Context, c CodeCheck) error {
 		return ErrNotFound
 	}
 	res, err := s.sendPath(ctx, verifyCodeScript, []string{s.appointmentKey(c.AppointmentID)},
-		c.CenterID, c.Today, s.codeHash.sum(c.AppointmentID, c.Code), MaxCodeAttempts, c.BeneficiaryID).Slice()
+		c.CenterID, c.Today, s.codeHashes(c.AppointmentID, c.Code), MaxCodeAttempts, c.BeneficiaryID).Slice()
 	if err != nil {
 		return fmt.Errorf("verify code: %w", err)
 	}

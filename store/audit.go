@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -76,9 +77,17 @@ func (s *Store) AuditSearch(ctx context.Context, q AuditQuery) ([]AuditEntry, er
 	}
 	switch {
 	case q.Mobile != "":
-		all, err := s.readAudit(ctx, s.auditMobileKey(s.apiKeyHash.sum("mobile", q.Mobile)), auditIndexLimit)
-		if err != nil {
-			return nil, err
+		// The index of entries made under a previous secret is read too.
+		var all []AuditEntry
+		for _, h := range s.apiKeyHashes("mobile", q.Mobile) {
+			some, err := s.readAudit(ctx, s.auditMobileKey(h), auditIndexLimit)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, some...)
+		}
+		if len(s.previous) > 0 {
+			slices.SortStableFunc(all, func(a, b AuditEntry) int { return b.At.Compare(a.At) })
 		}
 		out := all[:0]
 		for _, e := range all {

@@ -82,7 +82,7 @@ type DoseOutcome struct {
 //
 // KEYS: beneficiary, doses, certificate, owed, message, history, pending,
 // appointment (booked), idempotency (with a key).
-// ARGV: 1 centre to check, 2 today, 3 code hash, 4 max attempts,
+// ARGV: 1 centre to check, 2 today, 3 code hashes (codeHashes), 4 max attempts,
 // 5 beneficiary id (check's ARGV), 6 now ms, 7 dose JSON, 8 certificate id,
 // 9 appointment id, 10 owed notification, 11 message id, 12 retention ms,
 // 13 history limit, 14 fingerprint (empty without a key), 15 its TTL ms,
@@ -200,7 +200,7 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 		}
 		d.AppointmentID, d.CenterID = c.AppointmentID, ""
 		keys[7] = s.appointmentKey(c.AppointmentID)
-		args[0], args[1], args[2], args[8] = c.CenterID, c.Today, s.codeHash.sum(c.AppointmentID, c.Code), c.AppointmentID
+		args[0], args[1], args[2], args[8] = c.CenterID, c.Today, s.codeHashes(c.AppointmentID, c.Code), c.AppointmentID
 	}
 	if k := nd.Idempotency; k != nil {
 		keys[8] = s.idempotencyKey(k.Scope, k.Key)

@@ -101,7 +101,7 @@ func (c *KeyCache) APIKeyBySecret(ctx context.Context, clear string) (APIKey, er
 	case fresh && missed:
 		return APIKey{}, ErrNotFound
 	}
-	k, err := c.store.apiKeyByHash(ctx, hash)
+	k, err := c.store.apiKeyByClear(ctx, clear, hash)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return APIKey{}, err
 	}

@@ -121,7 +121,7 @@ func (s *Store) StartOTP(ctx context.Context, verifierID, beneficiaryID, otp str
 	}
 	txn := hex.EncodeToString(raw[:])
 	now := s.now()
-	fields := []any{"verifier", verifierID, "ben", beneficiaryID, "otp_hash", s.codeHash.sum("kyvs", txn, otp),
+	fields := []any{"verifier", verifierID, "ben", beneficiaryID, "otp_hash", s.codeHash.sum("kyvs", txn, otp), "kid", s.id,
 		"tries", 0, "expires_at", now.Add(validFor).UnixMilli(), "created_at", now.UnixMilli()}
 	keys := []string{s.kyvsKey(txn)}
 	args := []any{now.UnixMilli(), (validFor + kyvsKeep).Milliseconds(), budget.Window.Milliseconds(), budget.Max, newMessageID(now), "", s.retention.Milliseconds(), s.historyLimit, len(fields)}
@@ -152,16 +152,16 @@ func (s *Store) StartOTP(ctx context.Context, verifierID, beneficiaryID, otp str
 // before and after the id in each (keyParts) instead of a second and a
 // third round trip; like the USSD step, it needs the keys on one node.
 //
-// KEYS: transaction. ARGV: 1 verifier, 2 OTP hash, 3 now ms, 4 max tries,
+// KEYS: transaction. ARGV: 1 verifier, 2 OTP hashes (codeHashes), 3 now ms, 4 max tries,
 // 5-10 before and after the id in the keys of a beneficiary, their doses
 // and a mobile's choices.
 // Answer: {'ok', beneficiary pairs, doses JSON, lang, opted_out} or a refusal.
-var confirmOTPScript = redis.NewScript(`
+var confirmOTPScript = redis.NewScript(hashInLua + `
 local t = redis.call('HMGET', KEYS[1], 'verifier', 'ben', 'otp_hash', 'tries', 'expires_at', 'used')
 if not t[1] then return {'expired'} end
 if t[1] ~= ARGV[1] then return {'other'} end
 if t[6] or tonumber(t[4]) >= tonumber(ARGV[4]) or tonumber(t[5]) < tonumber(ARGV[3]) then return {'expired'} end
-if t[2] == '' or t[3] ~= ARGV[2] then
+if t[2] == '' or not hash_in(t[3], ARGV[2]) then
   local tries = redis.call('HINCRBY', KEYS[1], 'tries', 1)
   return {'mismatch', tonumber(ARGV[4]) - tries}
 end
@@ -191,7 +191,7 @@ func (s *Store) ConfirmOTP(ctx context.Context, txn, verifierID, otp string) (Ve
 	if len(txn) != 32 {
 		return Verified{}, ErrOTPExpired
 	}
-	args := append([]any{verifierID, s.codeHash.sum("kyvs", txn, otp), s.now().UnixMilli(), MaxOTPTries},
+	args := append([]any{verifierID, s.codeHashes("kyvs", txn, otp), s.now().UnixMilli(), MaxOTPTries},
 		keyParts(s.beneficiaryKey, s.dosesKey, s.mobileKey)...)
 	res, err := s.sendPath(ctx, confirmOTPScript, []string{s.kyvsKey(txn)}, args...).Slice()
 	if err != nil {

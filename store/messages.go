@@ -533,7 +533,7 @@ func (s *Store) claimed(id string, res []any) (Message, ClaimResult, error) {
 	m := messageFromHash(h)
 	m.sendBody = m.Body
 	if sealed := chunked(h, "body_sealed"); sealed != "" {
-		body, err := s.bodies.open(sealed, m.ID)
+		body, err := s.openBody(sealed, m.ID)
 		if err != nil {
 			return Message{}, 0, fmt.Errorf("claim message %s: %w", id, err)
 		}

@@ -57,12 +57,12 @@ type Resent struct {
 // KEYS: the appointment or the beneficiary's doses, the limit's log,
 // message, history, pending (the message's three never touched when
 // there is nothing to send), [idempotency]. ARGV: 1 'appt' or 'doses',
-// 2 the code hash or the dose count rendered from, 3 new sealed code (empty
+// 2 the code's hashes (codeHashes) or the dose count rendered from, 3 new sealed code (empty
 // for none), 4 its hash, 5 now ms, 6 window ms, 7 limit, 8 the limit's
 // entry, 9 message id (empty when there is nothing to send: refusal only),
 // 10 retention ms, 11 history limit, 12–17 the key's fingerprint, TTL and
 // answers (keptAnswersLua), then the message's field pairs.
-var resendScript = redis.NewScript(recordMessageLua + slidingWindowLua + keptAnswersLua + `
+var resendScript = redis.NewScript(recordMessageLua + slidingWindowLua + keptAnswersLua + hashInLua + `
 local seen = answered(KEYS[6], 12)
 if seen then return seen end
 if ARGV[1] == 'appt' then
@@ -72,7 +72,7 @@ if ARGV[1] == 'appt' then
     keep(KEYS[6], 12, false)
     return 0
   end
-  if ARGV[9] == '' or (ARGV[3] == '' and a[2] ~= ARGV[2]) then return {'stale'} end
+  if ARGV[9] == '' or (ARGV[3] == '' and not hash_in(a[2], ARGV[2])) then return {'stale'} end
 else
   local n = redis.call('LLEN', KEYS[1])
   if n == 0 then
@@ -120,7 +120,7 @@ func (s *Store) resend(ctx context.Context, of ResendOf, render func(ResendSourc
 		return Resent{}, err // a refusal without a key to keep it needs no step
 	}
 	now := s.now()
-	kind, subject, rendered := "appt", s.appointmentKey(of.AppointmentID), any(s.codeHash.sum(of.AppointmentID, src.Code))
+	kind, subject, rendered := "appt", s.appointmentKey(of.AppointmentID), any(s.codeHashes(of.AppointmentID, src.Code))
 	if of.AppointmentID == "" {
 		kind, subject, rendered = "doses", s.dosesKey(of.BeneficiaryID), len(src.Beneficiary.Doses)
 	}
@@ -210,7 +210,7 @@ func (s *Store) resendSource(ctx context.Context, of ResendOf) (ResendSource, er
 		return src, ErrNotActive
 	}
 	if src.Code == "" {
-		if src.Code, err = s.codes.open(v[5], of.AppointmentID); err != nil {
+		if src.Code, err = s.openCode(v[5], of.AppointmentID); err != nil {
 			return ResendSource{}, fmt.Errorf("resend: open security code of %s: %w", of.AppointmentID, err)
 		}
 	}

@@ -111,7 +111,7 @@ func (b booked) sent(t *testing.T, id string) string {
 	if sealed == "" {
 		return chunked(h, "body")
 	}
-	body, err := b.s.bodies.open(sealed, id)
+	body, err := b.s.openBody(sealed, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -38,7 +38,7 @@ func (s *Store) CreateWebSession(ctx context.Context, ws WebSession, idle time.D
 	key := s.sessionKey(s.apiKeyHash.sum("session", ws.ID))
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, key, "key_id", ws.KeyID, "name", ws.Name, "role", string(ws.Role), "center", ws.CenterID,
-			"csrf", ws.CSRF, "idle_ms", idle.Milliseconds())
+			"csrf", ws.CSRF, "idle_ms", idle.Milliseconds(), "kid", s.id)
 		p.PExpire(ctx, key, idle)
 		return nil
 	})
@@ -50,20 +50,34 @@ func (s *Store) CreateWebSession(ctx context.Context, ws WebSession, idle time.D
 
 // loadSessionScript reads a session and restarts its idle clock; a
 // session whose API key has since been revoked is ended instead.
-// KEYS: session, API-key index. ARGV: API-key hash prefix.
+// KEYS: API-key index, then the session under each secret's hash of its
+// id (the current secret's first). ARGV: API-key hash prefix.
 var loadSessionScript = redis.NewScript(`
-local h = redis.call('HGETALL', KEYS[1])
-if #h == 0 then return h end
-local f = {}
-for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
-local hash = redis.call('HGET', KEYS[2], f['key_id'])
-if f['key_id'] ~= '' and hash and redis.call('HEXISTS', ARGV[1] .. hash, 'revoked') == 1 then
-  redis.call('DEL', KEYS[1])
-  return {}
+for k = 2, #KEYS do
+  local h = redis.call('HGETALL', KEYS[k])
+  if #h > 0 then
+    local f = {}
+    for i = 1, #h, 2 do f[h[i]] = h[i + 1] end
+    local hash = redis.call('HGET', KEYS[1], f['key_id'])
+    if f['key_id'] ~= '' and hash and redis.call('HEXISTS', ARGV[1] .. hash, 'revoked') == 1 then
+      redis.call('DEL', KEYS[k])
+      return {}
+    end
+    if f['idle_ms'] then redis.call('PEXPIRE', KEYS[k], f['idle_ms']) end
+    return h
+  end
 end
-if f['idle_ms'] then redis.call('PEXPIRE', KEYS[1], f['idle_ms']) end
-return h
+return {}
 `)
+
+// sessionKeys are a session's keys under every secret, the current first.
+func (s *Store) sessionKeys(id string) []string {
+	hashes := s.apiKeyHashes("session", id)
+	for i, h := range hashes {
+		hashes[i] = s.sessionKey(h)
+	}
+	return hashes
+}
 
 // WebSession loads a live session and restarts its idle timeout;
 // ErrNotFound when unknown, expired or its key revoked.
@@ -72,7 +86,7 @@ func (s *Store) WebSession(ctx context.Context, id string) (WebSession, error) {
 		return WebSession{}, ErrNotFound
 	}
 	raw, err := loadSessionScript.Run(ctx, s.rdb,
-		[]string{s.sessionKey(s.apiKeyHash.sum("session", id)), s.apiKeyIndexKey()}, s.apiKeyKey("")).StringSlice()
+		append([]string{s.apiKeyIndexKey()}, s.sessionKeys(id)...), s.apiKeyKey("")).StringSlice()
 	if err != nil {
 		return WebSession{}, fmt.Errorf("load session: %w", err)
 	}
@@ -88,7 +102,7 @@ func (s *Store) WebSession(ctx context.Context, id string) (WebSession, error) {
 
 // EndWebSession signs a session out.
 func (s *Store) EndWebSession(ctx context.Context, id string) error {
-	if err := s.rdb.Del(ctx, s.sessionKey(s.apiKeyHash.sum("session", id))).Err(); err != nil {
+	if err := s.rdb.Del(ctx, s.sessionKeys(id)...).Err(); err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
 	return nil
@@ -105,7 +119,7 @@ func (s *Store) SendBody(ctx context.Context, id string) (string, error) {
 	if sealed == "" {
 		return body, nil
 	}
-	plain, err := s.bodies.open(sealed, id)
+	plain, err := s.openBody(sealed, id)
 	if err != nil {
 		return "", fmt.Errorf("open message %s: %w", id, err)
 	}
@@ -120,7 +134,8 @@ func (s *Store) CreateCardToken(ctx context.Context, beneficiaryID string, ttl t
 		return "", fmt.Errorf("card token: %w", err)
 	}
 	token := hex.EncodeToString(raw[:])
-	if err := s.rdb.Set(ctx, s.cardKey(s.apiKeyHash.sum("card", token)), beneficiaryID, ttl).Err(); err != nil {
+	// The secret's id rides with the beneficiary, for SecretsStatus.
+	if err := s.rdb.Set(ctx, s.cardKey(s.apiKeyHash.sum("card", token)), beneficiaryID+":"+s.id, ttl).Err(); err != nil {
 		return "", fmt.Errorf("card token: %w", err)
 	}
 	return token, nil
@@ -131,12 +146,19 @@ func (s *Store) CardBeneficiary(ctx context.Context, token string) (string, erro
 	if len(token) != 20 {
 		return "", ErrNotFound
 	}
-	id, err := s.rdb.Get(ctx, s.cardKey(s.apiKeyHash.sum("card", token))).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", ErrNotFound
+	hashes := s.apiKeyHashes("card", token)
+	for i, h := range hashes {
+		hashes[i] = s.cardKey(h)
 	}
+	found, err := s.rdb.MGet(ctx, hashes...).Result()
 	if err != nil {
 		return "", fmt.Errorf("card token: %w", err)
 	}
-	return id, nil
+	for _, v := range found {
+		if v, ok := v.(string); ok {
+			id, _, _ := strings.Cut(v, ":") // a link from before secrets had ids has none
+			return id, nil
+		}
+	}
+	return "", ErrNotFound
 }

@@ -24,8 +24,12 @@ type Options struct {
 	Retention time.Duration
 	// HistoryLimit bounds the per-mobile message history; default 200.
 	HistoryLimit int
-	// Secret keys the encryption of message bodies that carry codes or OTPs.
+	// Secret keys the encryption of message bodies that carry codes or OTPs
+	// and the keyed hashes of codes, OTPs, API keys and sessions.
 	Secret []byte
+	// PreviousSecrets are secrets replaced by Secret: what they keyed still
+	// works until it is re-keyed or expires (see keyring).
+	PreviousSecrets [][]byte
 	// Now is the clock; default time.Now. Tests move it.
 	Now func() time.Time
 }
@@ -36,10 +40,8 @@ type Store struct {
 	prefix       string
 	retention    time.Duration
 	historyLimit int
-	bodies       *sealer
-	codes        *sealer
-	codeHash     keyedHash
-	apiKeyHash   keyedHash
+	keyring                // the current secret's: everything new
+	previous     []keyring // the previous secrets': reading only
 	now          func() time.Time
 	batch        *batcher
 	profiles     *memo.Map[Profile]
@@ -63,11 +65,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	bodies, err := newSealer(opts.Secret, "message-body")
-	if err != nil {
-		return nil, fmt.Errorf("new store: %w", err)
-	}
-	codes, err := newSealer(opts.Secret, "security-code")
+	current, previous, err := keyrings(opts.Secret, opts.PreviousSecrets)
 	if err != nil {
 		return nil, fmt.Errorf("new store: %w", err)
 	}
@@ -76,10 +74,8 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		prefix:       opts.Prefix,
 		retention:    opts.Retention,
 		historyLimit: opts.HistoryLimit,
-		bodies:       bodies,
-		codes:        codes,
-		codeHash:     newKeyedHash(opts.Secret, "security-code-check"),
-		apiKeyHash:   newKeyedHash(opts.Secret, "api-key"),
+		keyring:      current,
+		previous:     previous,
 		now:          opts.Now,
 		batch:        newBatcher(rdb),
 		profiles:     memo.New[Profile](profileCacheSize),

@@ -70,6 +70,7 @@ type app struct {
 	http   *fiber.App
 	worker *jobs.Worker
 	gw     *gateway.Gateway
+	store  *store.Store
 	keys   *store.KeyCache  // web role: API keys verified in memory
 	smpp   []*smpp.Provider // bound by the worker role only
 	// lateReceipts bounds the receipts waiting for their message's id.
@@ -106,7 +107,11 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	if cfg.Embedded && len(secret) == 0 {
 		secret = []byte(randomHex(32)) // nothing outlives this process anyway
 	}
-	st, err := store.New(a.rdb, store.Options{Secret: secret, Retention: cfg.Retention})
+	var previous [][]byte
+	for _, old := range cfg.PreviousSecrets {
+		previous = append(previous, []byte(old))
+	}
+	st, err := store.New(a.rdb, store.Options{Secret: secret, PreviousSecrets: previous, Retention: cfg.Retention})
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +151,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 		Languages: cfg.Languages, Location: cfg.Location, Region: cfg.DefaultRegion,
 		VerifierPerHour: cfg.KYVSVerifierPerHour, PublicURL: publicURL(cfg), Keys: a.keys,
 	})
-	a.gw = gw
+	a.gw, a.store = gw, st
 	if a.AdminKey == "" && cfg.Embedded {
 		a.AdminKey = randomHex(24)
 	}

@@ -24,6 +24,10 @@ commands:
   demo       load the demo centres and beneficiaries (once) and print one key per role
   keys create --role ROLE --name NAME [--center ID]
              issue an API key (shown once)
+  secrets status
+             count the records keyed by the current secret and by previous_secrets
+  secrets rekey
+             seal again under the current secret what previous_secrets sealed
   segments   [TEXT] print how TEXT travels as SMS (stdin when no TEXT)
 
 --config FILE, or SANDESH_CONFIG, names a YAML config; with none the gateway
@@ -68,7 +72,15 @@ func (c cli) run(ctx context.Context, args []string) int {
 		}
 		rest = nil
 	}
-	r, ok := map[string]role{"": {web: true, worker: true}, "web": {web: true}, "worker": {worker: true}, "demo": {}, "keys": {}}[cmd]
+	var secretsCmd string
+	if cmd == "secrets" && len(rest) == 1 && (rest[0] == "status" || rest[0] == "rekey") {
+		secretsCmd, rest = rest[0], nil
+	}
+	r, ok := map[string]role{"": {web: true, worker: true}, "web": {web: true}, "worker": {worker: true}, "demo": {}, "keys": {}, "secrets": {}}[cmd]
+	if cmd == "secrets" && secretsCmd == "" {
+		fmt.Fprint(c.stderr, "usage: sandesh secrets status|rekey\n")
+		return 2
+	}
 	if !ok || (cmd != "" && len(rest) > 0) {
 		fmt.Fprintf(c.stderr, "sandesh: unknown command %q\n\n%s", strings.Join(fs.Args(), " "), usage)
 		return 2
@@ -82,7 +94,7 @@ func (c cli) run(ctx context.Context, args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.Level()}))
-	if cfg.Embedded && (cmd == "web" || cmd == "worker" || cmd == "keys") {
+	if cfg.Embedded && (cmd == "web" || cmd == "worker" || cmd == "keys" || cmd == "secrets") {
 		fmt.Fprintf(c.stderr, "sandesh: %s as a separate process needs redis_url: the embedded Redis lives inside one process\n", cmd)
 		return 2
 	}
@@ -104,6 +116,9 @@ func (c cli) run(ctx context.Context, args []string) int {
 	case "keys":
 		defer a.Close()
 		return c.createKey(ctx, a, keyReq)
+	case "secrets":
+		defer a.Close()
+		return c.secrets(ctx, a, secretsCmd)
 	}
 	log.Info("starting", "config", cfg, "web", r.web, "worker", r.worker)
 	for _, w := range openDoors(cfg, r) {
@@ -212,6 +227,44 @@ func (c cli) createKey(ctx context.Context, a *app, req gateway.KeyRequest) int 
 		return 1
 	}
 	fmt.Fprintf(c.stdout, "id:   %s\nrole: %s\nkey:  %s\n(the key is shown only now; store it safely)\n", k.ID, k.Role, clear)
+	return 0
+}
+
+// secrets says what still needs a previous secret, or re-keys what can be.
+func (c cli) secrets(ctx context.Context, a *app, what string) int {
+	if what == "rekey" {
+		done, err := a.store.Rekey(ctx)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "sandesh secrets rekey: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(c.stdout, "sealed again under the current secret: %d message bodies, %d security codes", done.MessageBodies, done.SecurityCodes)
+		if done.Failed > 0 {
+			fmt.Fprintf(c.stdout, "; %d failed (run it again)\n", done.Failed)
+			return 1
+		}
+		fmt.Fprintln(c.stdout)
+		return 0
+	}
+	uses, err := a.store.SecretsStatus(ctx)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "sandesh secrets status: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(c.stdout, "%-18s %8s %8s %8s\n", "records", "current", "previous", "unknown")
+	previous := 0
+	for _, u := range uses {
+		fmt.Fprintf(c.stdout, "%-18s %8d %8d %8d\n", u.Kind, u.Current, u.Previous, u.Unknown)
+		previous += u.Previous
+	}
+	switch {
+	case len(a.cfg.PreviousSecrets) == 0:
+		fmt.Fprintln(c.stdout, "no previous_secrets configured")
+	case previous == 0:
+		fmt.Fprintln(c.stdout, "nothing uses previous_secrets: they can be removed")
+	default:
+		fmt.Fprintf(c.stdout, "%d records still use previous_secrets: keep them until these are re-keyed (secrets rekey, an API key's next use) or expire\n", previous)
+	}
 	return 0
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -812,5 +813,59 @@ func TestWorkerRunsWhenListenInUse(t *testing.T) {
 	}
 	if code := p.stop(t, 5*time.Second); code != 0 {
 		t.Fatalf("exit %d\n%s", code, p.output())
+	}
+}
+
+// TestSecretsCommands: after the secret is replaced (the old one listed in
+// previous_secrets), secrets status counts what the old one keys, secrets
+// rekey moves the sealed codes and bodies, and status then says so.
+func TestSecretsCommands(t *testing.T) {
+	db := newTestRedis(t)
+	before := map[string]string{"SANDESH_REDIS_URL": db.url, "SANDESH_SECRET": cliSecret, "SANDESH_ADMIN_KEY": cliAdminKey}
+	if code, _, stderr := runProcess(t, before, "", "demo"); code != 0 {
+		t.Fatalf("demo: %s", stderr)
+	}
+	after := map[string]string{"SANDESH_REDIS_URL": db.url, "SANDESH_SECRET": "the-next-secret-of-at-least-32-bytes",
+		"SANDESH_PREVIOUS_SECRETS": cliSecret, "SANDESH_ADMIN_KEY": cliAdminKey}
+	counts := func(env map[string]string) (map[string][3]int, string) {
+		t.Helper()
+		code, stdout, stderr := runProcess(t, env, "", "secrets", "status")
+		if code != 0 {
+			t.Fatalf("secrets status: exit %d: %s", code, stderr)
+		}
+		if strings.Contains(stdout+stderr, cliSecret) {
+			t.Fatal("a secret was printed")
+		}
+		out := map[string][3]int{}
+		for _, m := range regexp.MustCompile(`(?m)^(\w+) +(\d+) +(\d+) +(\d+)$`).FindAllStringSubmatch(stdout, -1) {
+			var n [3]int
+			for i := range n {
+				n[i], _ = strconv.Atoi(m[2+i])
+			}
+			out[m[1]] = n
+		}
+		return out, stdout
+	}
+	got, out := counts(after)
+	// The demo: five keys, four bookings with their codes and slips.
+	if got["api_keys"] != [3]int{0, 5, 0} || got["security_codes"] != [3]int{0, 4, 0} || got["message_bodies"][1] < 3 ||
+		!strings.Contains(out, "still use previous_secrets") {
+		t.Fatalf("status before rekey: %v\n%s", got, out)
+	}
+	code, stdout, stderr := runProcess(t, after, "", "secrets", "rekey")
+	if code != 0 || !strings.Contains(stdout, "4 security codes") {
+		t.Fatalf("rekey: exit %d: %s %s", code, stdout, stderr)
+	}
+	got, _ = counts(after)
+	if got["security_codes"] != [3]int{4, 0, 0} || got["message_bodies"][1] != 0 || got["api_keys"] != [3]int{0, 5, 0} {
+		t.Fatalf("status after rekey: %v", got)
+	}
+	if _, out := counts(before); !strings.Contains(out, "no previous_secrets configured") {
+		t.Errorf("status without previous secrets:\n%s", out)
+	}
+	for _, args := range [][]string{{"secrets"}, {"secrets", "rotate"}, {"secrets", "status", "now"}} {
+		if code, _, _ := runProcess(t, after, "", args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
 	}
 }

@@ -29,22 +29,25 @@ import (
 // derived from the yaml tags. Fields tagged redact:"true" are secrets: they never
 // appear in error messages and are masked by Redacted and LogValue.
 type Config struct {
-	Listen        string           `yaml:"listen"`
-	MetricsListen string           `yaml:"metrics_listen"` // set: /metrics without auth there; on listen it needs the admin key
-	PublicURL     string           `yaml:"public_url"`
-	RedisURL      string           `yaml:"redis_url" redact:"password"`
-	Secret        string           `yaml:"secret" redact:"true"`
-	AdminKey      string           `yaml:"admin_key" redact:"true"`
-	DefaultRegion string           `yaml:"default_region"`
-	Timezone      string           `yaml:"timezone"`
-	Languages     []string         `yaml:"languages"`
-	USSDToken     string           `yaml:"ussd_token" redact:"true"`
-	Simulator     bool             `yaml:"simulator"`
-	Retention     time.Duration    `yaml:"retention"` // message records are kept this long
-	LogLevel      string           `yaml:"log_level"` // debug, info, warn or error
-	Providers     []ProviderConfig `yaml:"providers"` // failover order
-	Breaker       BreakerConfig    `yaml:"breaker"`
-	Workers       WorkersConfig    `yaml:"workers"`
+	Listen        string `yaml:"listen"`
+	MetricsListen string `yaml:"metrics_listen"` // set: /metrics without auth there; on listen it needs the admin key
+	PublicURL     string `yaml:"public_url"`
+	RedisURL      string `yaml:"redis_url" redact:"password"`
+	Secret        string `yaml:"secret" redact:"true"`
+	// PreviousSecrets are secrets Secret replaced: what they keyed keeps
+	// working until it is re-keyed or expires (README, "Rotating the secret").
+	PreviousSecrets []string         `yaml:"previous_secrets" redact:"true"`
+	AdminKey        string           `yaml:"admin_key" redact:"true"`
+	DefaultRegion   string           `yaml:"default_region"`
+	Timezone        string           `yaml:"timezone"`
+	Languages       []string         `yaml:"languages"`
+	USSDToken       string           `yaml:"ussd_token" redact:"true"`
+	Simulator       bool             `yaml:"simulator"`
+	Retention       time.Duration    `yaml:"retention"` // message records are kept this long
+	LogLevel        string           `yaml:"log_level"` // debug, info, warn or error
+	Providers       []ProviderConfig `yaml:"providers"` // failover order
+	Breaker         BreakerConfig    `yaml:"breaker"`
+	Workers         WorkersConfig    `yaml:"workers"`
 	// KYVSVerifierPerHour caps the OTPs one verifier key may request an hour.
 	KYVSVerifierPerHour int `yaml:"kyvs_verifier_per_hour"`
 
@@ -559,6 +562,20 @@ func (c *Config) Validate() error {
 	case c.Secret != "" && len(c.Secret) < minSecretLen:
 		bad("secret", "must be at least %d bytes", minSecretLen)
 	}
+	for i, old := range c.PreviousSecrets {
+		switch {
+		case c.Secret == "" && !c.Embedded: // secret's own problem says it
+		case c.Secret == "":
+			bad("previous_secrets", "needs secret: the previous secrets only read what they keyed")
+		case len(old) < minSecretLen:
+			bad("previous_secrets", "item %d must be at least %d bytes", i+1, minSecretLen)
+		case old == c.Secret:
+			bad("previous_secrets", "item %d is the current secret", i+1)
+		default:
+			continue
+		}
+		break
+	}
 
 	c.DefaultRegion = strings.ToUpper(strings.TrimSpace(c.DefaultRegion))
 	switch {
@@ -852,7 +869,13 @@ func redact(v reflect.Value) {
 			}
 			switch t.Field(i).Tag.Get("redact") {
 			case "true":
-				if f.String() != "" {
+				if f.Kind() == reflect.Slice {
+					masked := make([]string, f.Len())
+					for i := range masked {
+						masked[i] = redactedMask
+					}
+					f.Set(reflect.ValueOf(masked))
+				} else if f.String() != "" {
 					f.SetString(redactedMask)
 				}
 			case "password":

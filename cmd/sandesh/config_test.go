@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -399,7 +400,7 @@ func TestEnvVarNames(t *testing.T) {
 	}
 	want := []string{
 		"SANDESH_LISTEN", "SANDESH_METRICS_LISTEN", "SANDESH_PUBLIC_URL", "SANDESH_REDIS_URL", "SANDESH_SECRET",
-		"SANDESH_ADMIN_KEY", "SANDESH_DEFAULT_REGION", "SANDESH_TIMEZONE", "SANDESH_LANGUAGES",
+		"SANDESH_PREVIOUS_SECRETS", "SANDESH_ADMIN_KEY", "SANDESH_DEFAULT_REGION", "SANDESH_TIMEZONE", "SANDESH_LANGUAGES",
 		"SANDESH_USSD_TOKEN", "SANDESH_SIMULATOR", "SANDESH_RETENTION", "SANDESH_LOG_LEVEL",
 		"SANDESH_BREAKER_FAILURES", "SANDESH_BREAKER_OPEN_FOR",
 		"SANDESH_WORKERS_OTP", "SANDESH_WORKERS_TRANSACTIONAL", "SANDESH_WORKERS_BULK", "SANDESH_KYVS_VERIFIER_PER_HOUR",
@@ -467,11 +468,12 @@ func TestPort(t *testing.T) {
 
 // Secret values in the fixtures below: no error may contain any of them.
 const (
-	secretMarker = "SECRETMARKER-0123456789-0123456789"
-	adminMarker  = "ADMINKEYMARKER"
-	ussdMarker   = "USSDTOKENMARKER"
-	tokenMarker  = "AUTHTOKENMARKER"
-	redisMarker  = "REDISPASSMARKER"
+	secretMarker   = "SECRETMARKER-0123456789-0123456789"
+	previousMarker = "PREVIOUSSECRETMARKER-0123456789-0123456789"
+	adminMarker    = "ADMINKEYMARKER"
+	ussdMarker     = "USSDTOKENMARKER"
+	tokenMarker    = "AUTHTOKENMARKER"
+	redisMarker    = "REDISPASSMARKER"
 )
 
 func validConfig() Config {
@@ -480,6 +482,7 @@ func validConfig() Config {
 	c.PublicURL = "https://sms.example.org"
 	c.RedisURL = "redis://:" + redisMarker + "@127.0.0.1:6379/0"
 	c.Secret = secretMarker
+	c.PreviousSecrets = []string{previousMarker}
 	c.AdminKey = adminMarker
 	c.USSDToken = ussdMarker
 	c.Providers = []ProviderConfig{
@@ -491,7 +494,8 @@ func validConfig() Config {
 
 // secretsIn lists the secret values of c, which no error may contain.
 func secretsIn(c Config) []string {
-	s := []string{secretMarker, adminMarker, ussdMarker, tokenMarker, redisMarker, c.Secret, c.AdminKey, c.USSDToken}
+	s := []string{secretMarker, previousMarker, adminMarker, ussdMarker, tokenMarker, redisMarker, c.Secret, c.AdminKey, c.USSDToken}
+	s = append(s, c.PreviousSecrets...)
 	for _, p := range c.Providers {
 		s = append(s, p.AuthToken)
 	}
@@ -505,7 +509,7 @@ func TestValidate(t *testing.T) {
 		want   string // "" when valid
 	}{
 		{"valid", func(c *Config) {}, ""},
-		{"embedded without secret", func(c *Config) { c.RedisURL, c.Secret = "", "" }, ""},
+		{"embedded without secret", func(c *Config) { c.RedisURL, c.Secret, c.PreviousSecrets = "", "", nil }, ""},
 		{"alphanumeric sender id", func(c *Config) { c.Providers[0].From = "SANDESH" }, ""},
 		{"sender id with space", func(c *Config) { c.Providers[0].From = "MoHFW 1" }, ""},
 		{"messaging service", func(c *Config) { c.Providers[0].From, c.Providers[0].MessagingServiceSID = "", "MG0123abc" }, ""},
@@ -518,6 +522,10 @@ func TestValidate(t *testing.T) {
 		{"ipv6 listen", func(c *Config) { c.Listen = "[::]:3000" }, ""},
 		{"any host listen", func(c *Config) { c.Listen = ":3000" }, ""},
 		{"metrics_listen", func(c *Config) { c.MetricsListen = "127.0.0.1:9090" }, ""},
+		{"no previous secrets", func(c *Config) { c.PreviousSecrets = nil }, ""},
+		{"short previous secret", func(c *Config) { c.PreviousSecrets = []string{previousMarker, "short"} }, "previous_secrets: item 2 must be at least 32 bytes"},
+		{"previous secret is the current", func(c *Config) { c.PreviousSecrets = []string{c.Secret} }, "previous_secrets: item 1 is the current secret"},
+		{"previous secrets without secret", func(c *Config) { c.RedisURL, c.Secret = "", "" }, "previous_secrets: needs secret"},
 
 		{"listen without port", func(c *Config) { c.Listen = "localhost" }, "config: listen: "},
 		{"listen named port", func(c *Config) { c.Listen = "127.0.0.1:http" }, "config: listen: "},
@@ -693,7 +701,7 @@ func TestRedacted(t *testing.T) {
 	c := validConfig()
 	c.Providers[1].AuthToken = ""
 	r := c.Redacted()
-	if r.Secret != "[redacted]" || r.AdminKey != "[redacted]" || r.USSDToken != "[redacted]" ||
+	if r.Secret != "[redacted]" || !slices.Equal(r.PreviousSecrets, []string{"[redacted]"}) || r.AdminKey != "[redacted]" || r.USSDToken != "[redacted]" ||
 		r.Providers[0].AuthToken != "[redacted]" || r.Providers[1].AuthToken != "" {
 		t.Errorf("not redacted: %+v", r)
 	}
