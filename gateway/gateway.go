@@ -162,10 +162,14 @@ func (g *Gateway) queued(ctx context.Context, id, template string) {
 }
 
 // render fills o's template in its language (else the default).
+// errRender: an SMS that cannot be rendered (a template or a language
+// missing, a variable too long) fails the same way until someone fixes it.
+var errRender = errors.New("cannot render")
+
 func (g *Gateway) render(o Outgoing) (store.NewMessage, error) {
 	r, err := g.templates.Render(o.Template, g.language(o.Language), o.Vars)
 	if err != nil {
-		return store.NewMessage{}, fmt.Errorf("send %s: %w", o.Template, err)
+		return store.NewMessage{}, fmt.Errorf("send %s: %w: %w", o.Template, errRender, err)
 	}
 	return store.NewMessage{
 		To:            o.To,

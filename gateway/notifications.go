@@ -37,7 +37,7 @@ func (g *Gateway) SweepNotifications(ctx context.Context, olderThan time.Duratio
 		}
 		due, err := g.payDebt(ctx, n)
 		if err != nil {
-			g.log.Error("owed SMS not sent; will retry after the lease", "notification", n, "err", err)
+			g.debtFailed(ctx, n, err)
 			continue
 		}
 		if !due {
@@ -50,6 +50,21 @@ func (g *Gateway) SweepNotifications(ctx context.Context, olderThan time.Duratio
 		g.log.Warn("sent an SMS its request had left owed", "notification", n)
 	}
 	return sent, nil
+}
+
+// debtFailed counts a failed payment of debt n: it is tried again after
+// the lease, until it fails store.MaxDebtTries times, or at once when it
+// cannot render, and then listed as a dead letter for an admin.
+func (g *Gateway) debtFailed(ctx context.Context, n string, err error) {
+	dead, derr := g.store.DebtFailed(ctx, n, err.Error(), errors.Is(err, errRender))
+	switch {
+	case derr != nil:
+		g.log.Error("owed SMS not sent; will retry after the lease", "notification", n, "err", err, "count_err", derr)
+	case dead:
+		g.log.Error("owed SMS failed for good: listed as a dead letter", "notification", n, "err", err)
+	default:
+		g.log.Error("owed SMS not sent; will retry after the lease", "notification", n, "err", err)
+	}
 }
 
 // payDebt queues what notification n owes, clearing the debt in the same

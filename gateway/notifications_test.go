@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +96,42 @@ func TestOwedSMSAreNotLost(t *testing.T) {
 	<-done
 	if n := len(r.outbound(t, b.Mobile)) - before; n != 1 {
 		t.Fatalf("two sweepers sent %d slips, want 1", n)
+	}
+}
+
+// TestDebtThatKeepsFailingIsADeadLetter: an owed SMS that cannot be built
+// (here its sealed code no longer opens) is tried once per lease until
+// store.MaxDebtTries, then listed as a dead letter, counted in /metrics,
+// and no longer swept.
+func TestDebtThatKeepsFailingIsADeadLetter(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.newCenter(t, "C1")
+	b, err := r.gw.Register(ctx, Registration{Name: "Asha Patil", Mobile: "9876543210", BirthYear: 1980, Gender: "F", Language: "mr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.store.BookAppointment(ctx, store.Appointment{BeneficiaryID: b.ID, CenterID: "C1", Date: r.today(), Slot: "09:00-11:00", Dose: 1}, "4821", r.today())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.rdb.HSet(ctx, "sandesh:appt:"+a.ID, "code_sealed", "not-a-sealed-code").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for try := 1; try <= store.MaxDebtTries; try++ {
+		if _, err := r.gw.SweepNotifications(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		r.advance(sweepLease + time.Second)
+	}
+	if owed, _ := r.store.OwedBefore(ctx, r.gw.now().Add(time.Hour), 10); len(owed) != 0 {
+		t.Fatalf("still owed after %d failures: %v", store.MaxDebtTries, owed)
+	}
+	list, total, err := r.store.DeadLetters(ctx, 10)
+	if err != nil || total != 1 || list[0].Ref != store.SlipNotification(a.ID) || list[0].Tries != store.MaxDebtTries {
+		t.Fatalf("dead letters %+v (%d), %v", list, total, err)
+	}
+	if _, body := do(t, "GET", r.url+"/metrics", "", "", map[string]string{"Authorization": "Bearer " + adminKey}); !strings.Contains(body, "sandesh_dead_letters 1\n") {
+		t.Fatalf("/metrics does not count the dead letter:\n%.2000s", body)
 	}
 }

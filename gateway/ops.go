@@ -165,12 +165,16 @@ func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // redisCollector says at scrape time whether this process reaches Redis,
-// as /readyz does: an alert needs no probe of its own.
+// as /readyz does: an alert needs no probe of its own; and how many dead
+// letters wait.
 type redisCollector struct{ gw *Gateway }
 
 var redisUpDesc = prometheus.NewDesc("sandesh_redis_up", "1 when this process reached Redis at scrape time (PING within 0.9 s), else 0.", nil, nil)
 
-func (r *redisCollector) Describe(ch chan<- *prometheus.Desc) { ch <- redisUpDesc }
+var deadLettersDesc = prometheus.NewDesc("sandesh_dead_letters",
+	"SMS given up on and waiting for an admin (console, Dead letters): messages failed for good and owed SMS that could not be queued. OTPs are never listed.", nil, nil)
+
+func (r *redisCollector) Describe(ch chan<- *prometheus.Desc) { ch <- redisUpDesc; ch <- deadLettersDesc }
 
 func (r *redisCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
@@ -180,4 +184,7 @@ func (r *redisCollector) Collect(ch chan<- prometheus.Metric) {
 		up = 0
 	}
 	ch <- prometheus.MustNewConstMetric(redisUpDesc, prometheus.GaugeValue, up)
+	if n, err := r.gw.store.DeadLetterCount(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(deadLettersDesc, prometheus.GaugeValue, float64(n))
+	}
 }

@@ -465,7 +465,7 @@ func (w *Worker) sendClaimed(ctx context.Context, c store.Claim, lane store.Prio
 	m := c.Message
 
 	if m.Expired(time.Now()) {
-		return w.fail(ctx, m, "", "expired")
+		return w.fail(ctx, m, "", "expired", false)
 	}
 	if m.Priority == store.PriorityBulk {
 		// STOP ends non-essential messages only: codes, OTPs and
@@ -475,7 +475,7 @@ func (w *Worker) sendClaimed(ctx context.Context, c store.Claim, lane store.Prio
 			return err
 		}
 		if prefs.OptedOut {
-			return w.fail(ctx, m, "", "opted_out")
+			return w.fail(ctx, m, "", "opted_out", false)
 		}
 	}
 
@@ -518,7 +518,7 @@ func (w *Worker) sendClaimed(ctx context.Context, c store.Claim, lane store.Prio
 		}
 	}
 	if !providers.Temporary(err) {
-		return w.fail(ctx, m, provider, code)
+		return w.fail(ctx, m, provider, code, !providers.OptedOut(err))
 	}
 	if wait := providers.RetryAfter(err); wait > 0 && (code == "rate_limited" || code == "breaker_open") {
 		// Over a send-rate cap, or every provider's breaker open: nothing
@@ -534,7 +534,7 @@ func (w *Worker) sendClaimed(ctx context.Context, c store.Claim, lane store.Prio
 		return w.wait(ctx, m, wait, reason, last)
 	}
 	if last {
-		return w.fail(ctx, m, provider, code)
+		return w.fail(ctx, m, provider, code, true)
 	}
 	if rerr := w.store.Release(ctx, m.ID, w.id, provider, code); rerr != nil {
 		w.log.Error("release message", "message_id", m.ID, "err", rerr)
@@ -580,10 +580,14 @@ func lastAttempt(ctx context.Context) bool {
 	return ok && ok2 && n >= limit
 }
 
-// fail ends a message as failed; the task is archived, not retried.
-func (w *Worker) fail(ctx context.Context, m store.Message, provider, code string) error {
+// fail ends a message as failed; the task is archived, not retried. dead
+// lists it as a dead letter, for an admin to retry after a fix: it failed
+// for good, not by the programme's rules (opted out, expired).
+func (w *Worker) fail(ctx context.Context, m store.Message, provider, code string, dead bool) error {
 	if _, err := w.pipelineFor(m.Priority).Advance(ctx, m.ID, store.Update{
-		Status: store.StatusFailed, Provider: provider, ErrorCode: code,
+		// An OTP is not kept: it is stale in minutes, and a count that
+		// moved with one would tell /metrics readers a KYVS match.
+		Status: store.StatusFailed, Provider: provider, ErrorCode: code, DeadLetter: dead && m.Priority != store.PriorityOTP,
 	}); err != nil {
 		return err
 	}

@@ -239,6 +239,20 @@ func TestPermanentErrorFailsAtOnce(t *testing.T) {
 	if r.doubles[1].Calls() != 0 {
 		t.Fatal("a permanent error was tried on the second provider")
 	}
+	// Failed for good, so listed for an admin to retry after a fix.
+	if dead := r.deadLetters(t); len(dead) != 1 || dead[0].Ref != m.ID || dead[0].Reason != "21211" {
+		t.Fatalf("dead letters %+v, want the failed message", dead)
+	}
+}
+
+// deadLetters lists the store's dead letters.
+func (r *rig) deadLetters(t *testing.T) []store.DeadLetter {
+	t.Helper()
+	list, _, err := r.store.DeadLetters(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
 }
 
 func TestTemporaryErrorIsRetried(t *testing.T) {
@@ -272,6 +286,9 @@ func TestExpiredOTPIsNotSent(t *testing.T) {
 	}
 	if r.doubles[0].Calls() != 0 {
 		t.Fatal("an expired OTP was sent")
+	}
+	if dead := r.deadLetters(t); len(dead) != 0 {
+		t.Fatalf("an expired OTP is a dead letter: %+v", dead)
 	}
 }
 
@@ -440,6 +457,9 @@ func TestExhaustedRetriesEndFailedWithLastCode(t *testing.T) {
 	got := r.status(t, m.ID)
 	if got.ErrorCode != "20503" || got.Attempts != 2 {
 		t.Fatalf("failed with code %q after %d attempts, want 20503 after 2", got.ErrorCode, got.Attempts)
+	}
+	if dead := r.deadLetters(t); len(dead) != 0 {
+		t.Fatalf("an OTP is a dead letter (stale in minutes; a count would tell a KYVS match): %+v", dead)
 	}
 	if n := r.doubles[0].Calls(); n != 2 {
 		t.Fatalf("provider called %d times, want 2", n)

@@ -121,3 +121,10 @@ func keyParts(builds ...func(id string) string) []any {
 	}
 	return args
 }
+
+// deadKey orders the dead letters (deadInfoKey's members) by when they
+// died; deadInfoKey describes each. debtTriesKey counts a debt's failed
+// payments.
+func (s *Store) deadKey() string      { return s.prefix + "dead" }
+func (s *Store) deadInfoKey() string  { return s.prefix + "dead:info" }
+func (s *Store) debtTriesKey() string { return s.prefix + "notify:tries" }

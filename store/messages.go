@@ -547,8 +547,10 @@ func (s *Store) claimed(id string, res []any) (Message, ClaimResult, error) {
 // even when its delivery report overtook us); then come the message id and
 // the retention in ms; the pairs after them are written only when the
 // status moved. A message that reached a provider leaves the pending and
-// in-flight sets. KEYS[4], when given, indexes the provider's message id.
-var advanceScript = redis.NewScript(`
+// in-flight sets. KEYS[4], when not "", indexes the provider's message id;
+// KEYS[5] and KEYS[6], when given, are the dead letters, which a message
+// failing (moving to failed) joins.
+var advanceScript = redis.NewScript(deadLetterLua + `
 local rank = {queued=0, sending=1, sent=2, delivered=3, undelivered=3, failed=3}
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return -1 end
@@ -560,14 +562,21 @@ if rank[ARGV[1]] >= 2 then
   redis.call('ZREM', KEYS[2], ARGV[4 + always * 2])
   redis.call('ZREM', KEYS[3], ARGV[4 + always * 2])
 end
-if KEYS[4] then redis.call('SET', KEYS[4], ARGV[4 + always * 2], 'PX', ARGV[5 + always * 2]) end
+if KEYS[4] and KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[4 + always * 2], 'PX', ARGV[5 + always * 2]) end
 if rank[ARGV[1]] <= rank[cur] then return {0} end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2], 't_' .. ARGV[1], ARGV[2], 'lock_until', '0')
 if ARGV[1] == 'sent' then redis.call('HDEL', KEYS[1], 'error_code') end
 for i = 6 + always * 2, #ARGV, 2 do
   if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
 end
-return {1, redis.call('HGET', KEYS[1], 'template')}
+local template = redis.call('HGET', KEYS[1], 'template')
+if KEYS[5] and ARGV[1] == 'failed' then
+  local id = ARGV[4 + always * 2]
+  local f = redis.call('HMGET', KEYS[1], 'to', 'error_code')
+  dead_letter(KEYS[5], KEYS[6], 'msg:' .. id, cjson.encode({id='msg:' .. id, kind='message', ref=id,
+    template=template, to=f[1], reason=f[2] or '', at=tonumber(ARGV[2])}), ARGV[2])
+end
+return {1, template}
 `)
 
 // Update is a status change with what came with it.
@@ -576,6 +585,9 @@ type Update struct {
 	Provider          string // written even when the status does not move
 	ProviderMessageID string // written even when the status does not move
 	ErrorCode         string // written only when the status moves
+	// DeadLetter lists a message moving to failed as a dead letter: it
+	// failed for good, not by the programme's rules (opted out, expired).
+	DeadLetter bool
 }
 
 // Advance applies u if it moves the message forward. It reports whether the
@@ -606,10 +618,13 @@ func (s *Store) AdvanceReported(ctx context.Context, id string, u Update) (Advan
 		id, s.retention.Milliseconds(),
 		"error_code", u.ErrorCode,
 	}
-	keys := []string{s.messageKey(id), s.pendingKey(), s.inflightKey()}
+	keys := []string{s.messageKey(id), s.pendingKey(), s.inflightKey(), ""}
 	if u.Provider != "" && u.ProviderMessageID != "" {
 		// Lets a status report that lacks our id find the message.
-		keys = append(keys, s.providerMessageKey(u.Provider, u.ProviderMessageID))
+		keys[3] = s.providerMessageKey(u.Provider, u.ProviderMessageID)
+	}
+	if u.DeadLetter && u.Status == StatusFailed {
+		keys = append(keys, s.deadKey(), s.deadInfoKey())
 	}
 	res, err := s.sendPath(ctx, advanceScript, keys, args...).Result()
 	if err != nil {
