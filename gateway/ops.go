@@ -174,7 +174,10 @@ var redisUpDesc = prometheus.NewDesc("sandesh_redis_up", "1 when this process re
 var deadLettersDesc = prometheus.NewDesc("sandesh_dead_letters",
 	"SMS given up on and waiting for an admin (console, Dead letters): messages failed for good and owed SMS that could not be queued. OTPs are never listed.", nil, nil)
 
-func (r *redisCollector) Describe(ch chan<- *prometheus.Desc) { ch <- redisUpDesc; ch <- deadLettersDesc }
+func (r *redisCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- redisUpDesc
+	ch <- deadLettersDesc
+}
 
 func (r *redisCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
