@@ -296,6 +296,37 @@ func (b consoleBackend) Audit(ctx context.Context, s support.Staff, f support.Au
 	return out, nil
 }
 
+func (b consoleBackend) DeadLetters(ctx context.Context, s support.Staff) (support.DeadLetters, error) {
+	if _, _, err := b.admin(ctx, s); err != nil {
+		return support.DeadLetters{}, err
+	}
+	list, total, err := b.s.gw.DeadLetters(ctx, deadLettersShown)
+	if err != nil {
+		return support.DeadLetters{}, consoleErr(err)
+	}
+	out := support.DeadLetters{Total: total}
+	for _, d := range list {
+		l := support.DeadLetter{ID: d.ID, Kind: d.Kind, Template: d.Template, Ref: d.Ref, Reason: d.Reason, Tries: d.Tries, At: d.At}
+		if d.To != "" {
+			l.Mobile = MaskMobile(d.To)
+		}
+		out.Letters = append(out.Letters, l)
+	}
+	return out, nil
+}
+
+// deadLettersShown is how many of the newest dead letters the console lists.
+const deadLettersShown = 200
+
+func (b consoleBackend) RetryDeadLetter(ctx context.Context, s support.Staff, id string) (string, error) {
+	who, _, err := b.admin(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	msgID, err := b.s.gw.RetryDeadLetter(ctx, who, id)
+	return msgID, consoleErr(err)
+}
+
 // admin is the session's caller when it is an administrator's.
 func (b consoleBackend) admin(ctx context.Context, s support.Staff) (Caller, support.Staff, error) {
 	who, st, err := b.session(ctx, s.SessionID)
@@ -325,6 +356,8 @@ func consoleErr(err error) error {
 		return &support.Error{Kind: support.ErrNotActive}
 	case errors.Is(err, ErrNoDose):
 		return &support.Error{Kind: support.ErrNoDose}
+	case errors.Is(err, ErrExpired):
+		return &support.Error{Kind: support.ErrExpired}
 	case errors.Is(err, ErrNotFound), errors.Is(err, store.ErrNotFound):
 		return &support.Error{Kind: support.ErrNotFound}
 	case isUnauthorized(err):

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"sandesh/gateway/pages/support"
+	"sandesh/providers/twilio/twiliotest"
 	"sandesh/store"
 )
 
@@ -440,5 +441,61 @@ func TestAuditKeepsRevokedKeys(t *testing.T) {
 	_, all, _ := p.do("GET", "/support/audit", nil)
 	if !strings.Contains(all, "Revoked a key") || !strings.Contains(all, id) {
 		t.Fatalf("the revocation is not in the trail:\n%s", all)
+	}
+}
+
+// TestDeadLetterRetriedFromTheConsole: a slip the provider refuses for good
+// is a dead letter; once the cause is gone an admin retries it from the
+// console, the same slip reaches the citizen as a new message, the old one
+// stays failed, and the retry is in the audit trail.
+func TestDeadLetterRetriedFromTheConsole(t *testing.T) {
+	r := newRig(t)
+	r.startWorker(t)
+	r.double.Respond(twiliotest.FailAll(400, 21614)) // "not a mobile number", say a bad number range
+	_, appt := r.bookAsha(t, r.tomorrow())
+	slipID := appt["message_id"].(string)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if n, _ := r.store.DeadLetterCount(context.Background()); n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refused slip never became a dead letter")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.double.Respond(nil)
+
+	p := newPage(t, r.url)
+	if code, _ := p.signIn(adminKey); code != http.StatusSeeOther {
+		t.Fatalf("admin sign-in: %d", code)
+	}
+	_, list, _ := p.do("GET", "/support/dead-letters", nil)
+	for _, want := range []string{"Appointment slip", "&#43;91******3210", ">21614<", `value="msg:` + slipID + `"`} {
+		if !strings.Contains(list, want) {
+			t.Fatalf("the list lacks %s:\n%s", want, list)
+		}
+	}
+	code, _, h := p.do("POST", "/support/dead-letters/retry", url.Values{"csrf": {p.csrf(list)}, "id": {"msg:" + slipID}})
+	retried := strings.TrimPrefix(h.Get("Location"), "/support/dead-letters?retried=")
+	if code != http.StatusSeeOther || retried == "" || retried == slipID {
+		t.Fatalf("retry: %d %q", code, h.Get("Location"))
+	}
+	sms := r.smsTo(t, "+919876543210", 1)
+	contains(t, sms.Body, "PHC C1", "09:00-11:00")
+	if old := r.must(t, 200, "GET", "/v1/messages/"+slipID, adminKey, nil); old["status"] != "failed" {
+		t.Fatalf("the dead slip is now %v", old["status"])
+	}
+	if again := r.must(t, 200, "GET", "/v1/messages/"+retried, adminKey, nil); again["template"] != "appointment_slip" {
+		t.Fatalf("the retried message: %v", again)
+	}
+	if _, after, _ := p.do("GET", "/support/dead-letters", nil); !strings.Contains(after, "no-dead-letters") {
+		t.Fatalf("the retried dead letter is still listed:\n%s", after)
+	}
+	if code, _, _ := p.do("POST", "/support/dead-letters/retry", url.Values{"csrf": {p.csrf(list)}, "id": {"msg:" + slipID}}); code != http.StatusNotFound {
+		t.Fatalf("a second retry: %d, want 404", code)
+	}
+	if _, trail, _ := p.do("GET", "/support/audit", nil); !strings.Contains(trail, "Retried a dead letter") || !strings.Contains(trail, "msg:"+slipID) {
+		t.Fatalf("the retry is not in the audit trail:\n%s", trail)
 	}
 }

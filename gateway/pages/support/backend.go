@@ -132,6 +132,26 @@ type StaffKey struct {
 	Revoked        bool // it no longer works; its trail is still there
 }
 
+// DeadLetter is an SMS the gateway gave up on: a message that failed for
+// good, or an SMS owed for a change (a slip, a confirmation) that could
+// not be built and queued.
+type DeadLetter struct {
+	ID       string // what RetryDeadLetter takes
+	Kind     string // "message" or "debt"
+	Template string // a message's; "" for a debt
+	Ref      string // the message id, or what the debt owes ("slip:<appointment id>")
+	Mobile   string // masked, "+91******3210"; "" for a debt
+	Reason   string // the provider's or our error code; a debt's error
+	Tries    int    // a debt's failed payments
+	At       time.Time
+}
+
+// DeadLetters is the list: the newest, and how many wait in all.
+type DeadLetters struct {
+	Letters []DeadLetter
+	Total   int64
+}
+
 // ErrorKind is one of the errors the page explains.
 type ErrorKind string
 
@@ -144,7 +164,8 @@ const (
 	ErrRateLimited   ErrorKind = "rate_limited"   // the hourly resends are spent; RetryAfter says when one frees up
 	ErrNotActive     ErrorKind = "not_active"     // the appointment was cancelled or used
 	ErrNoDose        ErrorKind = "no_dose"        // no dose to confirm
-	ErrNotFound      ErrorKind = "not_found"      // no such appointment or beneficiary
+	ErrNotFound      ErrorKind = "not_found"      // no such appointment or beneficiary; a dead letter retried already
+	ErrExpired       ErrorKind = "expired"        // a dead OTP past its minutes: sending it would help no one
 	ErrUnavailable   ErrorKind = "unavailable"    // anything else: try again later
 )
 
@@ -197,4 +218,11 @@ type Backend interface {
 	StaffKeys(ctx context.Context, s Staff) ([]StaffKey, error)
 	// Audit reads the audit trail, newest first (admin only: else ErrForbidden).
 	Audit(ctx context.Context, s Staff, f AuditFilter) ([]AuditEntry, error)
+	// DeadLetters lists the SMS given up on, newest first (admin only).
+	DeadLetters(ctx context.Context, s Staff) (DeadLetters, error)
+	// RetryDeadLetter tries one again once its cause is fixed (admin
+	// only), audited; the id of the message queued, "" for a debt (owed
+	// again, paid by the next sweep). ErrNotFound when it was retried
+	// already; ErrExpired for an OTP past its minutes.
+	RetryDeadLetter(ctx context.Context, s Staff, id string) (messageID string, err error)
 }

@@ -52,6 +52,9 @@ type fakeBackend struct {
 	searched   []string // the mobiles Search got
 	actions    []Action
 	filters    []AuditFilter
+	dead       []DeadLetter
+	retryErr   error
+	retried    []string // the dead letters RetryDeadLetter got
 }
 
 func newFake() *fakeBackend {
@@ -66,6 +69,12 @@ func newFake() *fakeBackend {
 				Target: "appt:" + testApptID, Mobile: "+91******3210", Detail: "security_code", Reason: "Citizen called: no SMS"},
 			{At: at(8, 30, 0), Staff: supportName, StaffID: "key_support_4", Role: "support", Action: "search",
 				Target: "+91******3210", Mobile: "+91******3210"},
+		},
+		dead: []DeadLetter{
+			{ID: "msg:" + testMsgID, Kind: "message", Template: "security_code", Ref: testMsgID, Mobile: "+91******3210",
+				Reason: "30008", At: at(8, 40, 0)},
+			{ID: "debt:slip:" + testApptID, Kind: "debt", Ref: "slip:" + testApptID, Reason: "send appointment_slip: cannot render",
+				Tries: 10, At: at(8, 20, 0)},
 		}}
 }
 
@@ -214,6 +223,32 @@ func (f *fakeBackend) Audit(_ context.Context, s Staff, flt AuditFilter) ([]Audi
 		return nil, &Error{Kind: ErrForbidden}
 	}
 	return f.trail, nil
+}
+
+func (f *fakeBackend) DeadLetters(_ context.Context, s Staff) (DeadLetters, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["DeadLetters"]++
+	if !s.Admin {
+		return DeadLetters{}, &Error{Kind: ErrForbidden}
+	}
+	return DeadLetters{Letters: f.dead, Total: int64(len(f.dead))}, nil
+}
+
+func (f *fakeBackend) RetryDeadLetter(_ context.Context, s Staff, id string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["RetryDeadLetter"]++
+	f.retried = append(f.retried, id)
+	switch {
+	case !s.Admin:
+		return "", &Error{Kind: ErrForbidden}
+	case f.retryErr != nil:
+		return "", f.retryErr
+	case strings.HasPrefix(id, "debt:"):
+		return "", nil
+	}
+	return "msg_retried-1", nil
 }
 
 // The time every search is shown as of in tests.

@@ -14,6 +14,8 @@
 //	POST /support/confirm          what + target → the confirmation step, asking for a reason
 //	POST /support/act              the same + reason → Backend.Act, 303 to the search
 //	GET  /support/audit            the audit trail (administrators only)
+//	GET  /support/dead-letters     the SMS given up on (administrators only; &retried= after a retry)
+//	POST /support/dead-letters/retry  id → Backend.RetryDeadLetter, 303 to the list
 //	GET  /support/static/support.css
 //
 // The API key only travels in the sign-in form's body: it is exchanged for
@@ -73,6 +75,7 @@ const (
 	pageSearch  = "search"
 	pageConfirm = "confirm"
 	pageAudit   = "audit"
+	pageDead    = "dead"
 	pageProblem = "problem"
 )
 
@@ -141,7 +144,9 @@ func (p *Page) Mount(r fiber.Router) {
 	r.Post(base+"/confirm", p.guard(p.confirm))
 	r.Post(base+"/act", p.guard(p.act))
 	r.Get(base+"/audit", p.guard(p.audit))
-	for _, step := range []string{"/signin", "/signout", "/confirm", "/act"} {
+	r.Get(base+deadPath, p.guard(p.deadLetters))
+	r.Post(base+deadPath+"/retry", p.guard(p.retryDeadLetter))
+	for _, step := range []string{"/signin", "/signout", "/confirm", "/act", deadPath + "/retry"} {
 		// A refresh or bookmark of a step starts over.
 		r.Get(base+step, p.guard(webpage.SeeOther(base)))
 	}
@@ -352,6 +357,85 @@ func (p *Page) audit(c *fiber.Ctx) error {
 	return p.render(c, http.StatusOK, v)
 }
 
+const deadPath = "/dead-letters"
+
+// deadLetters lists the SMS given up on, with a retry button each, to an
+// administrator.
+func (p *Page) deadLetters(c *fiber.Ctx) error {
+	v := p.view(c, pageDead)
+	s, ok, err := p.signedIn(c, &v, http.StatusUnauthorized)
+	if !ok {
+		return err
+	}
+	if !s.Admin {
+		return p.problem(c, v, v.T("err_forbidden"), http.StatusForbidden)
+	}
+	switch retried := queryValue(c, "retried"); {
+	case retried == "owed":
+		v.Flash = v.T("dead_retried_debt")
+	case validID(retried):
+		v.Flash = v.Tr("dead_retried_message", "id", retried)
+	}
+	v.Langs = p.langs.Links(v.Lang, base+deadPath, nil)
+	return p.showDead(c, v, s, http.StatusOK)
+}
+
+// showDead reads the list into v and renders it with status.
+func (p *Page) showDead(c *fiber.Ctx, v view, s Staff, status int) error {
+	list, err := p.b.DeadLetters(c.UserContext(), s)
+	if err != nil {
+		return p.fail(c, v, errorOf(err))
+	}
+	v.Dead = p.deadView(v.words, list, s.CSRF)
+	return p.render(c, status, v)
+}
+
+// retryDeadLetter retries one dead letter, then shows the list again with
+// what became of it (post/redirect/get: a reload retries nothing).
+func (p *Page) retryDeadLetter(c *fiber.Ctx) error {
+	v := p.view(c, pageDead)
+	s, ok, err := p.session(c, &v)
+	if !ok {
+		return err
+	}
+	if !s.Admin {
+		return p.problem(c, v, v.T("err_forbidden"), http.StatusForbidden)
+	}
+	v.Langs = p.langs.Links(v.Lang, base+deadPath, nil)
+	id := formValue(c, "id")
+	if len(id) > maxDeadID || !printableASCII(id) || id == "" {
+		v.Error = v.T("err_invalid_input")
+		return p.showDead(c, v, s, http.StatusUnprocessableEntity)
+	}
+	msgID, err := p.b.RetryDeadLetter(c.UserContext(), s, id)
+	if err != nil {
+		e := errorOf(err)
+		if e.Kind == ErrUnauthorized || e.Kind == ErrForbidden {
+			return p.fail(c, v, e)
+		}
+		v.Error = p.message(v, e)
+		return p.showDead(c, v, s, statusOf(e.Kind))
+	}
+	retried := "owed"
+	if msgID != "" {
+		retried = msgID
+	}
+	return c.Redirect(base+deadPath+"?"+url.Values{"retried": {retried}}.Encode(), http.StatusSeeOther)
+}
+
+// maxDeadID bounds a dead letter's id: "debt:" and a notification, whose
+// longest (a dose's) holds three ids.
+const maxDeadID = 160
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // signedIn is the staff of the session cookie, for any request; it puts
 // them in v's header. When not ok the answer is rendered and err is
 // render's: the sign-in form with status anon (home is a sign-in page like
@@ -415,7 +499,7 @@ func (v view) canShow(e *Error) bool {
 		return true
 	case pageConfirm:
 		return v.Confirm != nil
-	case pageAudit:
+	case pageAudit, pageDead:
 		return e.Kind != ErrForbidden
 	}
 	return false
@@ -447,7 +531,7 @@ func statusOf(k ErrorKind) int {
 		return http.StatusUnprocessableEntity
 	case ErrRateLimited:
 		return http.StatusTooManyRequests
-	case ErrNotActive, ErrNoDose:
+	case ErrNotActive, ErrNoDose, ErrExpired:
 		return http.StatusConflict
 	case ErrNotFound:
 		return http.StatusNotFound
@@ -473,7 +557,12 @@ func (p *Page) message(v view, e *Error) string {
 			return v.T("err_invalid_mobile")
 		}
 		return v.T("err_invalid_input")
-	case ErrForbidden, ErrInvalidMobile, ErrNotActive, ErrNoDose, ErrNotFound:
+	case ErrNotFound, ErrExpired:
+		if v.Page == pageDead {
+			return v.T("err_dead_" + string(e.Kind))
+		}
+		return v.T("err_" + string(e.Kind))
+	case ErrForbidden, ErrInvalidMobile, ErrNotActive, ErrNoDose:
 		return v.T("err_" + string(e.Kind))
 	default:
 		return v.T("err_unavailable")
@@ -516,7 +605,7 @@ func errorOf(err error) *Error {
 	e := *kindOf(err)
 	switch e.Kind {
 	case ErrUnauthorized, ErrForbidden, ErrInvalidInput, ErrInvalidMobile, ErrRateLimited,
-		ErrNotActive, ErrNoDose, ErrNotFound, ErrUnavailable:
+		ErrNotActive, ErrNoDose, ErrNotFound, ErrExpired, ErrUnavailable:
 		return &e
 	}
 	return &Error{Kind: ErrUnavailable}
@@ -529,7 +618,7 @@ func (p *Page) signInForm(c *fiber.Ctx, v view, msg string, status int) error {
 
 func (p *Page) problem(c *fiber.Ctx, v view, msg string, status int) error {
 	v.Page, v.Error, v.ErrorField = pageProblem, msg, ""
-	v.Lookup, v.Confirm, v.Audit, v.Flash = nil, nil, nil, ""
+	v.Lookup, v.Confirm, v.Audit, v.Dead, v.Flash = nil, nil, nil, nil, ""
 	return p.render(c, status, v)
 }
 

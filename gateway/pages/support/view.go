@@ -24,6 +24,7 @@ type view struct {
 	Lookup            *lookupView
 	Confirm           *confirmView
 	Audit             *auditView
+	Dead              *deadView
 	words             words
 }
 
@@ -34,7 +35,7 @@ func (v view) T(key string) string { return v.words.Text(key) }
 func (v view) Tr(key string, pairs ...string) string { return v.words.Text(key, pairs...) }
 
 // Wide says whether the page shows tables, which need the screen's width.
-func (v view) Wide() bool { return v.Page == pageSearch || v.Page == pageAudit }
+func (v view) Wide() bool { return v.Page == pageSearch || v.Page == pageAudit || v.Page == pageDead }
 
 func (v *view) signedIn(s Staff) { v.Staff, v.Admin, v.CSRF = s.Name, s.Admin, s.CSRF }
 
@@ -128,6 +129,33 @@ func (a auditView) query() url.Values {
 		q.Set("limit", strconv.Itoa(a.Limit))
 	}
 	return q
+}
+
+type deadView struct {
+	Shown, Total string
+	Rows         []deadRow
+	CSRF         string
+}
+
+type deadRow struct {
+	ID, At, Kind, What, Mobile, Reason, Tries string
+}
+
+// deadView is the dead-letter list in the staff's words.
+func (p *Page) deadView(w words, list DeadLetters, csrf string) *deadView {
+	out := &deadView{Shown: strconv.Itoa(len(list.Letters)), Total: strconv.FormatInt(list.Total, 10), CSRF: csrf}
+	for _, d := range list.Letters {
+		r := deadRow{ID: d.ID, At: p.dateTime(w, d.At), Kind: wordOr(w, "dead_kind_"+d.Kind, d.Kind),
+			What: d.Ref, Mobile: d.Mobile, Reason: d.Reason}
+		if d.Template != "" {
+			r.What = wordOr(w, "template_"+d.Template, d.Template)
+		}
+		if d.Tries > 0 {
+			r.Tries = strconv.Itoa(d.Tries)
+		}
+		out.Rows = append(out.Rows, r)
+	}
+	return out
 }
 
 type keyOption struct {
