@@ -481,3 +481,25 @@ func TestConfirmationsCountEveryDoseNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestCenterRead: a centre reads back as it was registered, with its
+// creation time; another id is 404 and the same id again 409.
+func TestCenterRead(t *testing.T) {
+	r := newRig(t)
+	registry := r.newKey(t, "registry", "")
+	r.newCenter(t, "C1")
+	c := r.must(t, 200, "GET", "/v1/centers/C1", registry, nil)
+	if c["id"] != "C1" || c["name"] != "PHC C1" || c["district"] != "Pune" || c["state"] != "Maharashtra" || c["pincode"] != "411007" {
+		t.Fatalf("centre = %v", c)
+	}
+	if at, err := time.Parse(time.RFC3339, fmt.Sprint(c["created_at"])); err != nil || time.Since(at) > time.Minute {
+		t.Fatalf("created_at = %v (%v)", c["created_at"], err)
+	}
+	if got := r.must(t, 404, "GET", "/v1/centers/C9", registry, nil); got["error"] != "not_found" {
+		t.Fatalf("unknown centre = %v", got)
+	}
+	if got := r.must(t, 409, "POST", "/v1/centers", registry, map[string]any{
+		"id": "C1", "name": "Other", "district": "Pune", "state": "Maharashtra", "pincode": "411007"}); got["error"] != "exists" {
+		t.Fatalf("same id again = %v", got)
+	}
+}

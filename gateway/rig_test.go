@@ -154,6 +154,9 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	}
 	public := "http://" + ln.Addr().String()
 	double := twiliotest.NewServer(t)
+	if check := http.DefaultClient.Transport; check != nil {
+		double.Client.Transport = check // the webhooks' answers too are checked against openapi.yaml
+	}
 	p, err := twilio.New(twilio.Config{Name: "primary", AccountSID: double.AccountSID, AuthToken: double.AuthToken,
 		From: "+15005550006", BaseURL: double.URL, PublicURL: public})
 	if err != nil {

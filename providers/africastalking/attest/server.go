@@ -117,8 +117,10 @@ type Server struct {
 	Username string // the app username requests must carry
 	APIKey   string // the apiKey header requests must carry
 
-	srv    *httptest.Server
-	client *http.Client  // for PostReport
+	srv *httptest.Server
+	// Client sends the reports the double posts (PostReport); a test may
+	// wrap its Transport to check what the gateway answers.
+	Client *http.Client
 	done   chan struct{} // closed on shutdown: releases hung handlers
 
 	// The messages accepted, the calls taken and the answers scripted:
@@ -135,7 +137,7 @@ func NewServer(t testing.TB) *Server {
 		APIKey:   "atsk_" + randomHex(32),
 		done:     make(chan struct{}),
 		Log:      doubletest.NewLog[Message, Failure]("attest"),
-		client:   &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
+		Client:   &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+Path, s.messaging)
@@ -155,7 +157,7 @@ func NewServer(t testing.TB) *Server {
 func (s *Server) close() {
 	close(s.done)
 	s.srv.Close() // waits for every handler to return
-	s.client.CloseIdleConnections()
+	s.Client.CloseIdleConnections()
 }
 
 // CloseClientConnections closes every connection clients hold to the
@@ -188,7 +190,7 @@ func (s *Server) PostReport(ctx context.Context, callbackURL string, id, status,
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := s.client.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		return nil, err
 	}

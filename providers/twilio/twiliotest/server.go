@@ -61,8 +61,10 @@ type Server struct {
 	AccountSID string // "AC" + 32 hex
 	AuthToken  string // 32 hex
 
-	srv    *httptest.Server
-	client *http.Client  // for PostStatus
+	srv *httptest.Server
+	// Client sends the webhooks the double posts (PostStatus, PostInbound);
+	// a test may wrap its Transport to check what the gateway answers.
+	Client *http.Client
 	done   chan struct{} // closed on shutdown: releases hung handlers
 
 	// The messages accepted, the calls taken and the answers scripted:
@@ -79,7 +81,7 @@ func NewServer(t testing.TB) *Server {
 		AuthToken:  smsdouble.RandomHex(16),
 		done:       make(chan struct{}),
 		Log:        doubletest.NewLog[Message, Failure]("twiliotest"),
-		client:     &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
+		Client:     &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /"+APIVersion+"/Accounts/{AccountSid}/Messages.json", s.create)
@@ -95,7 +97,7 @@ func NewServer(t testing.TB) *Server {
 func (s *Server) close() {
 	close(s.done)
 	s.srv.Close() // waits for every handler to return
-	s.client.CloseIdleConnections()
+	s.Client.CloseIdleConnections()
 }
 
 // PostStatus posts Twilio's status callback for m to m.StatusCallback,
@@ -110,7 +112,7 @@ func (s *Server) PostStatus(ctx context.Context, m Message, status string, error
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.client.Do(req)
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -214,5 +216,5 @@ func (s *Server) PostInbound(ctx context.Context, webhookURL string, in Inbound)
 	if err != nil {
 		return nil, err
 	}
-	return s.client.Do(req)
+	return s.Client.Do(req)
 }
