@@ -22,6 +22,7 @@ import (
 	"sandesh/providers"
 	"sandesh/providers/twilio"
 	"sandesh/providers/twilio/twiliotest"
+	"sandesh/stats"
 	"sandesh/store"
 	"sandesh/templates"
 )
@@ -40,6 +41,7 @@ type rig struct {
 	worker *jobs.Worker
 	double *twiliotest.Server
 	clock  *atomic.Int64
+	tally  *stats.Counter // the dashboard's counts; flushed by hand
 	logs   *logBuffer
 
 	// commands counts what the rig sent Redis.
@@ -147,6 +149,7 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	}
 	reg := prometheus.NewRegistry()
 	metrics := jobs.NewMetrics(reg)
+	metrics.Tally = stats.New(rdb, st.Prefix(), nil, now)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -178,7 +181,7 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 		Languages: []string{"en", "hi", "mr"}, Location: kolkata, Region: "IN", Now: now, PublicURL: public, Keys: keys})
 	opts := ServerOptions{
 		PublicURL: public, TwilioTokens: map[string]string{"primary": double.AuthToken},
-		AdminKey: adminKey, Queues: conn, Breakers: router, Registry: reg, Logger: log,
+		AdminKey: adminKey, Queues: conn, Breakers: router, Registry: reg, Logger: log, Stats: metrics.Tally,
 	}
 	if opt != nil {
 		opt(&opts)
@@ -187,7 +190,7 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	go app.Listener(ln)
 	t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
 	return &rig{
-		url: public, rdb: rdb, commands: commands, store: st, gw: gw, double: double, clock: clock, logs: logs,
+		url: public, rdb: rdb, commands: commands, store: st, gw: gw, double: double, clock: clock, logs: logs, tally: metrics.Tally,
 		worker: jobs.NewWorker(conn, st, router, dispatch, jobs.WorkerOptions{Metrics: metrics, Logger: log}),
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"sandesh/gateway/pages/verify"
 	"sandesh/gateway/ussd"
 	"sandesh/providers"
+	"sandesh/stats"
 )
 
 // BodyLimit is the largest request body accepted.
@@ -55,7 +56,9 @@ type ServerOptions struct {
 	Breakers *providers.Router
 	// Registry serves /metrics; nil disables it.
 	Registry *prometheus.Registry
-	Logger   *slog.Logger
+	// Stats holds the counts /admin draws; nil serves no /admin.
+	Stats  *stats.Counter
+	Logger *slog.Logger
 }
 
 type server struct {
@@ -75,6 +78,9 @@ func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
 	}
 	s.mountAPI(app)
 	s.mountPages(app)
+	if opts.Stats != nil {
+		s.mountDashboard(app)
+	}
 	app.Post("/webhooks/twilio/:provider/status", s.twilioStatus)
 	app.Post("/webhooks/twilio/:provider/sms", s.twilioSMS)
 	app.Post("/webhooks/africastalking/:provider/status", s.africasTalkingStatus)

@@ -1,6 +1,10 @@
 package jobs
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"sandesh/stats"
+)
 
 // Metrics are the send-side Prometheus series. Build one per process and
 // register it on that process's registry.
@@ -8,6 +12,9 @@ type Metrics struct {
 	Messages    *prometheus.CounterVec
 	Segments    *prometheus.CounterVec
 	SendLatency *prometheus.HistogramVec
+	// Tally, when set, also counts for the admin dashboard (shared by
+	// every process through Redis).
+	Tally *stats.Counter
 }
 
 // NewMetrics creates and registers the series on reg.
@@ -43,4 +50,14 @@ func (m *Metrics) Status(template, status, provider string) {
 		return
 	}
 	m.Messages.WithLabelValues(template, status, provider).Inc()
+	m.Tally.Status(template, status, provider)
+}
+
+// Sent counts the segments of an SMS of template handed to provider.
+func (m *Metrics) Sent(template, provider string, segments int) {
+	if m == nil || template == kyvsOTP {
+		return
+	}
+	m.Segments.WithLabelValues(provider).Add(float64(segments))
+	m.Tally.Segments(template, segments)
 }

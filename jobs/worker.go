@@ -506,7 +506,7 @@ func (w *Worker) sendClaimed(ctx context.Context, c store.Claim, lane store.Prio
 		}
 		if w.opts.Metrics != nil && m.Priority != store.PriorityOTP {
 			w.opts.Metrics.Status(m.Template, string(store.StatusSent), rec.Provider)
-			w.opts.Metrics.Segments.WithLabelValues(rec.Provider).Add(float64(m.Segments))
+			w.opts.Metrics.Sent(m.Template, rec.Provider, m.Segments)
 		}
 		return nil
 	}

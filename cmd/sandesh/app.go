@@ -29,6 +29,7 @@ import (
 	"sandesh/providers/africastalking"
 	"sandesh/providers/smpp"
 	"sandesh/providers/twilio"
+	"sandesh/stats"
 	"sandesh/store"
 	"sandesh/templates"
 )
@@ -85,6 +86,10 @@ type app struct {
 	// stopSweep ends the sweeper of owed SMS (worker role).
 	stopSweep context.CancelFunc
 	swept     sync.WaitGroup
+	// stats counts for the dashboard and flushes to Redis until stopStats.
+	stats     *stats.Counter
+	stopStats context.CancelFunc
+	flushed   sync.WaitGroup
 
 	// AdminKey is the effective admin key (generated in embedded mode).
 	AdminKey string
@@ -126,9 +131,20 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	for _, p := range cfg.Providers {
 		tps[p.Name] = p.TPS
 	}
+	a.stats = stats.New(a.rdb, st.Prefix(), cfg.Location, nil)
 	a.router, err = providers.NewRouter(ps, providers.RouterOptions{
 		Failures: cfg.Breaker.Failures, OpenFor: cfg.Breaker.OpenFor,
 		Redis: a.rdb, Prefix: st.Prefix(), TPS: tps, Logger: log,
+		// For the dashboard's "since"; not inside the breaker's own lock.
+		OnStateChange: func(provider, state string) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				if err := a.stats.BreakerChanged(ctx, provider, state); err != nil {
+					log.Warn("breaker change not recorded for the dashboard", "provider", provider, "err", err)
+				}
+			}()
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -137,6 +153,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := jobs.NewMetrics(reg)
+	metrics.Tally = a.stats
 	a.reg = reg
 
 	set, err := templates.Load()
@@ -171,7 +188,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 			Simulator: cfg.Simulator || onlyConsole(cfg.Providers),
 			// Beside real providers the simulator reads and sends real SMS.
 			SimulatorNeedsAdmin: !onlyConsole(cfg.Providers),
-			Queues:              a.conn, Breakers: a.router, Registry: reg, Logger: log,
+			Queues:              a.conn, Breakers: a.router, Registry: reg, Logger: log, Stats: a.stats,
 		})
 	}
 	if r.worker && !r.web {
@@ -342,6 +359,9 @@ func (a *app) smppMO(m smpp.MO) error {
 
 // Start begins serving HTTP and processing tasks, as the role says.
 func (a *app) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopStats = cancel
+	a.flushed.Go(func() { a.stats.Run(ctx, statsEvery) })
 	if a.worker != nil {
 		for _, p := range a.smpp {
 			p.Start()
@@ -518,6 +538,9 @@ func (a *app) unbind(grace time.Duration) error {
 	return errors.Join(errs...)
 }
 
+// statsEvery is how often a process adds its dashboard counts to Redis.
+const statsEvery = 5 * time.Second
+
 // Close releases connections without waiting for work.
 func (a *app) Close() {
 	if a.keys != nil {
@@ -526,6 +549,10 @@ func (a *app) Close() {
 	if a.stopSweep != nil {
 		a.stopSweep()
 		a.swept.Wait()
+	}
+	if a.stopStats != nil {
+		a.stopStats() // the last counts are flushed
+		a.flushed.Wait()
 	}
 	if a.client != nil {
 		a.client.Close()

@@ -167,8 +167,9 @@ beneficiaries are loaded; today's appointment slips are printed below.
   support   http://%s/support  (helpline console: sign in with the support key below, search 98765 00001)
   API       http://%s  (see /openapi.yaml)
   admin key %s  (shown once; Authorization: Bearer <key>)
+  dashboard http://%s/admin  (user anything, password the admin key)
   queues    http://%s/admin/queues
-`, a.Addr(), a.Addr(), a.Addr(), a.Addr(), a.AdminKey, a.Addr())
+`, a.Addr(), a.Addr(), a.Addr(), a.Addr(), a.AdminKey, a.Addr(), a.Addr())
 	c.printKeys(keys)
 	fmt.Fprintln(c.stdout)
 }

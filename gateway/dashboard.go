@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hibiken/asynq"
+
+	"sandesh/gateway/pages/dashboard"
+	"sandesh/store"
+)
+
+// mountDashboard serves /admin behind the admin key (Basic auth in a
+// browser, like /admin/queues).
+func (s *server) mountDashboard(app *fiber.App) {
+	page, err := dashboard.New(dashboardBackend{s}, dashboard.Options{Languages: s.gw.languages,
+		SecureCookies: strings.HasPrefix(s.opts.PublicURL, "https://"), Location: s.gw.location})
+	if err != nil {
+		// The page's templates are embedded: this is a build defect.
+		panic(fmt.Sprintf("dashboard page: %v", err))
+	}
+	page.Mount(app, s.adminOnly)
+}
+
+// dashboardMinutes is how far back the dashboard's charts go.
+const dashboardMinutes = 60
+
+// dashboardBackend reads what /admin shows: the shared counts (stats),
+// the breakers, the queues and the dead letters.
+type dashboardBackend struct{ s *server }
+
+func (b dashboardBackend) Snapshot(ctx context.Context) (dashboard.Snapshot, error) {
+	snap := dashboard.Snapshot{At: b.s.gw.now()}
+	st := b.s.opts.Stats
+	minutes, err := st.LastMinutes(ctx, dashboardMinutes)
+	if err != nil {
+		return snap, err
+	}
+	changes, err := st.BreakerChanges(ctx)
+	if err != nil {
+		return snap, err
+	}
+	var names []string
+	states := map[string]string{}
+	if r := b.s.opts.Breakers; r != nil {
+		for _, bs := range r.States(ctx) {
+			names = append(names, bs.Provider)
+			states[bs.Provider] = bs.State
+		}
+	}
+	for name := range minutes {
+		if !slices.Contains(names, name) {
+			names = append(names, name) // a provider since removed from the config
+		}
+	}
+	for _, name := range names {
+		p := dashboard.Provider{Name: name, Breaker: states[name], Since: changes[name].At}
+		if p.Breaker == "" {
+			p.Breaker = "closed"
+		}
+		ms := minutes[name]
+		if ms == nil {
+			ms = st.EmptyMinutes(dashboardMinutes)
+		}
+		for _, m := range ms {
+			p.Minutes = append(p.Minutes, dashboard.Minute{Start: m.Start, Sent: m.Counts[string(store.StatusSent)],
+				Delivered: m.Counts[string(store.StatusDelivered)],
+				Failed:    m.Counts[string(store.StatusFailed)] + m.Counts[string(store.StatusUndelivered)]})
+		}
+		snap.Providers = append(snap.Providers, p)
+	}
+	if b.s.opts.Queues != nil {
+		lanes, err := lanes(asynq.NewInspector(b.s.opts.Queues))
+		if err != nil {
+			return snap, err
+		}
+		snap.Lanes = lanes
+	}
+	days, err := st.Today(ctx)
+	if err != nil {
+		return snap, err
+	}
+	for _, d := range days {
+		snap.Templates = append(snap.Templates, dashboard.TemplateDay{Template: d.Template, SMS: d.SMS, Segments: d.Segments})
+	}
+	if snap.DeadLetters, err = b.s.gw.store.DeadLetterCount(ctx); err != nil {
+		return snap, err
+	}
+	return snap, nil
+}
+
+// lanes reads every lane's queue, as zeros before asynq first holds it.
+func lanes(in *asynq.Inspector) ([]dashboard.Lane, error) {
+	existing, err := in.Queues()
+	if err != nil {
+		return nil, fmt.Errorf("queues: %w", err)
+	}
+	out := make([]dashboard.Lane, 0, len(store.Priorities))
+	for _, p := range store.Priorities {
+		l := dashboard.Lane{Name: string(p)}
+		if slices.Contains(existing, string(p)) {
+			info, err := in.GetQueueInfo(string(p))
+			if err != nil {
+				return nil, fmt.Errorf("queue %s: %w", p, err)
+			}
+			l.Pending, l.Active, l.Scheduled, l.Retry, l.Archived = info.Pending, info.Active, info.Scheduled, info.Retry, info.Archived
+			l.Oldest = info.Latency
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
