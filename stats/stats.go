@@ -35,8 +35,16 @@ type Counter struct {
 	loc    *time.Location // the programme's days
 
 	mu      sync.Mutex
-	pending map[string]map[string]int64 // Redis key → field → count not yet flushed
+	pending map[tally]int64 // counts not yet flushed
+	// The keys of the minute and the day being counted, made once each.
+	minute, day       int64
+	minuteKey, dayKey string
 }
+
+// tally is one count's place in Redis: the hash key and the field's two
+// parts (provider|status, template|sms or template|segments), joined only
+// at flush time so that counting allocates nothing.
+type tally struct{ key, a, b string }
 
 // New counts into rdb under prefix (the store's); days are loc's.
 func New(rdb redis.UniversalClient, prefix string, loc *time.Location, now func() time.Time) *Counter {
@@ -46,39 +54,43 @@ func New(rdb redis.UniversalClient, prefix string, loc *time.Location, now func(
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &Counter{rdb: rdb, prefix: prefix, now: now, loc: loc, pending: map[string]map[string]int64{}}
+	return &Counter{rdb: rdb, prefix: prefix, now: now, loc: loc, pending: map[tally]int64{}, minute: -1, day: -1}
 }
 
-func (c *Counter) minuteKey(minute int64) string {
+func (c *Counter) keyOfMinute(minute int64) string {
 	return c.prefix + "stats:min:" + strconv.FormatInt(minute, 10)
 }
-func (c *Counter) dayKey(day string) string { return c.prefix + "stats:day:" + day }
-func (c *Counter) breakerKey() string       { return c.prefix + "stats:breakers" }
+func (c *Counter) keyOfDay(day string) string { return c.prefix + "stats:day:" + day }
+func (c *Counter) breakerKey() string         { return c.prefix + "stats:breakers" }
 
-func (c *Counter) add(key, field string, n int64) {
-	c.mu.Lock()
-	f := c.pending[key]
-	if f == nil {
-		f = map[string]int64{}
-		c.pending[key] = f
+// keys are the keys of the minute and the day of now. Callers hold mu.
+func (c *Counter) keys(now time.Time) (minute, day string) {
+	if m := now.Unix() / 60; m != c.minute {
+		c.minute, c.minuteKey = m, c.keyOfMinute(m)
+		local := now.In(c.loc)
+		if d := int64(local.Year()*1000 + local.YearDay()); d != c.day {
+			c.day, c.dayKey = d, c.keyOfDay(local.Format(time.DateOnly))
+		}
 	}
-	f[field] += n
-	c.mu.Unlock()
+	return c.minuteKey, c.dayKey
 }
 
 // Status counts a message of template reaching status through provider
 // ("" before a provider took it).
 func (c *Counter) Status(template, status, provider string) {
-	if c == nil {
+	if c == nil || (provider == "" && status != "sent") {
 		return
 	}
 	now := c.now()
+	c.mu.Lock()
+	minute, day := c.keys(now)
 	if provider != "" {
-		c.add(c.minuteKey(now.Unix()/60), provider+"|"+status, 1)
+		c.pending[tally{minute, provider, status}]++
 	}
 	if status == "sent" {
-		c.add(c.dayKey(now.In(c.loc).Format(time.DateOnly)), template+"|sms", 1)
+		c.pending[tally{day, template, "sms"}]++
 	}
+	c.mu.Unlock()
 }
 
 // Segments counts the segments of an SMS of template handed to a provider.
@@ -86,7 +98,11 @@ func (c *Counter) Segments(template string, n int) {
 	if c == nil || n <= 0 {
 		return
 	}
-	c.add(c.dayKey(c.now().In(c.loc).Format(time.DateOnly)), template+"|segments", int64(n))
+	now := c.now()
+	c.mu.Lock()
+	_, day := c.keys(now)
+	c.pending[tally{day, template, "segments"}] += int64(n)
+	c.mu.Unlock()
 }
 
 // BreakerChanged records, at once, that provider's breaker moved to state.
@@ -109,33 +125,29 @@ func (c *Counter) Flush(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	batch := c.pending
-	c.pending = map[string]map[string]int64{}
+	c.pending = map[tally]int64{}
 	c.mu.Unlock()
 	if len(batch) == 0 {
 		return nil
 	}
 	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for key, fields := range batch {
-			for f, n := range fields {
-				p.HIncrBy(ctx, key, f, n)
+		expire := map[string]time.Duration{}
+		for t, n := range batch {
+			p.HIncrBy(ctx, t.key, t.a+"|"+t.b, n)
+			expire[t.key] = minuteTTL
+			if strings.HasPrefix(t.key, c.keyOfDay("")) {
+				expire[t.key] = dayTTL
 			}
-			ttl := minuteTTL
-			if strings.HasPrefix(key, c.dayKey("")) {
-				ttl = dayTTL
-			}
+		}
+		for key, ttl := range expire {
 			p.PExpire(ctx, key, ttl)
 		}
 		return nil
 	})
 	if err != nil {
 		c.mu.Lock()
-		for key, fields := range batch {
-			for f, n := range fields {
-				if c.pending[key] == nil {
-					c.pending[key] = map[string]int64{}
-				}
-				c.pending[key][f] += n
-			}
+		for t, n := range batch {
+			c.pending[t] += n
 		}
 		c.mu.Unlock()
 		return fmt.Errorf("flush stats: %w", err)
@@ -176,7 +188,7 @@ func (c *Counter) LastMinutes(ctx context.Context, n int) (map[string][]Minute, 
 	p := c.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, n)
 	for i := range n {
-		cmds[i] = p.HGetAll(ctx, c.minuteKey(now-int64(n-1-i)))
+		cmds[i] = p.HGetAll(ctx, c.keyOfMinute(now-int64(n-1-i)))
 	}
 	if _, err := p.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("read stats: %w", err)
@@ -206,7 +218,7 @@ type TemplateDay struct {
 
 // Today reads the SMS sent and segments by template today.
 func (c *Counter) Today(ctx context.Context) ([]TemplateDay, error) {
-	h, err := c.rdb.HGetAll(ctx, c.dayKey(c.now().In(c.loc).Format(time.DateOnly))).Result()
+	h, err := c.rdb.HGetAll(ctx, c.keyOfDay(c.now().In(c.loc).Format(time.DateOnly))).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read stats: %w", err)
 	}

@@ -70,7 +70,7 @@ func TestCountsReachRedis(t *testing.T) {
 	if ttl := rdb.TTL(ctx, "t:stats:day:2026-11-23").Val(); ttl < 7*24*time.Hour {
 		t.Errorf("a day's counts are kept %v", ttl)
 	}
-	if ttl := rdb.TTL(ctx, worker.minuteKey(now.Unix()/60)).Val(); ttl < 2*time.Hour || ttl > 3*time.Hour {
+	if ttl := rdb.TTL(ctx, worker.keyOfMinute(now.Unix()/60)).Val(); ttl < 2*time.Hour || ttl > 3*time.Hour {
 		t.Errorf("a minute's counts are kept %v", ttl)
 	}
 }
