@@ -92,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer, env func(string) (string, bool)
 	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "requests in flight at most")
 	mix := fs.String("mix", "dose=1", "kinds and weights: dose, book, kyvs, inbound, ussd, e.g. dose=5,kyvs=1,inbound=2,ussd=1,book=1")
 	fs.IntVar(&cfg.Beneficiaries, "beneficiaries", 1000, "beneficiaries to register before the run, one per mobile")
+	fs.IntVar(&cfg.DosePeople, "dose-people", 0, "beneficiaries to register besides, four to a mobile, each for one dose request (past them a dose request registers one first)")
 	langs := fs.String("languages", "en", "languages to register beneficiaries with, in turn (en,hi,mr)")
 	fs.StringVar(&cfg.DoubleURL, "double", "", "the provider double's base URL, for end-to-end delivery (optional)")
 	fs.BoolVar(&cfg.ResetDouble, "reset-double", false, "clear the double's record (POST /reset) before the run")
@@ -100,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer, env func(string) (string, bool)
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the run id and mobile prefix (0: random)")
 	fs.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
 	fs.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	readyFile := fs.String("ready-file", "", "create this file when the setup is over, just before the timed run (for a script that samples counters then)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, "", false, err
 	}
@@ -108,6 +110,13 @@ func parseFlags(args []string, stderr io.Writer, env func(string) (string, bool)
 	}
 	if cfg.Mix, err = loadgen.ParseMix(*mix); err != nil {
 		return cfg, "", false, err
+	}
+	if path := *readyFile; path != "" {
+		cfg.SetupDone = func() {
+			if err := os.WriteFile(path, nil, 0o644); err != nil {
+				fmt.Fprintf(stderr, "loadgen: ready file: %v\n", err)
+			}
+		}
 	}
 	for l := range strings.SplitSeq(*langs, ",") {
 		if l = strings.TrimSpace(l); l != "" {

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -273,10 +274,11 @@ func TestEndToEnd(t *testing.T) {
 		duration      time.Duration
 		concurrency   int
 		beneficiaries int
+		dosePeople    int
 		seed          uint64
 	}{
 		{name: "open loop, every kind", mix: "dose=5,kyvs=1,inbound=2,ussd=1,book=1", rate: 150,
-			duration: 3 * time.Second, concurrency: 32, beneficiaries: 200, seed: 1},
+			duration: 3 * time.Second, concurrency: 32, beneficiaries: 200, dosePeople: 400, seed: 1},
 		{name: "closed loop", mix: "dose=2,kyvs=1,inbound=1,ussd=1,book=1", rate: 0,
 			duration: time.Second, concurrency: 8, beneficiaries: 120, seed: 2},
 	} {
@@ -285,10 +287,12 @@ func TestEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			var setupDone atomic.Int64
 			rep, err := Run(context.Background(), Config{
+				SetupDone: func() { setupDone.Store(1) },
 				URL: g.URL, AdminKey: g.AdminKey, AuthToken: tw.AuthToken, USSDToken: g.USSDToken,
 				Duration: tc.duration, Rate: tc.rate, Concurrency: tc.concurrency, Mix: mix,
-				Beneficiaries: tc.beneficiaries, Languages: []string{"en", "hi", "mr"},
+				Beneficiaries: tc.beneficiaries, DosePeople: tc.dosePeople, Languages: []string{"en", "hi", "mr"},
 				DoubleURL: doubleURL, ResetDouble: true, Drain: 20 * time.Second, Seed: tc.seed,
 				Progress: &syncWriter{t: t},
 			})
@@ -300,7 +304,10 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("report:\n%s", table.String())
-			checkReport(t, rep, mix, tc.rate, tc.duration)
+			checkReport(t, rep, mix, tc.rate, tc.duration, tc.dosePeople)
+			if setupDone.Load() != 1 {
+				t.Error("SetupDone was not called")
+			}
 			if t.Failed() {
 				t.Logf("gateway log:\n%s", g.logTail())
 			}
@@ -333,7 +340,7 @@ func TestEndToEnd(t *testing.T) {
 
 // checkReport checks a report of a healthy gateway: no 5xx, no request
 // without an answer, every SMS delivered once, and numbers that add up.
-func checkReport(t *testing.T, rep *Report, mix Mix, rate float64, duration time.Duration) {
+func checkReport(t *testing.T, rep *Report, mix Mix, rate float64, duration time.Duration, dosePeople int) {
 	t.Helper()
 	if rep.Interrupted || rep.Setup.Beneficiaries == 0 || rep.Seconds <= 0 || rep.Seconds > duration.Seconds()+0.01 {
 		t.Errorf("run: interrupted %v, %d beneficiaries, %.2fs", rep.Interrupted, rep.Setup.Beneficiaries, rep.Seconds)
@@ -407,10 +414,16 @@ func checkReport(t *testing.T, rep *Report, mix Mix, rate float64, duration time
 			}
 		}
 	}
-	// Each dose after a member's first went to a beneficiary registered for it.
+	// Each dose after a member's first went to a beneficiary registered for
+	// it: in the setup while there were (dosePeople), else just before.
 	doses, pool := kindRequests(rep, KindDose), rep.Setup.Pools[KindDose]
-	if want := max(0, doses-pool); kindRequests(rep, KindRegister) != want {
-		t.Errorf("%d registrations for %d doses on %d mobiles, want %d", kindRequests(rep, KindRegister), doses, pool, want)
+	want := max(0, doses-pool)
+	if dosePeople >= doses {
+		want = 0
+	}
+	if kindRequests(rep, KindRegister) != want || rep.Setup.Beneficiaries != rep.Setup.Requests && dosePeople > 0 {
+		t.Errorf("%d registrations for %d doses on %d mobiles with %d people registered for doses, want %d; setup %+v",
+			kindRequests(rep, KindRegister), doses, pool, dosePeople, want, rep.Setup)
 	}
 	if total != rep.Requests || missed != rep.Missed {
 		t.Errorf("kinds add up to %d requests and %d missed; report says %d and %d", total, missed, rep.Requests, rep.Missed)

@@ -79,6 +79,14 @@ type Config struct {
 	Mix         Mix
 	// Beneficiaries registered for the run (1 to MaxBeneficiaries).
 	Beneficiaries int
+	// SetupDone, when set, is called once the setup is over and before
+	// the timed run starts: a bench samples its counters there.
+	SetupDone func()
+	// DosePeople are beneficiaries registered besides, four to a mobile,
+	// for the dose requests: each person takes one dose (the schedule
+	// allows one a day), so a run of many doses needs many people. Past
+	// them a dose request registers a person first (kind register).
+	DosePeople int
 	// Languages the beneficiaries are registered with, in turn; nil means en.
 	Languages []string
 
@@ -157,6 +165,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Beneficiaries < 1 || cfg.Beneficiaries > MaxBeneficiaries {
 		bad("beneficiaries must be from 1 to %d", MaxBeneficiaries)
+	} else if cfg.DosePeople < 0 || cfg.Beneficiaries+(cfg.DosePeople+perMobile-1)/perMobile > MaxBeneficiaries {
+		bad("dose people must be from 0 to %d: four to a mobile, and the run has %d mobiles", perMobile*(MaxBeneficiaries-cfg.Beneficiaries), MaxBeneficiaries)
 	} else if _, err := partition(make([]Person, cfg.Beneficiaries), cfg.Mix); err != nil {
 		bad("%v", err)
 	}
@@ -200,6 +210,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if err := r.setup(ctx, &rep.Setup); err != nil {
 		return nil, err
+	}
+	if cfg.SetupDone != nil {
+		cfg.SetupDone()
 	}
 	rep.Warnings = r.capacityWarnings()
 	for _, w := range rep.Warnings {
@@ -255,6 +268,10 @@ type runner struct {
 	// nextMobile is the next mobile index past the setup's for fresh
 	// beneficiaries; registered counts every registration, for names.
 	nextMobile, registered atomic.Int64
+	// doseGroups are DosePeople by mobile; doseTaken counts the groups
+	// dose requests took.
+	doseGroups [][]Person
+	doseTaken  atomic.Int64
 
 	picker *picker
 	stats  map[Kind]*kindStats

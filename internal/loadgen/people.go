@@ -49,6 +49,9 @@ type member struct {
 	// onMobile counts the beneficiaries the run registered on the mobile
 	// (the setup's included).
 	onMobile int
+	// fresh are people registered for doses on this member's mobile, not
+	// yet dosed (Config.DosePeople).
+	fresh []Person
 }
 
 // perMobile is the gateway's most beneficiaries on one mobile.
@@ -65,10 +68,17 @@ type pool struct {
 	waits atomic.Int64 // acquisitions that found no member free
 }
 
-func newPool(k Kind, people []Person) *pool {
+// newPool lends people out; fresh, by mobile, are more people on a
+// member's mobile for its later doses (Config.DosePeople).
+func newPool(k Kind, people []Person, fresh map[string][]Person) *pool {
 	p := &pool{kind: k, size: len(people), free: make(chan *member, len(people))}
 	for _, person := range people {
-		p.free <- &member{Person: person, onMobile: 1}
+		m := &member{Person: person, onMobile: 1}
+		if k == KindDose {
+			m.fresh = fresh[person.Mobile]
+			m.onMobile += len(m.fresh)
+		}
+		p.free <- m
 	}
 	return p
 }

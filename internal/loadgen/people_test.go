@@ -168,7 +168,7 @@ func TestPoolLendsOneAtATime(t *testing.T) {
 	for i := range ps {
 		ps[i] = Person{Mobile: Mobile(2, i)}
 	}
-	p := newPool(KindKYVS, ps)
+	p := newPool(KindKYVS, ps, nil)
 	var held sync.Map
 	var turns [5]atomic.Int64
 	var wg sync.WaitGroup

@@ -66,7 +66,7 @@ func (r *runner) send(ctx, wait context.Context, k Kind) {
 // dose records a walk-in dose for m at the run's centre (the centre key's),
 // registering a fresh beneficiary first when m has had one.
 func (r *runner) dose(ctx context.Context, m *member) {
-	if m.dosed && !r.freshPerson(ctx, m) {
+	if m.dosed && !r.takeDosePerson(m) && !r.freshPerson(ctx, m) {
 		return
 	}
 	m.dosed = true // a dose that may have been recorded is not tried again
@@ -86,6 +86,24 @@ func (r *runner) dose(ctx context.Context, m *member) {
 		// sends it later: it is found by mobile.
 		r.expect(KindDose, m.Mobile, out.MessageID, res.sent)
 	}
+}
+
+// takeDosePerson puts the next person registered for doses in m's place,
+// with the rest of that mobile's for m's next doses; false when none is
+// left.
+func (r *runner) takeDosePerson(m *member) bool {
+	if len(m.fresh) == 0 {
+		// A mobile's four at a time, so that no two requests are ever in
+		// flight for one mobile.
+		i := int(r.doseTaken.Add(1)) - 1
+		if i >= len(r.doseGroups) {
+			return false
+		}
+		m.fresh = r.doseGroups[i]
+		m.onMobile = perMobile // the mobile is full: past its people, move on
+	}
+	m.Person, m.fresh, m.dosed = m.fresh[0], m.fresh[1:], false
+	return true
 }
 
 // freshPerson registers a new beneficiary in m's place: on m's mobile while

@@ -64,15 +64,14 @@ func (r *runner) setup(ctx context.Context, rep *SetupReport) error {
 
 	start := time.Now()
 	people, latencies, requests, err := r.register(ctx)
-	rep.Requests = requests
-	rep.Seconds = time.Since(start).Seconds()
-	rep.Latency = Summarize(latencies)
-	if err != nil {
-		return err
+	summarize := func() {
+		rep.Requests = requests
+		rep.Seconds = time.Since(start).Seconds()
+		rep.Latency = Summarize(latencies)
 	}
-	rep.Beneficiaries = len(people)
-	if rep.Seconds > 0 {
-		rep.RatePerSec = float64(len(people)) / rep.Seconds
+	if err != nil {
+		summarize()
+		return err
 	}
 	r.people = people
 
@@ -80,16 +79,61 @@ func (r *runner) setup(ctx context.Context, rep *SetupReport) error {
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
+	more, fresh, moreLatencies, moreRequests, err := r.registerDosePeople(ctx, parts[KindDose])
+	latencies, requests = append(latencies, moreLatencies...), requests+moreRequests
+	summarize()
+	if err != nil {
+		return err
+	}
 	rep.Pools = map[Kind]int{}
 	for k, ps := range parts {
-		r.pools[k] = newPool(k, ps)
+		r.pools[k] = newPool(k, ps, fresh)
 		rep.Pools[k] = len(ps)
 		for _, p := range ps {
 			r.own(p.Mobile, k)
 		}
 	}
-	r.progress("setup: %d beneficiaries registered in %.1fs", len(people), rep.Seconds)
+	rep.Beneficiaries = len(people) + more
+	if rep.Seconds > 0 {
+		rep.RatePerSec = float64(rep.Beneficiaries) / rep.Seconds
+	}
+	r.progress("setup: %d beneficiaries registered in %.1fs", rep.Beneficiaries, rep.Seconds)
 	return nil
+}
+
+// registerDosePeople registers cfg.DosePeople more beneficiaries for
+// the dose requests: first up to three on each dose mobile beside the
+// setup's one (fresh, by mobile: its member takes them in turn), then four
+// to a mobile past the setup's (doseGroups: a member whose own are dosed
+// takes a mobile's four). It returns how many, with the registrations'
+// latencies and requests.
+func (r *runner) registerDosePeople(ctx context.Context, dose []Person) (int, map[string][]Person, []time.Duration, int, error) {
+	n := r.cfg.DosePeople
+	if n <= 0 || len(dose) == 0 {
+		return 0, nil, nil, 0, nil
+	}
+	onOwn := min(n, len(dose)*(perMobile-1))
+	mobiles := (n - onOwn + perMobile - 1) / perMobile
+	base := int(r.nextMobile.Add(int64(mobiles))) - mobiles
+	people, latencies, requests, err := r.registerMany(ctx, n, int(r.registered.Add(int64(n)))-n, func(i int) string {
+		if i < onOwn {
+			return dose[i%len(dose)].Mobile
+		}
+		return Mobile(r.prefix, base+(i-onOwn)/perMobile)
+	})
+	if err != nil {
+		return 0, nil, latencies, requests, err
+	}
+	fresh := map[string][]Person{}
+	for _, p := range people[:onOwn] {
+		fresh[p.Mobile] = append(fresh[p.Mobile], p)
+	}
+	for i := onOwn; i < len(people); i += perMobile {
+		group := people[i:min(i+perMobile, len(people))]
+		r.own(group[0].Mobile, KindDose)
+		r.doseGroups = append(r.doseGroups, group)
+	}
+	return len(people), fresh, latencies, requests, nil
 }
 
 // createKey issues an API key with the admin key.
@@ -108,10 +152,17 @@ func (r *runner) createKey(ctx context.Context, role, name, centerID string) (st
 	return out.Key, nil
 }
 
-// register registers cfg.Beneficiaries people, Concurrency at a time, and
-// returns them in order with the registrations' latencies.
+// register registers cfg.Beneficiaries people, one per mobile,
+// Concurrency at a time, and returns them in order with the registrations'
+// latencies.
 func (r *runner) register(ctx context.Context) ([]Person, []time.Duration, int, error) {
-	n := r.cfg.Beneficiaries
+	return r.registerMany(ctx, r.cfg.Beneficiaries, 0, func(i int) string { return Mobile(r.prefix, i) })
+}
+
+// registerMany registers n people, the i-th (names from first+i) on
+// mobileOf(i), Concurrency at a time, and returns them in order with the
+// registrations' latencies.
+func (r *runner) registerMany(ctx context.Context, n, first int, mobileOf func(i int) string) ([]Person, []time.Duration, int, error) {
 	people := make([]Person, n)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -127,7 +178,7 @@ func (r *runner) register(ctx context.Context) ([]Person, []time.Duration, int, 
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				p, took, tries, err := r.registerOne(ctx, i)
+				p, took, tries, err := r.registerOne(ctx, first+i, mobileOf(i))
 				mu.Lock()
 				latencies = append(latencies, took...)
 				requests += tries
@@ -164,10 +215,10 @@ func (r *runner) registration(i int, mobile string) map[string]any {
 	}
 }
 
-// registerOne registers the i-th beneficiary, retrying what may pass on
-// another try.
-func (r *runner) registerOne(ctx context.Context, i int) (Person, []time.Duration, int, error) {
-	body := r.registration(i, Mobile(r.prefix, i))
+// registerOne registers the i-th beneficiary on mobile, retrying what may
+// pass on another try.
+func (r *runner) registerOne(ctx context.Context, i int, mobile string) (Person, []time.Duration, int, error) {
+	body := r.registration(i, mobile)
 	var took []time.Duration
 	var res result
 	tries := 0
@@ -189,7 +240,7 @@ func (r *runner) registerOne(ctx context.Context, i int) (Person, []time.Duratio
 	}
 	var out Person
 	if !res.ok(http.StatusCreated) || json.Unmarshal(res.body, &out) != nil || out.ID == "" || out.Mobile == "" {
-		return Person{}, took, tries, fmt.Errorf("setup: register %s (%s): %s", Name(i), Mobile(r.prefix, i), res.describe())
+		return Person{}, took, tries, fmt.Errorf("setup: register %s (%s): %s", Name(i), mobile, res.describe())
 	}
 	return out, took, tries, nil
 }
