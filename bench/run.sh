@@ -140,7 +140,7 @@ MEM_AFTER=$(redis-cli -p $REDIS_PORT info memory | awk -F: '/^used_memory:/ {pri
 SAMPLE=$(set +o pipefail; redis-cli -p $REDIS_PORT --scan --pattern 'sandesh:msg:*' | head -500)
 PER_HASH=$(for k in $SAMPLE; do redis-cli -p $REDIS_PORT memory usage "$k"; done | awk '{s+=$1; n++} END {printf "%.0f", s/n}')
 PER_ALL=$(echo "$MEM_AFTER $MEM_BEFORE $DELIVERED" | awk '{printf "%.0f", ($1-$2)/$3}')
-row "7. memory" "web RSS $(rss_mb $WEB_PID) MB, worker RSS $(rss_mb $WORKER_PID) MB; Redis $PER_HASH B per message record (MEMORY USAGE, 500 sampled), $PER_ALL B per message with its dose, its beneficiary, history and index entries (used_memory delta)" "< 150 MB each, ≤ 1,500 B per dose" "after scenario 1"
+row "7. memory" "web RSS $(rss_mb $WEB_PID) MB, worker RSS $(rss_mb $WORKER_PID) MB; Redis $PER_HASH B per message record (MEMORY USAGE, 500 sampled), $PER_ALL B per message with its dose, history and index entries (used_memory delta; its beneficiary was registered before)" "< 150 MB each, ≤ 1,500 B per dose" "after scenario 1"
 
 # 1b. The same load with the doubles posting no status callbacks, so the
 # gateway's own path (API → store → queue → worker → provider) is what is

@@ -289,12 +289,11 @@ func TestEndToEnd(t *testing.T) {
 			}
 			var setupDone atomic.Int64
 			rep, err := Run(context.Background(), Config{
-				SetupDone: func() { setupDone.Store(1) },
-				URL:       g.URL, AdminKey: g.AdminKey, AuthToken: tw.AuthToken, USSDToken: g.USSDToken,
+				URL: g.URL, AdminKey: g.AdminKey, AuthToken: tw.AuthToken, USSDToken: g.USSDToken,
 				Duration: tc.duration, Rate: tc.rate, Concurrency: tc.concurrency, Mix: mix,
 				Beneficiaries: tc.beneficiaries, DosePeople: tc.dosePeople, Languages: []string{"en", "hi", "mr"},
 				DoubleURL: doubleURL, ResetDouble: true, Drain: 20 * time.Second, Seed: tc.seed,
-				Progress: &syncWriter{t: t},
+				Progress: &syncWriter{t: t}, SetupDone: func() { setupDone.Store(1) },
 			})
 			if err != nil {
 				t.Fatalf("run: %v\n%s", err, g.logTail())
