@@ -71,8 +71,10 @@ func NormalizeMobile(raw, region string) (string, error) {
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
-// mobilesKept bounds the numbers-as-typed whose E.164 form a process keeps.
-const mobilesKept = 100_000
+// mobilesKept bounds the numbers-as-typed whose E.164 form a process keeps:
+// the mobiles that text or call in often; registrations, each of another
+// number, gain nothing from a larger bound (see profileCacheSize).
+const mobilesKept = 20_000
 
 // normalizeMobile is NormalizeMobile in the gateway's region, remembered:
 // parsing with phonenumbers costs more than the rest of an inbound SMS's

@@ -23,8 +23,12 @@ func (p Profile) Beneficiary() Beneficiary {
 }
 
 // profileCacheSize bounds the profiles one process keeps: about 200 bytes
-// each, so 100,000 are some 20 MB.
-const profileCacheSize = 100_000
+// each, so 20,000 are some 4 MB of live heap — some 20 MB of resident
+// memory under the GC setting of cmd/sandesh (GOGC 400). A day's doses are
+// distinct people, read once each: what the cache serves is a person's
+// requests close together (booking then dose, STATUS replies), which a
+// small cache holds as well as a large one.
+const profileCacheSize = 20_000
 
 // centerCacheSize bounds the centres one process keeps; a national
 // programme has tens of thousands.
