@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -10,19 +11,33 @@ import (
 	"github.com/hibiken/asynq"
 
 	"sandesh/gateway/pages/dashboard"
+	"sandesh/gateway/pages/support"
 	"sandesh/store"
 )
 
-// mountDashboard serves /admin behind the admin key (Basic auth in a
-// browser, like /admin/queues).
+// mountDashboard serves the dashboard at /admin behind the admin key
+// (Basic auth in a browser, like /admin/queues), and at /support/dashboard
+// to an administrator signed in to the helpline console.
 func (s *server) mountDashboard(app *fiber.App) {
-	page, err := dashboard.New(dashboardBackend{s}, dashboard.Options{Languages: s.gw.languages,
-		SecureCookies: strings.HasPrefix(s.opts.PublicURL, "https://"), Location: s.gw.location})
-	if err != nil {
-		// The page's templates are embedded: this is a build defect.
-		panic(fmt.Sprintf("dashboard page: %v", err))
+	for path, guard := range map[string]fiber.Handler{"/admin": s.adminOnly, "/support/dashboard": s.consoleAdmin} {
+		page, err := dashboard.New(dashboardBackend{s}, dashboard.Options{Languages: s.gw.languages,
+			SecureCookies: strings.HasPrefix(s.opts.PublicURL, "https://"), Location: s.gw.location, Path: path})
+		if err != nil {
+			// The page's templates are embedded: this is a build defect.
+			panic(fmt.Sprintf("dashboard page: %v", err))
+		}
+		page.Mount(app, guard)
 	}
-	page.Mount(app, s.adminOnly)
+}
+
+// consoleAdmin lets in an administrator's console session; anyone else
+// goes to the console, which asks them to sign in (or shows their search).
+func (s *server) consoleAdmin(c *fiber.Ctx) error {
+	staff, err := consoleBackend{s}.Session(c.UserContext(), c.Cookies(support.SessionCookie))
+	if err != nil || !staff.Admin {
+		return c.Redirect("/support", http.StatusSeeOther)
+	}
+	return c.Next()
 }
 
 // dashboardMinutes is how far back the dashboard's charts go.

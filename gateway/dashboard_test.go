@@ -46,3 +46,32 @@ func TestAdminDashboard(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardInTheConsole: an administrator signed in to the helpline
+// console opens the dashboard from its menu without the key again; a
+// support session and no session are sent to the console.
+func TestDashboardInTheConsole(t *testing.T) {
+	r := newRig(t)
+	admin := newPage(t, r.url)
+	if code, _ := admin.signIn(adminKey); code != http.StatusSeeOther {
+		t.Fatalf("admin sign-in: %d", code)
+	}
+	if _, home, _ := admin.do("GET", "/support?lang=en", nil); !strings.Contains(home, `<a id="dashboard-link" href="/support/dashboard">Dashboard</a>`) {
+		t.Fatalf("the console's menu has no dashboard link:\n%s", home)
+	}
+	code, body, h := admin.do("GET", "/support/dashboard", nil)
+	if code != http.StatusOK || !strings.Contains(body, `<article class="provider" id="provider-primary">`) ||
+		!strings.Contains(body, `href="/support/dashboard/static/dashboard.css?v=`) || h.Get("Refresh") != "30" {
+		t.Fatalf("dashboard in the console: %d %s", code, body)
+	}
+	helpdesk := newPage(t, r.url)
+	if code, _ := helpdesk.signIn(r.newKey(t, "support", "")); code != http.StatusSeeOther {
+		t.Fatalf("support sign-in: %d", code)
+	}
+	for name, p := range map[string]*page{"support session": helpdesk, "no session": newPage(t, r.url)} {
+		if code, body, h := p.do("GET", "/support/dashboard", nil); code != http.StatusSeeOther || h.Get("Location") != "/support" ||
+			strings.Contains(body, "provider-primary") {
+			t.Errorf("%s: %d %q", name, code, h.Get("Location"))
+		}
+	}
+}

@@ -28,8 +28,8 @@ import (
 var assets embed.FS
 
 const (
-	base       = "/admin"
-	langCookie = "admin_lang"
+	defaultPath = "/admin"
+	langCookie  = "admin_lang"
 	// refreshEvery is how often the page reloads itself.
 	refreshEvery = 30 * time.Second
 )
@@ -79,6 +79,7 @@ type Backend interface {
 // Page is the dashboard over a Backend.
 type Page struct {
 	b     Backend
+	path  string
 	langs webpage.Languages
 	tmpl  *template.Template
 	css   webpage.Asset
@@ -90,6 +91,10 @@ type Options struct {
 	Languages     []string       // the configured ones, first the default
 	SecureCookies bool           // the public URL is https
 	Location      *time.Location // the programme's time zone; nil for UTC
+	// Path is where the page is served; default /admin. The gateway also
+	// serves it inside the helpline console, for an administrator signed
+	// in there.
+	Path string
 }
 
 // New builds the page over b.
@@ -105,22 +110,27 @@ func New(b Backend, o Options) (*Page, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	p := &Page{b: b, loc: loc, langs: webpage.Languages{Codes: langs, Words: w, Cookie: langCookie,
-		Cookies: webpage.Cookies{Path: base, Secure: o.SecureCookies}}}
+	path := o.Path
+	if path == "" {
+		path = defaultPath
+	}
+	p := &Page{b: b, path: path, loc: loc, langs: webpage.Languages{Codes: langs, Words: w, Cookie: langCookie,
+		Cookies: webpage.Cookies{Path: path, Secure: o.SecureCookies}}}
 	if p.tmpl, err = webpage.ParseTemplate(assets, "assets/dashboard.html"); err != nil {
 		return nil, fmt.Errorf("dashboard: template: %w", err)
 	}
-	if p.css, err = webpage.Stylesheet(assets, "assets/dashboard.css", base+"/static/dashboard.css"); err != nil {
+	if p.css, err = webpage.Stylesheet(assets, "assets/dashboard.css", path+"/static/dashboard.css"); err != nil {
 		return nil, fmt.Errorf("dashboard: stylesheet: %w", err)
 	}
 	return p, nil
 }
 
-// Mount adds GET /admin to r behind guard (the admin key), and its
-// stylesheet, which tells nothing, without.
+// Mount adds the page to r behind guard (the admin key, or an
+// administrator's console session), and its stylesheet, which tells
+// nothing, without.
 func (p *Page) Mount(r fiber.Router, guard fiber.Handler) {
-	r.Get(base, headers, guard, p.guard(p.show))
-	r.Get(base+"/static/dashboard.css", p.guard(p.css.Serve))
+	r.Get(p.path, headers, guard, p.guard(p.show))
+	r.Get(p.path+"/static/dashboard.css", p.guard(p.css.Serve))
 }
 
 // headers gives the page's security headers to every answer, the guard's
@@ -135,7 +145,7 @@ func (p *Page) guard(h fiber.Handler) fiber.Handler { return webpage.Guard(webpa
 
 func (p *Page) show(c *fiber.Ctx) error {
 	lang := p.langs.Choose(c)
-	v := view{Lang: lang, CSS: p.css.Href, Langs: p.langs.Links(lang, base, nil), words: p.langs.Words[lang]}
+	v := view{Lang: lang, CSS: p.css.Href, Langs: p.langs.Links(lang, p.path, nil), words: p.langs.Words[lang]}
 	snap, err := p.b.Snapshot(c.UserContext())
 	status := http.StatusOK
 	if err != nil {

@@ -57,7 +57,7 @@ var assets embed.FS
 
 const (
 	base          = "/support"
-	sessionCookie = "support_session"
+	sessionCookie = SessionCookie
 	csrfCookie    = "support_csrf" // the CSRF token of the sign-in form, before there is a session
 	langCookie    = "support_lang"
 
@@ -68,6 +68,10 @@ const (
 	defaultLimit = 200 // audit entries shown
 	maxLimit     = 500
 )
+
+// SessionCookie holds a signed-in console session's id (Path /support):
+// another page under /support may read it to let the same staff in.
+const SessionCookie = "support_session"
 
 // The pages a view renders.
 const (
