@@ -56,37 +56,44 @@ type Config struct {
 }
 
 // ProviderConfig configures one SMS provider. Providers are tried in the order
-// they are listed.
+// they are listed. A field tagged kinds:"…" applies to those kinds only:
+// the start-up log shows a provider the keys of its kind and no others.
 type ProviderConfig struct {
 	Name                string `yaml:"name"` // [a-z0-9-]+, appears in webhook paths
-	Kind                string `yaml:"kind"` // twilio or console
-	AccountSID          string `yaml:"account_sid"`
-	AuthToken           string `yaml:"auth_token" redact:"true"`
-	From                string `yaml:"from"`                  // E.164 number or alphanumeric sender id
-	MessagingServiceSID string `yaml:"messaging_service_sid"` // instead of From
-	BaseURL             string `yaml:"base_url"`              // empty: the provider's public API
-	TPS                 int    `yaml:"tps"`                   // send-rate cap in messages/second; 0: none
+	Kind                string `yaml:"kind"` // twilio, smpp, africastalking or console
+	AccountSID          string `yaml:"account_sid" kinds:"twilio"`
+	AuthToken           string `yaml:"auth_token" redact:"true" kinds:"twilio"`
+	From                string `yaml:"from" kinds:"twilio,africastalking"`     // E.164 number or alphanumeric sender id
+	MessagingServiceSID string `yaml:"messaging_service_sid" kinds:"twilio"`   // instead of From
+	BaseURL             string `yaml:"base_url" kinds:"twilio,africastalking"` // empty: the provider's public API
+	TPS                 int    `yaml:"tps"`                                    // send-rate cap in messages/second; 0: none
 
 	// kind africastalking (also from and base_url above)
-	Username     string `yaml:"username"` // the AT app's username
-	APIKey       string `yaml:"api_key" redact:"true"`
-	Enqueue      bool   `yaml:"enqueue"`                     // AT's queueing for bulk sends
-	WebhookToken string `yaml:"webhook_token" redact:"true"` // required as ?token= on the delivery-report URL when set
+	Username     string `yaml:"username" kinds:"africastalking"` // the AT app's username
+	APIKey       string `yaml:"api_key" redact:"true" kinds:"africastalking"`
+	Enqueue      bool   `yaml:"enqueue" kinds:"africastalking"`                     // AT's queueing for bulk sends
+	WebhookToken string `yaml:"webhook_token" redact:"true" kinds:"africastalking"` // required as ?token= on the delivery-report URL when set
 
 	// kind smpp
-	Addr           string        `yaml:"addr"` // host:port of the SMSC
-	SystemID       string        `yaml:"system_id"`
-	Password       string        `yaml:"password" redact:"true"`
-	SystemType     string        `yaml:"system_type"`
-	SourceAddr     string        `yaml:"source_addr"`      // sender id or short code
-	SourceTON      int           `yaml:"source_ton"`       // 5 alphanumeric, 1 international, 3 network-specific (short code)
-	SourceNPI      int           `yaml:"source_npi"`       // 0 unknown, 1 ISDN
-	Binds          int           `yaml:"binds"`            // transceiver connections; 0: 1
-	Window         int           `yaml:"window"`           // outstanding submit_sm per bind; 0: 10
-	EnquireLink    time.Duration `yaml:"enquire_link"`     // keep-alive interval; 0: 30s
-	DLTEntityID    string        `yaml:"dlt_entity_id"`    // India: the principal entity id, sent as a TLV
-	DLTEntityTag   int           `yaml:"dlt_entity_tag"`   // its TLV tag; 0: 0x1400
-	DLTTemplateTag int           `yaml:"dlt_template_tag"` // the content template id's TLV tag; 0: 0x1401
+	Addr           string        `yaml:"addr" kinds:"smpp"` // host:port of the SMSC
+	SystemID       string        `yaml:"system_id" kinds:"smpp"`
+	Password       string        `yaml:"password" redact:"true" kinds:"smpp"`
+	SystemType     string        `yaml:"system_type" kinds:"smpp"`
+	SourceAddr     string        `yaml:"source_addr" kinds:"smpp"`      // sender id or short code
+	SourceTON      int           `yaml:"source_ton" kinds:"smpp"`       // 5 alphanumeric, 1 international, 3 network-specific (short code)
+	SourceNPI      int           `yaml:"source_npi" kinds:"smpp"`       // 0 unknown, 1 ISDN
+	Binds          int           `yaml:"binds" kinds:"smpp"`            // transceiver connections; 0: 1
+	Window         int           `yaml:"window" kinds:"smpp"`           // outstanding submit_sm per bind; 0: 10
+	EnquireLink    time.Duration `yaml:"enquire_link" kinds:"smpp"`     // keep-alive interval; 0: 30s
+	DLTEntityID    string        `yaml:"dlt_entity_id" kinds:"smpp"`    // India: the principal entity id, sent as a TLV
+	DLTEntityTag   int           `yaml:"dlt_entity_tag" kinds:"smpp"`   // its TLV tag; 0: 0x1400
+	DLTTemplateTag int           `yaml:"dlt_template_tag" kinds:"smpp"` // the content template id's TLV tag; 0: 0x1401
+}
+
+// appliesTo reports whether the field f of ProviderConfig is a key of kind.
+func appliesTo(f reflect.StructField, kind string) bool {
+	kinds, tagged := f.Tag.Lookup("kinds")
+	return !tagged || slices.Contains(strings.Split(kinds, ","), kind)
 }
 
 // BreakerConfig configures the circuit breaker kept per provider.
@@ -920,9 +927,13 @@ func (c Config) LogValue() slog.Value {
 func logAttrs(v reflect.Value) []slog.Attr {
 	var attrs []slog.Attr
 	t := v.Type()
+	kind := ""
+	if p, ok := v.Interface().(ProviderConfig); ok {
+		kind = p.Kind
+	}
 	for i := range t.NumField() {
 		name := yamlName(t.Field(i))
-		if name == "" {
+		if name == "" || (kind != "" && !appliesTo(t.Field(i), kind)) {
 			continue
 		}
 		attrs = append(attrs, logAttr(name, v.Field(i)))

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -804,5 +806,46 @@ func TestOpenDoors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLogShowsEachProviderItsKeys: the start-up log shows a provider the
+// keys of its kind only — no SMPP binds on a Twilio provider.
+func TestLogShowsEachProviderItsKeys(t *testing.T) {
+	c := validConfig()
+	c.Providers = append(c.Providers, ProviderConfig{Name: "smsc", Kind: KindSMPP, Addr: "smsc:2775", SystemID: "sandesh", SourceAddr: "MOHFW"},
+		ProviderConfig{Name: "africa", Kind: KindAT, Username: "sandbox", APIKey: "atkey-0123456789"})
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
+	var line struct {
+		Config struct {
+			Providers map[string]map[string]any `json:"providers"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		has, hasNot []string
+	}{
+		{[]string{"name", "kind", "account_sid", "auth_token", "from", "tps"}, []string{"binds", "system_id", "username", "api_key", "window"}},
+		{[]string{"name", "kind", "tps"}, []string{"account_sid", "from", "binds", "username"}},
+		{[]string{"addr", "system_id", "binds", "window", "source_addr", "tps"}, []string{"account_sid", "auth_token", "from", "username"}},
+		{[]string{"username", "api_key", "from", "webhook_token"}, []string{"account_sid", "binds", "system_id"}},
+	} {
+		p := line.Config.Providers[strconv.Itoa(i)]
+		for _, k := range tc.has {
+			if _, ok := p[k]; !ok {
+				t.Errorf("provider %d (%v) is logged without %s", i, p["kind"], k)
+			}
+		}
+		for _, k := range tc.hasNot {
+			if _, ok := p[k]; ok {
+				t.Errorf("provider %d (%v) is logged with %s, not a key of its kind", i, p["kind"], k)
+			}
+		}
+	}
+	if strings.Contains(buf.String(), "atkey-0123456789") || strings.Contains(buf.String(), tokenMarker) {
+		t.Error("a provider's secret is in the log")
 	}
 }
