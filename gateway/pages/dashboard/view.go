@@ -74,7 +74,7 @@ func (p *Page) fill(v *view, s Snapshot) {
 		v.Providers = append(v.Providers, p.provider(v, pr))
 	}
 	for _, l := range s.Lanes {
-		lv := laneView{Name: wordOr(v.words, "lane_"+l.Name, l.Name), Pending: n(int64(l.Pending)), Active: n(int64(l.Active)),
+		lv := laneView{Name: v.words.Or("lane_"+l.Name, l.Name), Pending: n(int64(l.Pending)), Active: n(int64(l.Active)),
 			Scheduled: n(int64(l.Scheduled)), Retry: n(int64(l.Retry)), Archived: n(int64(l.Archived)), Oldest: wait(v, l.Oldest)}
 		v.Lanes = append(v.Lanes, lv)
 		if l.Name == "otp" {
@@ -83,7 +83,7 @@ func (p *Page) fill(v *view, s Snapshot) {
 	}
 	var sms, seg int64
 	for _, t := range s.Templates {
-		v.Templates = append(v.Templates, templateView{Name: wordOr(v.words, "template_"+t.Template, t.Template), SMS: n(t.SMS), Segments: n(t.Segments)})
+		v.Templates = append(v.Templates, templateView{Name: v.words.Or("template_"+t.Template, t.Template), SMS: n(t.SMS), Segments: n(t.Segments)})
 		sms, seg = sms+t.SMS, seg+t.Segments
 	}
 	v.TotalSMS, v.TotalSeg = n(sms), n(seg)
@@ -91,7 +91,7 @@ func (p *Page) fill(v *view, s Snapshot) {
 }
 
 func (p *Page) provider(v *view, pr Provider) providerView {
-	out := providerView{Name: pr.Name, Breaker: wordOr(v.words, "breaker_"+pr.Breaker, pr.Breaker), BreakerClass: "breaker-" + pr.Breaker}
+	out := providerView{Name: pr.Name, Breaker: v.words.Or("breaker_"+pr.Breaker, pr.Breaker), BreakerClass: "breaker-" + pr.Breaker}
 	if !pr.Since.IsZero() {
 		out.Since = v.Tr("breaker_since", "time", p.dateTime(v.words, pr.Since))
 	}
@@ -162,19 +162,4 @@ func n(v int64) string {
 	return b.String()
 }
 
-func (p *Page) dateTime(w webpage.Words, t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	t = t.In(p.loc)
-	return w.Date(t) + ", " + t.Format("15:04")
-}
-
-// wordOr is the string of key, else fallback: a lane, template or state
-// the strings do not know yet shows under its own name.
-func wordOr(w webpage.Words, key, fallback string) string {
-	if t, ok := w[key]; ok {
-		return t
-	}
-	return fallback
-}
+func (p *Page) dateTime(w webpage.Words, t time.Time) string { return w.DateTime(t, p.loc) }

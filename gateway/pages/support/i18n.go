@@ -12,15 +12,6 @@ type words = webpage.Words
 // stringsDir holds one "<lang>.txt" a language.
 const stringsDir = "assets/i18n"
 
-// wordOr is the string of key, else fallback: the backend's own name of a
-// status or template that the strings do not know yet is better than none.
-func wordOr(w words, key, fallback string) string {
-	if t, ok := w[key]; ok {
-		return t
-	}
-	return fallback
-}
-
 // errorCodeText is a delivery error code in words (errcode_<code> in the
 // strings), with the code itself so that staff can quote it to the
 // provider: "handset unreachable (30003)". Our http_NNN codes and codes the

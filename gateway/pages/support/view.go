@@ -145,10 +145,10 @@ type deadRow struct {
 func (p *Page) deadView(w words, list DeadLetters, csrf string) *deadView {
 	out := &deadView{Shown: strconv.Itoa(len(list.Letters)), Total: strconv.FormatInt(list.Total, 10), CSRF: csrf}
 	for _, d := range list.Letters {
-		r := deadRow{ID: d.ID, At: p.dateTime(w, d.At), Kind: wordOr(w, "dead_kind_"+d.Kind, d.Kind),
+		r := deadRow{ID: d.ID, At: p.dateTime(w, d.At), Kind: w.Or("dead_kind_"+d.Kind, d.Kind),
 			What: d.Ref, Mobile: d.Mobile, Reason: d.Reason}
 		if d.Template != "" {
-			r.What = wordOr(w, "template_"+d.Template, d.Template)
+			r.What = w.Or("template_"+d.Template, d.Template)
 		}
 		if d.Tries > 0 {
 			r.Tries = strconv.Itoa(d.Tries)
@@ -194,7 +194,7 @@ func (p *Page) results(w words, lk Lookup, typed, csrf string) *lookupView {
 }
 
 func (p *Page) person(w words, per Person, mobile, csrf string) personView {
-	v := personView{MaskedID: per.MaskedID, Name: per.Name, Status: wordOr(w, "status_"+per.Status, per.Status),
+	v := personView{MaskedID: per.MaskedID, Name: per.Name, Status: w.Or("status_"+per.Status, per.Status),
 		StatusClass: statusClass[per.Status], Doses: per.Doses, LastDose: lastDose(w, per)}
 	if a := per.Appointment; a != nil {
 		v.Appt = appointment(w, *a)
@@ -241,10 +241,10 @@ func resendsLeft(w words, n int) counter {
 
 func (p *Page) entry(w words, e Entry) entryView {
 	v := entryView{ID: e.ID, Kind: e.Kind, Status: e.Status, At: p.dateTime(w, e.At), What: entryWhat(w, e),
-		Body: e.Body, StatusText: wordOr(w, "msg_status_"+e.Status, e.Status), Provider: e.Provider,
+		Body: e.Body, StatusText: w.Or("msg_status_"+e.Status, e.Status), Provider: e.Provider,
 		Error: errorCodeText(w, e.ErrorCode)}
 	if e.Language != "" {
-		v.Language = wordOr(w, "language_"+e.Language, e.Language)
+		v.Language = w.Or("language_"+e.Language, e.Language)
 	}
 	if e.Kind == KindUSSD {
 		v.Body = ussdAnswers(w, e)
@@ -253,7 +253,7 @@ func (p *Page) entry(w words, e Entry) entryView {
 		v.Segments = strconv.Itoa(e.Segments)
 	}
 	for _, ch := range e.Changes {
-		v.Changes = append(v.Changes, w.Text("change", "status", wordOr(w, "msg_status_"+ch.Status, ch.Status),
+		v.Changes = append(v.Changes, w.Text("change", "status", w.Or("msg_status_"+ch.Status, ch.Status),
 			"time", p.changeTime(w, e.At, ch.At)))
 	}
 	return v
@@ -266,7 +266,7 @@ func entryWhat(w words, e Entry) string {
 		if strings.HasPrefix(e.Template, "kw_") {
 			return w.Text("template_keyword_reply")
 		}
-		return wordOr(w, "template_"+e.Template, e.Template)
+		return w.Or("template_"+e.Template, e.Template)
 	case KindInbound:
 		if e.Keyword != "" {
 			return w.Text("sms_in_keyword", "keyword", e.Keyword)
@@ -347,7 +347,7 @@ func keyOptions(w words, keys []StaffKey, selected string) []keyOption {
 			label = "key_option_revoked"
 		}
 		out = append(out, keyOption{ID: k.ID, Selected: k.ID == selected,
-			Label: w.Text(label, "name", k.Name, "role", wordOr(w, "role_"+k.Role, k.Role))})
+			Label: w.Text(label, "name", k.Name, "role", w.Or("role_"+k.Role, k.Role))})
 	}
 	return out
 }
@@ -356,7 +356,7 @@ func (p *Page) auditRows(w words, entries []AuditEntry) []auditRow {
 	out := make([]auditRow, 0, len(entries))
 	for _, e := range entries {
 		out = append(out, auditRow{At: p.dateTime(w, e.At), Staff: e.Staff,
-			Action: wordOr(w, "audit_action_"+e.Action, e.Action), Target: e.Target, Mobile: e.Mobile,
+			Action: w.Or("audit_action_"+e.Action, e.Action), Target: e.Target, Mobile: e.Mobile,
 			Reason: e.Reason, Detail: e.Detail})
 	}
 	return out
@@ -364,13 +364,7 @@ func (p *Page) auditRows(w words, entries []AuditEntry) []auditRow {
 
 // dateTime is t in the programme's time zone, "23 Nov 2026, 14:05" with
 // the month in w's language; "" for no time.
-func (p *Page) dateTime(w words, t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	t = t.In(p.loc)
-	return w.Date(t) + ", " + t.Format("15:04")
-}
+func (p *Page) dateTime(w words, t time.Time) string { return w.DateTime(t, p.loc) }
 
 // dateOnly is a YYYY-MM-DD date as "24 Nov 2026"; as given when it is not one.
 func dateOnly(w words, s string) string {

@@ -115,6 +115,16 @@ func LoadLanguages(fsys fs.FS, dir string, languages []string) ([]string, map[st
 	return langs, words, nil
 }
 
+// Or is the string of key, else fallback: a state, template or lane that
+// the strings do not know yet is better shown under its own name than as
+// a key.
+func (w Words) Or(key, fallback string) string {
+	if t, ok := w[key]; ok {
+		return t
+	}
+	return fallback
+}
+
 // Text is the string of key with each {name} of pairs (name, value, …)
 // filled in; the key itself when missing (SameShape checks that none is).
 func (w Words) Text(key string, pairs ...string) string {
@@ -137,4 +147,13 @@ func (w Words) Text(key string, pairs ...string) string {
 // month_12).
 func (w Words) Date(t time.Time) string {
 	return fmt.Sprintf("%d %s %d", t.Day(), w.Text("month_"+strconv.Itoa(int(t.Month()))), t.Year())
+}
+
+// DateTime is t in loc as "23 Nov 2026, 14:05"; "" for the zero time.
+func (w Words) DateTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(loc)
+	return w.Date(t) + ", " + t.Format("15:04")
 }
