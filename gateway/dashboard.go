@@ -107,24 +107,16 @@ func (b dashboardBackend) Snapshot(ctx context.Context) (dashboard.Snapshot, err
 	return snap, nil
 }
 
-// lanes reads every lane's queue, as zeros before asynq first holds it.
+// lanes is every lane's queue as the dashboard shows it.
 func lanes(in *asynq.Inspector) ([]dashboard.Lane, error) {
-	existing, err := in.Queues()
+	infos, err := laneQueues(in)
 	if err != nil {
-		return nil, fmt.Errorf("queues: %w", err)
+		return nil, err
 	}
-	out := make([]dashboard.Lane, 0, len(store.Priorities))
-	for _, p := range store.Priorities {
-		l := dashboard.Lane{Name: string(p)}
-		if slices.Contains(existing, string(p)) {
-			info, err := in.GetQueueInfo(string(p))
-			if err != nil {
-				return nil, fmt.Errorf("queue %s: %w", p, err)
-			}
-			l.Pending, l.Active, l.Scheduled, l.Retry, l.Archived = info.Pending, info.Active, info.Scheduled, info.Retry, info.Archived
-			l.Oldest = info.Latency
-		}
-		out = append(out, l)
+	out := make([]dashboard.Lane, 0, len(infos))
+	for _, info := range infos {
+		out = append(out, dashboard.Lane{Name: info.Queue, Pending: info.Pending, Active: info.Active,
+			Scheduled: info.Scheduled, Retry: info.Retry, Archived: info.Archived, Oldest: info.Latency})
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -139,21 +140,35 @@ var (
 
 func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc; ch <- queueAgeDesc }
 
-func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
-	// Every lane is reported, as zeros until asynq first holds a task of
-	// it: the OTP queue would otherwise appear with the first OTP, and an
-	// OTP is sent only when a KYVS request matches.
-	existing, err := q.inspector.Queues()
+// laneQueues reads every lane's queue, in store.Priorities' order, as
+// zeros until asynq first holds a task of it: the OTP queue would
+// otherwise appear with the first OTP, and an OTP is sent only when a
+// KYVS request matches. A lane whose read fails is left out.
+func laneQueues(in *asynq.Inspector) ([]*asynq.QueueInfo, error) {
+	existing, err := in.Queues()
 	if err != nil {
-		return // Redis unreachable: sandesh_redis_up says so
+		return nil, fmt.Errorf("queues: %w", err)
 	}
+	out := make([]*asynq.QueueInfo, 0, len(store.Priorities))
 	for _, p := range store.Priorities {
-		info := &asynq.QueueInfo{}
+		info := &asynq.QueueInfo{Queue: string(p)}
 		if slices.Contains(existing, string(p)) {
-			if info, err = q.inspector.GetQueueInfo(string(p)); err != nil {
+			if info, err = in.GetQueueInfo(string(p)); err != nil {
 				continue
 			}
 		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	lanes, err := laneQueues(q.inspector)
+	if err != nil {
+		return // Redis unreachable: sandesh_redis_up says so
+	}
+	for _, info := range lanes {
+		p := info.Queue
 		for state, n := range map[string]int{
 			"pending": info.Pending, "active": info.Active, "scheduled": info.Scheduled,
 			"retry": info.Retry, "archived": info.Archived,
