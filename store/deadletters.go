@@ -40,9 +40,16 @@ type DeadLetter struct {
 // sweeper tries a debt once per lease (2 minutes), so about 20 minutes.
 const MaxDebtTries = 10
 
-// deadLetterLua lists a dead letter: member, its description, when (ms).
+// deadLetterLua lists a dead letter: member, its description, when (ms);
+// and forgets up to 100 listed more than retention ms ago, whose messages
+// have expired with their records, so the list stays bounded.
 const deadLetterLua = `
-local function dead_letter(kdead, kinfo, member, info, now)
+local function dead_letter(kdead, kinfo, member, info, now, retention)
+  local old = redis.call('ZRANGEBYSCORE', kdead, '-inf', '(' .. (tonumber(now) - tonumber(retention)), 'LIMIT', 0, 100)
+  if #old > 0 then
+    redis.call('ZREM', kdead, unpack(old))
+    redis.call('HDEL', kinfo, unpack(old))
+  end
   redis.call('ZADD', kdead, now, member)
   redis.call('HSET', kinfo, member, info)
 end
@@ -51,7 +58,7 @@ end
 // debtFailedScript counts a failed payment of a debt; the last allowed
 // (or a permanent failure) moves it from the owed set to the dead letters.
 // KEYS: owed, tries, dead, dead info. ARGV: notification, max tries,
-// permanent ('1'), reason, now ms.
+// permanent ('1'), reason, now ms, retention ms.
 var debtFailedScript = redis.NewScript(deadLetterLua + `
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 local tries = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
@@ -59,7 +66,7 @@ if ARGV[3] ~= '1' and tries < tonumber(ARGV[2]) then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 dead_letter(KEYS[3], KEYS[4], 'debt:' .. ARGV[1],
-  cjson.encode({id='debt:' .. ARGV[1], kind='debt', ref=ARGV[1], reason=ARGV[4], tries=tries, at=tonumber(ARGV[5])}), ARGV[5])
+  cjson.encode({id='debt:' .. ARGV[1], kind='debt', ref=ARGV[1], reason=ARGV[4], tries=tries, at=tonumber(ARGV[5])}), ARGV[5], ARGV[6])
 return 1
 `)
 
@@ -72,7 +79,7 @@ func (s *Store) DebtFailed(ctx context.Context, n, reason string, permanent bool
 		flag = "1"
 	}
 	dead, err := debtFailedScript.Run(ctx, s.rdb, []string{s.notificationsKey(), s.debtTriesKey(), s.deadKey(), s.deadInfoKey()},
-		n, MaxDebtTries, flag, reason, s.now().UnixMilli()).Int()
+		n, MaxDebtTries, flag, reason, s.now().UnixMilli(), s.retention.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("debt failed: %w", err)
 	}
@@ -197,6 +204,18 @@ var ErrExpired = errors.New("the message has expired")
 
 func (s *Store) retryMessage(ctx context.Context, member, id string) (string, error) {
 	m, err := s.Message(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// Its record expired with the retention: nothing to send again.
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.ZRem(ctx, s.deadKey(), member)
+			p.HDel(ctx, s.deadInfoKey(), member)
+			return nil
+		})
+		if err != nil {
+			return "", fmt.Errorf("retry dead letter: %w", err)
+		}
+		return "", ErrNotFound
+	}
 	if err != nil {
 		return "", fmt.Errorf("retry dead letter: %w", err)
 	}

@@ -76,6 +76,36 @@ func TestDeadMessages(t *testing.T) {
 		t.Fatalf("second retry: %v, want ErrNotFound", err)
 	}
 
+	// A dead letter whose message expired with the retention is dropped
+	// when retried; and listing one forgets those past the retention.
+	gone := queue(t, s, "+919876543213")
+	if _, err := s.Advance(ctx, gone.ID, Update{Status: StatusFailed, ErrorCode: "30008", DeadLetter: true}); err != nil {
+		t.Fatal(err)
+	}
+	s.rdb.Del(ctx, s.messageKey(gone.ID))
+	if _, err := s.RetryDeadLetter(ctx, "msg:"+gone.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("retry of an expired message: %v, want ErrNotFound", err)
+	}
+	if n, _ := s.DeadLetterCount(ctx); n != 0 {
+		t.Fatalf("%d dead letters after dropping the expired one", n)
+	}
+	old := queue(t, s, "+919876543214")
+	if _, err := s.Advance(ctx, old.ID, Update{Status: StatusFailed, ErrorCode: "30008", DeadLetter: true}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(s.retention + time.Minute)
+	recent := queue(t, s, "+919876543215")
+	if _, err := s.Advance(ctx, recent.ID, Update{Status: StatusFailed, ErrorCode: "30008", DeadLetter: true}); err != nil {
+		t.Fatal(err)
+	}
+	if list, total, _ := s.DeadLetters(ctx, 10); total != 1 || list[0].Ref != recent.ID {
+		t.Fatalf("dead letters past the retention kept: %+v (%d)", list, total)
+	}
+	if left, _ := s.rdb.HLen(ctx, s.deadInfoKey()).Result(); left != 1 {
+		t.Fatalf("%d descriptions kept for 1 dead letter", left)
+	}
+	s.rdb.Del(ctx, s.deadKey(), s.deadInfoKey())
+
 	// An OTP that was valid for minutes is not sent again after them.
 	otp, err := s.CreateMessage(ctx, NewMessage{To: "+919876543212", Template: "kyvs_otp", Language: "en",
 		Body: "OTP 123456", Masked: "OTP ******", Encoding: "GSM-7", Segments: 1, Priority: PriorityOTP, ValidFor: 3 * time.Minute})

@@ -574,7 +574,7 @@ if KEYS[5] and ARGV[1] == 'failed' then
   local id = ARGV[4 + always * 2]
   local f = redis.call('HMGET', KEYS[1], 'to', 'error_code')
   dead_letter(KEYS[5], KEYS[6], 'msg:' .. id, cjson.encode({id='msg:' .. id, kind='message', ref=id,
-    template=template, to=f[1], reason=f[2] or '', at=tonumber(ARGV[2])}), ARGV[2])
+    template=template, to=f[1], reason=f[2] or '', at=tonumber(ARGV[2])}), ARGV[2], ARGV[5 + always * 2])
 end
 return {1, template}
 `)
