@@ -83,14 +83,24 @@ func (s *Store) openCode(sealed, id string) (string, error) {
 // openWith opens a sealed value with the current secret's sealer of, or
 // else a previous one's.
 func (s *Store) openWith(of func(keyring) *sealer, sealed, ad string) (string, error) {
-	plain, err := of(s.keyring).open(sealed, ad)
-	for _, k := range s.previous {
-		if err == nil {
-			break
-		}
-		plain, err = of(k).open(sealed, ad)
+	if plain, err := of(s.keyring).open(sealed, ad); err == nil {
+		return plain, nil
 	}
-	return plain, err
+	if plain, ok := s.openPrevious(of, sealed, ad); ok {
+		return plain, nil
+	}
+	return "", errSealed
+}
+
+// openPrevious opens a sealed value with a previous secret's sealer of;
+// false when none opens it.
+func (s *Store) openPrevious(of func(keyring) *sealer, sealed, ad string) (string, bool) {
+	for _, k := range s.previous {
+		if plain, err := of(k).open(sealed, ad); err == nil {
+			return plain, true
+		}
+	}
+	return "", false
 }
 
 // codeHashes is the keyed hash of parts under every secret, space
@@ -269,15 +279,11 @@ func (s *Store) countSealed(use *SecretUse, of func(keyring) *sealer, sealed, ad
 	}
 	if _, err := of(s.keyring).open(sealed, ad); err == nil {
 		use.Current++
-		return
+	} else if _, ok := s.openPrevious(of, sealed, ad); ok {
+		use.Previous++
+	} else {
+		use.Unknown++
 	}
-	for _, k := range s.previous {
-		if _, err := of(k).open(sealed, ad); err == nil {
-			use.Previous++
-			return
-		}
-	}
-	use.Unknown++
 }
 
 // sealedBodyFields are the fields a sealed body may span (record_message
@@ -399,20 +405,17 @@ func (s *Store) reseal(ctx context.Context, sealed, ad string, of func(keyring) 
 	if _, err := of(s.keyring).open(sealed, ad); err == nil {
 		return 0, nil
 	}
-	for _, k := range s.previous {
-		plain, err := of(k).open(sealed, ad)
-		if err != nil {
-			continue
-		}
-		again, err := of(s.keyring).seal(plain, ad)
-		if err != nil {
-			return 0, err
-		}
-		args := []any{sealed, again}
-		if extra != nil {
-			args = append(args, extra(plain)...)
-		}
-		return script.Run(ctx, s.rdb, []string{key}, args...).Int()
+	plain, ok := s.openPrevious(of, sealed, ad)
+	if !ok {
+		return 0, nil
 	}
-	return 0, nil
+	again, err := of(s.keyring).seal(plain, ad)
+	if err != nil {
+		return 0, err
+	}
+	args := []any{sealed, again}
+	if extra != nil {
+		args = append(args, extra(plain)...)
+	}
+	return script.Run(ctx, s.rdb, []string{key}, args...).Int()
 }
