@@ -177,9 +177,9 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 		for _, p := range cfg.Providers {
 			switch p.Kind {
 			case KindTwilio:
-				tokens[p.Name] = p.AuthToken
+				tokens[p.Name] = p.Twilio.AuthToken
 			case KindAT:
-				atTokens[p.Name] = p.WebhookToken
+				atTokens[p.Name] = p.AT.WebhookToken
 			}
 		}
 		a.http = gateway.NewServer(gw, gateway.ServerOptions{
@@ -274,31 +274,21 @@ func (a *app) buildProviders(cfg *Config, out io.Writer) ([]providers.Provider, 
 		case KindConsole:
 			ps = append(ps, providers.NewConsole(pc.Name, out))
 		case KindTwilio:
-			p, err := twilio.New(twilio.Config{
-				Name: pc.Name, AccountSID: pc.AccountSID, AuthToken: pc.AuthToken,
-				From: pc.From, MessagingServiceSID: pc.MessagingServiceSID,
-				BaseURL: pc.BaseURL, PublicURL: cfg.PublicURL,
-			})
+			p, err := twilio.New(pc.Twilio.Config(pc.Name, cfg.PublicURL))
 			if err != nil {
 				return nil, fmt.Errorf("config: providers[%d]: %w", i, err)
 			}
 			ps = append(ps, p)
 		case KindAT:
-			p, err := africastalking.New(africastalking.Config{
-				Name: pc.Name, Username: pc.Username, APIKey: pc.APIKey, From: pc.From, Enqueue: pc.Enqueue, BaseURL: pc.BaseURL,
-			})
+			p, err := africastalking.New(pc.AT.Config(pc.Name))
 			if err != nil {
 				return nil, fmt.Errorf("config: providers[%d]: %w", i, err)
 			}
 			ps = append(ps, p)
 		case KindSMPP:
-			p, err := smpp.New(smpp.Config{
-				Name: pc.Name, Addr: pc.Addr, SystemID: pc.SystemID, Password: pc.Password, SystemType: pc.SystemType,
-				SourceAddr: pc.SourceAddr, SourceTON: byte(pc.SourceTON), SourceNPI: byte(pc.SourceNPI),
-				Binds: pc.Binds, Window: pc.Window, EnquireLink: pc.EnquireLink,
-				DLTEntityID: pc.DLTEntityID, DLTEntityTag: uint16(pc.DLTEntityTag), DLTTemplateTag: uint16(pc.DLTTemplateTag),
-				OnReceipt: a.smppReceipt, OnMO: a.smppMO, Logger: a.log,
-			})
+			sc := pc.SMPP.Config(pc.Name, a.smppReceipt, a.smppMO)
+			sc.Logger = a.log
+			p, err := smpp.New(sc)
 			if err != nil {
 				return nil, fmt.Errorf("config: providers[%d]: %w", i, err)
 			}

@@ -308,7 +308,7 @@ func openDoors(cfg *Config, r role) []string {
 		out = append(out, "ussd_token is empty: anyone who can reach /webhooks/ussd can read the status of any mobile; set ussd_token and give the operator the URL with ?token=")
 	}
 	for _, p := range cfg.Providers {
-		if p.Kind == KindAT && p.WebhookToken == "" {
+		if p.Kind == KindAT && p.AT.WebhookToken == "" {
 			out = append(out, fmt.Sprintf("provider %s: webhook_token is empty: anyone who can reach /webhooks/africastalking/%s/ can forge its delivery reports and opt a citizen out (UserInBlacklist); set webhook_token and add ?token= to the callback URLs", p.Name, p.Name))
 		}
 	}

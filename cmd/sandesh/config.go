@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -19,6 +20,11 @@ import (
 	"github.com/nyaruka/phonenumbers"
 	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
+
+	"sandesh/providers"
+	"sandesh/providers/africastalking"
+	"sandesh/providers/smpp"
+	"sandesh/providers/twilio"
 )
 
 // Config is the whole configuration of the sandesh process: loaded once by
@@ -56,44 +62,69 @@ type Config struct {
 }
 
 // ProviderConfig configures one SMS provider. Providers are tried in the order
-// they are listed. A field tagged kinds:"…" applies to those kinds only:
-// the start-up log shows a provider the keys of its kind and no others.
+// they are listed. The keys of each kind are owned and checked by its package;
+// a provider has the keys of its kind only (another kind's key is refused as
+// unknown, and the start-up log shows only its kind's keys).
 type ProviderConfig struct {
-	Name                string `yaml:"name"` // [a-z0-9-]+, appears in webhook paths
-	Kind                string `yaml:"kind"` // twilio, smpp, africastalking or console
-	AccountSID          string `yaml:"account_sid" kinds:"twilio"`
-	AuthToken           string `yaml:"auth_token" redact:"true" kinds:"twilio"`
-	From                string `yaml:"from" kinds:"twilio,africastalking"`     // E.164 number or alphanumeric sender id
-	MessagingServiceSID string `yaml:"messaging_service_sid" kinds:"twilio"`   // instead of From
-	BaseURL             string `yaml:"base_url" kinds:"twilio,africastalking"` // empty: the provider's public API
-	TPS                 int    `yaml:"tps"`                                    // send-rate cap in messages/second; 0: none
+	Name string `yaml:"name"` // [a-z0-9-]+, appears in webhook paths
+	Kind string `yaml:"kind"` // twilio, smpp, africastalking or console
+	TPS  int    `yaml:"tps"`  // send-rate cap in messages/second; 0: none
 
-	// kind africastalking (also from and base_url above)
-	Username     string `yaml:"username" kinds:"africastalking"` // the AT app's username
-	APIKey       string `yaml:"api_key" redact:"true" kinds:"africastalking"`
-	Enqueue      bool   `yaml:"enqueue" kinds:"africastalking"`                     // AT's queueing for bulk sends
-	WebhookToken string `yaml:"webhook_token" redact:"true" kinds:"africastalking"` // required as ?token= on the delivery-report URL when set
-
-	// kind smpp
-	Addr           string        `yaml:"addr" kinds:"smpp"` // host:port of the SMSC
-	SystemID       string        `yaml:"system_id" kinds:"smpp"`
-	Password       string        `yaml:"password" redact:"true" kinds:"smpp"`
-	SystemType     string        `yaml:"system_type" kinds:"smpp"`
-	SourceAddr     string        `yaml:"source_addr" kinds:"smpp"`      // sender id or short code
-	SourceTON      int           `yaml:"source_ton" kinds:"smpp"`       // 5 alphanumeric, 1 international, 3 network-specific (short code)
-	SourceNPI      int           `yaml:"source_npi" kinds:"smpp"`       // 0 unknown, 1 ISDN
-	Binds          int           `yaml:"binds" kinds:"smpp"`            // transceiver connections; 0: 1
-	Window         int           `yaml:"window" kinds:"smpp"`           // outstanding submit_sm per bind; 0: 10
-	EnquireLink    time.Duration `yaml:"enquire_link" kinds:"smpp"`     // keep-alive interval; 0: 30s
-	DLTEntityID    string        `yaml:"dlt_entity_id" kinds:"smpp"`    // India: the principal entity id, sent as a TLV
-	DLTEntityTag   int           `yaml:"dlt_entity_tag" kinds:"smpp"`   // its TLV tag; 0: 0x1400
-	DLTTemplateTag int           `yaml:"dlt_template_tag" kinds:"smpp"` // the content template id's TLV tag; 0: 0x1401
+	Twilio twilio.Settings         `yaml:"-"` // kind twilio
+	SMPP   smpp.Settings           `yaml:"-"` // kind smpp
+	AT     africastalking.Settings `yaml:"-"` // kind africastalking
 }
 
-// appliesTo reports whether the field f of ProviderConfig is a key of kind.
-func appliesTo(f reflect.StructField, kind string) bool {
-	kinds, tagged := f.Tag.Lookup("kinds")
-	return !tagged || slices.Contains(strings.Split(kinds, ","), kind)
+// providerSection is the keys of one provider kind.
+type providerSection interface {
+	Check(bad providers.Report)
+}
+
+// section is the keys of p's kind, nil for console or an unknown kind.
+func (p *ProviderConfig) section() providerSection {
+	switch p.Kind {
+	case KindTwilio:
+		return &p.Twilio
+	case KindSMPP:
+		return &p.SMPP
+	case KindAT:
+		return &p.AT
+	}
+	return nil
+}
+
+// UnmarshalYAML decodes the common keys, then the rest into the section of
+// the provider's kind. Unknown keys were refused before (nodeWalker).
+func (p *ProviderConfig) UnmarshalYAML(n *yaml.Node) error {
+	type common ProviderConfig // without this method
+	var c common
+	if err := n.Decode(&c); err != nil {
+		return err
+	}
+	*p = ProviderConfig(c)
+	if s := p.section(); s != nil {
+		return n.Decode(s)
+	}
+	return nil
+}
+
+var providerConfigType = reflect.TypeFor[ProviderConfig]()
+
+// providerFields maps the keys a provider of kind may have to their fields:
+// the common ones and its kind's. For an unknown kind (reported by Validate)
+// every kind's keys are accepted.
+func providerFields(kind string) map[string]reflect.StructField {
+	fields := yamlFields(providerConfigType)
+	kinds := []string{kind}
+	if (&ProviderConfig{Kind: kind}).section() == nil && kind != KindConsole {
+		kinds = []string{KindTwilio, KindSMPP, KindAT}
+	}
+	for _, k := range kinds {
+		if s := (&ProviderConfig{Kind: k}).section(); s != nil {
+			maps.Copy(fields, yamlFields(reflect.TypeOf(s).Elem()))
+		}
+	}
+	return fields
 }
 
 // BreakerConfig configures the circuit breaker kept per provider.
@@ -278,7 +309,14 @@ func (w *nodeWalker) walk(n *yaml.Node, t reflect.Type, key string) {
 			w.fail(n, key, "want a mapping of keys")
 			return
 		}
-		fields := yamlFields(t)
+		fields, unknown := yamlFields(t), "unknown key"
+		if t == providerConfigType {
+			kind := mappingValue(n, "kind", w.env)
+			fields = providerFields(kind)
+			if kind != "" {
+				unknown = "unknown key for kind " + kind
+			}
+		}
 		seen := map[string]int{}
 		kept := n.Content[:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -296,7 +334,7 @@ func (w *nodeWalker) walk(n *yaml.Node, t reflect.Type, key string) {
 			seen[k.Value] = k.Line
 			f, ok := fields[k.Value]
 			if !ok {
-				w.fail(k, path, "unknown key")
+				w.fail(k, path, "%s", unknown)
 				continue
 			}
 			if isNull(v) {
@@ -348,6 +386,17 @@ func (w *nodeWalker) scalar(n *yaml.Node, t reflect.Type, key string) {
 			w.fail(n, key, "%q is not %s", n.Value, typeName(t))
 		}
 	}
+}
+
+// mappingValue is the expanded value of key in the mapping n, "" when it is
+// not a single value there.
+func mappingValue(n *yaml.Node, key string, env func(string) (string, bool)) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k, v := n.Content[i], n.Content[i+1]; unmarkVars(k.Value) == key && v.Kind == yaml.ScalarNode {
+			return expandVars(v.Value, env)
+		}
+	}
+	return ""
 }
 
 // yamlFields maps a struct's yaml keys to its fields.
@@ -512,15 +561,7 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 	return errors.Join(errs...)
 }
 
-var (
-	providerName = regexp.MustCompile(`^[a-z0-9-]+$`)
-	accountSID   = regexp.MustCompile(`^AC[A-Za-z0-9]+$`)
-	serviceSID   = regexp.MustCompile(`^MG[A-Za-z0-9]+$`)
-	alnum        = regexp.MustCompile(`^[A-Za-z0-9]+$`)
-	e164         = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-	senderID     = regexp.MustCompile(`^[A-Za-z0-9 ]{1,11}$`)
-	hasLetter    = regexp.MustCompile(`[A-Za-z]`)
-)
+var providerName = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 var supportedLanguages = []string{"en", "hi", "mr"}
 
@@ -549,7 +590,7 @@ func (c *Config) Validate() error {
 
 	if c.PublicURL != "" {
 		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
-		if msg := checkHTTPURL(c.PublicURL); msg != "" {
+		if msg := providers.CheckHTTPURL(c.PublicURL); msg != "" {
 			bad("public_url", "%s", msg)
 		}
 	}
@@ -644,7 +685,7 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	twilio := false
+	anyTwilio := false
 	seenName := map[string]bool{}
 	for i := range c.Providers {
 		p := &c.Providers[i]
@@ -661,144 +702,29 @@ func (c *Config) Validate() error {
 		if p.TPS < 0 {
 			bad(key("tps"), "must not be negative, is %d", p.TPS)
 		}
-		if p.BaseURL != "" {
-			p.BaseURL = strings.TrimSuffix(p.BaseURL, "/")
-			if msg := checkHTTPURL(p.BaseURL); msg != "" {
-				bad(key("base_url"), "%s", msg)
-			}
-		}
 		switch p.Kind {
 		case KindTwilio:
-			twilio = true
-			validateTwilio(p, key, bad)
-		case KindConsole:
-		case KindSMPP:
-			validateSMPP(p, key, bad)
-		case KindAT:
-			validateAT(p, key, bad)
+			anyTwilio = true
+		case KindConsole, KindSMPP, KindAT:
 		case "":
 			bad(key("kind"), "required (twilio, smpp, africastalking or console)")
 		default:
 			bad(key("kind"), "%q is not one of twilio, smpp, africastalking, console", p.Kind)
 		}
+		if s := p.section(); s != nil {
+			s.Check(func(k, format string, args ...any) { bad(key(k), format, args...) })
+		}
 	}
-	if twilio && c.PublicURL == "" {
+	if anyTwilio && c.PublicURL == "" {
 		bad("public_url", "required when a twilio provider is configured (status callbacks and signature checks use it)")
 	}
 
 	return errors.Join(errs...)
 }
 
-func validateSMPP(p *ProviderConfig, key func(string) string, bad func(string, string, ...any)) {
-	if _, port, err := net.SplitHostPort(p.Addr); err != nil || port == "" {
-		bad(key("addr"), "required for kind smpp: host:port of the SMSC")
-	}
-	if p.SystemID == "" || len(p.SystemID) > 15 {
-		bad(key("system_id"), "required for kind smpp, at most 15 characters")
-	}
-	if len(p.Password) > 8 {
-		bad(key("password"), "at most 8 characters (SMPP 3.4)")
-	}
-	if len(p.SystemType) > 12 {
-		bad(key("system_type"), "at most 12 characters")
-	}
-	if p.SourceAddr == "" || len(p.SourceAddr) > 20 {
-		bad(key("source_addr"), "required for kind smpp, at most 20 characters")
-	}
-	for _, f := range []struct {
-		name      string
-		v, lo, hi int
-	}{
-		{"source_ton", p.SourceTON, 0, 6}, {"source_npi", p.SourceNPI, 0, 18},
-		{"binds", p.Binds, 0, 32}, {"window", p.Window, 0, 255},
-		{"dlt_entity_tag", p.DLTEntityTag, 0, 0xFFFF}, {"dlt_template_tag", p.DLTTemplateTag, 0, 0xFFFF},
-	} {
-		if f.v < f.lo || f.v > f.hi {
-			bad(key(f.name), "must be from %d to %d, is %d", f.lo, f.hi, f.v)
-		}
-	}
-	if p.EnquireLink < 0 || (p.EnquireLink > 0 && p.EnquireLink < time.Second) {
-		bad(key("enquire_link"), "must be at least 1s")
-	}
-	if p.AccountSID != "" || p.AuthToken != "" || p.From != "" || p.BaseURL != "" {
-		bad(key("kind"), "smpp takes addr, system_id, password and source_addr, not Twilio's keys")
-	}
-}
-
-func validateAT(p *ProviderConfig, key func(string) string, bad func(string, string, ...any)) {
-	switch {
-	case p.Username == "":
-		bad(key("username"), "required for kind africastalking")
-	case !atUsername.MatchString(p.Username):
-		bad(key("username"), "must be letters, digits, '.', '_' or '-', at most 64")
-	}
-	if p.APIKey == "" {
-		bad(key("api_key"), "required for kind africastalking")
-	}
-	if p.From != "" && len(p.From) > 11 && !e164.MatchString(p.From) {
-		bad(key("from"), "a sender id of up to 11 characters, a short code or an E.164 number")
-	}
-	if p.WebhookToken != "" && len(p.WebhookToken) < 16 {
-		bad(key("webhook_token"), "at least 16 characters when set")
-	}
-	if p.AccountSID != "" || p.AuthToken != "" || p.MessagingServiceSID != "" || p.Addr != "" || p.SystemID != "" {
-		bad(key("kind"), "africastalking takes username, api_key, from and base_url, not Twilio's or SMPP's keys")
-	}
-}
-
-var atUsername = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-func validateTwilio(p *ProviderConfig, key func(string) string, bad func(string, string, ...any)) {
-	switch {
-	case p.AccountSID == "":
-		bad(key("account_sid"), "required for kind twilio")
-	case !accountSID.MatchString(p.AccountSID):
-		bad(key("account_sid"), "must be letters and digits starting with AC")
-	}
-	switch {
-	case p.AuthToken == "":
-		bad(key("auth_token"), "required for kind twilio")
-	case !alnum.MatchString(p.AuthToken):
-		bad(key("auth_token"), "must be letters and digits")
-	}
-	switch {
-	case p.From == "" && p.MessagingServiceSID == "":
-		bad(key("from"), "one of from or messaging_service_sid is required for kind twilio")
-	case p.From != "" && p.MessagingServiceSID != "":
-		bad(key("from"), "set only one of from or messaging_service_sid")
-	case p.From != "":
-		if !e164.MatchString(p.From) && !(senderID.MatchString(p.From) && hasLetter.MatchString(p.From)) {
-			bad(key("from"), "%q is neither an E.164 number (like +15005550006) nor an alphanumeric sender id of up to 11 characters", p.From)
-		}
-	default:
-		if !serviceSID.MatchString(p.MessagingServiceSID) {
-			bad(key("messaging_service_sid"), "must be letters and digits starting with MG")
-		}
-	}
-}
-
 func validPort(s string) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n >= 0 && n <= 65535 && s == strconv.Itoa(n)
-}
-
-// checkHTTPURL describes what is wrong with an absolute http(s) URL, "" when
-// nothing is. The URL is not quoted back: it may carry credentials.
-func checkHTTPURL(s string) string {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return "not a valid URL"
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "must be an absolute http:// or https:// URL"
-	case u.Host == "":
-		return "must include a host"
-	case u.RawQuery != "" || u.Fragment != "":
-		return "must not have a query or fragment"
-	case strings.HasSuffix(u.Path, "/"):
-		return "must not end with a slash"
-	}
-	return ""
 }
 
 // checkRedisURL describes what is wrong with a Redis URL, "" when nothing is.
@@ -927,16 +853,15 @@ func (c Config) LogValue() slog.Value {
 func logAttrs(v reflect.Value) []slog.Attr {
 	var attrs []slog.Attr
 	t := v.Type()
-	kind := ""
-	if p, ok := v.Interface().(ProviderConfig); ok {
-		kind = p.Kind
-	}
 	for i := range t.NumField() {
-		name := yamlName(t.Field(i))
-		if name == "" || (kind != "" && !appliesTo(t.Field(i), kind)) {
-			continue
+		if name := yamlName(t.Field(i)); name != "" {
+			attrs = append(attrs, logAttr(name, v.Field(i)))
 		}
-		attrs = append(attrs, logAttr(name, v.Field(i)))
+	}
+	if p, ok := v.Interface().(ProviderConfig); ok {
+		if s := p.section(); s != nil {
+			attrs = append(attrs, logAttrs(reflect.ValueOf(s).Elem())...)
+		}
 	}
 	return attrs
 }

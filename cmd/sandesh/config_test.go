@@ -12,6 +12,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sandesh/providers/africastalking"
+	"sandesh/providers/smpp"
+	"sandesh/providers/twilio"
 )
 
 // envOf is an env lookup over a map, as LoadConfig takes it.
@@ -84,8 +88,8 @@ func TestLoadConfigFile(t *testing.T) {
 				Retention:     90 * 24 * time.Hour,
 				LogLevel:      "info",
 				Providers: []ProviderConfig{{
-					Name: "primary", Kind: "twilio", AccountSID: "ACxxxxxxxx",
-					AuthToken: "abc123TOKEN", From: "+15005550006",
+					Name: "primary", Kind: "twilio",
+					Twilio: twilio.Settings{AccountSID: "ACxxxxxxxx", AuthToken: "abc123TOKEN", From: "+15005550006"},
 				}},
 				Breaker: BreakerConfig{Failures: 5, OpenFor: 30 * time.Second},
 				Workers: WorkersConfig{OTP: 20, Transactional: 50, Bulk: 30}, KYVSVerifierPerHour: 1000,
@@ -116,6 +120,29 @@ providers:
     tps: ${TPS}
   - name: console
     kind: console
+  - name: smsc
+    kind: smpp
+    addr: smsc.example.net:2775
+    system_id: sandesh
+    password: pw123456
+    system_type: VMA
+    source_addr: MOHFW
+    source_ton: 5
+    source_npi: 0
+    binds: 2
+    window: 20
+    enquire_link: 15s
+    dlt_entity_id: "1101234567890"
+    dlt_entity_tag: 5120
+    dlt_template_tag: 5121
+  - name: africa
+    kind: africastalking
+    username: sandbox
+    api_key: atsk-0123
+    from: CoWIN
+    enqueue: true
+    base_url: https://api.sandbox.africastalking.com/
+    webhook_token: at-callback-token-0123456789
 breaker:
   failures: 3
   open_for: 1m30s
@@ -142,9 +169,14 @@ workers:
 				Retention:     30 * 24 * time.Hour,
 				LogLevel:      "debug",
 				Providers: []ProviderConfig{
-					{Name: "tw-1", Kind: "twilio", AccountSID: "AC0123456789abcdef", AuthToken: "tok1",
-						MessagingServiceSID: "MG0123456789", BaseURL: "http://127.0.0.1:9999", TPS: 10},
+					{Name: "tw-1", Kind: "twilio", TPS: 10, Twilio: twilio.Settings{AccountSID: "AC0123456789abcdef", AuthToken: "tok1",
+						MessagingServiceSID: "MG0123456789", BaseURL: "http://127.0.0.1:9999"}},
 					{Name: "console", Kind: "console"},
+					{Name: "smsc", Kind: "smpp", SMPP: smpp.Settings{Addr: "smsc.example.net:2775", SystemID: "sandesh", Password: "pw123456",
+						SystemType: "VMA", SourceAddr: "MOHFW", SourceTON: 5, Binds: 2, Window: 20, EnquireLink: 15 * time.Second,
+						DLTEntityID: "1101234567890", DLTEntityTag: 5120, DLTTemplateTag: 5121}},
+					{Name: "africa", Kind: "africastalking", AT: africastalking.Settings{Username: "sandbox", APIKey: "atsk-0123", From: "CoWIN",
+						Enqueue: true, BaseURL: "https://api.sandbox.africastalking.com", WebhookToken: "at-callback-token-0123456789"}},
 				},
 				Breaker: BreakerConfig{Failures: 3, OpenFor: 90 * time.Second},
 				Workers: WorkersConfig{OTP: 1, Transactional: 2, Bulk: 3}, KYVSVerifierPerHour: 1000,
@@ -301,6 +333,12 @@ func TestLoadConfigFileErrors(t *testing.T) {
 			[]string{":2: breaker.failure: unknown key"}},
 		{"unknown provider key", "providers:\n  - name: a\n    kind: console\n  - name: b\n    acount_sid: AC1\n", nil,
 			[]string{":5: providers[1].acount_sid: unknown key"}},
+		{"another kind's key", "providers:\n  - name: a\n    kind: smpp\n    account_sid: AC1\n  - name: b\n    kind: ${K}\n    binds: 2\n", map[string]string{"K": "twilio"},
+			[]string{":4: providers[0].account_sid: unknown key for kind smpp", ":7: providers[1].binds: unknown key for kind twilio"}},
+		{"console has no keys of its own", "providers:\n  - {name: a, kind: console, from: '+15005550006'}\n", nil,
+			[]string{":2: providers[0].from: unknown key for kind console"}},
+		{"a bad value in a kind's section", "providers:\n  - {name: a, kind: smpp, binds: many}\n", nil,
+			[]string{":2: providers[0].binds: \"many\" is not an integer"}},
 		{"unknown keys all reported", "a: 1\nb: 2\n", nil,
 			[]string{":1: a: unknown key", ":2: b: unknown key"}},
 		{"keys are not expanded", "${K}: x\n", map[string]string{"K": "listen"},
@@ -488,7 +526,7 @@ func validConfig() Config {
 	c.AdminKey = adminMarker
 	c.USSDToken = ussdMarker
 	c.Providers = []ProviderConfig{
-		{Name: "primary", Kind: "twilio", AccountSID: "AC0123abc", AuthToken: tokenMarker, From: "+15005550006"},
+		{Name: "primary", Kind: "twilio", Twilio: twilio.Settings{AccountSID: "AC0123abc", AuthToken: tokenMarker, From: "+15005550006"}},
 		{Name: "console", Kind: "console"},
 	}
 	return c
@@ -499,7 +537,7 @@ func secretsIn(c Config) []string {
 	s := []string{secretMarker, previousMarker, adminMarker, ussdMarker, tokenMarker, redisMarker, c.Secret, c.AdminKey, c.USSDToken}
 	s = append(s, c.PreviousSecrets...)
 	for _, p := range c.Providers {
-		s = append(s, p.AuthToken)
+		s = append(s, p.Twilio.AuthToken, p.AT.APIKey, p.AT.WebhookToken, p.SMPP.Password)
 	}
 	return s
 }
@@ -512,9 +550,11 @@ func TestValidate(t *testing.T) {
 	}{
 		{"valid", func(c *Config) {}, ""},
 		{"embedded without secret", func(c *Config) { c.RedisURL, c.Secret, c.PreviousSecrets = "", "", nil }, ""},
-		{"alphanumeric sender id", func(c *Config) { c.Providers[0].From = "SANDESH" }, ""},
-		{"sender id with space", func(c *Config) { c.Providers[0].From = "MoHFW 1" }, ""},
-		{"messaging service", func(c *Config) { c.Providers[0].From, c.Providers[0].MessagingServiceSID = "", "MG0123abc" }, ""},
+		{"alphanumeric sender id", func(c *Config) { c.Providers[0].Twilio.From = "SANDESH" }, ""},
+		{"sender id with space", func(c *Config) { c.Providers[0].Twilio.From = "MoHFW 1" }, ""},
+		{"messaging service", func(c *Config) {
+			c.Providers[0].Twilio.From, c.Providers[0].Twilio.MessagingServiceSID = "", "MG0123abc"
+		}, ""},
 		{"unix redis", func(c *Config) { c.RedisURL = "unix:///run/redis.sock" }, ""},
 		{"rediss", func(c *Config) { c.RedisURL = "rediss://user:pw@r.example:6380" }, ""},
 		{"sentinel", func(c *Config) {
@@ -569,43 +609,41 @@ func TestValidate(t *testing.T) {
 		{"provider name charset", func(c *Config) { c.Providers[0].Name = "Primary_1" }, "config: providers[0].name: "},
 		{"provider name unique", func(c *Config) { c.Providers[1].Name = "primary" }, "config: providers[1].name: \"primary\" is used by another provider"},
 		{"africastalking", func(c *Config) { c.Providers[1] = atProvider() }, ""},
-		{"africastalking username", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].Username = "" }, "config: providers[1].username: required"},
-		{"africastalking username charset", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].Username = "a b" }, "config: providers[1].username: "},
-		{"africastalking api_key", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].APIKey = "" }, "config: providers[1].api_key: required"},
-		{"africastalking from", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].From = "SANDESHINDIA" }, "config: providers[1].from: "},
-		{"africastalking short token", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].WebhookToken = "short" }, "config: providers[1].webhook_token: "},
-		{"africastalking with smpp keys", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].SystemID = "x" }, "config: providers[1].kind: africastalking takes"},
+		{"africastalking username", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].AT.Username = "" }, "config: providers[1].username: required"},
+		{"africastalking username charset", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].AT.Username = "a b" }, "config: providers[1].username: "},
+		{"africastalking api_key", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].AT.APIKey = "" }, "config: providers[1].api_key: required"},
+		{"africastalking from", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].AT.From = "SANDESHINDIA" }, "config: providers[1].from: "},
+		{"africastalking short token", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].AT.WebhookToken = "short" }, "config: providers[1].webhook_token: "},
 		{"smpp", func(c *Config) { c.Providers[1] = smppProvider() }, ""},
-		{"smpp with twilio keys", func(c *Config) {
+		{"smpp addr", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SMPP.Addr = "smsc.example.net" }, "config: providers[1].addr: "},
+		{"smpp system_id", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SMPP.SystemID = "" }, "config: providers[1].system_id: "},
+		{"smpp system_id long", func(c *Config) {
 			c.Providers[1] = smppProvider()
-			c.Providers[1].AccountSID = "AC0123"
-		}, "config: providers[1].kind: smpp takes addr"},
-		{"smpp addr", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].Addr = "smsc.example.net" }, "config: providers[1].addr: "},
-		{"smpp system_id", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SystemID = "" }, "config: providers[1].system_id: "},
-		{"smpp system_id long", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SystemID = strings.Repeat("s", 16) }, "config: providers[1].system_id: "},
-		{"smpp password long", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].Password = "123456789" }, "config: providers[1].password: "},
-		{"smpp source_addr", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SourceAddr = "" }, "config: providers[1].source_addr: "},
-		{"smpp source_ton", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SourceTON = 9 }, "config: providers[1].source_ton: "},
-		{"smpp binds", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].Binds = 33 }, "config: providers[1].binds: "},
-		{"smpp window", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].Window = 256 }, "config: providers[1].window: "},
-		{"smpp tag", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].DLTEntityTag = 0x10000 }, "config: providers[1].dlt_entity_tag: "},
-		{"smpp enquire_link", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].EnquireLink = time.Millisecond }, "config: providers[1].enquire_link: "},
+			c.Providers[1].SMPP.SystemID = strings.Repeat("s", 16)
+		}, "config: providers[1].system_id: "},
+		{"smpp password long", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SMPP.Password = "123456789" }, "config: providers[1].password: "},
+		{"smpp source_addr", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SMPP.SourceAddr = "" }, "config: providers[1].source_addr: "},
+		{"smpp source_ton", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SMPP.SourceTON = 9 }, "config: providers[1].source_ton: "},
+		{"smpp binds", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SMPP.Binds = 33 }, "config: providers[1].binds: "},
+		{"smpp window", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SMPP.Window = 256 }, "config: providers[1].window: "},
+		{"smpp tag", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SMPP.DLTEntityTag = 0x10000 }, "config: providers[1].dlt_entity_tag: "},
+		{"smpp enquire_link", func(c *Config) { c.Providers[1] = smppProvider(); c.Providers[1].SMPP.EnquireLink = time.Millisecond }, "config: providers[1].enquire_link: "},
 		{"kind unknown", func(c *Config) { c.Providers[1].Kind = "plivo" }, "config: providers[1].kind: "},
 		{"kind empty", func(c *Config) { c.Providers[1].Kind = "" }, "config: providers[1].kind: required"},
 		{"tps negative", func(c *Config) { c.Providers[0].TPS = -1 }, "config: providers[0].tps: "},
-		{"account_sid required", func(c *Config) { c.Providers[0].AccountSID = "" }, "config: providers[0].account_sid: required for kind twilio"},
-		{"account_sid prefix", func(c *Config) { c.Providers[0].AccountSID = "XY0123" }, "config: providers[0].account_sid: "},
-		{"account_sid charset", func(c *Config) { c.Providers[0].AccountSID = "AC-0123" }, "config: providers[0].account_sid: "},
-		{"auth_token required", func(c *Config) { c.Providers[0].AuthToken = "" }, "config: providers[0].auth_token: required for kind twilio"},
-		{"auth_token charset", func(c *Config) { c.Providers[0].AuthToken = tokenMarker + "-!x" }, "config: providers[0].auth_token: must be letters and digits"},
-		{"from and service", func(c *Config) { c.Providers[0].MessagingServiceSID = "MG1" }, "config: providers[0].from: set only one"},
-		{"neither from nor service", func(c *Config) { c.Providers[0].From = "" }, "config: providers[0].from: one of from or messaging_service_sid"},
-		{"from without plus", func(c *Config) { c.Providers[0].From = "15005550006" }, "config: providers[0].from: "},
-		{"from sender id too long", func(c *Config) { c.Providers[0].From = "SANDESHINDIA" }, "config: providers[0].from: "},
-		{"from punctuation", func(c *Config) { c.Providers[0].From = "+1-500-555" }, "config: providers[0].from: "},
-		{"messaging_service_sid", func(c *Config) { c.Providers[0].From, c.Providers[0].MessagingServiceSID = "", "XX12" }, "config: providers[0].messaging_service_sid: "},
-		{"base_url", func(c *Config) { c.Providers[0].BaseURL = "localhost:9999" }, "config: providers[0].base_url: "},
-		{"base_url scheme", func(c *Config) { c.Providers[1].BaseURL = "ftp://h" }, "config: providers[1].base_url: "},
+		{"account_sid required", func(c *Config) { c.Providers[0].Twilio.AccountSID = "" }, "config: providers[0].account_sid: required for kind twilio"},
+		{"account_sid prefix", func(c *Config) { c.Providers[0].Twilio.AccountSID = "XY0123" }, "config: providers[0].account_sid: "},
+		{"account_sid charset", func(c *Config) { c.Providers[0].Twilio.AccountSID = "AC-0123" }, "config: providers[0].account_sid: "},
+		{"auth_token required", func(c *Config) { c.Providers[0].Twilio.AuthToken = "" }, "config: providers[0].auth_token: required for kind twilio"},
+		{"auth_token charset", func(c *Config) { c.Providers[0].Twilio.AuthToken = tokenMarker + "-!x" }, "config: providers[0].auth_token: must be letters and digits"},
+		{"from and service", func(c *Config) { c.Providers[0].Twilio.MessagingServiceSID = "MG1" }, "config: providers[0].from: set only one"},
+		{"neither from nor service", func(c *Config) { c.Providers[0].Twilio.From = "" }, "config: providers[0].from: one of from or messaging_service_sid"},
+		{"from without plus", func(c *Config) { c.Providers[0].Twilio.From = "15005550006" }, "config: providers[0].from: "},
+		{"from sender id too long", func(c *Config) { c.Providers[0].Twilio.From = "SANDESHINDIA" }, "config: providers[0].from: "},
+		{"from punctuation", func(c *Config) { c.Providers[0].Twilio.From = "+1-500-555" }, "config: providers[0].from: "},
+		{"messaging_service_sid", func(c *Config) { c.Providers[0].Twilio.From, c.Providers[0].Twilio.MessagingServiceSID = "", "XX12" }, "config: providers[0].messaging_service_sid: "},
+		{"base_url", func(c *Config) { c.Providers[0].Twilio.BaseURL = "localhost:9999" }, "config: providers[0].base_url: "},
+		{"base_url scheme", func(c *Config) { c.Providers[1] = atProvider(); c.Providers[1].AT.BaseURL = "ftp://h" }, "config: providers[1].base_url: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig()
@@ -640,7 +678,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c.Listen = "x"
 	c.Secret = "short"
 	c.Workers.Bulk = 0
-	c.Providers[0].AuthToken = ""
+	c.Providers[0].Twilio.AuthToken = ""
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
@@ -655,14 +693,14 @@ func TestValidateListsEveryProblem(t *testing.T) {
 func TestValidateNormalises(t *testing.T) {
 	c := validConfig()
 	c.PublicURL = "https://sms.example.org/base/"
-	c.Providers[0].BaseURL = "http://127.0.0.1:9/"
+	c.Providers[0].Twilio.BaseURL = "http://127.0.0.1:9/"
 	c.DefaultRegion = "in"
 	c.LogLevel = "ERROR"
 	c.Timezone = "UTC"
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.PublicURL != "https://sms.example.org/base" || c.Providers[0].BaseURL != "http://127.0.0.1:9" ||
+	if c.PublicURL != "https://sms.example.org/base" || c.Providers[0].Twilio.BaseURL != "http://127.0.0.1:9" ||
 		c.DefaultRegion != "IN" || c.LogLevel != "error" || c.Location != time.UTC || c.Embedded {
 		t.Errorf("not normalised: %+v", c)
 	}
@@ -701,16 +739,21 @@ func TestSecretsNeverInErrors(t *testing.T) {
 
 func TestRedacted(t *testing.T) {
 	c := validConfig()
-	c.Providers[1].AuthToken = ""
+	c.Providers = append(c.Providers, smppProvider(), atProvider())
+	c.Providers[3].AT.APIKey = ""
 	r := c.Redacted()
 	if r.Secret != "[redacted]" || !slices.Equal(r.PreviousSecrets, []string{"[redacted]"}) || r.AdminKey != "[redacted]" || r.USSDToken != "[redacted]" ||
-		r.Providers[0].AuthToken != "[redacted]" || r.Providers[1].AuthToken != "" {
+		r.Providers[0].Twilio.AuthToken != "[redacted]" || r.Providers[2].SMPP.Password != "[redacted]" ||
+		r.Providers[3].AT.WebhookToken != "[redacted]" || r.Providers[3].AT.APIKey != "" {
 		t.Errorf("not redacted: %+v", r)
+	}
+	if r.Providers[2].SMPP.SystemID != "sandesh" || r.Providers[3].AT.Username != "sandesh-ke" {
+		t.Errorf("more than the secrets redacted: %+v", r.Providers)
 	}
 	if r.RedisURL != "redis://:xxxxx@127.0.0.1:6379/0" {
 		t.Errorf("redis_url = %q", r.RedisURL)
 	}
-	if c.Secret != secretMarker || c.Providers[0].AuthToken != tokenMarker {
+	if c.Secret != secretMarker || c.Providers[0].Twilio.AuthToken != tokenMarker {
 		t.Error("Redacted changed the original")
 	}
 	sentinel := validConfig()
@@ -763,20 +806,20 @@ func TestParseDuration(t *testing.T) {
 }
 
 func smppProvider() ProviderConfig {
-	return ProviderConfig{Name: "operator", Kind: KindSMPP, Addr: "smsc.example.net:2775", SystemID: "sandesh",
-		Password: "pw123456", SourceAddr: "CoWIN", SourceTON: 5, Binds: 2, Window: 10, DLTEntityTag: 0x1400}
+	return ProviderConfig{Name: "operator", Kind: KindSMPP, SMPP: smpp.Settings{Addr: "smsc.example.net:2775", SystemID: "sandesh",
+		Password: "pw123456", SourceAddr: "CoWIN", SourceTON: 5, Binds: 2, Window: 10, DLTEntityTag: 0x1400}}
 }
 
 func atProvider() ProviderConfig {
-	return ProviderConfig{Name: "africa", Kind: KindAT, Username: "sandesh-ke", APIKey: "atsk_" + tokenMarker,
-		From: "CoWIN", WebhookToken: "at-callback-token-0123456789"}
+	return ProviderConfig{Name: "africa", Kind: KindAT, AT: africastalking.Settings{Username: "sandesh-ke", APIKey: "atsk_" + tokenMarker,
+		From: "CoWIN", WebhookToken: "at-callback-token-0123456789"}}
 }
 
 func TestOpenDoors(t *testing.T) {
 	at := func(name, token string) ProviderConfig {
-		return ProviderConfig{Name: name, Kind: KindAT, WebhookToken: token}
+		return ProviderConfig{Name: name, Kind: KindAT, AT: africastalking.Settings{WebhookToken: token}}
 	}
-	twilio := ProviderConfig{Name: "primary", Kind: KindTwilio}
+	tw := ProviderConfig{Name: "primary", Kind: KindTwilio}
 	web, worker := role{web: true}, role{worker: true}
 	for _, tc := range []struct {
 		name string
@@ -784,13 +827,13 @@ func TestOpenDoors(t *testing.T) {
 		r    role
 		want []string // a piece of each warning, in order
 	}{
-		{"all set", Config{USSDToken: "u", Providers: []ProviderConfig{at("africa", "t"), twilio}}, web, nil},
-		{"no ussd_token", Config{Providers: []ProviderConfig{twilio}}, web, []string{"ussd_token is empty"}},
+		{"all set", Config{USSDToken: "u", Providers: []ProviderConfig{at("africa", "t"), tw}}, web, nil},
+		{"no ussd_token", Config{Providers: []ProviderConfig{tw}}, web, []string{"ussd_token is empty"}},
 		{"an AT provider without a token", Config{USSDToken: "u", Providers: []ProviderConfig{at("africa", ""), at("backup", "t")}}, web,
 			[]string{"provider africa: webhook_token is empty"}},
 		{"both", Config{Providers: []ProviderConfig{at("africa", "")}}, web, []string{"ussd_token", "provider africa"}},
 		{"a worker serves no webhooks", Config{Providers: []ProviderConfig{at("africa", "")}, Simulator: true}, worker, nil},
-		{"simulator beside real providers", Config{USSDToken: "u", Simulator: true, Providers: []ProviderConfig{twilio}}, web,
+		{"simulator beside real providers", Config{USSDToken: "u", Simulator: true, Providers: []ProviderConfig{tw}}, web,
 			[]string{"simulator: true beside real providers"}},
 		{"console: the simulator is open, even embedded", Config{Embedded: true}, web, []string{"serves /simulator to anyone"}},
 		{"console with Redis", Config{USSDToken: "u"}, web, []string{"serves /simulator to anyone"}},
@@ -813,8 +856,8 @@ func TestOpenDoors(t *testing.T) {
 // keys of its kind only — no SMPP binds on a Twilio provider.
 func TestLogShowsEachProviderItsKeys(t *testing.T) {
 	c := validConfig()
-	c.Providers = append(c.Providers, ProviderConfig{Name: "smsc", Kind: KindSMPP, Addr: "smsc:2775", SystemID: "sandesh", SourceAddr: "MOHFW"},
-		ProviderConfig{Name: "africa", Kind: KindAT, Username: "sandbox", APIKey: "atkey-0123456789"})
+	c.Providers = append(c.Providers, ProviderConfig{Name: "smsc", Kind: KindSMPP, SMPP: smpp.Settings{Addr: "smsc:2775", SystemID: "sandesh", SourceAddr: "MOHFW"}},
+		ProviderConfig{Name: "africa", Kind: KindAT, AT: africastalking.Settings{Username: "sandbox", APIKey: "atkey-0123456789"}})
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
 	var line struct {
