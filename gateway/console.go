@@ -215,6 +215,10 @@ func consolePerson(p SupportPerson) support.Person {
 func consoleEntry(m store.Message) support.Entry {
 	e := support.Entry{Kind: support.KindOutbound, ID: m.ID, At: m.CreatedAt, Template: m.Template, Language: m.Language,
 		Body: m.Body, Status: string(m.Status), Provider: m.Provider, Segments: m.Segments, ErrorCode: m.ErrorCode}
+	if m.Direction == "in" && m.Channel == "call" {
+		e.Kind = support.KindCall
+		return e
+	}
 	if m.Direction == "in" {
 		e.Kind = support.KindInbound
 		if k := keywords.Parse(m.Body).Keyword; k != keywords.Unknown && k != keywords.Empty {

@@ -73,13 +73,20 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 	if mobile != "" {
 		msg.Reply = g.preparedReply(ctx, mobile, in.Provider, cmd, eff)
 	}
-	got, err := g.store.Receive(ctx, msg, eff, replyLimit)
+	return g.receive(ctx, msg, mobile, cmd, eff, replyLimit)
+}
+
+// receive stores msg and answers cmd under limit (see Inbound): the
+// answer built before the step is queued, an answer left owed is built
+// and recorded now.
+func (g *Gateway) receive(ctx context.Context, msg store.Inbound, mobile string, cmd keywords.Command, eff store.Effect, limit store.ReplyLimit) error {
+	got, err := g.store.Receive(ctx, msg, eff, limit)
 	if err != nil {
 		return storeErr("inbound", err)
 	}
 	switch {
 	case got.Duplicate:
-		g.log.Info("inbound message seen before", "provider", in.Provider, "message_id", got.Message.ID)
+		g.log.Info("inbound message seen before", "provider", msg.Provider, "message_id", got.Message.ID)
 	case mobile == "":
 		g.log.Info("no reply to a sender that is not a mobile", "message_id", got.Message.ID)
 	case got.Replies != nil:
@@ -88,10 +95,12 @@ func (g *Gateway) Inbound(ctx context.Context, in InboundSMS) error {
 			g.metrics.Status(m.Template, string(store.StatusQueued), "")
 		}
 	case got.Owed:
-		if err := g.answer(ctx, mobile, in.Provider, cmd, got, store.ReplyNotification(got.Message.ID)); err != nil {
+		if err := g.answer(ctx, mobile, msg.Provider, cmd, got, store.ReplyNotification(got.Message.ID)); err != nil {
 			// Stored and owed: the sweeper answers it.
 			g.log.Error("inbound message not answered yet", "message_id", got.Message.ID, "err", err)
 		}
+	case limit.Calls:
+		g.log.Info("missed call within the call window of the last answer: not answered", "mobile", MaskMobile(mobile))
 	default:
 		if w := g.limitLogs.note(mobile, g.now()); w.first {
 			g.log.Warn("reply limit reached: not answering; this mobile's next refusals in the reply window are not logged",
@@ -157,7 +166,10 @@ func (g *Gateway) answerOwed(ctx context.Context, inboundID, debt string) (bool,
 		return false, nil
 	}
 	cmd := keywords.Parse(m.Body)
-	got, err := g.store.PrepareAnswer(ctx, m.From, g.effect(cmd), replyLimit)
+	if m.Channel == "call" {
+		cmd = callCommand
+	}
+	got, err := g.store.PrepareAnswer(ctx, m.From, g.effect(cmd))
 	if err != nil {
 		return false, storeErr("answer", err)
 	}

@@ -83,6 +83,7 @@ func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
 	}
 	app.Post("/webhooks/twilio/:provider/status", s.twilioStatus)
 	app.Post("/webhooks/twilio/:provider/sms", s.twilioSMS)
+	app.Post("/webhooks/twilio/:provider/voice", s.twilioVoice)
 	app.Post("/webhooks/africastalking/:provider/status", s.africasTalkingStatus)
 	app.Post("/webhooks/ussd", s.ussdHook)
 	app.Get("/c/:token", s.statusCard)

@@ -69,3 +69,23 @@ func (s *server) twilioSMS(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "text/xml; charset=utf-8")
 	return c.Status(http.StatusOK).SendString(emptyTwiML)
 }
+
+// rejectTwiML rejects a call before it is answered: the caller pays nothing
+// and hears a busy tone.
+const rejectTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response><Reject reason="busy"/></Response>`
+
+// twilioVoice takes a call to one of our Twilio numbers: the missed-call
+// status line. The call is rejected; the answer goes by SMS once the call
+// is stored.
+func (s *server) twilioVoice(c *fiber.Ctx) error {
+	name, p, err := s.twilioParams(c)
+	if err != nil {
+		return err
+	}
+	err = s.gw.MissedCall(c.UserContext(), MissedCall{Provider: name, CallSID: p["CallSid"], From: p["From"], To: p["To"]})
+	if err != nil {
+		return apiError(err)
+	}
+	c.Set(fiber.HeaderContentType, "text/xml; charset=utf-8")
+	return c.Status(http.StatusOK).SendString(rejectTwiML)
+}

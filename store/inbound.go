@@ -28,6 +28,8 @@ type Inbound struct {
 	// Reply, when set, is the answer built before the step (see
 	// PreparedReply); it is recorded instead of owed when it fits.
 	Reply *PreparedReply
+	// Call marks a missed call: stored with channel "call" and no body.
+	Call bool
 }
 
 // PreparedReply is an answer to an inbound SMS built before its step, in
@@ -59,6 +61,9 @@ type Effect struct {
 type ReplyLimit struct {
 	Max    int
 	Window time.Duration
+	// Calls spends from the mobile's missed-call log instead of its SMS
+	// reply log: a call's answer and an SMS's do not share a limit.
+	Calls bool
 }
 
 // Received is what Receive (or PrepareAnswer) found and did.
@@ -91,8 +96,9 @@ type Received struct {
 // the language the reply would take) or, with an owed reply named, the
 // answer is left owed, so a process that dies before answering leaves it
 // to the sweeper. With record '0' it only prepares an answer (the sweeper
-// answering a message stored earlier); with answer '0' it only stores (a
-// sender that is not a mobile).
+// answering a message stored earlier: its reply was spent when it was
+// stored, for an answer is owed only when one was allowed); with answer
+// '0' it only stores (a sender that is not a mobile).
 // KEYS: 1 dedup, 2 message, 3 history, 4 owed, 5 mobile choices, 6 reply
 // log, 7 the mobile's beneficiaries, 8 pending, then the prepared reply's
 // records. ARGV: 1 id, 2 dedup ms, 3 retention ms, 4 history limit, 5 owed
@@ -116,7 +122,8 @@ end
 if ARGV[8] ~= '1' then return {0, ARGV[1]} end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[5], 'lang', ARGV[9]) end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[5], 'opted_out', ARGV[10]) end
-local allowed = allow_in_window(KEYS[6], ARGV[6], ARGV[11], ARGV[12], ARGV[13])[1]
+local allowed = 1
+if ARGV[7] == '1' then allowed = allow_in_window(KEYS[6], ARGV[6], ARGV[11], ARGV[12], ARGV[13])[1] end
 local prefs = redis.call('HMGET', KEYS[5], 'lang', 'opted_out')
 local ids = redis.call('ZRANGE', KEYS[7], 0, -1)
 local people = {}
@@ -164,6 +171,10 @@ func (s *Store) Receive(ctx context.Context, in Inbound, eff Effect, limit Reply
 			"status", string(StatusReceived), "attempts", 0,
 			"created_at", now.UnixMilli(), "updated_at", now.UnixMilli()},
 	}
+	if in.Call {
+		m.Channel = "call"
+		step.fields = append(step.fields, "channel", m.Channel)
+	}
 	if in.OwesReply {
 		step.owed = ReplyNotification(m.ID)
 		step.reply = in.Reply
@@ -179,9 +190,10 @@ func (s *Store) Receive(ctx context.Context, in Inbound, eff Effect, limit Reply
 }
 
 // PrepareAnswer is Receive for a message stored earlier whose answer was
-// left owed: the effect, the reply spent and the reads, in one step.
-func (s *Store) PrepareAnswer(ctx context.Context, mobile string, eff Effect, limit ReplyLimit) (Received, error) {
-	r, err := s.receive(ctx, receiveStep{from: mobile, answer: true, eff: eff, limit: limit, keys: []string{"", ""}})
+// left owed: the effect and the reads, in one step. The reply was spent
+// when the answer was owed, so it is not spent again: Allowed is true.
+func (s *Store) PrepareAnswer(ctx context.Context, mobile string, eff Effect) (Received, error) {
+	r, err := s.receive(ctx, receiveStep{from: mobile, answer: true, eff: eff, limit: ReplyLimit{Max: 1}, keys: []string{"", ""}})
 	if err != nil {
 		return Received{}, fmt.Errorf("prepare answer: %w", err)
 	}
@@ -215,7 +227,11 @@ func (s *Store) receive(ctx context.Context, st receiveStep) (Received, error) {
 			optOut = strconv.FormatInt(now.UnixMilli(), 10)
 		}
 	}
-	keys := append(st.keys, s.historyKey(st.from), s.notificationsKey(), s.mobileKey(st.from), s.replyLimitKey(st.from),
+	limitKey := s.replyLimitKey(st.from)
+	if st.limit.Calls {
+		limitKey = s.callLimitKey(st.from)
+	}
+	keys := append(st.keys, s.historyKey(st.from), s.notificationsKey(), s.mobileKey(st.from), limitKey,
 		s.mobileBeneficiariesKey(st.from), s.pendingKey())
 	args := append([]any{st.id, st.dedup, s.retention.Milliseconds(), s.historyLimit, st.owed, now.UnixMilli(),
 		flag(st.record), flag(st.answer), st.eff.Language, optOut, st.limit.Window.Milliseconds(), st.limit.Max, newMessageID(now),

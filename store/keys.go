@@ -92,6 +92,9 @@ func (s *Store) mobileKey(mobile string) string { return s.prefix + "mobile:" + 
 // replyLimitKey logs automatic replies to a mobile for a sliding window.
 func (s *Store) replyLimitKey(mobile string) string { return s.prefix + "replies:" + mobile }
 
+// callLimitKey logs the answers to a mobile's missed calls, as replyLimitKey.
+func (s *Store) callLimitKey(mobile string) string { return s.prefix + "calls:" + mobile }
+
 // notificationsKey holds the SMS owed for changes already made, scored by
 // when they became owed.
 func (s *Store) notificationsKey() string { return s.prefix + "notify:owed" }

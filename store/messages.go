@@ -86,6 +86,9 @@ type Message struct {
 	// Prefer names the provider to try first (a reply goes out through the
 	// provider that received the message).
 	Prefer string `json:"-"`
+	// Channel is "call" for a missed call (an inbound record with no body),
+	// "" for an SMS.
+	Channel string `json:"-"`
 
 	sendBody string
 }
@@ -354,6 +357,7 @@ func messageFromHash(h map[string]string) Message {
 		From:              h["from"],
 		To:                h["to"],
 		Prefer:            h["prefer"],
+		Channel:           h["channel"],
 		Template:          h["template"],
 		Language:          h["lang"],
 		Body:              chunked(h, "body"),

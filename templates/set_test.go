@@ -11,7 +11,7 @@ import (
 )
 
 var wantNames = []string{
-	"appointment_slip", "cancellation", "dose_confirmation",
+	"appointment_slip", "cancellation", "dose_confirmation", "dose_due",
 	"kw_card", "kw_cert", "kw_code_limited", "kw_help", "kw_language", "kw_no_appointment", "kw_no_cert",
 	"kw_not_registered", "kw_opted_in", "kw_opted_out", "kw_slip", "kw_status", "kw_unknown",
 	"kyvs_checked", "kyvs_otp", "security_code",
@@ -22,6 +22,7 @@ var wantVars = map[string][]string{
 	"security_code":     {"center", "date", "code"},
 	"cancellation":      {"center", "date"},
 	"dose_confirmation": {"name", "dose", "vaccine", "certificate_id", "status"},
+	"dose_due":          {"name", "dose", "vaccine", "date"},
 	"kyvs_otp":          {"verifier", "otp"},
 	"kyvs_checked":      {"verifier"},
 	"kw_status":         {"name", "status", "doses"},

@@ -29,6 +29,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"sandesh/langs"
 )
 
 // Keyword is what a citizen asked for.
@@ -153,6 +155,18 @@ var latin = []alias{
 	{"english", Command{Keyword: Lang, Arg: "en"}, true},
 	{"hindi", Command{Keyword: Lang, Arg: "hi"}, true},
 	{"marathi", Command{Keyword: Lang, Arg: "mr"}, true},
+	{"bengali", Command{Keyword: Lang, Arg: "bn"}, true},
+	{"bangla", Command{Keyword: Lang, Arg: "bn"}, true},
+	{"tamil", Command{Keyword: Lang, Arg: "ta"}, true},
+	{"telugu", Command{Keyword: Lang, Arg: "te"}, true},
+	{"gujarati", Command{Keyword: Lang, Arg: "gu"}, true},
+	{"kannada", Command{Keyword: Lang, Arg: "kn"}, true},
+	{"malayalam", Command{Keyword: Lang, Arg: "ml"}, true},
+	{"odia", Command{Keyword: Lang, Arg: "or"}, true},
+	{"oriya", Command{Keyword: Lang, Arg: "or"}, true},
+	{"punjabi", Command{Keyword: Lang, Arg: "pa"}, true},
+	{"panjabi", Command{Keyword: Lang, Arg: "pa"}, true},
+	{"assamese", Command{Keyword: Lang, Arg: "as"}, true},
 	// Twilio's default opt-out words, so that our record agrees with what
 	// Twilio itself enforces on a number that sent one of them. CANCEL is
 	// among them: appointments are not cancelled by SMS here.
@@ -242,8 +256,13 @@ func lookup(w string) (Command, bool) {
 			return a.cmd, true
 		}
 	}
-	if r, _ := utf8.DecodeRuneInString(w); r < 0x0900 || r > 0x097F {
+	r, _ := utf8.DecodeRuneInString(w)
+	if r < utf8.RuneSelf {
 		return Command{}, false
+	}
+	if r < 0x0900 || r > 0x097F {
+		c, ok := native[w]
+		return c, ok
 	}
 	if c, ok := devanagari[w]; ok {
 		return c, true
@@ -255,13 +274,12 @@ func lookup(w string) (Command, bool) {
 // language is the code of the language w names: a code, a name in English
 // or in Devanagari, with a typo forgiven as for keywords. "" if none.
 func language(w string) string {
+	if l, ok := langs.Lookup(w); ok {
+		return l.Code
+	}
 	switch w {
-	case "en", "eng":
-		return "en"
-	case "hi", "hin":
-		return "hi"
-	case "mr", "mar":
-		return "mr"
+	case "eng", "hin", "mar":
+		return w[:2]
 	}
 	c, ok := lookup(w)
 	if !ok {

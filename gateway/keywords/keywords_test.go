@@ -3,6 +3,9 @@ package keywords
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	"sandesh/langs"
 )
 
 type row struct {
@@ -256,7 +259,8 @@ func TestLang(t *testing.T) {
 		{"LANG ", Lang, "", ""},
 		{"LANG XX", Lang, "", ""},
 		{"LANG FR", Lang, "", ""},
-		{"LANG tamil", Lang, "", ""},
+		{"LANG tamil", Lang, "", "ta"},
+		{"LANG french", Lang, "", ""},
 		{"LANG TO HINDI", Lang, "", ""}, // the language comes right after LANG
 		{"LANGS", Lang, "", ""},
 
@@ -555,5 +559,53 @@ func TestCardKeyword(t *testing.T) {
 		if got := Parse(tc.body); got.Keyword != Card {
 			t.Errorf("Parse(%q) = %+v, want card", tc.body, got)
 		}
+	}
+}
+
+// TestLangEveryLanguage: LANG takes each language's code, English name and
+// native name, and the native name alone asks for it too.
+func TestLangEveryLanguage(t *testing.T) {
+	var rows []row
+	for _, l := range langs.All() {
+		rows = append(rows,
+			row{"LANG " + strings.ToUpper(l.Code), Lang, "", l.Code},
+			row{"lang " + l.English, Lang, "", l.Code},
+			row{"LANG " + l.Native, Lang, "", l.Code},
+			row{"भाषा " + l.Native, Lang, "", l.Code},
+			row{l.Native, Lang, "", l.Code},
+		)
+	}
+	check(t, rows)
+}
+
+func TestNativeFiles(t *testing.T) {
+	table, err := loadNative(nativeFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"stats: x", "status", "status: a,b", "helpme: x"} {
+		fsys := fstest.MapFS{"native/ta.txt": {Data: []byte(bad + "\n")}}
+		if _, err := loadNative(fsys); err == nil {
+			t.Errorf("loadNative accepts %q", bad)
+		}
+	}
+	if _, err := loadNative(fstest.MapFS{"native/xx.txt": {Data: []byte("status: x\n")}}); err == nil {
+		t.Error("loadNative accepts a file of no language")
+	}
+	shared, err := loadNative(fstest.MapFS{
+		"native/bn.txt": {Data: []byte("status: অবস্থা\nhelp: সাহায্য\n")},
+		"native/as.txt": {Data: []byte("status: অবস্থা\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := shared[firstWord("অবস্থা").text]; c != (Command{Keyword: Status}) {
+		t.Errorf("a word two languages share = %+v, want no language", c)
+	}
+	if c := shared[firstWord("সাহায্য").text]; c != (Command{Keyword: Help, Lang: "bn"}) {
+		t.Errorf("a Bengali word = %+v, want help in bn", c)
+	}
+	if len(table) < len(langs.All())-3 {
+		t.Errorf("the embedded table has %d words, fewer than the languages' names", len(table))
 	}
 }

@@ -55,6 +55,7 @@ const (
 	KindOutbound = "sms_out" // an SMS we sent
 	KindInbound  = "sms_in"  // an SMS the citizen sent
 	KindUSSD     = "ussd"    // a USSD session the citizen dialled
+	KindCall     = "call"    // a missed call, answered with the STATUS reply
 )
 
 // Entry is one item of a mobile's history.

@@ -1089,6 +1089,7 @@ func TestEntryWhat(t *testing.T) {
 		{Entry{Kind: KindOutbound, Template: "reminder_v2"}, "reminder_v2"},
 		{Entry{Kind: KindInbound}, "SMS from citizen"},
 		{Entry{Kind: KindInbound, Keyword: "CODE"}, "SMS from citizen: CODE"},
+		{Entry{Kind: KindCall}, "Missed call: answered with STATUS by SMS"},
 		{Entry{Kind: KindUSSD}, "USSD session"},
 		{Entry{Kind: KindUSSD, ServiceCode: "*384*12#"}, "USSD session *384*12#"},
 	} {

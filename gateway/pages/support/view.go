@@ -272,6 +272,8 @@ func entryWhat(w words, e Entry) string {
 			return w.Text("sms_in_keyword", "keyword", e.Keyword)
 		}
 		return w.Text("sms_in")
+	case KindCall:
+		return w.Text("call_in")
 	case KindUSSD:
 		if e.ServiceCode != "" {
 			return w.Text("ussd_code", "code", e.ServiceCode)

@@ -218,3 +218,28 @@ func (s *Server) PostInbound(ctx context.Context, webhookURL string, in Inbound)
 	}
 	return s.Client.Do(req)
 }
+
+// Call is a call a handset makes to one of our Twilio numbers.
+type Call struct {
+	Sid, From, To string
+}
+
+// PostCall delivers c to webhookURL the way Twilio's incoming-call webhook
+// does: the documented form fields of a ringing inbound call, signed with
+// the account's auth token.
+func (s *Server) PostCall(ctx context.Context, webhookURL string, c Call) (*http.Response, error) {
+	params := map[string]string{
+		"CallSid": c.Sid, "AccountSid": s.AccountSID, "ApiVersion": APIVersion,
+		"From": c.From, "Caller": c.From, "To": c.To, "Called": c.To,
+		"CallStatus": "ringing", "Direction": "inbound",
+		"FromCountry": "IN", "FromState": "", "FromCity": "", "FromZip": "",
+		"CallerCountry": "IN", "CallerState": "", "CallerCity": "", "CallerZip": "",
+		"ToCountry": "US", "ToState": "", "ToCity": "", "ToZip": "",
+		"CalledCountry": "US", "CalledState": "", "CalledCity": "", "CalledZip": "",
+	}
+	req, err := smsdouble.SignedRequest(ctx, s.AuthToken, webhookURL, params)
+	if err != nil {
+		return nil, err
+	}
+	return s.Client.Do(req)
+}
