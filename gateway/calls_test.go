@@ -5,11 +5,13 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"sandesh/gateway/pages/support"
+	"sandesh/langs"
 	"sandesh/providers/twilio/twiliotest"
 	"sandesh/store"
 )
@@ -161,5 +163,49 @@ func TestMissedCallOwed(t *testing.T) {
 	r.call(t, "CA-next", b)
 	if got := r.templatesTo(t, b, before); len(got) != 0 {
 		t.Errorf("a call right after the swept answer got %v", got)
+	}
+}
+
+// TestRepliesInEveryLanguage: LANG switches a mobile to each of the twelve
+// languages (by code, by its English name and by its native name), the
+// confirmation comes in it, and STATUS, a missed call and HELP are then
+// answered in it, the status in its words — never the API's enum.
+func TestRepliesInEveryLanguage(t *testing.T) {
+	r := newRig(t)
+	_, b := inboundFixtures(t, r) // three people, one fully vaccinated
+	set := r.gw.templates
+	for i, l := range langs.All() {
+		for j, choose := range []string{"LANG " + l.Code, "lang " + l.English, l.Native} {
+			r.resetMobile(t, b)
+			r.rdb.Del(context.Background(), "sandesh:mobile:"+b+":msgs") // the history is capped: start it afresh
+			before := 0
+			sid := func(what string) string { return "SM-" + l.Code + "-" + strconv.Itoa(j) + "-" + what }
+			if code, body := r.inbound(t, "primary", sid("lang"), b, choose); code != 200 {
+				t.Fatalf("%q: %d %s", choose, code, body)
+			}
+			r.inbound(t, "primary", sid("status"), b, "STATUS")
+			r.inbound(t, "primary", sid("help"), b, "HELP")
+			got := r.outbound(t, b)[before:]
+			var names []string
+			for _, m := range got {
+				names = append(names, m.Template+"/"+m.Language)
+			}
+			want := []string{"kw_language/" + l.Code, "kw_status/" + l.Code, "kw_status/" + l.Code, "kw_status/" + l.Code, "kw_help/" + l.Code}
+			if !slices.Equal(names, want) {
+				t.Fatalf("%q then STATUS and HELP: %v, want %v", choose, names, want)
+			}
+			full := set.Word(l.Code, "fully_vaccinated")
+			if !slices.ContainsFunc(got, func(m store.Message) bool { return strings.Contains(m.Body, full) }) || strings.Contains(got[1].Body+got[2].Body+got[3].Body, "VACCINATED") {
+				t.Errorf("%s: STATUS replies %q, want the status in words (%q)", l.Code, []string{got[1].Body, got[2].Body, got[3].Body}, full)
+			}
+		}
+		// A missed call now answers in that language too.
+		r.advance(callWindow)
+		r.rdb.Del(context.Background(), "sandesh:mobile:"+b+":msgs")
+		before := 0
+		r.call(t, "CA-lang-"+strconv.Itoa(i), b)
+		if got := r.templatesTo(t, b, before); len(got) != 3 || got[0] != "kw_status/"+l.Code {
+			t.Errorf("%s: a missed call answered with %v", l.Code, got)
+		}
 	}
 }

@@ -266,10 +266,12 @@ func (g *Gateway) confirmations(p store.Profile, vaccine, cert string) (partial,
 	return partial, full, nil
 }
 
+// confirmation is the dose's SMS, the status in the beneficiary's words
+// ("partially vaccinated", "आंशिक टीकाकरण"), not the API's enum.
 func (g *Gateway) confirmation(b store.Beneficiary, d store.Dose, status string) Outgoing {
 	return Outgoing{
 		To: b.Mobile, Template: "dose_confirmation", Language: b.Language, Priority: store.PriorityTransactional,
 		Vars: templates.Vars{"name": b.Name, "dose": strconv.Itoa(d.Number), "vaccine": d.Vaccine,
-			"certificate_id": d.CertificateID, "status": status},
+			"certificate_id": d.CertificateID, "status": g.templates.Word(g.language(b.Language), strings.ToLower(status))},
 	}
 }

@@ -58,7 +58,10 @@ func TestBookVerifyDose(t *testing.T) {
 		t.Fatalf("dose 1 = %v", dose)
 	}
 	confirm := r.smsTo(t, "+919876543210", 2)
-	contains(t, confirm.Body, dose["certificate_id"].(string), "PARTIALLY_VACCINATED")
+	contains(t, confirm.Body, dose["certificate_id"].(string), "अंशतः लसीकरण") // the status in words, in Marathi
+	if strings.Contains(confirm.Body, "VACCINATED") {
+		t.Errorf("the confirmation shows the API's enum: %s", confirm.Body)
+	}
 
 	// The code admitted one dose; the appointment is used.
 	if got := r.must(t, 409, "POST", "/v1/appointments/"+apptID+"/verify-code", c1, map[string]any{"code": code}); got["error"] != "not_active" {
@@ -79,7 +82,7 @@ func TestBookVerifyDose(t *testing.T) {
 	if dose2["dose"] != float64(2) || dose2["status"] != "FULLY_VACCINATED" {
 		t.Fatalf("dose 2 = %v", dose2)
 	}
-	contains(t, r.smsTo(t, "+919876543210", 4).Body, dose2["certificate_id"].(string), "FULLY_VACCINATED")
+	contains(t, r.smsTo(t, "+919876543210", 4).Body, dose2["certificate_id"].(string), "पूर्ण लसीकरण")
 
 	b := r.must(t, 200, "GET", "/v1/beneficiaries/"+id, registry, nil)
 	if b["status"] != "FULLY_VACCINATED" || b["doses"] != float64(2) || b["mobile"] != "+919876543210" {
@@ -102,13 +105,14 @@ func TestWalkIn(t *testing.T) {
 		after  time.Duration // since the dose before
 		status int
 		want   string // the beneficiary's status, or the refusal
+		words  string // the status in the SMS, in Hindi
 	}{
-		{0, 201, "PARTIALLY_VACCINATED"},
-		{0, 409, "already_dosed_today"},
-		{27 * day, 409, "too_early"}, // COVAXIN: 28 days
-		{day, 201, "FULLY_VACCINATED"},
-		{181 * day, 409, "too_early"}, // a precaution dose: 182 days
-		{day, 201, "FULLY_VACCINATED"},
+		{0, 201, "PARTIALLY_VACCINATED", "आंशिक टीकाकरण"},
+		{0, 409, "already_dosed_today", ""},
+		{27 * day, 409, "too_early", ""}, // COVAXIN: 28 days
+		{day, 201, "FULLY_VACCINATED", "पूर्ण टीकाकरण"},
+		{181 * day, 409, "too_early", ""}, // a precaution dose: 182 days
+		{day, 201, "FULLY_VACCINATED", "पूर्ण टीकाकरण"},
 	} {
 		r.advance(step.after)
 		d := r.must(t, step.status, "POST", "/v1/doses", c1, walkIn)
@@ -122,7 +126,7 @@ func TestWalkIn(t *testing.T) {
 		if d["status"] != step.want || d["dose"] != float64(n) || d["precaution"] != (n == 3) {
 			t.Fatalf("walk-in dose %d = %v, want %s", n, d, step.want)
 		}
-		contains(t, r.smsTo(t, "+919876543211", n).Body, d["certificate_id"].(string), step.want, "रमेश कुमार")
+		contains(t, r.smsTo(t, "+919876543211", n).Body, d["certificate_id"].(string), step.words, "रमेश कुमार")
 	}
 
 	// A booked beneficiary is vaccinated through the booking: a walk-in

@@ -19,6 +19,7 @@ import (
 
 	"sandesh/internal/redistest"
 	"sandesh/jobs"
+	"sandesh/langs"
 	"sandesh/providers"
 	"sandesh/providers/twilio"
 	"sandesh/providers/twilio/twiliotest"
@@ -178,7 +179,7 @@ func newRigWith(t testing.TB, opt func(*ServerOptions)) *rig {
 	keys := store.NewKeyCache(st, store.KeyCacheOptions{})
 	t.Cleanup(keys.Close)
 	gw := New(Deps{Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Logger: log,
-		Languages: []string{"en", "hi", "mr"}, Location: kolkata, Region: "IN", Now: now, PublicURL: public, Keys: keys})
+		Languages: langs.Codes(), Location: kolkata, Region: "IN", Now: now, PublicURL: public, Keys: keys})
 	opts := ServerOptions{
 		PublicURL: public, TwilioTokens: map[string]string{"primary": double.AuthToken},
 		AdminKey: adminKey, Queues: conn, Breakers: router, Registry: reg, Logger: log, Stats: metrics.Tally,

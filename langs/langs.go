@@ -2,7 +2,10 @@
 // served — with their names, and reads digits typed in any of their scripts.
 package langs
 
-import "slices"
+import (
+	"slices"
+	"unicode"
+)
 
 // Language is one language citizens can choose.
 type Language struct {
@@ -48,6 +51,19 @@ func Lookup(code string) (Language, bool) {
 		return Language{}, false
 	}
 	return all[i], true
+}
+
+// scriptTables are the Unicode tables of the scripts in all.
+var scriptTables = map[string]*unicode.RangeTable{
+	"Latn": unicode.Latin, "Deva": unicode.Devanagari, "Beng": unicode.Bengali, "Taml": unicode.Tamil,
+	"Telu": unicode.Telugu, "Gujr": unicode.Gujarati, "Knda": unicode.Kannada, "Mlym": unicode.Malayalam,
+	"Orya": unicode.Oriya, "Guru": unicode.Gurmukhi,
+}
+
+// InScript reports whether r is a character of the language's script.
+func (l Language) InScript(r rune) bool {
+	t := scriptTables[l.Script]
+	return t != nil && unicode.Is(t, r)
 }
 
 // zeros are the digit zeros of the scripts citizens type digits in: ASCII,

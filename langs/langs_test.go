@@ -60,6 +60,11 @@ func TestLanguages(t *testing.T) {
 			}
 			seen[k] = true
 		}
+		for _, r := range l.Native {
+			if !l.InScript(r) && !unicode.Is(unicode.Mn, r) && !unicode.Is(unicode.Mc, r) {
+				t.Errorf("%s: %q of its name is not in its script %s", l.Code, r, l.Script)
+			}
+		}
 		if got, ok := Lookup(l.Code); !ok || got != l {
 			t.Errorf("Lookup(%q) = %v, %v", l.Code, got, ok)
 		}

@@ -5,8 +5,9 @@
 //
 // # Message files
 //
-// Each message lives in messages/<lang>/<name>.txt (lang is "en", "hi" or
-// "mr"; name is lower_snake_case, e.g. appointment_slip). A file is a header,
+// Each message lives in messages/<lang>/<name>.txt (lang is one of the
+// twelve codes of package langs; name is lower_snake_case, e.g.
+// appointment_slip). A file is a header,
 // a line holding exactly "---", and the body:
 //
 //	# comment lines and blank lines are allowed in the header

@@ -24,6 +24,7 @@ var wantScreens = map[string][]string{ // key → variables
 	"rate_limited":    nil,
 	"certificate":     {"name", "certificate_id"},
 	"no_certificate":  {"name"},
+	"more":            nil,
 }
 
 func TestScreensEmbedded(t *testing.T) {
@@ -107,7 +108,7 @@ func TestScreen(t *testing.T) {
 		{"en", "no_certificate", Vars{"name": strings.Repeat("x", 40)}, strings.Repeat("x", 40) + " has no vaccination certificate yet.", nil, ""},
 		{"en", "no_certificate", Vars{"name": ""}, " has no vaccination certificate yet.", nil, ""},
 		{"en", "nope", nil, "", ErrUnknownTemplate, `"nope"`},
-		{"ta", "main", nil, "", ErrUnknownLanguage, `"ta"`},
+		{"xx", "main", nil, "", ErrUnknownLanguage, `"xx"`},
 		{"en", "appointment", Vars{"name": "A", "date": "1/1"}, "", ErrMissingVar, `"center", "slot"`},
 	} {
 		got, err := s.Screen(tc.lang, tc.key, tc.vars)

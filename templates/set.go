@@ -355,7 +355,7 @@ func (s *Set) Has(name, lang string) bool {
 // Names returns the message names, sorted.
 func (s *Set) Names() []string { return slices.Clone(s.names) }
 
-// Languages returns the language codes, sorted: en, hi, mr.
+// Languages returns the language codes, sorted: as, bn, en, gu, hi, ….
 func (s *Set) Languages() []string { return slices.Clone(s.langs) }
 
 // DLT returns the DLT template id of message name in language lang and its

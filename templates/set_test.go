@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"unicode/utf8"
+
+	"sandesh/langs"
 )
 
 var wantNames = []string{
@@ -45,7 +47,7 @@ func mustLoad(t *testing.T) *Set {
 
 func TestLoadEmbedded(t *testing.T) {
 	s := mustLoad(t)
-	if got := s.Languages(); !slices.Equal(got, []string{"en", "hi", "mr"}) {
+	if got, want := s.Languages(), slices.Sorted(slices.Values(langs.Codes())); !slices.Equal(got, want) {
 		t.Errorf("Languages = %v", got)
 	}
 	if got := s.Names(); !slices.Equal(got, wantNames) {
@@ -75,7 +77,7 @@ func TestLoadEmbedded(t *testing.T) {
 			}
 		}
 	}
-	if s.Has("appointment_slip", "ta") || s.Has("nope", "en") {
+	if s.Has("appointment_slip", "xx") || s.Has("nope", "en") {
 		t.Error("Has reports messages that do not exist")
 	}
 	if _, _, ok := s.DLT("nope", "en"); ok {
@@ -265,7 +267,7 @@ func TestRenderErrors(t *testing.T) {
 		mention    string
 	}{
 		{"nope", "en", full, ErrUnknownTemplate, "nope"},
-		{"appointment_slip", "ta", full, ErrUnknownLanguage, "ta"},
+		{"appointment_slip", "xx", full, ErrUnknownLanguage, "xx"},
 		{"appointment_slip", "", full, ErrUnknownLanguage, "appointment_slip"},
 		{"appointment_slip", "en", Vars{"center": "PHC", "date": "1 Jun", "slot": "9-11"}, ErrMissingVar, `"code"`},
 		{"security_code", "hi", Vars{"center": "PHC", "date": "1 Jun", "code": " \t "}, ErrMissingVar, `"code"`},
@@ -327,7 +329,7 @@ func TestWord(t *testing.T) {
 	keys := []string{"not_vaccinated", "partially_vaccinated", "fully_vaccinated", "precaution_dose"}
 	for _, key := range keys {
 		en := s.Word("en", key)
-		for _, lang := range []string{"en", "hi", "mr"} {
+		for _, lang := range s.Languages() {
 			w := s.Word(lang, key)
 			if w == "" || w == key {
 				t.Errorf("Word(%s, %s) = %q", lang, key, w)
@@ -339,8 +341,8 @@ func TestWord(t *testing.T) {
 				t.Errorf("Word(%s, %s) has %d runes, too long for a DLT variable", lang, key, n)
 			}
 		}
-		if got := s.Word("ta", key); got != en {
-			t.Errorf("Word(ta, %s) = %q, want English fallback %q", key, got, en)
+		if got := s.Word("xx", key); got != en {
+			t.Errorf("Word(xx, %s) = %q, want English fallback %q", key, got, en)
 		}
 	}
 	if got := s.Word("hi", "no_such_word"); got != "no_such_word" {

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
+	"sandesh/langs"
 	"sandesh/providers"
 	"sandesh/providers/africastalking"
 	"sandesh/providers/smpp"
@@ -563,7 +564,8 @@ func applyEnv(c *Config, env func(string) (string, bool)) error {
 
 var providerName = regexp.MustCompile(`^[a-z0-9-]+$`)
 
-var supportedLanguages = []string{"en", "hi", "mr"}
+// supportedLanguages are the twelve languages CoWIN served.
+var supportedLanguages = langs.Codes()
 
 // Validate checks every key and returns one error listing every problem, each
 // naming its key; secret values are never included. It also normalises: a

@@ -596,6 +596,9 @@ func TestValidate(t *testing.T) {
 		{"timezone empty", func(c *Config) { c.Timezone = "" }, "config: timezone: required"},
 		{"timezone unknown", func(c *Config) { c.Timezone = "Mars/Olympus" }, "config: timezone: "},
 		{"languages empty", func(c *Config) { c.Languages = nil }, "config: languages: "},
+		{"all twelve", func(c *Config) {
+			c.Languages = []string{"ta", "en", "hi", "mr", "bn", "te", "gu", "kn", "ml", "or", "pa", "as"}
+		}, ""},
 		{"language unknown", func(c *Config) { c.Languages = []string{"en", "fr"} }, "config: languages[1]: \"fr\" is not one of"},
 		{"language twice", func(c *Config) { c.Languages = []string{"en", "hi", "en"} }, "config: languages[2]: \"en\" is listed twice"},
 		{"log_level", func(c *Config) { c.LogLevel = "verbose" }, "config: log_level: "},

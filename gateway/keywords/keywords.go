@@ -261,7 +261,7 @@ func lookup(w string) (Command, bool) {
 		return Command{}, false
 	}
 	if r < 0x0900 || r > 0x097F {
-		c, ok := native[w]
+		c, ok := native[foldChillu(w)]
 		return c, ok
 	}
 	if c, ok := devanagari[w]; ok {

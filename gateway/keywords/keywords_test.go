@@ -1,6 +1,7 @@
 package keywords
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -607,5 +608,50 @@ func TestNativeFiles(t *testing.T) {
 	}
 	if len(table) < len(langs.All())-3 {
 		t.Errorf("the embedded table has %d words, fewer than the languages' names", len(table))
+	}
+}
+
+// TestNativeKeywords: every word of every native file is read as its
+// keyword, in its language (Bengali and Assamese share a script: a word
+// both list implies neither), as a whole message and before more words.
+func TestNativeKeywords(t *testing.T) {
+	files, err := fs.Glob(nativeFS, "native/*.txt")
+	if err != nil || len(files) < 9 {
+		t.Fatalf("native files %v, %v", files, err)
+	}
+	for _, f := range files {
+		lang := strings.TrimSuffix(strings.TrimPrefix(f, "native/"), ".txt")
+		data, _ := fs.ReadFile(nativeFS, f)
+		for line := range strings.SplitSeq(string(data), "\n") {
+			name, words, ok := strings.Cut(line, ":")
+			if !ok || strings.HasPrefix(line, "#") {
+				continue
+			}
+			kw := keywordsByName[strings.TrimSpace(name)]
+			for _, w := range strings.Fields(words) {
+				for _, body := range []string{w, "  " + w + " please", w + "?"} {
+					got := Parse(body)
+					if got.Keyword != kw || (got.Lang != lang && got.Lang != "") {
+						t.Errorf("%s: Parse(%q) = %+v, want %s in %s", f, body, got, kw, lang)
+					}
+				}
+			}
+		}
+	}
+	for _, tc := range []struct {
+		body string
+		want Command
+	}{
+		{"சான்றிதழ்", Command{Keyword: Cert, Lang: "ta"}},
+		{"নিরাপত্তা", Command{Keyword: Unknown}},
+		// Malayalam chillus typed the old way: consonant, virama, ZWJ.
+		{"സര\u0D4D\u200Dട്ടിഫിക്കറ്റ്", Command{Keyword: Cert, Lang: "ml"}},
+		{"നി\u0D30\u0D4D\u200Dത്തുക", Command{Keyword: Stop, Lang: "ml"}},
+		{"ಭಾಷೆ ಕನ್ನಡ", Command{Keyword: Lang, Lang: "kn", Arg: "kn"}},
+		{"LANG தமிழ்", Command{Keyword: Lang, Arg: "ta"}},
+	} {
+		if got := Parse(tc.body); got != tc.want {
+			t.Errorf("Parse(%q) = %+v, want %+v", tc.body, got, tc.want)
+		}
 	}
 }

@@ -32,7 +32,7 @@ var keywordsByName = map[string]Keyword{
 func loadNative(fsys fs.FS) (nativeTable, error) {
 	t := nativeTable{}
 	add := func(w string, c Command) {
-		key := firstWord(w).text
+		key := foldChillu(firstWord(w).text)
 		if old, ok := t[key]; ok && old.Lang != c.Lang {
 			c.Lang = ""
 		}
@@ -98,4 +98,26 @@ func mustLoadNative() nativeTable {
 		panic("keywords: " + err.Error())
 	}
 	return t
+}
+
+// chillus are Malayalam's atomic chillu letters and the consonant + virama
+// that older keyboards type for them (with a zero-width joiner, which
+// firstWord drops).
+var chillus = strings.NewReplacer(
+	"\u0D7A", "\u0D23\u0D4D", // ൺ
+	"\u0D7B", "\u0D28\u0D4D", // ൻ
+	"\u0D7C", "\u0D30\u0D4D", // ർ
+	"\u0D7D", "\u0D32\u0D4D", // ൽ
+	"\u0D7E", "\u0D33\u0D4D", // ൾ
+	"\u0D7F", "\u0D15\u0D4D", // ൿ
+	"\u0D4E", "\u0D30\u0D4D", // ൎ (dot reph, an old ർ)
+)
+
+// foldChillu writes a Malayalam word's chillus as consonant + virama, so
+// that both ways of typing them match.
+func foldChillu(w string) string {
+	if !strings.ContainsFunc(w, func(r rune) bool { return r >= 0x0D00 && r <= 0x0D7F }) {
+		return w
+	}
+	return chillus.Replace(w)
 }

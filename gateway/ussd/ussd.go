@@ -38,6 +38,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"sandesh/langs"
 	"sandesh/templates"
 )
 
@@ -105,6 +106,10 @@ const (
 	doCertificate
 	doLanguage
 )
+
+// morePage is the answer that turns to the next screen of a choice too
+// long for one (twelve languages, each named in its own script).
+const morePage = 99
 
 // statusWords maps a Person.Status to its key in the words files.
 var statusWords = map[string]string{
@@ -187,13 +192,12 @@ func (m *Menu) Answer(ctx context.Context, r Request) (string, error) {
 		}
 		return m.con(view{lang: lang, key: "choose_person", list: labels, hint: p.hint})
 	case atLanguage:
-		names := make([]string, len(m.langs))
-		for i, l := range m.langs {
-			if names[i], err = m.set.Screen(l, "language_name", nil); err != nil {
-				return "", fmt.Errorf("ussd: %w", err)
-			}
+		v, err := m.languagePage(lang, p.page)
+		if err != nil {
+			return "", fmt.Errorf("ussd: %w", err)
 		}
-		return m.con(view{lang: lang, key: "choose_language", list: names, hint: p.hint})
+		v.hint = p.hint
+		return m.con(v)
 	}
 	if p.action == doLanguage {
 		chosen := m.langs[p.pick]
@@ -255,6 +259,7 @@ type position struct {
 	action int  // doStatus … doLanguage, below the main menu
 	pick   int  // index of the person or language chosen, at atEnd
 	hint   bool // the last answer was invalid: the menu is shown again
+	page   int  // screens turned on in the choice of language (morePage)
 }
 
 // walk replays answers from the main menu with people persons on the mobile
@@ -291,11 +296,13 @@ func step(p position, answer string, people, langs int) position {
 			return position{at: atMain}
 		case ok && n >= 1 && n <= limit:
 			return position{at: atEnd, action: p.action, pick: n - 1}
+		case ok && n == morePage && p.at == atLanguage:
+			return position{at: atLanguage, action: p.action, page: p.page + 1}
 		}
 	case atEnd:
 		switch {
 		case p.action == doLanguage:
-			p = position{at: atLanguage, action: p.action}
+			p = position{at: atLanguage, action: p.action, page: p.page}
 		case people > 1:
 			p = position{at: atPerson, action: p.action}
 		default:
@@ -328,22 +335,20 @@ func Answers(serviceCode, text string) []string {
 	return as
 }
 
-// number reads an answer of one or two digits, ASCII or Devanagari (a
-// handset set to Hindi may send "२").
+// number reads an answer of one or two digits, in any script citizens
+// type digits in (a handset set to Hindi may send "२", one set to Tamil
+// "௨").
 func number(answer string) (int, bool) {
 	if answer == "" || utf8.RuneCountInString(answer) > 2 {
 		return 0, false
 	}
 	n := 0
 	for _, r := range answer {
-		switch {
-		case r >= '0' && r <= '9':
-			n = n*10 + int(r-'0')
-		case r >= '०' && r <= '९':
-			n = n*10 + int(r-'०')
-		default:
+		d, ok := langs.Digit(r)
+		if !ok {
 			return 0, false
 		}
+		n = n*10 + d
 	}
 	return n, true
 }
@@ -355,7 +360,54 @@ type view struct {
 	vars      templates.Vars // fixed values, inserted as they are
 	free      templates.Vars // user data (name, center), shortened to fit
 	list      []string       // labels of a choice, each an [item] in vars["list"], shortened to fit
+	first     int            // the number of list[0] less one: a later screen of a long choice
+	more      bool           // a last item [more], answered morePage
 	hint      bool           // wrap in [invalid]: the previous answer was not a choice
+}
+
+// languagePage is the choice of language on screen page (counted on from
+// the first, round again after the last). The languages keep their numbers
+// on every screen; when they do not all fit one with their names whole,
+// each screen holds as many as fit beside a last item "99 More".
+func (m *Menu) languagePage(lang string, page int) (view, error) {
+	names := make([]string, len(m.langs))
+	for i, l := range m.langs {
+		var err error
+		if names[i], err = m.set.Screen(l, "language_name", nil); err != nil {
+			return view{}, err
+		}
+	}
+	all := view{lang: lang, key: "choose_language", list: names}
+	if ok, err := m.fitsWhole(all); ok || err != nil {
+		return all, err
+	}
+	var pages []view
+	for start := 0; start < len(names); {
+		end := start + 1 // one a screen at least, shortened if it must be
+		for end < len(names) {
+			ok, err := m.fitsWhole(view{lang: lang, key: all.key, list: names[start : end+1], first: start, more: true})
+			if err != nil {
+				return view{}, err
+			}
+			if !ok {
+				break
+			}
+			end++
+		}
+		pages = append(pages, view{lang: lang, key: all.key, list: names[start:end], first: start, more: true})
+		start = end
+	}
+	return pages[page%len(pages)], nil
+}
+
+// fitsWhole reports whether v fits a handset with no value shortened.
+func (m *Menu) fitsWhole(v view) (bool, error) {
+	longest := 0
+	for _, s := range v.list {
+		longest = max(longest, utf8.RuneCountInString(s))
+	}
+	text, err := m.build(v, longest)
+	return err == nil && fits(text), err
 }
 
 func (m *Menu) con(v view) (string, error) { return m.page("CON ", v) }
@@ -412,11 +464,22 @@ func (m *Menu) build(v view, n int) (string, error) {
 	if v.list != nil {
 		items := make([]string, len(v.list))
 		for i, s := range v.list {
-			item, err := m.set.Screen(v.lang, "item", templates.Vars{"n": strconv.Itoa(i + 1), "label": shorten(s, n)})
+			item, err := m.set.Screen(v.lang, "item", templates.Vars{"n": strconv.Itoa(v.first + i + 1), "label": shorten(s, n)})
 			if err != nil {
 				return "", err
 			}
 			items[i] = item
+		}
+		if v.more {
+			more, err := m.set.Screen(v.lang, "more", nil)
+			if err != nil {
+				return "", err
+			}
+			item, err := m.set.Screen(v.lang, "item", templates.Vars{"n": strconv.Itoa(morePage), "label": more})
+			if err != nil {
+				return "", err
+			}
+			items = append(items, item)
 		}
 		vars["list"] = strings.Join(items, "\n")
 	}

@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"sandesh/langs"
 	"sandesh/templates"
 )
 
@@ -309,6 +310,10 @@ func TestAnswer(t *testing.T) {
 			"END Ravi Shinde: certificate ID 77120034518",
 			"END Ravi Shinde: प्रमाणपत्र आईडी 77120034518",
 			"END Ravi Shinde: प्रमाणपत्र आयडी 77120034518"}, "", false},
+		{threeMobile, "௪*௩", want{ // Tamil digits
+			"END Ravi Shinde: certificate ID 77120034518",
+			"END Ravi Shinde: प्रमाणपत्र आईडी 77120034518",
+			"END Ravi Shinde: प्रमाणपत्र आयडी 77120034518"}, "", false},
 		{threeMobile, "04*03", want{
 			"END Ravi Shinde: certificate ID 77120034518",
 			"END Ravi Shinde: प्रमाणपत्र आईडी 77120034518",
@@ -523,6 +528,7 @@ func TestScreensFit(t *testing.T) {
 		"no_certificate": {{key: "no_certificate", free: templates.Vars{"name": longDeva}}},
 		// Parts of other screens, covered by the rows above.
 		"invalid": nil, "item": nil, "language_name": nil,
+		"more": nil, // TestLanguagePages
 	}
 	for _, key := range set.ScreenKeys() {
 		if _, ok := cases[key]; !ok {
@@ -632,9 +638,9 @@ func TestNumber(t *testing.T) {
 		ok bool
 	}{
 		{"1", 1, true}, {"09", 9, true}, {"0", 0, true}, {"12", 12, true},
-		{"३", 3, true}, {"१२", 12, true},
+		{"३", 3, true}, {"१२", 12, true}, {"௧௨", 12, true}, {"৫", 5, true}, {"౩", 3, true}, {"１", 1, true},
 		{"", 0, false}, {"123", 0, false}, {"-1", 0, false}, {"+1", 0, false},
-		{"1a", 0, false}, {"१a", 0, false}, {"٣", 0, false}, {"１", 0, false},
+		{"1a", 0, false}, {"१a", 0, false}, {"٣", 0, false}, {"௰", 0, false},
 	} {
 		if n, ok := number(tc.in); n != tc.n || ok != tc.ok {
 			t.Errorf("number(%q) = %d, %v; want %d, %v", tc.in, n, ok, tc.n, tc.ok)
@@ -770,6 +776,74 @@ func TestWith(t *testing.T) {
 		got, err := tc.menu.Answer(ctx, Request{Mobile: oneMobile, Text: tc.text})
 		if err != nil || !strings.Contains(got, tc.want) {
 			t.Errorf("status %q, %v; want %s's", got, err, tc.want)
+		}
+	}
+}
+
+// TestLanguagePages: with the twelve languages configured, the choice of
+// language is shown over several screens in every language, each ending
+// "99 More" in it; 99 turns to the next (round again after the last); every
+// language is listed once, with its whole name and its own number, which
+// chooses it from any screen.
+func TestLanguagePages(t *testing.T) {
+	set, err := loadSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := langs.Codes()
+	b := &fakeBackend{people: map[string][]Person{oneMobile: {{ID: "b1", Name: "Asha Patil", Status: "FULLY_VACCINATED"}}}, lang: map[string]string{}}
+	m := New(b, set, all)
+	ask := func(text string) string {
+		t.Helper()
+		got, err := m.Answer(context.Background(), Request{Mobile: oneMobile, Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, lang := range all {
+		b.lang[oneMobile] = lang
+		more, _ := set.Screen(lang, "more", nil)
+		listed := map[string]string{} // number → name
+		text, pages := "5", 0
+		for {
+			got := ask(text)
+			checkScreen(t, lang+" "+text, got)
+			lines := strings.Split(got, "\n")
+			if last := lines[len(lines)-1]; last != "99 "+more {
+				t.Fatalf("%s %s: last line %q, want 99 %s:\n%s", lang, text, last, more, got)
+			}
+			if first, _, _ := strings.Cut(lines[1], " "); first == "1" && pages > 0 {
+				break // round again
+			}
+			for _, line := range lines[1 : len(lines)-1] {
+				n, name, _ := strings.Cut(line, " ")
+				if _, seen := listed[n]; seen {
+					t.Errorf("%s: %s listed twice", lang, n)
+				}
+				listed[n] = name
+			}
+			if pages++; pages > len(all) {
+				t.Fatalf("%s: never round again", lang)
+			}
+			text += "*99"
+		}
+		if pages < 2 {
+			t.Errorf("%s: the twelve languages on %d screen", lang, pages)
+		}
+		for i, code := range all {
+			name, _ := set.Screen(code, "language_name", nil)
+			if got := listed[strconv.Itoa(i+1)]; got != name {
+				t.Errorf("%s: language %d listed as %q, want %q", lang, i+1, got, name)
+			}
+		}
+		// A number chooses its language from any screen.
+		if got, want := ask("5*99*11"), "END "; !strings.HasPrefix(got, want) || b.lang[oneMobile] != "pa" {
+			t.Errorf("%s: 5*99*11 = %q, language %q; want Punjabi set", lang, got, b.lang[oneMobile])
+		}
+		b.lang[oneMobile] = lang
+		if got := ask("5*0"); !strings.HasPrefix(got, "CON ") || b.lang[oneMobile] != lang {
+			t.Errorf("%s: 5*0 = %q", lang, got)
 		}
 	}
 }

@@ -42,6 +42,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"sandesh/gateway/pages/webpage"
+	"sandesh/langs"
 )
 
 //go:embed assets
@@ -414,21 +415,20 @@ func (p *Page) result(w words, r Result) (resultView, bool) {
 	return v, true
 }
 
-// sixDigits is the OTP as typed, with spaces and dashes dropped and
-// Devanagari digits read as digits; ok when that is six digits.
+// sixDigits is the OTP as typed, with spaces and dashes dropped and the
+// digits of every script citizens type in read as digits; ok when that is
+// six digits.
 func sixDigits(s string) (string, bool) {
 	if len(s) > 64 {
 		return "", false
 	}
 	var b strings.Builder
 	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r >= '०' && r <= '९':
-			b.WriteRune('0' + (r - '०'))
-		case r == ' ' || r == '-' || r == '\t':
-		default:
+		if d, ok := langs.Digit(r); ok {
+			b.WriteByte(byte('0' + d))
+			continue
+		}
+		if r != ' ' && r != '-' && r != '\t' {
 			return "", false
 		}
 	}

@@ -324,7 +324,7 @@ func TestLanguage(t *testing.T) {
 		{"switched back", []string{"en", "hi", "mr"}, []string{"/verify?lang=mr", "/verify?lang=en", "/verify"}, "en", []string{"en", "hi", "mr"}},
 		{"unknown language ignored", []string{"en", "hi"}, []string{"/verify?lang=xx"}, "en", []string{"en", "hi"}},
 		{"unconfigured language ignored", []string{"en", "hi"}, []string{"/verify?lang=mr"}, "en", []string{"en", "hi"}},
-		{"languages without strings left out", []string{"ta", "hi", "hi"}, []string{"/verify"}, "hi", []string{"hi"}},
+		{"languages without strings left out", []string{"xx", "hi", "hi"}, []string{"/verify"}, "hi", []string{"hi"}},
 		{"no language at all", nil, []string{"/verify"}, "en", []string{"en"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -378,6 +378,11 @@ func TestSixDigits(t *testing.T) {
 		{" 123 456 ", "123456", true},
 		{"123-456", "123456", true},
 		{"१२३४५६", "123456", true},
+		{"௧௨௩ ௪௫௬", "123456", true}, // Tamil
+		{"১২৩-৪৫৬", "123456", true}, // Bengali and Assamese
+		{"൧൨൩൪൫൬", "123456", true},  // Malayalam
+		{"੧੨੩੪੫੬", "123456", true},  // Gurmukhi
+		{"１２３４５６", "123456", true},  // full-width
 		{"12345", "12345", false},
 		{"1234567", "1234567", false},
 		{"12a456", "", false},
