@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -29,6 +31,8 @@ func (s *server) mountAPI(app *fiber.App) {
 	v1.Get("/admin/keys", admin, s.listKeys)
 	v1.Delete("/admin/keys/:id", admin, s.revokeKey)
 	v1.Get("/admin/audit", admin, s.auditTrail)
+	v1.Post("/admin/reminders/run", admin, s.runReminders)
+	v1.Get("/admin/reminders", admin, s.reminders)
 
 	v1.Post("/centers", registry, s.createCenter) // idempotent in its own step
 	v1.Get("/centers/:id", registry, s.center)
@@ -380,4 +384,35 @@ func (s *server) confirmOTP(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(res)
+}
+
+// runReminderWait is how long POST /v1/admin/reminders/run waits for its
+// run before answering the counts so far: well inside the server's write
+// timeout. The run goes on.
+const runReminderWait = 20 * time.Second
+
+func (s *server) runReminders(c *fiber.Ctx) error {
+	var req struct {
+		Date string `json:"date"`
+	}
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), runReminderWait)
+	defer cancel()
+	counts, err := s.gw.StartReminders(ctx, req.Date)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(counts)
+}
+
+func (s *server) reminders(c *fiber.Ctx) error {
+	counts, err := s.gw.Reminders(c.UserContext(), c.Query("date"))
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(counts)
 }

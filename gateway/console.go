@@ -203,6 +203,7 @@ func consolePerson(p SupportPerson) support.Person {
 	}
 	if n := len(p.Doses); n > 0 {
 		out.LastVaccine, out.LastDoseDate = p.Doses[n-1].Vaccine, p.Doses[n-1].Date
+		out.NextDue, out.RemindedDose, out.RemindedOn = p.NextDue, p.RemindedDose, p.RemindedOn
 	}
 	if a := p.Appointment; a != nil {
 		out.Appointment = &support.Appointment{ID: a.ID, CenterID: a.CenterID, CenterName: cmp.Or(p.Center.Name, a.CenterID),

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"sandesh/gateway/pages/card"
@@ -37,6 +38,9 @@ type Gateway struct {
 	cards           *card.Renderer
 	mobiles         *memo.Map[string] // numbers as typed → E.164
 	limitLogs       *windows          // when "reply limit reached" is logged: first per mobile per reply window
+	reminderOpts    ReminderOptions
+	runner          string        // this process, in reminder runs' leases
+	runs            atomic.Uint64 // reminder runs this process started
 }
 
 // Deps are what New needs; Metrics and Logger may be nil.
@@ -58,6 +62,8 @@ type Deps struct {
 	// Keys verifies API keys in memory; nil looks every key up in Redis.
 	// Its owner closes it.
 	Keys *store.KeyCache
+	// Reminders are the due-dose reminder settings.
+	Reminders ReminderOptions
 }
 
 // New builds a Gateway.
@@ -89,7 +95,7 @@ func New(d Deps) *Gateway {
 		store: d.Store, keys: d.Keys, dispatch: d.Dispatch, templates: d.Templates, metrics: d.Metrics,
 		log: d.Logger, languages: d.Languages, location: d.Location, region: d.Region, now: d.Now, verifierPerHour: d.VerifierPerHour,
 		publicURL: strings.TrimSuffix(d.PublicURL, "/"), cards: cards, mobiles: memo.New[string](mobilesKept),
-		limitLogs: newWindows(replyWindow, mobilesKept),
+		limitLogs: newWindows(replyWindow, mobilesKept), reminderOpts: d.Reminders, runner: newRunnerID(),
 	}
 }
 

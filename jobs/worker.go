@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"sandesh/providers"
+	"sandesh/reminders"
 	"sandesh/store"
 )
 
@@ -54,9 +55,19 @@ type WorkerOptions struct {
 	// bulk lane narrows (see giveWay). Default 2ms: an idle Redis on the
 	// same network answers in well under 1 ms.
 	GiveWayAbove time.Duration
-	Metrics      *Metrics
-	Logger       *slog.Logger
+	// ReminderHours, when set, holds due-dose reminders (template
+	// dose_due) outside these hours of the day in Location until the
+	// hours next open, spending no retry. Now is the clock it is read
+	// with; default time.Now.
+	ReminderHours *reminders.Window
+	Location      *time.Location
+	Now           func() time.Time
+	Metrics       *Metrics
+	Logger        *slog.Logger
 }
+
+// reminderTemplate is the message ReminderHours holds back.
+const reminderTemplate = "dose_due"
 
 // Worker runs one asynq server per priority. Each has its own dequeue loop
 // and concurrency, so a bulk backlog neither delays an OTP's pickup nor
@@ -112,6 +123,12 @@ func NewWorker(conn asynq.RedisConnOpt, st *store.Store, sender Sender, dispatch
 	}
 	if opts.GiveWayAbove <= 0 {
 		opts.GiveWayAbove = 2 * time.Millisecond
+	}
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	defaults := map[store.Priority]int{store.PriorityOTP: 20, store.PriorityTransactional: 50, store.PriorityBulk: 30}
 	w := &Worker{
@@ -466,6 +483,16 @@ func (w *Worker) sendClaimed(ctx context.Context, c store.Claim, lane store.Prio
 
 	if m.Expired(time.Now()) {
 		return w.fail(ctx, m, "", "expired", false)
+	}
+	if hours := w.opts.ReminderHours; hours != nil && m.Template == reminderTemplate {
+		now := w.opts.Now().In(w.opts.Location)
+		if !hours.Open(now) {
+			// Not by night: it waits for the hours to open, its retries kept.
+			if err := w.store.Release(ctx, m.ID, w.id, "", ""); err != nil {
+				return err
+			}
+			return w.wait(ctx, m, hours.Next(now).Sub(now), "outside reminders.hours", last)
+		}
 	}
 	if m.Priority == store.PriorityBulk {
 		// STOP ends non-essential messages only: codes, OTPs and

@@ -15,6 +15,7 @@ import (
 	"sandesh/providers"
 	"sandesh/providers/twilio"
 	"sandesh/providers/twilio/twiliotest"
+	"sandesh/reminders"
 	"sandesh/store"
 )
 
@@ -541,4 +542,51 @@ func (c cancelAfterSend) Send(ctx context.Context, m providers.Outbound) (provid
 	rec, err := c.Sender.Send(ctx, m)
 	c.cancel()
 	return rec, err
+}
+
+// TestRemindersWaitForTheirHours: a due-dose reminder claimed outside
+// reminders.hours waits for them to open, spending no retry, while other
+// messages go at once.
+func TestRemindersWaitForTheirHours(t *testing.T) {
+	r := newRig(t, 1, providers.RouterOptions{})
+	hours, err := reminders.ParseWindow("09:00-21:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The worker's clock reads two seconds before the hours open, and runs on.
+	const before = 2 * time.Second
+	opening := time.Date(2027, 2, 14, 9, 0, 0, 0, time.UTC)
+	began := time.Now()
+	r.started(t, WorkerOptions{ReminderHours: &hours, Location: time.UTC,
+		Now: func() time.Time { return opening.Add(-before + time.Since(began)) }})
+
+	reminder, err := r.dispatch.Dispatch(context.Background(), store.NewMessage{
+		To: "+919876543210", Template: "dose_due", Language: "en", Body: "Priya: dose 2 of COVAXIN is due from 14/02.",
+		Encoding: "GSM-7", Segments: 1, Priority: store.PriorityBulk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := r.queue(t, "+919876543211", store.PriorityBulk)
+	waitStatus(t, r, code.ID, store.StatusSent)
+	waitStatus(t, r, reminder.ID, store.StatusSent)
+	sentAt := func(id string) time.Time {
+		at, err := time.Parse(time.RFC3339Nano, r.status(t, id).StatusTimes[store.StatusSent])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	if at := sentAt(reminder.ID); at.Before(began.Add(before)) {
+		t.Errorf("the reminder went %v after start, before the hours opened at %v", at.Sub(began), before)
+	}
+	if !sentAt(code.ID).Before(sentAt(reminder.ID)) {
+		t.Error("the other message waited for the reminder's hours")
+	}
+	if m := r.status(t, reminder.ID); m.ErrorCode != "" {
+		t.Errorf("the reminder carries error %q: waiting for the hours is no failure", m.ErrorCode)
+	}
+	if n := r.doubles[0].Calls(); n != 2 {
+		t.Errorf("the provider saw %d requests, want 2", n)
+	}
 }

@@ -173,7 +173,7 @@ func (s *Store) Book(ctx context.Context, a Appointment, code, today string, sli
 		"slot", a.Slot, "dose", a.Dose, "status", string(a.Status), "attempts", 0,
 		"code_sealed", sealed, "code_hash", s.codeHash.sum(a.ID, code),
 		"created_at", now.UnixMilli(), "updated_at", now.UnixMilli()}
-	schedule, err := scheduleTable(a.Date)
+	schedule, err := scheduleTable(a.Date, s.precaution)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}

@@ -86,10 +86,11 @@ type DoseOutcome struct {
 // 5 beneficiary id (check's ARGV), 6 now ms, 7 dose JSON, 8 certificate id,
 // 9 appointment id, 10 owed notification, 11 message id, 12 retention ms,
 // 13 history limit, 14 fingerprint (empty without a key), 15 its TTL ms,
-// 16 schedule table (scheduleTable), 17 '1' with confirmations, then for the
-// partial and the full confirmation prefix, suffix and encoding and
-// segments by digits (8 each), then the message's other fields.
-var recordDoseScript = redis.NewScript(checkCodeLua + recordMessageLua + scheduleLua + `
+// 16 schedule table (scheduleTable), 17 '1' with confirmations, 18 the due
+// index's key prefix (indexDueLua), then for the partial and the full
+// confirmation prefix, suffix and encoding and segments by digits (8 each),
+// then the message's other fields.
+var recordDoseScript = redis.NewScript(checkCodeLua + recordMessageLua + scheduleLua + indexDueLua + `
 local fp = ARGV[14]
 if fp ~= '' then
   local h = redis.call('HMGET', KEYS[9], 'fp', 'outcome', 'status', 'body')
@@ -139,16 +140,17 @@ if booked then
   dose = cjson.encode(d)
 end
 local n = redis.call('RPUSH', KEYS[2], dose)
+index_due(KEYS[1], KEYS[2], ARGV[18], ARGV[5], ARGV[16])
 local first = dose
 if n > 1 then first = redis.call('LINDEX', KEYS[2], 0) end
 local course = tonumber(string.match(ARGV[16], ';' .. cjson.decode(first).vaccine .. '=(%d+):')) or 0
 local digits = #tostring(n)
 local msg, owed = ARGV[11], 0
 if ARGV[17] == '1' and digits <= 3 then
-  local at = 18
-  if n >= course then at = 26 end
+  local at = 19
+  if n >= course then at = 27 end
   local fields = {'body', ARGV[at] .. n .. ARGV[at + 1], 'encoding', ARGV[at + 2 * digits], 'segments', ARGV[at + 2 * digits + 1]}
-  for i = 34, #ARGV do fields[#fields + 1] = ARGV[i] end
+  for i = 35, #ARGV do fields[#fields + 1] = ARGV[i] end
   record_message(KEYS[5], KEYS[6], msg, ARGV[12], ARGV[13], fields)
   redis.call('ZADD', KEYS[7], now, msg)
 else
@@ -183,7 +185,7 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 	d := Dose{Vaccine: nd.Vaccine, Batch: nd.Batch, Date: nd.Date, CenterID: nd.CenterID,
 		CertificateID: cert, RecordedAt: now}
 	msgID := newMessageID(now)
-	schedule, err := scheduleTable(nd.Date)
+	schedule, err := scheduleTable(nd.Date, s.precaution)
 	if err != nil {
 		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
 	}
@@ -193,7 +195,7 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 		s.notificationsKey(), s.messageKey(msgID), s.historyKey(nd.Mobile), s.pendingKey(), "", ""}
 	args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, now.UnixMilli(), "", cert, "",
 		ConfirmationNotification(nd.BeneficiaryID, cert, msgID), msgID, s.retention.Milliseconds(), s.historyLimit,
-		"", 0, schedule, 0}
+		"", 0, schedule, 0, s.dueKey("")}
 	if c := nd.Check; c != nil {
 		if !validID(c.AppointmentID) {
 			return DoseOutcome{}, ErrNotFound

@@ -131,3 +131,10 @@ func keyParts(builds ...func(id string) string) []any {
 func (s *Store) deadKey() string      { return s.prefix + "dead" }
 func (s *Store) deadInfoKey() string  { return s.prefix + "dead:info" }
 func (s *Store) debtTriesKey() string { return s.prefix + "notify:tries" }
+
+// dueKey holds the beneficiaries whose next dose opens on date (YYYY-MM-DD),
+// all at score 0 so that a run walks them in id order (ZRANGE BYLEX).
+func (s *Store) dueKey(date string) string { return s.prefix + "due:" + date }
+
+// reminderRunKey is the state and counts of the reminder run for date.
+func (s *Store) reminderRunKey(date string) string { return s.prefix + "reminders:" + date }

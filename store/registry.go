@@ -98,6 +98,13 @@ type Beneficiary struct {
 	ActiveAppointment string
 	ActiveDate        string
 	Doses             []Dose
+	// NextDue is the day the next dose opens, as the due index holds it
+	// (YYYY-MM-DD); "" when no reminder is due (course complete, no dose).
+	NextDue string
+	// RemindedDose is the dose the last due-dose reminder was for (0: none
+	// yet), RemindedOn the date of the run that queued it.
+	RemindedDose int
+	RemindedOn   string
 }
 
 // Dose is one vaccination given.
@@ -227,10 +234,12 @@ func (s *Store) Beneficiaries(ctx context.Context, ids []string) ([]Beneficiary,
 
 func beneficiaryFromHash(h map[string]string) Beneficiary {
 	year, _ := strconv.Atoi(h["birth_year"])
+	reminded, _ := strconv.Atoi(h["reminded"])
 	return Beneficiary{
 		ID: h["id"], Name: h["name"], Mobile: h["mobile"], BirthYear: year,
 		Gender: h["gender"], Language: h["lang"], CreatedAt: msTime(h["created_at"]),
 		ActiveAppointment: h["active_appt"], ActiveDate: h["active_date"],
+		NextDue: h["due"], RemindedDose: reminded, RemindedOn: h["reminded_on"],
 	}
 }
 

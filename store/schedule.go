@@ -30,8 +30,8 @@ local function next_dose_closed(doses, tbl)
   local last = cjson.decode(redis.call('LINDEX', doses, -1))
   local first = last
   if given > 1 then first = cjson.decode(redis.call('LINDEX', doses, 0)) end
-  local course, latest = string.match(tbl, ';' .. first.vaccine .. '=(%d+):([%d-]+);')
-  if not course or given >= tonumber(course) then latest = string.match(tbl, ';%*=([%d-]+);') end
+  local course, latest = string.match(tbl, ';' .. first.vaccine .. '=(%d+):([%d-]+)[>;]')
+  if not course or given >= tonumber(course) then latest = string.match(tbl, ';%*=([%d-]+)[>;]') end
   if last.date > latest then return {'too_early', first.vaccine, given, last.date} end
   return nil
 end
@@ -42,10 +42,12 @@ end
 `
 
 // scheduleTable writes, for a dose or a booking on date on, each
-// vaccine's course length and the latest date its last dose may have been
-// for the next one to be open — ";COVISHIELD=2:2026-09-10;…;*=2026-06-04;",
-// the last for a precaution dose — as scheduleLua reads it.
-func scheduleTable(on string) (string, error) {
+// vaccine's course length, the latest date its last dose may have been for
+// the next one to be open, and when the next one opens after a dose on
+// that date — ";COVISHIELD=2:2026-09-10>2027-02-14;…;*=2026-06-04>2027-06-01;",
+// the last for a precaution dose, whose opening is left out when its
+// reminders are off — as scheduleLua and indexDueLua read it.
+func scheduleTable(on string, precaution bool) (string, error) {
 	var b strings.Builder
 	b.WriteByte(';')
 	for _, v := range vaccines.Names() {
@@ -53,15 +55,54 @@ func scheduleTable(on string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&b, "%s=%d:%s;", v, vaccines.Course(v), latest)
+		next, err := vaccines.After(on, vaccines.Gap(v, 0))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%s=%d:%s>%s;", v, vaccines.Course(v), latest, next)
 	}
 	latest, err := vaccines.LatestLastDose(on, vaccines.PrecautionGap)
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(&b, "*=%s;", latest)
+	fmt.Fprintf(&b, "*=%s", latest)
+	if precaution {
+		next, err := vaccines.After(on, vaccines.PrecautionGap)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, ">%s", next)
+	}
+	b.WriteByte(';')
 	return b.String(), nil
 }
+
+// indexDueLua keeps the due index (API.md "Due-dose reminders") in the
+// dose step: the beneficiary leaves the day their next dose opened on
+// before and, unless the course is complete (or, with precaution reminders,
+// the precaution dose taken), joins the day it opens now, read from the
+// dose date's scheduleTable. The beneficiary's 'due' field names the day,
+// so the next dose finds the entry to move; the day's key is built here,
+// the one key the step does not declare.
+const indexDueLua = `
+local function index_due(ben, doses, prefix, id, tbl)
+  local old = redis.call('HGET', ben, 'due')
+  if old then redis.call('ZREM', prefix .. old, id) end
+  local given = redis.call('LLEN', doses)
+  local first = cjson.decode(redis.call('LINDEX', doses, 0))
+  local course, due = string.match(tbl, ';' .. first.vaccine .. '=(%d+):[%d-]+>([%d-]+);')
+  if course and given >= tonumber(course) then
+    due = nil
+    if given == tonumber(course) then due = string.match(tbl, ';%*=[%d-]+>([%d-]+);') end
+  end
+  if due then
+    redis.call('ZADD', prefix .. due, 0, id)
+    redis.call('HSET', ben, 'due', due)
+  else
+    redis.call('HDEL', ben, 'due')
+  end
+end
+`
 
 // scheduleRefusal reads a step's answer from scheduleLua or its dose
 // step's 'dosed_today'; ok is false for any other answer.

@@ -32,6 +32,10 @@ type Options struct {
 	PreviousSecrets [][]byte
 	// Now is the clock; default time.Now. Tests move it.
 	Now func() time.Time
+	// PrecautionReminders puts beneficiaries with a complete course in the
+	// due index for their precaution dose (config reminders.precaution).
+	// Off, they are left out: at national scale most people.
+	PrecautionReminders bool
 }
 
 // Store is the Redis-backed state of the gateway. It is safe for concurrent use.
@@ -43,6 +47,7 @@ type Store struct {
 	keyring                // the current secret's: everything new
 	previous     []keyring // the previous secrets': reading only
 	now          func() time.Time
+	precaution   bool
 	batch        *batcher
 	profiles     *memo.Map[Profile]
 	centers      *memo.Map[Center]
@@ -77,6 +82,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		keyring:      current,
 		previous:     previous,
 		now:          opts.Now,
+		precaution:   opts.PrecautionReminders,
 		batch:        newBatcher(rdb),
 		profiles:     memo.New[Profile](profileCacheSize),
 		centers:      memo.New[Center](centerCacheSize),

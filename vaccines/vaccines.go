@@ -92,3 +92,12 @@ func LatestLastDose(on string, gap time.Duration) (string, error) {
 	}
 	return d.Add(-gap).Format(time.DateOnly), nil
 }
+
+// After is the date (YYYY-MM-DD) gap after on.
+func After(on string, gap time.Duration) (string, error) {
+	d, err := time.Parse(time.DateOnly, on)
+	if err != nil {
+		return "", fmt.Errorf("date: %w", err)
+	}
+	return d.Add(gap).Format(time.DateOnly), nil
+}

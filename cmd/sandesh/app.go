@@ -116,7 +116,8 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	for _, old := range cfg.PreviousSecrets {
 		previous = append(previous, []byte(old))
 	}
-	st, err := store.New(a.rdb, store.Options{Secret: secret, PreviousSecrets: previous, Retention: cfg.Retention})
+	st, err := store.New(a.rdb, store.Options{Secret: secret, PreviousSecrets: previous, Retention: cfg.Retention,
+		PrecautionReminders: cfg.Reminders.Precaution})
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +168,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 		Store: st, Dispatch: dispatch, Templates: set, Metrics: metrics, Logger: log,
 		Languages: cfg.Languages, Location: cfg.Location, Region: cfg.DefaultRegion,
 		VerifierPerHour: cfg.KYVSVerifierPerHour, PublicURL: publicURL(cfg), Keys: a.keys,
+		Reminders: gateway.ReminderOptions{Precaution: cfg.Reminders.Precaution, Rate: reminderRate(cfg.Providers)},
 	})
 	a.gw, a.store = gw, st
 	if a.AdminKey == "" && cfg.Embedded {
@@ -210,6 +212,8 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 			RescueEvery:     time.Second,
 			Metrics:         metrics,
 			Logger:          log,
+			ReminderHours:   &cfg.Reminders.Window,
+			Location:        cfg.Location,
 		})
 	}
 	return a, nil
@@ -362,6 +366,9 @@ func (a *app) Start() error {
 		ctx, cancel := context.WithCancel(context.Background())
 		a.stopSweep = cancel
 		a.swept.Go(func() { a.gw.RunNotificationSweeper(ctx, 10*time.Second) })
+		if a.cfg.Reminders.Enabled {
+			a.swept.Go(func() { a.gw.RunDailyReminders(ctx, a.cfg.Reminders.Start, reminderCheck) })
+		}
 	}
 	if a.http != nil {
 		ln, err := net.Listen("tcp", a.cfg.Listen)
@@ -561,6 +568,23 @@ func randomHex(n int) string {
 		panic(fmt.Sprintf("crypto/rand failed: %v", err))
 	}
 	return hex.EncodeToString(b)
+}
+
+// reminderCheck is how often a worker looks whether the day's reminder
+// run is due or was left by a process that died.
+const reminderCheck = time.Minute
+
+// reminderRate is the pace of a reminder run: the providers' summed send
+// caps, or none when any provider has none.
+func reminderRate(ps []ProviderConfig) float64 {
+	sum := 0
+	for _, p := range ps {
+		if p.TPS <= 0 {
+			return 0
+		}
+		sum += p.TPS
+	}
+	return float64(sum)
 }
 
 // onlyConsole reports whether every provider prints instead of sending:

@@ -26,6 +26,7 @@ import (
 	"sandesh/providers/africastalking"
 	"sandesh/providers/smpp"
 	"sandesh/providers/twilio"
+	"sandesh/reminders"
 )
 
 // Config is the whole configuration of the sandesh process: loaded once by
@@ -55,6 +56,7 @@ type Config struct {
 	Providers       []ProviderConfig `yaml:"providers"` // failover order
 	Breaker         BreakerConfig    `yaml:"breaker"`
 	Workers         WorkersConfig    `yaml:"workers"`
+	Reminders       RemindersConfig  `yaml:"reminders"`
 	// KYVSVerifierPerHour caps the OTPs one verifier key may request an hour.
 	KYVSVerifierPerHour int `yaml:"kyvs_verifier_per_hour"`
 
@@ -134,6 +136,18 @@ type BreakerConfig struct {
 	OpenFor  time.Duration `yaml:"open_for"` // how long it stays open before one trial request
 }
 
+// RemindersConfig is when due-dose reminders go out (API.md "Due-dose
+// reminders"), in the programme's timezone.
+type RemindersConfig struct {
+	Enabled    bool   `yaml:"enabled"`
+	Hours      string `yaml:"hours"`      // "09:00-21:00": sent only inside, on one day
+	At         string `yaml:"at"`         // "10:00": when the worker starts the day's run
+	Precaution bool   `yaml:"precaution"` // also remind of the precaution dose, 182 days after a complete course
+
+	Window reminders.Window `yaml:"-"` // Hours, parsed by Validate
+	Start  reminders.Clock  `yaml:"-"` // At, parsed by Validate
+}
+
 // WorkersConfig is the worker concurrency of each outbound queue.
 type WorkersConfig struct {
 	OTP           int `yaml:"otp"`
@@ -170,6 +184,7 @@ func defaultConfig() Config {
 		LogLevel:      "info",
 		Breaker:       BreakerConfig{Failures: 5, OpenFor: 30 * time.Second},
 		Workers:       WorkersConfig{OTP: 20, Transactional: 50, Bulk: 30},
+		Reminders:     RemindersConfig{Enabled: true, Hours: "09:00-21:00", At: "10:00"},
 
 		KYVSVerifierPerHour: 1000,
 	}
@@ -674,6 +689,16 @@ func (c *Config) Validate() error {
 	}
 	if c.Breaker.Failures < 1 {
 		bad("breaker.failures", "must be at least 1, is %d", c.Breaker.Failures)
+	}
+	if w, err := reminders.ParseWindow(c.Reminders.Hours); err != nil {
+		bad("reminders.hours", "%v", err)
+	} else {
+		c.Reminders.Window = w
+		if at, err := reminders.ParseClock(c.Reminders.At); err != nil {
+			bad("reminders.at", "%v", err)
+		} else if c.Reminders.Start = at; at < w.Start || at >= w.End {
+			bad("reminders.at", "%s is outside reminders.hours %s: the run would queue what may not be sent", at, w)
+		}
 	}
 	if c.Breaker.OpenFor <= 0 {
 		bad("breaker.open_for", "must be positive, is %s", c.Breaker.OpenFor)

@@ -16,6 +16,7 @@ import (
 	"sandesh/providers/africastalking"
 	"sandesh/providers/smpp"
 	"sandesh/providers/twilio"
+	"sandesh/reminders"
 )
 
 // envOf is an env lookup over a map, as LoadConfig takes it.
@@ -216,12 +217,19 @@ workers:
 			}
 			got.Location = nil
 			tc.want.Embedded = tc.want.RedisURL == ""
+			if r := tc.want.Reminders; r == (RemindersConfig{}) || r == defaultConfig().Reminders {
+				tc.want.Reminders = defaultReminders
+			}
 			if !reflect.DeepEqual(*got, tc.want) {
 				t.Errorf("LoadConfig =\n%+v\nwant\n%+v", *got, tc.want)
 			}
 		})
 	}
 }
+
+// defaultReminders are the reminder keys by default, parsed.
+var defaultReminders = RemindersConfig{Enabled: true, Hours: "09:00-21:00", At: "10:00",
+	Window: reminders.Window{Start: 9 * 60, End: 21 * 60}, Start: 10 * 60}
 
 func TestLoadConfigDefaults(t *testing.T) {
 	got, err := LoadConfig("", envOf(nil))
@@ -238,6 +246,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Providers:           []ProviderConfig{{Name: "console", Kind: "console"}},
 		Breaker:             BreakerConfig{Failures: 5, OpenFor: 30 * time.Second},
 		Workers:             WorkersConfig{OTP: 20, Transactional: 50, Bulk: 30},
+		Reminders:           defaultReminders,
 		KYVSVerifierPerHour: 1000,
 		Embedded:            true,
 	}
@@ -443,7 +452,9 @@ func TestEnvVarNames(t *testing.T) {
 		"SANDESH_PREVIOUS_SECRETS", "SANDESH_ADMIN_KEY", "SANDESH_DEFAULT_REGION", "SANDESH_TIMEZONE", "SANDESH_LANGUAGES",
 		"SANDESH_USSD_TOKEN", "SANDESH_SIMULATOR", "SANDESH_RETENTION", "SANDESH_LOG_LEVEL",
 		"SANDESH_BREAKER_FAILURES", "SANDESH_BREAKER_OPEN_FOR",
-		"SANDESH_WORKERS_OTP", "SANDESH_WORKERS_TRANSACTIONAL", "SANDESH_WORKERS_BULK", "SANDESH_KYVS_VERIFIER_PER_HOUR",
+		"SANDESH_WORKERS_OTP", "SANDESH_WORKERS_TRANSACTIONAL", "SANDESH_WORKERS_BULK",
+		"SANDESH_REMINDERS_ENABLED", "SANDESH_REMINDERS_HOURS", "SANDESH_REMINDERS_AT", "SANDESH_REMINDERS_PRECAUTION",
+		"SANDESH_KYVS_VERIFIER_PER_HOUR",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("env vars = %q\nwant %q", got, want)
@@ -596,6 +607,10 @@ func TestValidate(t *testing.T) {
 		{"timezone empty", func(c *Config) { c.Timezone = "" }, "config: timezone: required"},
 		{"timezone unknown", func(c *Config) { c.Timezone = "Mars/Olympus" }, "config: timezone: "},
 		{"languages empty", func(c *Config) { c.Languages = nil }, "config: languages: "},
+		{"reminders.hours", func(c *Config) { c.Reminders.Hours = "21:00-09:00" }, "config: reminders.hours: "},
+		{"reminders.at", func(c *Config) { c.Reminders.At = "10" }, "config: reminders.at: "},
+		{"reminders.at outside the hours", func(c *Config) { c.Reminders.At = "22:00" }, "config: reminders.at: 22:00 is outside reminders.hours 09:00-21:00"},
+		{"reminders elsewhere", func(c *Config) { c.Reminders.Hours, c.Reminders.At = "08:00-20:00", "08:00" }, ""},
 		{"all twelve", func(c *Config) {
 			c.Languages = []string{"ta", "en", "hi", "mr", "bn", "te", "gu", "kn", "ml", "or", "pa", "as"}
 		}, ""},

@@ -32,7 +32,13 @@ type Person struct {
 	Doses         int
 	LastVaccine   string // "" without a dose
 	LastDoseDate  string // YYYY-MM-DD, "" without a dose
-	Appointment   *Appointment
+	// NextDue is the day the next dose opens (YYYY-MM-DD), "" when none is
+	// due; RemindedDose the dose the last due-dose reminder was for (0:
+	// none), RemindedOn the date of its run.
+	NextDue      string
+	RemindedDose int
+	RemindedOn   string
+	Appointment  *Appointment
 	// ConfirmationResendsLeft is how many of the hourly resends of the
 	// dose confirmation are left; meaningful only with Doses > 0.
 	ConfirmationResendsLeft int

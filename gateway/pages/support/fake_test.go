@@ -89,6 +89,7 @@ func testLookup() Lookup {
 		People: []Person{
 			{BeneficiaryID: testBenID, MaskedID: "*******2345", Name: "Asha Patil", Status: "PARTIALLY_VACCINATED",
 				Doses: 1, LastVaccine: "COVISHIELD", LastDoseDate: "2026-10-01", ConfirmationResendsLeft: 3,
+				NextDue: "2026-12-24", RemindedDose: 2, RemindedOn: "2026-12-24",
 				Appointment: &Appointment{ID: testApptID, CenterID: "C12", CenterName: "PHC Hadapsar",
 					Date: "2026-11-24", Slot: "09:00-11:00", Dose: 2, ResendsLeft: 2}},
 			{BeneficiaryID: otherBenID, MaskedID: "*******7890", Name: "Ravi <b>Patil</b>", Status: "FULLY_VACCINATED",

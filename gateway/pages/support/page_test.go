@@ -190,6 +190,7 @@ func TestSearch(t *testing.T) {
 				`<h4 class="name">Asha Patil</h4>`,
 				`>Partially vaccinated</p>`,
 				`<dd>COVISHIELD, 1 Oct 2026</dd>`,
+				`<dd class="next-due">opens 24 Dec 2026; reminder sent on 24 Dec 2026</dd>`,
 				`<dd>PHC Hadapsar</dd>`, `<dd>24 Nov 2026</dd>`, `<dd>09:00-11:00</dd>`,
 				`<p class="resends-left" data-left="2">2 resends left this hour</p>`,
 				`<p class="resends-left" data-left="3">3 resends left this hour</p>`,

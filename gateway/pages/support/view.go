@@ -52,6 +52,7 @@ type personView struct {
 	Status, StatusClass string
 	Doses               int
 	LastDose            string // "COVISHIELD, 1 Oct 2026"; "" without a dose
+	NextDue             string // "14 Feb 2027, reminder sent" or "… not sent"; "" when none is due
 	Appt                *apptView
 	Confirmation        *actionForm // nil without a dose to confirm
 	ConfirmationResends counter
@@ -195,7 +196,7 @@ func (p *Page) results(w words, lk Lookup, typed, csrf string) *lookupView {
 
 func (p *Page) person(w words, per Person, mobile, csrf string) personView {
 	v := personView{MaskedID: per.MaskedID, Name: per.Name, Status: w.Or("status_"+per.Status, per.Status),
-		StatusClass: statusClass[per.Status], Doses: per.Doses, LastDose: lastDose(w, per)}
+		StatusClass: statusClass[per.Status], Doses: per.Doses, LastDose: lastDose(w, per), NextDue: nextDue(w, per)}
 	if a := per.Appointment; a != nil {
 		v.Appt = appointment(w, *a)
 		for _, what := range []string{ActSecurityCode, ActRegenerate, ActSlip} {
@@ -226,6 +227,18 @@ func lastDose(w words, per Person) string {
 		return per.LastVaccine
 	}
 	return d
+}
+
+// nextDue is when a person's next dose opens and whether its reminder
+// went, "" when none is due.
+func nextDue(w words, per Person) string {
+	if per.NextDue == "" {
+		return ""
+	}
+	if per.RemindedDose == per.Doses+1 && per.RemindedOn != "" {
+		return w.Text("next_due_reminded", "date", dateOnly(w, per.NextDue), "on", dateOnly(w, per.RemindedOn))
+	}
+	return w.Text("next_due", "date", dateOnly(w, per.NextDue))
 }
 
 // resendsLeft is the counter of n resends left this hour.

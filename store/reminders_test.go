@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"sandesh/internal/redistest"
+)
+
+// TestDueIndex: each dose moves the beneficiary to the day their next dose
+// opens (the vaccine's interval after it), a complete course takes them
+// out — or, with precaution reminders, to 182 days on, and the precaution
+// dose out for good.
+func TestDueIndex(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		precaution bool
+		vaccines   []string
+		dates      []string
+		wantDue    []string // after each dose; "" none
+	}{
+		{"covishield", false, []string{"COVISHIELD", "COVISHIELD"}, []string{"2027-01-01", "2027-03-26"}, []string{"2027-03-26", ""}},
+		{"covaxin", false, []string{"COVAXIN", "COVAXIN"}, []string{"2027-01-01", "2027-01-29"}, []string{"2027-01-29", ""}},
+		{"sputnik v", false, []string{"SPUTNIK_V"}, []string{"2027-01-01"}, []string{"2027-01-22"}},
+		{"zycov-d takes three", false, []string{"ZYCOV_D", "ZYCOV_D", "ZYCOV_D"}, []string{"2027-01-01", "2027-01-29", "2027-02-26"},
+			[]string{"2027-01-29", "2027-02-26", ""}},
+		{"sputnik light is one dose", false, []string{"SPUTNIK_LIGHT"}, []string{"2027-01-01"}, []string{""}},
+		{"precaution reminders", true, []string{"COVAXIN", "COVAXIN", "COVAXIN"}, []string{"2027-01-01", "2027-01-29", "2027-07-30"},
+			[]string{"2027-01-29", "2027-07-30", ""}},
+		{"precaution after sputnik light", true, []string{"SPUTNIK_LIGHT"}, []string{"2027-01-01"}, []string{"2027-07-02"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(redistest.New(t, 1), Options{Secret: []byte("0123456789abcdef0123456789abcdef"), PrecautionReminders: tc.precaution})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ben := mustBeneficiary(t, s, "+919876543210")
+			prev := ""
+			for i, v := range tc.vaccines {
+				if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: ben.ID, Vaccine: v, Batch: "B1", CenterID: testCenter, Date: tc.dates[i]}, nil); err != nil {
+					t.Fatal(err)
+				}
+				b, err := s.Beneficiary(ctx, ben.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b.NextDue != tc.wantDue[i] {
+					t.Errorf("after dose %d: due %q, want %q", i+1, b.NextDue, tc.wantDue[i])
+				}
+				if want := tc.wantDue[i]; want != "" {
+					if ids, _ := s.DueOn(ctx, want, "", 10); !slices.Equal(ids, []string{ben.ID}) {
+						t.Errorf("after dose %d: due on %s = %v", i+1, want, ids)
+					}
+				}
+				if prev != "" && prev != tc.wantDue[i] {
+					if ids, _ := s.DueOn(ctx, prev, "", 10); len(ids) != 0 {
+						t.Errorf("after dose %d: still due on %s", i+1, prev)
+					}
+				}
+				prev = tc.wantDue[i]
+			}
+		})
+	}
+}
+
+// TestDueOnPages: a day's list comes in id order, page after page.
+func TestDueOnPages(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	var ids []string
+	for i := range 5 {
+		b := mustBeneficiary(t, s, "+91987654321"+string(rune('0'+i)))
+		if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: b.ID, Vaccine: "COVAXIN", Batch: "B1", CenterID: testCenter, Date: "2027-01-01"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, b.ID)
+	}
+	slices.Sort(ids)
+	var got []string
+	for after := ""; ; {
+		page, err := s.DueOn(ctx, "2027-01-29", after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+		after = page[len(page)-1]
+	}
+	if !slices.Equal(got, ids) {
+		t.Errorf("pages %v, want %v", got, ids)
+	}
+}
