@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"sandesh/langs"
 	"sandesh/store"
 	"sandesh/templates"
 	"sandesh/vaccines"
@@ -48,6 +49,7 @@ func (g *Gateway) VerifyCode(ctx context.Context, centerID, apptID, code string)
 	if !recordID.MatchString(apptID) {
 		return ErrNotFound
 	}
+	code = langs.ASCIIDigits(code) // a vaccinator's keyboard may be set to her language
 	if err := matches("code", code, codePattern, "4 digits"); err != nil {
 		return err
 	}
@@ -135,6 +137,7 @@ func (g *Gateway) recordDose(ctx context.Context, centerID string, in DoseInput,
 		if !recordID.MatchString(in.AppointmentID) {
 			return DoseResult{}, invalid("appointment_id", "appointment_id is not an appointment id.")
 		}
+		in.Code = langs.ASCIIDigits(in.Code)
 		if err := matches("code", in.Code, codePattern, "4 digits"); err != nil {
 			return DoseResult{}, err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"sandesh/langs"
 	"sandesh/store"
 	"sandesh/templates"
 )
@@ -148,6 +149,7 @@ type VerifiedStatus struct {
 // ConfirmOTP finishes a check with the OTP the citizen handed over. The
 // verification is audited and the citizen is told who checked.
 func (g *Gateway) ConfirmOTP(ctx context.Context, who Caller, txn, otp string) (VerifiedStatus, error) {
+	otp = langs.ASCIIDigits(otp) // as the citizen read it out, in her script's digits perhaps
 	if len(otp) != 6 || strings.Trim(otp, "0123456789") != "" {
 		return VerifiedStatus{}, invalid("otp", "otp must be the 6 digits the citizen received.")
 	}

@@ -50,10 +50,11 @@ func TestBookVerifyDose(t *testing.T) {
 	if got := r.must(t, 403, "POST", "/v1/appointments/"+apptID+"/verify-code", c2, map[string]any{"code": code}); got["error"] != "forbidden" {
 		t.Fatalf("other centre = %v", got)
 	}
-	r.must(t, 200, "POST", "/v1/appointments/"+apptID+"/verify-code", c1, map[string]any{"code": code})
+	// The code as a vaccinator's keyboard set to Marathi types it.
+	r.must(t, 200, "POST", "/v1/appointments/"+apptID+"/verify-code", c1, map[string]any{"code": inDevanagari(code)})
 
 	dose := r.must(t, 201, "POST", "/v1/doses", c1, map[string]any{
-		"beneficiary_id": id, "appointment_id": apptID, "code": code, "vaccine": "COVISHIELD", "batch": "4121Z025"})
+		"beneficiary_id": id, "appointment_id": apptID, "code": inDevanagari(code), "vaccine": "COVISHIELD", "batch": "4121Z025"})
 	if dose["dose"] != float64(1) || dose["status"] != "PARTIALLY_VACCINATED" {
 		t.Fatalf("dose 1 = %v", dose)
 	}
@@ -506,4 +507,14 @@ func TestCenterRead(t *testing.T) {
 		"id": "C1", "name": "Other", "district": "Pune", "state": "Maharashtra", "pincode": "411007"}); got["error"] != "exists" {
 		t.Fatalf("same id again = %v", got)
 	}
+}
+
+// inDevanagari writes ASCII digits as Devanagari ones.
+func inDevanagari(digits string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return '०' + r - '0'
+		}
+		return r
+	}, digits)
 }

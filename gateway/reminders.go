@@ -172,14 +172,15 @@ func (g *Gateway) remindBatch(ctx context.Context, date, runner string, ids []st
 		batch[i] = g.reminder(ids[i], c, date)
 	}
 	res, err := g.store.Remind(ctx, date, g.today(), runner, g.now().Add(reminderLease), batch)
-	n := 0
+	var queued []string
 	for _, r := range res {
 		if r.MessageID != "" {
-			g.dispatch.Queue(ctx, r.MessageID, store.PriorityBulk)
+			queued = append(queued, r.MessageID)
 			g.metrics.Status("dose_due", string(store.StatusQueued), "")
-			n++
 		}
 	}
+	g.dispatch.QueueMany(ctx, queued, store.PriorityBulk)
+	n := len(queued)
 	if errors.Is(err, store.ErrRunLost) {
 		return n, fmt.Errorf("reminders for %s: %w", date, err)
 	}

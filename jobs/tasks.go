@@ -137,6 +137,29 @@ func (d *Dispatcher) Queue(ctx context.Context, id string, p store.Priority) {
 	}
 }
 
+// QueueMany enqueues the send tasks of many messages recorded together
+// (a reminder run's batch) on lane p, batchMax to a task, without waiting
+// for other callers' batches. Like Queue it reports nothing: a chunk that
+// cannot be enqueued is retried in the background, and the sweeper
+// catches what is left.
+func (d *Dispatcher) QueueMany(ctx context.Context, ids []string, p store.Priority) {
+	if d.batches[p] == nil {
+		for _, id := range ids {
+			d.Queue(ctx, id, p)
+		}
+		return
+	}
+	for start := 0; start < len(ids); start += batchMax {
+		chunk := ids[start:min(start+batchMax, len(ids))]
+		if err := d.enqueueBatch(p, chunk); err != nil {
+			d.log.Warn("enqueue failed; retrying", "messages", len(chunk), "err", err)
+			for _, id := range chunk {
+				d.retryEnqueue(id, p)
+			}
+		}
+	}
+}
+
 func (d *Dispatcher) retryEnqueue(id string, p store.Priority) {
 	select {
 	case d.retrying <- struct{}{}:
