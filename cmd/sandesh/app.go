@@ -161,6 +161,9 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	if err != nil {
 		return nil, fmt.Errorf("load templates: %w", err)
 	}
+	if set, err = set.WithDLTIDs(cfg.DLTTemplates); err != nil {
+		return nil, fmt.Errorf("config: dlt_templates: %w", err)
+	}
 	if r.web {
 		a.keys = store.NewKeyCache(st, store.KeyCacheOptions{})
 	}

@@ -27,6 +27,7 @@ import (
 	"sandesh/providers/smpp"
 	"sandesh/providers/twilio"
 	"sandesh/reminders"
+	"sandesh/templates"
 )
 
 // Config is the whole configuration of the sandesh process: loaded once by
@@ -57,6 +58,10 @@ type Config struct {
 	Breaker         BreakerConfig    `yaml:"breaker"`
 	Workers         WorkersConfig    `yaml:"workers"`
 	Reminders       RemindersConfig  `yaml:"reminders"`
+	// DLTTemplates are the DLT template ids the programme registered on
+	// the DLT portal, by message and language, in place of the embedded
+	// ones: dlt_templates: {appointment_slip: {hi: "1107…"}}.
+	DLTTemplates map[string]map[string]string `yaml:"dlt_templates"`
 	// KYVSVerifierPerHour caps the OTPs one verifier key may request an hour.
 	KYVSVerifierPerHour int `yaml:"kyvs_verifier_per_hour"`
 
@@ -360,6 +365,26 @@ func (w *nodeWalker) walk(n *yaml.Node, t reflect.Type, key string) {
 			kept = append(kept, k, v)
 		}
 		n.Content = kept
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			w.fail(n, key, "want a mapping of keys")
+			return
+		}
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			path := joinKey(key, unmarkVars(k.Value))
+			if line, dup := seen[k.Value]; dup {
+				w.fail(k, path, "defined twice (first at line %d)", line)
+				continue
+			}
+			seen[k.Value] = k.Line
+			if k.Kind != yaml.ScalarNode {
+				w.fail(k, path, "want a plain key")
+				continue
+			}
+			w.walk(v, t.Elem(), path)
+		}
 	case t.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			w.fail(n, key, "want a list")
@@ -396,7 +421,9 @@ func (w *nodeWalker) scalar(n *yaml.Node, t reflect.Type, key string) {
 		}
 		n.Value, n.Tag, n.Style = d.String(), "!!str", 0
 	case t.Kind() == reflect.String:
-		// Any scalar is a string; nothing to check (and secrets must not be echoed).
+		// Any scalar is a string (a 19-digit DLT id too, unquoted); nothing
+		// to check (and secrets must not be echoed).
+		n.Tag = "!!str"
 	default:
 		if err := n.Decode(reflect.New(t).Interface()); err != nil {
 			w.fail(n, key, "%q is not %s", n.Value, typeName(t))
@@ -516,7 +543,7 @@ func envVars(c *Config) []envVar {
 			switch {
 			case f.Kind() == reflect.Struct:
 				visit(f, k)
-			case f.Kind() == reflect.Slice && f.Type().Elem().Kind() != reflect.String:
+			case f.Kind() == reflect.Slice && f.Type().Elem().Kind() != reflect.String, f.Kind() == reflect.Map:
 				// not a scalar
 			default:
 				env := EnvPrefix + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
@@ -698,6 +725,17 @@ func (c *Config) Validate() error {
 			bad("reminders.at", "%v", err)
 		} else if c.Reminders.Start = at; at < w.Start || at >= w.End {
 			bad("reminders.at", "%s is outside reminders.hours %s: the run would queue what may not be sent", at, w)
+		}
+	}
+	if len(c.DLTTemplates) > 0 {
+		set, err := templates.Load()
+		if err == nil {
+			_, err = set.WithDLTIDs(c.DLTTemplates)
+		}
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				bad("dlt_templates", "%s", line)
+			}
 		}
 	}
 	if c.Breaker.OpenFor <= 0 {

@@ -144,6 +144,8 @@ providers:
     enqueue: true
     base_url: https://api.sandbox.africastalking.com/
     webhook_token: at-callback-token-0123456789
+dlt_templates:
+  appointment_slip: {hi: 1707161234567890124, ta: "${DLT_TA}"}
 breaker:
   failures: 3
   open_for: 1m30s
@@ -154,7 +156,7 @@ workers:
 `,
 			env: map[string]string{
 				"HOST": "sms.example.org", "REDIS_PASSWORD": "pw", "SECRET": testSecret, "ENV": "prod",
-				"LANG1": "mr", "USSD": "ussd1", "TOKEN": "tok1", "TPS": "10",
+				"LANG1": "mr", "USSD": "ussd1", "TOKEN": "tok1", "TPS": "10", "DLT_TA": "1707161234567890125",
 			},
 			want: Config{
 				Listen:        "[::1]:8080",
@@ -179,8 +181,9 @@ workers:
 					{Name: "africa", Kind: "africastalking", AT: africastalking.Settings{Username: "sandbox", APIKey: "atsk-0123", From: "CoWIN",
 						Enqueue: true, BaseURL: "https://api.sandbox.africastalking.com", WebhookToken: "at-callback-token-0123456789"}},
 				},
-				Breaker: BreakerConfig{Failures: 3, OpenFor: 90 * time.Second},
-				Workers: WorkersConfig{OTP: 1, Transactional: 2, Bulk: 3}, KYVSVerifierPerHour: 1000,
+				DLTTemplates: map[string]map[string]string{"appointment_slip": {"hi": "1707161234567890124", "ta": "1707161234567890125"}},
+				Breaker:      BreakerConfig{Failures: 3, OpenFor: 90 * time.Second},
+				Workers:      WorkersConfig{OTP: 1, Transactional: 2, Bulk: 3}, KYVSVerifierPerHour: 1000,
 			},
 		},
 		{
@@ -348,6 +351,8 @@ func TestLoadConfigFileErrors(t *testing.T) {
 			[]string{":2: providers[0].from: unknown key for kind console"}},
 		{"a bad value in a kind's section", "providers:\n  - {name: a, kind: smpp, binds: many}\n", nil,
 			[]string{":2: providers[0].binds: \"many\" is not an integer"}},
+		{"dlt_templates not a mapping", "dlt_templates: [1]\n", nil, []string{":1: dlt_templates: want a mapping of keys"}},
+		{"dlt_templates id twice", "dlt_templates:\n  kyvs_otp:\n    hi: 1\n    hi: 2\n", nil, []string{":4: dlt_templates.kyvs_otp.hi: defined twice (first at line 3)"}},
 		{"unknown keys all reported", "a: 1\nb: 2\n", nil,
 			[]string{":1: a: unknown key", ":2: b: unknown key"}},
 		{"keys are not expanded", "${K}: x\n", map[string]string{"K": "listen"},
@@ -611,6 +616,17 @@ func TestValidate(t *testing.T) {
 		{"reminders.at", func(c *Config) { c.Reminders.At = "10" }, "config: reminders.at: "},
 		{"reminders.at outside the hours", func(c *Config) { c.Reminders.At = "22:00" }, "config: reminders.at: 22:00 is outside reminders.hours 09:00-21:00"},
 		{"reminders elsewhere", func(c *Config) { c.Reminders.Hours, c.Reminders.At = "08:00-20:00", "08:00" }, ""},
+		{"dlt_templates", func(c *Config) {
+			c.DLTTemplates = map[string]map[string]string{"appointment_slip": {"hi": "1707161234567890124", "ta": "1707161234567890125"}}
+		}, ""},
+		{"dlt_templates unknown message", func(c *Config) { c.DLTTemplates = map[string]map[string]string{"slip": {"hi": "1707161234567890124"}} },
+			"config: dlt_templates: slip: no such message"},
+		{"dlt_templates bad id", func(c *Config) {
+			c.DLTTemplates = map[string]map[string]string{"appointment_slip": {"hi": "17071612"}}
+		}, "config: dlt_templates: appointment_slip.hi: \"17071612\" is not a DLT template id (19 digits)"},
+		{"dlt_templates unknown language", func(c *Config) {
+			c.DLTTemplates = map[string]map[string]string{"kyvs_otp": {"xx": "1707161234567890124"}}
+		}, "config: dlt_templates: kyvs_otp.xx: no such language"},
 		{"all twelve", func(c *Config) {
 			c.Languages = []string{"ta", "en", "hi", "mr", "bn", "te", "gu", "kn", "ml", "or", "pa", "as"}
 		}, ""},
