@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"sandesh/gateway"
 	"sandesh/templates"
@@ -122,6 +123,9 @@ func (c cli) run(ctx context.Context, args []string) int {
 	}
 	log.Info("starting", "config", cfg, "web", r.web, "worker", r.worker)
 	for _, w := range openDoors(cfg, r) {
+		log.Warn(w)
+	}
+	if w := longLinks(cfg); w != "" {
 		log.Warn(w)
 	}
 	if err := a.Start(); err != nil {
@@ -284,6 +288,16 @@ func (c cli) segments(args []string) int {
 	out, _ := json.Marshal(templates.CountText(text))
 	fmt.Fprintln(c.stdout, string(out))
 	return 0
+}
+
+// longLinks warns when public_url does not fit a DLT variable: the CARD
+// keyword's link carries it as one, and a longer one is cut short in the
+// SMS (DLT scrubbing refuses a variable over 30 characters).
+func longLinks(cfg *Config) string {
+	if n := utf8.RuneCountInString(publicURL(cfg)); n > templates.MaxVarLen {
+		return fmt.Sprintf("public_url is %d characters: the status-card link texted for CARD carries it as a DLT variable of at most %d, so citizens would get it cut short; serve the gateway on a shorter host name", n, templates.MaxVarLen)
+	}
+	return ""
 }
 
 // openDoors says what a web process serves to anyone, for warnings at

@@ -926,3 +926,19 @@ func TestLogShowsEachProviderItsKeys(t *testing.T) {
 		t.Error("a provider's secret is in the log")
 	}
 }
+
+func TestLongLinks(t *testing.T) {
+	for _, tc := range []struct {
+		public, listen string
+		warn           bool
+	}{
+		{"https://sms.example.org", "", false},
+		{"https://vaccination.example.gov", "", true}, // 31
+		{"", "127.0.0.1:3000", false},
+	} {
+		got := longLinks(&Config{PublicURL: tc.public, Listen: tc.listen})
+		if (got != "") != tc.warn || (tc.warn && !strings.Contains(got, "public_url is 31 characters")) {
+			t.Errorf("longLinks(%q) = %q, want a warning: %v", tc.public, got, tc.warn)
+		}
+	}
+}
