@@ -72,7 +72,7 @@ func (s *server) twilioSMS(c *fiber.Ctx) error {
 
 // rejectTwiML rejects a call before it is answered: the caller pays nothing
 // and hears a busy tone.
-const rejectTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response><Reject reason="busy"/></Response>`
+const rejectTwiML = `<Response><Reject reason="busy"/></Response>`
 
 // twilioVoice takes a call to one of our Twilio numbers: the missed-call
 // status line. The call is rejected; the answer goes by SMS once the call
