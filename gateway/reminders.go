@@ -220,7 +220,7 @@ func (g *Gateway) pace(ctx context.Context, start time.Time, queued int) error {
 	if g.reminderOpts.Rate <= 0 {
 		return nil
 	}
-	ahead := time.Duration(float64(queued)/g.reminderOpts.Rate*float64(time.Second)) - time.Since(start)
+	ahead := paceDelay(g.reminderOpts.Rate, queued, time.Since(start))
 	if ahead <= 0 {
 		return nil
 	}
@@ -232,6 +232,12 @@ func (g *Gateway) pace(ctx context.Context, start time.Time, queued int) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// paceDelay is how long a run that queued queued reminders in elapsed
+// must wait to stay at rate a second.
+func paceDelay(rate float64, queued int, elapsed time.Duration) time.Duration {
+	return time.Duration(float64(queued)/rate*float64(time.Second)) - elapsed
 }
 
 // awaitRun follows a run another process holds until it is done or ctx

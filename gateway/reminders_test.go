@@ -276,3 +276,21 @@ func TestReminderRunsAtOnce(t *testing.T) {
 		t.Errorf("%d reminders after 4 runs at once, want 5", total)
 	}
 }
+
+func TestPaceDelay(t *testing.T) {
+	for _, tc := range []struct {
+		rate    float64
+		queued  int
+		elapsed time.Duration
+		want    time.Duration
+	}{
+		{100, 500, time.Second, 4 * time.Second}, // 500 at 100/s take 5 s
+		{100, 500, 5 * time.Second, 0},
+		{100, 500, 6 * time.Second, -time.Second}, // behind: no wait
+		{2500, 500, 0, 200 * time.Millisecond},    // two providers of 1,250 tps
+	} {
+		if got := paceDelay(tc.rate, tc.queued, tc.elapsed); got != tc.want {
+			t.Errorf("paceDelay(%v, %d, %v) = %v, want %v", tc.rate, tc.queued, tc.elapsed, got, tc.want)
+		}
+	}
+}

@@ -942,3 +942,22 @@ func TestLongLinks(t *testing.T) {
 		}
 	}
 }
+
+func TestReminderRate(t *testing.T) {
+	for _, tc := range []struct {
+		tps  []int
+		want float64
+	}{
+		{[]int{100, 50}, 150},
+		{[]int{100, 0}, 0}, // one provider without a cap: no pace
+		{nil, 0},
+	} {
+		var ps []ProviderConfig
+		for _, n := range tc.tps {
+			ps = append(ps, ProviderConfig{TPS: n})
+		}
+		if got := reminderRate(ps); got != tc.want {
+			t.Errorf("reminderRate(%v) = %v, want %v", tc.tps, got, tc.want)
+		}
+	}
+}
