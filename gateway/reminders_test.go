@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"sandesh/reminders"
 	"sandesh/store"
 )
 
@@ -292,5 +294,53 @@ func TestPaceDelay(t *testing.T) {
 		if got := paceDelay(tc.rate, tc.queued, tc.elapsed); got != tc.want {
 			t.Errorf("paceDelay(%v, %d, %v) = %v, want %v", tc.rate, tc.queued, tc.elapsed, got, tc.want)
 		}
+	}
+}
+
+// TestDailyReminders: the worker's loop runs the day's reminders once the
+// day's start time has passed, once, and not before it.
+func TestDailyReminders(t *testing.T) {
+	r := newRig(t)
+	r.newCenter(t, "C1")
+	r.doseOn(t, r.newBeneficiary(t, "Priya Sharma", "+919876500401", "en"), "COVAXIN", 28)
+	now := r.gw.now().In(r.gw.location)
+	minute := reminders.Clock(now.Hour()*60 + now.Minute())
+	ctx := context.Background()
+
+	if minute < 23*60+59 {
+		loop, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { r.gw.RunDailyReminders(loop, minute+1, 10*time.Millisecond); close(done) }()
+		time.Sleep(100 * time.Millisecond)
+		stop()
+		<-done
+		if _, err := r.gw.Reminders(ctx, r.today()); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a run before the day's start: %v", err)
+		}
+	}
+
+	loop, stop := context.WithCancel(ctx)
+	defer stop()
+	go r.gw.RunDailyReminders(loop, minute, 10*time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		run, err := r.gw.Reminders(ctx, r.today())
+		if err == nil && run.State == "done" {
+			if run.Queued != 1 {
+				t.Fatalf("daily run = %+v, want the one due queued", run)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no daily run: %+v, %v", run, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // more checks of the loop: none runs the day again
+	if run, _ := r.gw.Reminders(ctx, r.today()); run.Queued != 1 || run.AlreadySent != 0 {
+		t.Errorf("the day ran again: %+v", run)
+	}
+	if n := len(r.remindersSent(t, "+919876500401")); n != 1 {
+		t.Errorf("%d reminders, want 1", n)
 	}
 }
