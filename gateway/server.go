@@ -87,6 +87,7 @@ func NewServer(gw *Gateway, opts ServerOptions) *fiber.App {
 	app.Post("/webhooks/africastalking/:provider/status", s.africasTalkingStatus)
 	app.Post("/webhooks/ussd", s.ussdHook)
 	app.Get("/c/:token", s.statusCard)
+	app.Get("/c/:token/check", s.cardCheck())
 	return app
 }
 

@@ -1,12 +1,16 @@
 // Package card renders a citizen's vaccination status card as a PNG
-// (1200×630, the size social media link previews use) in English, Hindi or
-// Marathi.
+// (1200×630, the size social media link previews use) in any of the twelve
+// languages Sandesh speaks (strings/<lang>.txt), with a QR code of the page
+// that shows the live record behind it.
 //
-// Text is shaped with HarfBuzz (go-text/typesetting), so Devanagari
-// conjuncts, reph and pre-base matras such as ि come out right, and drawn
-// from the glyph outlines of the embedded Noto fonts with x/image/vector.
-// Noto Sans Devanagari has no Latin letters, so every line is split into
-// runs by script and each run is set in the font that covers it.
+// Text is shaped with HarfBuzz (go-text/typesetting), so conjuncts, reph
+// and pre-base matras such as ি or ெ come out right, and drawn from the
+// glyph outlines of the embedded Noto fonts with x/image/vector. Each
+// script has its own Noto font (Latin, Devanagari, Bengali for Bengali and
+// Assamese, Tamil, Telugu, Gujarati, Kannada, Malayalam, Oriya,
+// Gurmukhi), so every line is split into runs by script and each run is
+// set in the font that covers it: a name in Tamil script on a Hindi card
+// is shaped in Noto Sans Tamil.
 package card
 
 import (
@@ -50,7 +54,11 @@ type Card struct {
 	Status       string // NOT_VACCINATED | PARTIALLY_VACCINATED | FULLY_VACCINATED
 	Doses        int
 	LastDoseDate string // YYYY-MM-DD or ""
-	Language     string // en | hi | mr (unknown → en)
+	Language     string // a code of langs.Codes() (unknown → en)
+	// CheckURL is the page that shows the live record behind the card,
+	// drawn as a QR code so that a shared picture can be checked against
+	// the source; "" draws none.
+	CheckURL string
 }
 
 // Renderer holds the parsed fonts and strings; it is safe for concurrent use.
@@ -65,7 +73,8 @@ type Renderer struct {
 // New parses the embedded fonts and strings.
 func New() (*Renderer, error) {
 	r := &Renderer{texts: map[string]*texts{}}
-	for id, name := range fontFiles {
+	for id := range numFaces {
+		name := id.file()
 		data, err := fontFS.ReadFile(name)
 		if err != nil {
 			return nil, err
@@ -105,7 +114,7 @@ const (
 	nameSize, nameBase     = 60, 352
 	detailSize             = 40
 	dosesBase, lastBase    = 434, 500
-	ruleY                  = 548
+	ruleY                  = 548 // the rule ends where the lines under the band do
 	footerSize, footerBase = 28, 598
 )
 
@@ -155,13 +164,23 @@ func (r *Renderer) Render(c Card) ([]byte, error) {
 	img := image.NewRGBA(image.Rect(0, 0, Width, Height))
 	draw.Draw(img, img.Bounds(), image.NewUniform(background), image.Point{}, draw.Src)
 	draw.Draw(img, image.Rect(0, 0, Width, bandH), image.NewUniform(pal.band), image.Point{}, draw.Src)
-	draw.Draw(img, image.Rect(margin, ruleY, Width-margin, ruleY+2), image.NewUniform(rule), image.Point{}, draw.Src)
-
-	maxW := fixed.I(textWidth)
-	put := func(s string, st style, base int, col color.RGBA) {
-		w.draw(img, w.fit([]rune(s), st, lang, maxW), margin, float32(base), col)
+	draw.Draw(img, image.Rect(margin, ruleY, margin+lowerWidth, ruleY+2), image.NewUniform(rule), image.Point{}, draw.Src)
+	if c.CheckURL != "" {
+		modules, err := qrModules(c.CheckURL)
+		if err != nil {
+			return nil, err
+		}
+		if err := drawQR(img, modules); err != nil {
+			return nil, err
+		}
 	}
-	put(t.title, style{size: titleSize}, titleBase, pal.onBandSoft)
+
+	// The band spans the card; the lines under it end before the QR code.
+	maxW, lowerW := fixed.I(textWidth), fixed.I(lowerWidth)
+	put := func(s string, st style, base int, col color.RGBA) {
+		w.draw(img, w.fit([]rune(s), st, lang, lowerW), margin, float32(base), col)
+	}
+	w.draw(img, w.fit([]rune(t.title), style{size: titleSize}, lang, maxW), margin, titleBase, pal.onBandSoft)
 
 	// The status is the point of the card: shrink it before shortening it.
 	status := []rune(t.status[c.Status])
@@ -171,7 +190,7 @@ func (r *Renderer) Render(c Card) ([]byte, error) {
 	}
 	w.draw(img, w.fit(status, st, lang, maxW), margin, statusBase, pal.onBand)
 
-	if name := cleanName(c.Name); name != "" {
+	if name := CleanName(c.Name); name != "" {
 		put(name, style{size: nameSize, bold: true}, nameBase, ink)
 	}
 	put(t.dosesLine(c.Doses), style{size: detailSize}, dosesBase, inkSoft)
@@ -197,11 +216,12 @@ func normLang(s string) string {
 	return languages[0]
 }
 
-// cleanName makes a name safe to set on one line: invalid UTF-8 is
+// CleanName is a name as the card sets it, safe on one line (a page that
+// shows the same record shows this too): invalid UTF-8 is
 // replaced, control and invisible format characters (bidi overrides …)
 // dropped — except ZWJ/ZWNJ, which select Devanagari half forms — and
 // runs of white space collapsed.
-func cleanName(s string) string {
+func CleanName(s string) string {
 	s = strings.ToValidUTF8(s, string(utf8.RuneError))
 	s = strings.Map(func(r rune) rune {
 		switch {

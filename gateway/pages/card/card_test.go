@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +18,8 @@ import (
 
 	"github.com/go-text/typesetting/font"
 	"golang.org/x/image/math/fixed"
+
+	"sandesh/langs"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.png from the current renderer")
@@ -44,14 +49,28 @@ func renderer(t testing.TB) *Renderer {
 
 var statuses = []string{StatusNot, StatusPartially, StatusFully}
 
+// sampleNames are a name in the script of each card language, with the
+// conjuncts, reph and pre-base vowel signs its script has.
+var sampleNames = map[string]string{
+	"en": "Priya Deshmukh",
+	"hi": "प्रिया शर्मा",
+	"mr": "प्रिया देशमुख",
+	"bn": "সুস্মিতা চক্রবর্তী",
+	"ta": "லக்ஷ்மி சுந்தரம்",
+	"te": "శ్రీనివాస్ రెడ్డి",
+	"gu": "હર્ષિતા પટેલ",
+	"kn": "ಲಕ್ಷ್ಮಿ ಗೌಡ",
+	"ml": "ശ്രീലക്ഷ്മി നായർ",
+	"or": "ସ୍ମିତା ମହାପାତ୍ର",
+	"pa": "ਗੁਰਪ੍ਰੀਤ ਸਿੰਘ ਗਿੱਲ",
+	"as": "প্ৰিয়ংকা বৰুৱা",
+}
+
+// sampleCheckURL is a check page as the gateway makes them.
+const sampleCheckURL = "https://sandesh.example.gov.in/c/3f9a61c0d2b84e7a15c6/check"
+
 func sampleCard(lang, status string) Card {
-	c := Card{Name: "Priya Deshmukh", Status: status, Language: lang}
-	switch lang {
-	case "hi":
-		c.Name = "प्रिया शर्मा"
-	case "mr":
-		c.Name = "प्रिया देशमुख"
-	}
+	c := Card{Name: sampleNames[lang], Status: status, Language: lang, CheckURL: sampleCheckURL}
 	switch status {
 	case StatusPartially:
 		c.Doses, c.LastDoseDate = 1, "2026-02-11"
@@ -153,6 +172,29 @@ func TestUnknownLanguageIsEnglish(t *testing.T) {
 	}
 }
 
+// TestLanguagesAreTheStringsFiles: the card speaks the language of each
+// strings file, in langs.Codes() order — today all twelve — and every
+// file is a language Sandesh speaks (a stray file would be ignored).
+func TestLanguagesAreTheStringsFiles(t *testing.T) {
+	if !slices.Equal(languages, langs.Codes()) {
+		t.Errorf("card languages %v, want %v", languages, langs.Codes())
+	}
+	files, err := fs.Glob(stringFS, "strings/*.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, ok := langs.Lookup(strings.TrimSuffix(path.Base(f), ".txt")); !ok {
+			t.Errorf("%s is not a language Sandesh speaks", f)
+		}
+	}
+	for _, l := range languages {
+		if normLang(strings.ToUpper(l)+"-IN") != l {
+			t.Errorf("normLang(%s-IN) is not %s", strings.ToUpper(l), l)
+		}
+	}
+}
+
 func TestRenderRejectsBadInput(t *testing.T) {
 	r := renderer(t)
 	for _, c := range []Card{
@@ -226,9 +268,10 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// The golden tolerance must still catch a broken shaper: drawing Devanagari
-// rune by rune (no conjuncts, ि after its consonant, no reph) must fail it.
-func TestGoldenCatchesUnshapedDevanagari(t *testing.T) {
+// The golden tolerance must still catch a broken shaper: drawing each
+// script rune by rune (no conjuncts, pre-base vowel signs after their
+// consonant, no reph, marks unpositioned) must fail it.
+func TestGoldenCatchesUnshapedText(t *testing.T) {
 	if *update {
 		t.Skip("updating goldens")
 	}
@@ -237,16 +280,18 @@ func TestGoldenCatchesUnshapedDevanagari(t *testing.T) {
 		t.Fatal(err)
 	}
 	naive.naive = true
-	for _, lang := range []string{"hi", "mr"} {
-		b, err := naive.Render(sampleCard(lang, StatusFully))
-		if err != nil {
-			t.Fatal(err)
-		}
-		frac := diffFraction(decode(t, b), loadGolden(t, lang))
-		t.Logf("%s unshaped: %.2f%% of pixels differ", lang, 100*frac)
-		if frac <= goldenMaxFrac {
-			t.Errorf("%s: unshaped render is within the golden tolerance (%.3f%%)", lang, 100*frac)
-		}
+	for _, lang := range languages[1:] { // all but English
+		t.Run(lang, func(t *testing.T) {
+			b, err := naive.Render(sampleCard(lang, StatusFully))
+			if err != nil {
+				t.Fatal(err)
+			}
+			frac := diffFraction(decode(t, b), loadGolden(t, lang))
+			t.Logf("%s unshaped: %.2f%% of pixels differ", lang, 100*frac)
+			if frac <= goldenMaxFrac {
+				t.Errorf("%s: unshaped render is within the golden tolerance (%.3f%%)", lang, 100*frac)
+			}
+		})
 	}
 }
 
@@ -267,7 +312,7 @@ func TestDevanagariIsShaped(t *testing.T) {
 	r := renderer(t)
 	w := r.pool.Get().(*worker)
 	defer r.pool.Put(w)
-	face := w.faces[devaRegular]
+	face := w.faces[faceOf(devanagari, false)]
 	nominal := func(c rune) font.GID {
 		g, ok := face.NominalGlyph(c)
 		if !ok {
@@ -278,7 +323,7 @@ func TestDevanagariIsShaped(t *testing.T) {
 
 	text := []rune("क्षि") // क ् ष ि: conjunct क्ष plus a pre-base matra
 	ln := w.shape(text, style{size: 60}, "hi")
-	if len(ln.runs) != 1 || ln.runs[0].face != devaRegular {
+	if len(ln.runs) != 1 || ln.runs[0].face != faceOf(devanagari, false) {
 		t.Fatalf("want one Devanagari run, got %+v", ln.runs)
 	}
 	gs := ln.runs[0].glyph
@@ -333,18 +378,18 @@ func TestLatinNameOnHindiCard(t *testing.T) {
 			for _, rn := range ln.runs {
 				for _, g := range rn.glyph {
 					if g.GlyphID == 0 {
-						t.Errorf("%q (bold=%v): .notdef in run set in %s", s, bold, fontFiles[rn.face])
+						t.Errorf("%q (bold=%v): .notdef in run set in %s", s, bold, rn.face.file())
 					}
 				}
 			}
 		}
 	}
 	ln := w.shape([]rune("Rahul Kshirsagar"), style{size: 60, bold: true}, "hi")
-	if len(ln.runs) != 1 || ln.runs[0].face != latinBold {
+	if len(ln.runs) != 1 || ln.runs[0].face != faceOf(latin, true) {
 		t.Errorf("Latin name not set in Noto Sans Bold: %+v", ln.runs)
 	}
 	ln = w.shape([]rune("प्रिया Sharma"), style{size: 60}, "hi")
-	if len(ln.runs) != 2 || ln.runs[0].face != devaRegular || ln.runs[1].face != latinRegular {
+	if len(ln.runs) != 2 || ln.runs[0].face != faceOf(devanagari, false) || ln.runs[1].face != faceOf(latin, false) {
 		t.Errorf("mixed name not split into Devanagari + Latin runs: %+v", ln.runs)
 	}
 	c := sampleCard("hi", StatusFully)
@@ -373,14 +418,14 @@ func TestLongNameIsShortenedToFit(t *testing.T) {
 	}
 	for kind, name := range names {
 		t.Run(kind, func(t *testing.T) {
-			text := []rune(cleanName(name))
+			text := []rune(CleanName(name))
 			if n := len([]rune(name)); n != 200 {
 				t.Fatalf("test name has %d runes", n)
 			}
 			st := style{size: nameSize, bold: true}
-			ln := w.fit(text, st, "hi", fixed.I(textWidth))
-			if wd := ln.width(); wd > fixed.I(textWidth) {
-				t.Fatalf("shortened name is %v px wide, limit %d", wd, textWidth)
+			ln := w.fit(text, st, "hi", fixed.I(lowerWidth))
+			if wd := ln.width(); wd > fixed.I(lowerWidth) {
+				t.Fatalf("shortened name is %v px wide, limit %d", wd, lowerWidth)
 			}
 			last := ln.runs[len(ln.runs)-1]
 			if g := last.glyph[len(last.glyph)-1]; w.faces[last.face].GlyphName(g.GlyphID) != "ellipsis" {
@@ -410,7 +455,8 @@ func TestLongNameIsShortenedToFit(t *testing.T) {
 			}
 			t.Logf("%s: kept %q…", kind, string(text[:cut]))
 
-			// And on the card, nothing is drawn in the right margin of the name line.
+			// And on the card, nothing is drawn between the end of the name
+			// line and the QR code's first modules: the gap and the quiet zone.
 			c := sampleCard("hi", StatusFully)
 			c.Name = name
 			b, err := r.Render(c)
@@ -418,8 +464,16 @@ func TestLongNameIsShortenedToFit(t *testing.T) {
 				t.Fatal(err)
 			}
 			img := decode(t, b)
+			modules, err := qrModules(c.CheckURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			box, px, err := qrPlace(len(modules))
+			if err != nil {
+				t.Fatal(err)
+			}
 			for y := nameBase - nameSize; y < nameBase+nameSize/2; y++ {
-				for x := Width - margin + 4; x < Width; x++ {
+				for x := margin + lowerWidth + 4; x < box.Min.X+qrQuiet*px; x++ {
 					if !sameColor(img.At(x, y), background) {
 						t.Fatalf("ink at (%d,%d): name overflows", x, y)
 					}
@@ -437,8 +491,8 @@ func TestCleanName(t *testing.T) {
 		"bad\xffutf8":                 "bad\uFFFDutf8",
 		"tab\x00and\x07bell\x1bescap": "tabandbellescap",
 	} {
-		if got := cleanName(in); got != want {
-			t.Errorf("cleanName(%q) = %q, want %q", in, got, want)
+		if got := CleanName(in); got != want {
+			t.Errorf("CleanName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

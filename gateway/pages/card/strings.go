@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
+
+	"sandesh/langs"
 )
 
 // The localised card text lives in strings/<lang>.txt, one "key = value" per
@@ -16,8 +19,17 @@ import (
 //go:embed strings/*.txt
 var stringFS embed.FS
 
-// languages are the card languages; the first is the fallback.
-var languages = []string{"en", "hi", "mr"}
+// languages are the card languages: each of langs.Codes() that has a
+// strings file, in that order. The first, English, is the fallback.
+var languages = func() []string {
+	var out []string
+	for _, code := range langs.Codes() {
+		if _, err := fs.Stat(stringFS, "strings/"+code+".txt"); err == nil {
+			out = append(out, code)
+		}
+	}
+	return out
+}()
 
 // requiredKeys must be present in every strings file.
 var requiredKeys = []string{
@@ -90,8 +102,27 @@ func (t *texts) dosesLine(n int) string {
 	return strings.ReplaceAll(t.doses, "{n}", strconv.Itoa(n))
 }
 
-// lastDoseLine formats d as "01 Oct 2026" with a localised month name.
+// date formats d as "01 Oct 2026" with a localised month name.
+func (t *texts) date(d time.Time) string {
+	return fmt.Sprintf("%02d %s %d", d.Day(), t.months[d.Month()-1], d.Year())
+}
+
 func (t *texts) lastDoseLine(d time.Time) string {
-	date := fmt.Sprintf("%02d %s %d", d.Day(), t.months[d.Month()-1], d.Year())
-	return strings.ReplaceAll(t.lastDose, "{date}", date)
+	return strings.ReplaceAll(t.lastDose, "{date}", t.date(d))
+}
+
+// Language is the card language of lang — "hi" for "hi", " HI" or
+// "hi-IN" — or English when the card does not speak it.
+func Language(lang string) string { return normLang(lang) }
+
+// Status is how a card in lang words status ("Fully vaccinated"), so that
+// a page about the same record says what the card says; "" for a status
+// that is not one of the card's.
+func (r *Renderer) Status(lang, status string) string {
+	return r.texts[normLang(lang)].status[status]
+}
+
+// Date is d as a card in lang writes it ("01 Oct 2026").
+func (r *Renderer) Date(lang string, d time.Time) string {
+	return r.texts[normLang(lang)].date(d)
 }

@@ -13,36 +13,83 @@ import (
 	"github.com/go-text/typesetting/shaping"
 	"golang.org/x/image/math/fixed"
 	"golang.org/x/image/vector"
+
+	"sandesh/langs"
 )
 
-// faceID names one of the four embedded fonts.
-type faceID int
+// family is one script's pair of embedded fonts, Regular and Bold.
+type family int
 
 const (
-	latinRegular faceID = iota
-	latinBold
-	devaRegular
-	devaBold
-	numFaces
+	latin family = iota
+	devanagari
+	bengali // Bengali and Assamese
+	tamil
+	telugu
+	gujarati
+	kannada
+	malayalam
+	oriya
+	gurmukhi
+	numFamilies
 )
 
-var fontFiles = [numFaces]string{
-	latinRegular: "fonts/NotoSans-Regular.ttf",
-	latinBold:    "fonts/NotoSans-Bold.ttf",
-	devaRegular:  "fonts/NotoSansDevanagari-Regular.ttf",
-	devaBold:     "fonts/NotoSansDevanagari-Bold.ttf",
+// familyInfo is what the renderer knows of a family: the script its font
+// is for, the font files' common name (fonts/<file>-Regular.ttf and
+// -Bold.ttf), and the OpenType language of its runs on a card whose
+// language is written in another script (a Tamil name on a Hindi card).
+type familyInfo struct {
+	script language.Script
+	file   string
+	lang   string
 }
 
-func faceFor(deva, bold bool) faceID {
-	switch {
-	case deva && bold:
-		return devaBold
-	case deva:
-		return devaRegular
-	case bold:
-		return latinBold
+var families = [numFamilies]familyInfo{
+	latin:      {language.Latin, "NotoSans", "en"},
+	devanagari: {language.Devanagari, "NotoSansDevanagari", "hi"},
+	bengali:    {language.Bengali, "NotoSansBengali", "bn"},
+	tamil:      {language.Tamil, "NotoSansTamil", "ta"},
+	telugu:     {language.Telugu, "NotoSansTelugu", "te"},
+	gujarati:   {language.Gujarati, "NotoSansGujarati", "gu"},
+	kannada:    {language.Kannada, "NotoSansKannada", "kn"},
+	malayalam:  {language.Malayalam, "NotoSansMalayalam", "ml"},
+	oriya:      {language.Oriya, "NotoSansOriya", "or"},
+	gurmukhi:   {language.Gurmukhi, "NotoSansGurmukhi", "pa"},
+}
+
+// scriptFamily is the family of each script that has its own font. Every
+// other script (Greek, Cyrillic …) is set in Noto Sans, which has them,
+// or moves to a font that has the character.
+var scriptFamily = func() map[language.Script]family {
+	m := make(map[language.Script]family, numFamilies)
+	for f, fi := range families {
+		m[fi.script] = family(f)
 	}
-	return latinRegular
+	return m
+}()
+
+// faceID names one of the embedded fonts: family f's Regular is 2f, its
+// Bold 2f+1.
+type faceID int
+
+const numFaces = 2 * faceID(numFamilies)
+
+func faceOf(f family, bold bool) faceID {
+	if bold {
+		return 2*faceID(f) + 1
+	}
+	return 2 * faceID(f)
+}
+
+func (id faceID) family() family { return family(id / 2) }
+
+// file is the font's path in fontFS.
+func (id faceID) file() string {
+	weight := "Regular"
+	if id%2 == 1 {
+		weight = "Bold"
+	}
+	return "fonts/" + families[id.family()].file + "-" + weight + ".ttf"
 }
 
 // worker is the per-goroutine state of a render: go-text Faces and the
@@ -84,64 +131,88 @@ func (l line) width() fixed.Int26_6 {
 	return w
 }
 
-func isDevanagari(r rune) bool {
-	return (r >= 0x0900 && r <= 0x097F) || // Devanagari
-		(r >= 0xA8E0 && r <= 0xA8FF) || // Devanagari Extended
-		(r >= 0x1CD0 && r <= 0x1CFF) // Vedic Extensions
-}
-
-// isNeutral reports runes that belong to whichever run they sit in:
-// spaces, ZWJ/ZWNJ (which select Devanagari half forms), the dotted circle
-// and non-Devanagari combining marks.
+// isNeutral reports runes of no script of their own, which belong to
+// whichever run they sit in: spaces, digits, punctuation, ZWJ/ZWNJ (which
+// select half forms), the dotted circle and combining marks. In a run of
+// a script font that has them they are drawn in that font, so "खुराक: 2"
+// is one Devanagari run.
 func isNeutral(r rune) bool {
-	return unicode.IsSpace(r) || r == 0x200C || r == 0x200D || r == 0x25CC ||
-		unicode.In(r, unicode.Mn, unicode.Me)
+	switch language.LookupScript(r) {
+	case language.Common, language.Inherited, language.Unknown:
+		return true
+	}
+	return unicode.In(r, unicode.Mn, unicode.Me)
 }
 
-// span is a half-open rune range set in one face family.
+// isJoiner reports ZWNJ and ZWJ: no font needs a glyph for them (the
+// shaper only reads them), so they never leave their run.
+func isJoiner(r rune) bool { return r == 0x200C || r == 0x200D }
+
+// familyOfRune is the family a strong (not neutral) rune's script asks for.
+func familyOfRune(r rune) family {
+	if f, ok := scriptFamily[language.LookupScript(r)]; ok {
+		return f
+	}
+	return latin
+}
+
+// span is a half-open rune range set in one family.
 type span struct {
 	start, end int
-	deva       bool
+	fam        family
 }
 
-// segment splits text into runs by script: Devanagari goes to Noto Sans
-// Devanagari (which has no Latin letters), everything else to Noto Sans.
-// Neutral runes join the run they are in; a rune the preferred font lacks
-// but the other has moves to the other font.
+// segment splits text into runs by script, each set in its script's
+// font: a Tamil name on a Hindi card is shaped in Noto Sans Tamil. Neutral
+// runes join the run they are in (leading ones that of the first strong
+// rune); a rune the chosen font lacks but another font has moves to that
+// one (· is in none of the Indian script fonts; । is in all but Noto
+// Sans); a rune no font has stays and is drawn as the font's .notdef.
 func (r *Renderer) segment(text []rune, bold bool) []span {
-	has := func(deva bool, c rune) bool {
-		_, ok := r.fonts[faceFor(deva, bold)].NominalGlyph(c)
-		return ok
-	}
-	lead := false // class of leading neutral runes: that of the first strong rune
+	cur := latin
 	for _, c := range text {
 		if !isNeutral(c) {
-			lead = isDevanagari(c)
+			cur = familyOfRune(c)
 			break
 		}
 	}
 	var spans []span
-	prev := lead
 	for i, c := range text {
-		deva := prev
+		f := cur
 		if !isNeutral(c) {
-			deva = isDevanagari(c)
+			f = familyOfRune(c)
 		}
-		if !has(deva, c) && has(!deva, c) {
-			deva = !deva
+		if !isJoiner(c) && !r.has(f, bold, c) {
+			f = r.fallback(f, bold, c)
 		}
-		if n := len(spans); n > 0 && spans[n-1].deva == deva {
+		if n := len(spans); n > 0 && spans[n-1].fam == f {
 			spans[n-1].end = i + 1
 		} else {
-			spans = append(spans, span{start: i, end: i + 1, deva: deva})
+			spans = append(spans, span{start: i, end: i + 1, fam: f})
 		}
-		prev = deva
+		cur = f
 	}
 	return spans
 }
 
-// scriptOf picks the OpenType script for a non-Devanagari run: the first
-// rune with a real script, else Latin.
+func (r *Renderer) has(f family, bold bool, c rune) bool {
+	_, ok := r.fonts[faceOf(f, bold)].NominalGlyph(c)
+	return ok
+}
+
+// fallback is the first family, Latin first, whose font has c; want when
+// none has.
+func (r *Renderer) fallback(want family, bold bool, c rune) family {
+	for f := range numFamilies {
+		if r.has(f, bold, c) {
+			return f
+		}
+	}
+	return want
+}
+
+// scriptOf picks the OpenType script for a Noto Sans run: the first rune
+// with a real script (Greek, Cyrillic …), else Latin.
 func scriptOf(text []rune) language.Script {
 	for _, c := range text {
 		if s := language.LookupScript(c); s != language.Common && s != language.Inherited && s != language.Unknown {
@@ -151,11 +222,13 @@ func scriptOf(text []rune) language.Script {
 	return language.Latin
 }
 
-// shape segments text by script and shapes each run with HarfBuzz.
+// shape segments text by script and shapes each run with HarfBuzz, with
+// the run's OpenType script and language (see runLanguage); lang is the
+// card's language.
 func (w *worker) shape(text []rune, st style, lang string) line {
 	var ln line
 	for _, sp := range w.r.segment(text, st.bold) {
-		fid := faceFor(sp.deva, st.bold)
+		fid := faceOf(sp.fam, st.bold)
 		in := shaping.Input{
 			Text:      text,
 			RunStart:  sp.start,
@@ -163,13 +236,10 @@ func (w *worker) shape(text []rune, st style, lang string) line {
 			Direction: di.DirectionLTR,
 			Face:      w.faces[fid],
 			Size:      fixed.I(st.size),
-			Script:    language.Latin,
-			Language:  language.NewLanguage("en"),
+			Script:    families[sp.fam].script,
+			Language:  language.NewLanguage(runLanguage(sp.fam, lang)),
 		}
-		if sp.deva {
-			in.Script = language.Devanagari
-			in.Language = language.NewLanguage(devaLanguage(lang))
-		} else {
+		if sp.fam == latin {
 			in.Script = scriptOf(text[sp.start:sp.end])
 		}
 		var glyphs []shaping.Glyph
@@ -183,17 +253,22 @@ func (w *worker) shape(text []rune, st style, lang string) line {
 	return ln
 }
 
-// devaLanguage is the OpenType language for Devanagari runs: Marathi cards
-// get Marathi forms (the font has a MAR language system), all others Hindi.
-func devaLanguage(lang string) string {
-	if lang == "mr" {
-		return "mr"
+// runLanguage is the OpenType language of a run of family f on a card in
+// lang: the card's own when it is written in f's script, so that Marathi
+// cards get Marathi forms (Noto Sans Devanagari has a MAR language system)
+// and Assamese runs in the Bengali font are "as"; else the script's main
+// language (a Devanagari name on a Tamil card is set as Hindi).
+func runLanguage(f family, lang string) string {
+	if l, ok := langs.Lookup(lang); ok {
+		if s, err := language.ParseScript(l.Script); err == nil && s == families[f].script {
+			return lang
+		}
 	}
-	return "hi"
+	return families[f].lang
 }
 
 // naiveShape maps rune → nominal glyph with no substitution or positioning.
-// It exists only so tests can show what unshaped Devanagari looks like.
+// It exists only so tests can show what unshaped text looks like.
 func (w *worker) naiveShape(in shaping.Input) []shaping.Glyph {
 	f := in.Face
 	scale := float64(in.Size) / float64(f.Upem())
