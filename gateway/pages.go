@@ -134,6 +134,10 @@ func isUnauthorized(err error) bool {
 // SMS go through the same inbound flow a provider webhook uses.
 type simulatorBackend struct{ s *server }
 
+// Languages are the gateway's configured languages, the default first:
+// the page speaks the ones it has strings for.
+func (b simulatorBackend) Languages() []string { return slices.Clone(b.s.gw.languages) }
+
 func (b simulatorBackend) Phones(ctx context.Context) ([]simulator.Phone, error) {
 	var out []simulator.Phone
 	for _, p := range demoPeople {

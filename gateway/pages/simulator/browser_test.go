@@ -11,13 +11,16 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"sandesh/gateway/pages/webpage"
 	"sandesh/gateway/pages/webpage/webpagetest"
 	"sandesh/internal/browsertest"
 )
 
 // TestBrowser walks the page as a person would, in a real browser with
 // JavaScript off and a 360-px screen: choose a demo mobile, send STATUS,
-// read the reply, then dial the USSD menu and walk one path to its end.
+// read the reply, then dial the USSD menu and walk one path to its end;
+// then switch the page to Tamil, which the cookie keeps, and send LANG TA
+// with its button.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
@@ -98,6 +101,43 @@ func TestBrowser(t *testing.T) {
 	}
 	if strings.Join(texts, "|") != "|1|1*2" {
 		t.Errorf("USSD texts %q", texts)
+	}
+
+	ta, err := webpage.LoadWords(assets, stringsDir, "ta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lang, state, screen, who, heading string
+	var ok bool
+	err = chromedp.Run(ctx,
+		// The switch keeps the END screen on show.
+		browsertest.ClickNext(`nav.langs a[hreflang="ta"]`),
+		chromedp.AttributeValue(`html`, "lang", &lang, &ok, chromedp.ByQuery),
+		chromedp.Text(`h1`, &heading, chromedp.ByQuery),
+		chromedp.Text(`.ussd-state`, &state, chromedp.ByQuery),
+		chromedp.Text(`.ussd-text`, &screen, chromedp.ByQuery),
+		// The mode link has no ?lang=: the cookie keeps Tamil.
+		browsertest.ClickNext(`nav.modes a[href*="mode=sms"]`),
+		browsertest.ClickNext(`button[value="LANG TA"]`),
+		chromedp.WaitVisible(`li.msg.in`, chromedp.ByQuery),
+		chromedp.Text(`li.msg.in .who`, &who, chromedp.ByQuery),
+		chromedp.EvaluateAsDevTools(`String(document.documentElement.scrollWidth)`, &width),
+		shot("simulator-sms-ta.png"),
+	)
+	if err != nil {
+		t.Fatalf("tamil: %v", err)
+	}
+	if lang != "ta" || heading != ta["heading"] || state != ta["session_ended"] || who != ta["you"] {
+		t.Errorf("Tamil page: lang %q, heading %q, USSD %q, sender %q", lang, heading, state, who)
+	}
+	if !strings.Contains(screen, "Suresh Patil: partially vaccinated") {
+		t.Errorf("the switch lost the USSD screen: %q", screen)
+	}
+	if b.sent[len(b.sent)-1] != "+919876500001 LANG TA" {
+		t.Errorf("sent %q", b.sent)
+	}
+	if width != "360" {
+		t.Errorf("Tamil page is %s px wide on a 360-px screen", width)
 	}
 }
 

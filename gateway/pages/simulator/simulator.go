@@ -7,6 +7,12 @@
 // JavaScript and keeps no state on the server: the USSD session travels in
 // the page's forms and in the redirect's query. Everything it shows comes
 // from a Backend, which the gateway implements over its real flows.
+//
+// The page speaks the gateway's configured languages that it has strings
+// for (assets/i18n/<lang>.txt, the first configured is the default),
+// chosen with a "?lang=" link and remembered in a cookie, as the other
+// pages of the gateway (package webpage). What the gateway answers (the SMS
+// replies and USSD screens) is in the mobile's language, not the page's.
 package simulator
 
 import (
@@ -26,11 +32,15 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+
+	"sandesh/gateway/pages/webpage"
 )
 
 // Phone is a demo mobile and who is registered on it.
@@ -53,8 +63,12 @@ type Message struct {
 // it says "the gateway could not answer" and, for an error whose chain has
 // a value with a PublicMessage() string method (a validation error meant
 // for a person, such as a mobile the gateway does not accept), that
-// message.
+// message, as the gateway wrote it.
 type Backend interface {
+	// Languages are the gateway's configured languages, the default
+	// first: the languages the page offers, of those it has strings for.
+	// New asks once.
+	Languages() []string
 	Phones(ctx context.Context) ([]Phone, error)
 	// SendSMS delivers body as an inbound SMS from mobile (as a provider
 	// webhook would) and returns once the reply is queued.
@@ -75,8 +89,14 @@ const (
 	backendTimeout = 15 * time.Second
 )
 
-// keywords are the quick-send buttons of SMS mode (API.md, Keywords).
-var keywords = []string{"STATUS", "SLIP", "CODE", "CERT", "HELP", "LANG HI", "LANG MR", "LANG EN", "STOP", "START"}
+// keywords are the quick-send buttons of SMS mode (API.md, Keywords); the
+// LANG buttons go after HELP (see quickKeywords).
+var keywords = []string{"STATUS", "SLIP", "CODE", "CERT", "HELP", "STOP", "START"}
+
+const (
+	stringsDir = "assets/i18n" // one "<lang>.txt" a language
+	langCookie = "simulator_lang"
+)
 
 // Security headers of every response under /simulator.
 var securityHeaders = [][2]string{
@@ -93,26 +113,26 @@ var assets embed.FS
 // Page is the simulator page over one Backend.
 type Page struct {
 	b      Backend
+	langs  webpage.Languages // Cookies are set per request: see languages
 	tmpl   *template.Template
 	static fs.FS
 	key    []byte // signs the USSD screen carried in a redirect
 	log    *slog.Logger
 }
 
-// New returns the page over b.
+// New returns the page over b, in b's languages that the page has strings
+// for; with none of them, in English.
 func New(b Backend) (*Page, error) {
 	if b == nil {
 		return nil, errors.New("simulator: nil backend")
 	}
-	tmpl, err := template.New("page.html").Funcs(template.FuncMap{
-		"clock": func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.Format("02 Jan 15:04")
-		},
-		"iso": func(t time.Time) string { return t.Format(time.RFC3339) },
-	}).ParseFS(assets, "assets/page.html")
+	codes, words, err := webpage.LoadLanguages(assets, stringsDir, b.Languages())
+	if err != nil {
+		return nil, fmt.Errorf("simulator: %w", err)
+	}
+	// The page keeps its own frame (the phone); of webpage's layout it
+	// uses only "langs", the language switch every page shares.
+	tmpl, err := webpage.ParseTemplate(assets, "assets/page.html")
 	if err != nil {
 		return nil, fmt.Errorf("simulator: template: %w", err)
 	}
@@ -124,12 +144,13 @@ func New(b Backend) (*Page, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("simulator: key: %w", err)
 	}
-	return &Page{b: b, tmpl: tmpl, static: static, key: key, log: slog.Default()}, nil
+	return &Page{b: b, tmpl: tmpl, static: static, key: key, log: slog.Default(),
+		langs: webpage.Languages{Codes: codes, Words: words, Cookie: langCookie}}, nil
 }
 
 // Mount adds the routes under /simulator to r:
 //
-//	GET  /simulator?mobile=…&mode=sms|ussd  the phone
+//	GET  /simulator?mobile=…&mode=sms|ussd  the phone (&lang= to change the page's language)
 //	POST /simulator/sms                     send an SMS (mobile, body)
 //	POST /simulator/ussd                    dial or answer (mobile, action, sessionId, text, answer)
 //	GET  /simulator/static/…                stylesheet and icon
@@ -138,8 +159,8 @@ func New(b Backend) (*Page, error) {
 func (p *Page) Mount(r fiber.Router) {
 	r.Use("/simulator", p.headers)
 	r.Get("/simulator", p.show)
-	r.Post("/simulator/sms", posted, p.sendSMS)
-	r.Post("/simulator/ussd", posted, p.ussd)
+	r.Post("/simulator/sms", p.posted, p.sendSMS)
+	r.Post("/simulator/ussd", p.posted, p.ussd)
 	r.Get("/simulator/static/*", p.asset)
 }
 
@@ -162,15 +183,26 @@ func base(c *fiber.Ctx, suffix string) string {
 	return strings.TrimSuffix(strings.TrimSuffix(c.Route().Path, suffix), "/")
 }
 
+// languages are the page's languages for a request to the page at base:
+// the cookie that remembers the choice is set under base, Secure when the
+// request came over https (it holds only a language code).
+func (p *Page) languages(c *fiber.Ctx, base string) webpage.Languages {
+	l := p.langs
+	l.Cookies = webpage.Cookies{Path: base, Secure: c.Secure()}
+	return l
+}
+
 // view is what the template shows.
 type view struct {
+	Lang     string
 	Base     string
 	Phones   []Phone
 	Mobile   string
 	Mode     string // sms | ussd
 	Error    string
 	Notice   string
-	Keywords []string
+	Keywords []string // the quick-send buttons
+	Codes    string   // the language codes LANG takes, for the help: "EN, HI, MR"
 
 	Messages []Message
 	Earlier  int // messages not shown, older than Messages
@@ -183,7 +215,25 @@ type view struct {
 	Typed    string   // Mobile when it is not a demo mobile
 	SMSLink  string
 	USSDLink string
+	Langs    []webpage.LangLink // the language switch, keeping the mobile, mode and USSD screen
+
+	langs webpage.Languages
+	words webpage.Words
 }
+
+// T is the page string of key.
+func (v *view) T(key string) string { return v.words.Text(key) }
+
+// Tr is the page string of key with {name}s filled from pairs.
+func (v *view) Tr(key string, pairs ...string) string { return v.words.Text(key, pairs...) }
+
+// When is the time of a message in the page's words ("24 Nov 2026, 10:30"),
+// in the time's own zone.
+func (v *view) When(t time.Time) string { return v.words.DateTime(t, t.Location()) }
+
+// Status is a message's status in the page's words; one the strings do
+// not know is shown as it is.
+func (v *view) Status(s string) string { return v.words.Or("status_"+s, s) }
 
 // ussdView is the USSD screen and the session the next answer belongs to.
 type ussdView struct {
@@ -197,18 +247,43 @@ type ussdView struct {
 	Keys    []string
 }
 
+// newView starts the view of a request, in its language.
 func (p *Page) newView(c *fiber.Ctx, base, mobile, mode string) *view {
 	if mode != "ussd" {
 		mode = "sms"
 	}
-	v := &view{Base: base, Mobile: mobile, Mode: mode, Keywords: keywords}
+	langs := p.languages(c, base)
+	lang := langs.Choose(c)
+	v := &view{Lang: lang, Base: base, Mobile: mobile, Mode: mode, langs: langs, words: langs.Words[lang],
+		Keywords: quickKeywords(lang, langs.Codes), Codes: strings.ToUpper(strings.Join(langs.Codes, ", "))}
 	v.USSD.Keys = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "0"}
 	phones, err := p.b.Phones(c.UserContext())
 	if err != nil {
-		v.Error = p.backendError(c, "phones", err)
+		v.Error = p.backendError(v.words, "phones", err)
 	}
 	v.Phones = phones
 	return v
+}
+
+// quickKeywords are the keyword buttons of a page in lang: LANG of lang
+// and of English, so that a newcomer can switch the replies to the page's
+// language and back. On an English page, or when English is not offered,
+// the second is the next language offered. Only offered languages get a
+// button: LANG of a language the gateway is not configured for is refused.
+func quickKeywords(lang string, offered []string) []string {
+	other := "en"
+	if lang == "en" || !slices.Contains(offered, "en") {
+		other = ""
+		if i := slices.IndexFunc(offered, func(l string) bool { return l != lang }); i >= 0 {
+			other = offered[i]
+		}
+	}
+	out := slices.Clone(keywords[:5])
+	out = append(out, "LANG "+strings.ToUpper(lang))
+	if other != "" {
+		out = append(out, "LANG "+strings.ToUpper(other))
+	}
+	return append(out, keywords[5:]...)
 }
 
 // show renders the phone for the mobile and mode in the query.
@@ -225,9 +300,9 @@ func (p *Page) show(c *fiber.Ctx) error {
 	if raw == "" {
 		return p.render(c, http.StatusOK, v)
 	}
-	mobile, msg := checkMobile(raw)
-	if msg != "" {
-		v.Error = msg
+	mobile, ok := checkMobile(raw)
+	if !ok {
+		v.Error = v.T("err_mobile")
 		return p.render(c, http.StatusUnprocessableEntity, v)
 	}
 	v.Mobile = mobile
@@ -236,7 +311,7 @@ func (p *Page) show(c *fiber.Ctx) error {
 	case "sms":
 		msgs, err := p.b.Conversation(ctx, mobile)
 		if err != nil {
-			v.Error = p.backendError(c, "conversation", err)
+			v.Error = p.backendError(v.words, "conversation", err)
 			status = errorStatus(err)
 			break
 		}
@@ -246,7 +321,7 @@ func (p *Page) show(c *fiber.Ctx) error {
 		screen, sig := value(c, "screen"), value(c, "sig")
 		if screen != "" || sig != "" {
 			if !p.validSig(sig, mobile, u.Session, u.Text, screen) {
-				v.Notice = "This USSD screen has expired. Dial to start a new session."
+				v.Notice = v.T("err_screen_expired")
 			} else {
 				u.Screen, u.Open = parseScreen(screen)
 				u.Raw, u.Shown, u.Sig = screen, true, sig
@@ -262,10 +337,12 @@ func (p *Page) show(c *fiber.Ctx) error {
 
 // posted guards the forms that make the gateway act: only from the page
 // itself (another site could make it send SMS), and bounded in time.
-func posted(c *fiber.Ctx) error {
+func (p *Page) posted(c *fiber.Ctx) error {
 	if !sameOrigin(c) {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-		return c.Status(http.StatusForbidden).SendString("Send this form from the simulator page itself.")
+		// A form's route is the page's base and its step.
+		langs := p.languages(c, path.Dir(c.Route().Path))
+		return c.Status(http.StatusForbidden).SendString(langs.Words[langs.Choose(c)].Text("err_cross_site"))
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), backendTimeout)
 	defer cancel()
@@ -281,19 +358,21 @@ func (p *Page) sendSMS(c *fiber.Ctx) error {
 	raw := strings.TrimSpace(value(c, "mobile"))
 	body := strings.TrimSpace(value(c, "body"))
 	v := p.newView(c, b, raw, "sms")
-	mobile, msg := checkMobile(raw)
+	mobile, ok := checkMobile(raw)
+	var msg string
 	switch {
-	case msg != "":
+	case !ok:
+		msg = v.T("err_mobile")
 	case body == "":
-		msg = "Type a message before sending, for example STATUS."
+		msg = v.T("err_body_empty")
 	case !utf8.ValidString(body):
-		msg = "The message is not valid text."
+		msg = v.T("err_body_text")
 	case utf8.RuneCountInString(body) > maxBodyRunes:
-		msg = fmt.Sprintf("The message is too long: at most %d characters.", maxBodyRunes)
+		msg = v.Tr("err_body_long", "n", strconv.Itoa(maxBodyRunes))
 	}
 	if msg != "" {
 		v.Error = msg
-		if mobile != "" {
+		if ok {
 			v.Mobile = mobile
 			if msgs, err := p.b.Conversation(ctx, mobile); err == nil {
 				v.Messages = tail(msgs, &v.Earlier)
@@ -303,7 +382,7 @@ func (p *Page) sendSMS(c *fiber.Ctx) error {
 	}
 	v.Mobile = mobile
 	if err := p.b.SendSMS(ctx, mobile, body); err != nil {
-		v.Error = p.backendError(c, "send sms", err)
+		v.Error = p.backendError(v.words, "send sms", err)
 		if msgs, err := p.b.Conversation(ctx, mobile); err == nil {
 			v.Messages = tail(msgs, &v.Earlier)
 		}
@@ -320,9 +399,9 @@ func (p *Page) ussd(c *fiber.Ctx) error {
 	b := base(c, "/ussd")
 	raw := strings.TrimSpace(value(c, "mobile"))
 	v := p.newView(c, b, raw, "ussd")
-	mobile, msg := checkMobile(raw)
-	if msg != "" {
-		v.Error = msg
+	mobile, ok := checkMobile(raw)
+	if !ok {
+		v.Error = v.T("err_mobile")
 		return p.render(c, http.StatusUnprocessableEntity, v)
 	}
 	v.Mobile = mobile
@@ -339,21 +418,22 @@ func (p *Page) ussd(c *fiber.Ctx) error {
 			prev.Raw, prev.Shown, prev.Sig = screen, true, sig
 		}
 		answer := strings.TrimSpace(value(c, "answer"))
+		var msg string
 		switch {
 		case !validSession(session):
-			msg = "This USSD session is not valid. Dial to start a new one."
+			msg = v.T("err_session_invalid")
 			prev = ussdView{Keys: v.USSD.Keys}
 		case answer == "":
-			msg = "Type an answer (for example 1), or dial again."
+			msg = v.T("err_answer_empty")
 		case !utf8.ValidString(answer) || utf8.RuneCountInString(answer) > maxAnswerRunes:
-			msg = fmt.Sprintf("The answer is too long: at most %d characters.", maxAnswerRunes)
+			msg = v.Tr("err_answer_long", "n", strconv.Itoa(maxAnswerRunes))
 		case text == "":
 			text = answer
 		default:
 			text += "*" + answer
 		}
 		if msg == "" && len(text) > maxTextBytes {
-			msg = "This USSD session is too long. Dial to start a new one."
+			msg = v.T("err_session_long")
 		}
 		if msg != "" {
 			v.Error, v.USSD = msg, prev
@@ -362,7 +442,7 @@ func (p *Page) ussd(c *fiber.Ctx) error {
 	}
 	screen, err := p.b.USSD(ctx, mobile, session, text)
 	if err != nil {
-		v.Error = p.backendError(c, "ussd", err)
+		v.Error = p.backendError(v.words, "ussd", err)
 		return p.render(c, errorStatus(err), v)
 	}
 	q := url.Values{
@@ -391,42 +471,52 @@ func (p *Page) asset(c *fiber.Ctx) error {
 }
 
 func (p *Page) render(c *fiber.Ctx, status int, v *view) error {
-	if _, msg := checkMobile(v.Mobile); msg == "" {
+	keep := url.Values{}
+	if _, ok := checkMobile(v.Mobile); ok {
 		v.Ready = true
 		v.SMSLink = v.Base + "?" + url.Values{"mobile": {v.Mobile}, "mode": {"sms"}}.Encode()
 		v.USSDLink = v.Base + "?" + url.Values{"mobile": {v.Mobile}, "mode": {"ussd"}}.Encode()
 	}
+	if v.Mobile != "" {
+		keep.Set("mobile", v.Mobile)
+		keep.Set("mode", v.Mode)
+	}
+	if u := v.USSD; v.Mode == "ussd" && u.Shown {
+		// The screen on show, signed for its mobile, session and text,
+		// comes back in the page's other language.
+		for k, val := range map[string]string{"session": u.Session, "text": u.Text, "screen": u.Raw, "sig": u.Sig} {
+			keep.Set(k, val)
+		}
+	}
+	v.Langs = v.langs.Links(v.Lang, v.Base, keep)
 	v.Typed = v.Mobile
 	for _, ph := range v.Phones {
 		if ph.Mobile == v.Mobile {
 			v.People, v.Typed = ph.People, ""
 		}
 	}
-	var sb strings.Builder
-	if err := p.tmpl.Execute(&sb, v); err != nil {
+	if err := webpage.Render(c, p.tmpl, "page.html", status, v); err != nil {
 		p.log.Error("simulator: render", "err", err)
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-		return c.Status(http.StatusInternalServerError).SendString("The simulator page could not be shown.")
+		return c.Status(http.StatusInternalServerError).SendString(v.T("err_render"))
 	}
-	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
-	return c.Status(status).SendString(sb.String())
+	return nil
 }
 
-// backendError is what the page says about err: never its text, which may
-// hold internal details (the log has it, without the mobile).
-func (p *Page) backendError(c *fiber.Ctx, op string, err error) string {
+// backendError is what the page says about err, in w: never its text,
+// which may hold internal details (the log has it, without the mobile).
+func (p *Page) backendError(w webpage.Words, op string, err error) string {
 	p.log.Warn("simulator: gateway error", "op", op, "err", err)
-	const prefix = "The gateway could not answer: "
 	var pub interface{ PublicMessage() string }
 	switch {
 	case errors.As(err, &pub) && pub.PublicMessage() != "":
-		return prefix + pub.PublicMessage()
+		return w.Text("err_gateway", "reason", pub.PublicMessage())
 	case errors.Is(err, context.DeadlineExceeded):
-		return prefix + "it took too long. Try again."
+		return w.Text("err_gateway_timeout")
 	case errors.Is(err, context.Canceled):
-		return prefix + "the request was cancelled."
+		return w.Text("err_gateway_cancelled")
 	default:
-		return prefix + "an internal error (see the server log)."
+		return w.Text("err_gateway_internal")
 	}
 }
 
@@ -449,15 +539,11 @@ func sameOrigin(c *fiber.Ctx) bool {
 	return false
 }
 
-// checkMobile returns the mobile to use, or a message saying why raw is
-// not a phone number. The gateway checks it fully.
-func checkMobile(raw string) (string, string) {
-	const bad = "Choose a demo mobile, or type a mobile number: 10 digits, or the full number starting with +."
-	if raw == "" {
-		return "", bad
-	}
-	if len(raw) > 20 {
-		return "", bad
+// checkMobile returns the mobile to use; not ok when raw is no phone
+// number (the page then says err_mobile). The gateway checks it fully.
+func checkMobile(raw string) (string, bool) {
+	if raw == "" || len(raw) > 20 {
+		return "", false
 	}
 	digits := 0
 	for i, r := range raw {
@@ -466,13 +552,13 @@ func checkMobile(raw string) (string, string) {
 			digits++
 		case r == '+' && i == 0, r == ' ', r == '-', r == '(', r == ')':
 		default:
-			return "", bad
+			return "", false
 		}
 	}
 	if digits < 7 || digits > 15 {
-		return "", bad
+		return "", false
 	}
-	return raw, ""
+	return raw, true
 }
 
 // value is the query or form value key, copied: fiber's strings live only

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"sandesh/langs"
 )
 
 // publicError is a validation error meant for a person, as the gateway's.
@@ -28,6 +30,7 @@ func (e *publicError) PublicMessage() string { return e.msg }
 // fakeBackend answers like the gateway for the demo mobiles.
 type fakeBackend struct {
 	mu        sync.Mutex
+	languages []string // configured, the default first
 	phonesErr error
 	fail      map[string]error // by mobile, for every call
 	convs     map[string][]Message
@@ -47,9 +50,12 @@ var fakeScreens = map[string]string{
 	"1*2": "END Suresh Patil: partially vaccinated, doses taken: 1",
 }
 
+// newFake is configured for every language, English first.
 func newFake() *fakeBackend {
-	return &fakeBackend{fail: map[string]error{}, convs: map[string][]Message{}}
+	return &fakeBackend{languages: langs.Codes(), fail: map[string]error{}, convs: map[string][]Message{}}
 }
+
+func (f *fakeBackend) Languages() []string { return f.languages }
 
 func (f *fakeBackend) Phones(context.Context) ([]Phone, error) {
 	if f.phonesErr != nil {
@@ -104,16 +110,23 @@ func (f *fakeBackend) USSD(_ context.Context, mobile, sessionID, text string) (s
 	return "CON Invalid choice.\n" + strings.TrimPrefix(fakeScreens[""], "CON "), nil
 }
 
-// rig is the page mounted on a bare fiber app.
+// rig is the page mounted on a bare fiber app, asked by a client that
+// keeps the cookies it is given, as a browser does.
 type rig struct {
-	t   *testing.T
-	app *fiber.App
-	b   *fakeBackend
+	t       *testing.T
+	app     *fiber.App
+	b       *fakeBackend
+	cookies map[string]*http.Cookie
 }
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	b := newFake()
+	return newRigWith(t, newFake())
+}
+
+// newRigWith mounts the page over b, with two mobiles that fail.
+func newRigWith(t *testing.T, b *fakeBackend) *rig {
+	t.Helper()
 	b.fail["+919999900000"] = &publicError{"This mobile number is not accepted."}
 	b.fail["+919999900001"] = errors.New("redis: dial tcp: redis://admin:hunter2@10.0.0.5:6379 refused")
 	p, err := New(b)
@@ -123,7 +136,7 @@ func newRig(t *testing.T) *rig {
 	p.log = slog.New(slog.DiscardHandler)
 	app := fiber.New()
 	p.Mount(app)
-	return &rig{t: t, app: app, b: b}
+	return &rig{t: t, app: app, b: b, cookies: map[string]*http.Cookie{}}
 }
 
 type response struct {
@@ -134,6 +147,9 @@ type response struct {
 
 func (r *rig) do(req *http.Request) response {
 	r.t.Helper()
+	for _, c := range r.cookies {
+		req.AddCookie(c)
+	}
 	res, err := r.app.Test(req, -1)
 	if err != nil {
 		r.t.Fatal(err)
@@ -142,6 +158,15 @@ func (r *rig) do(req *http.Request) response {
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		r.t.Fatal(err)
+	}
+	if r.cookies != nil {
+		for _, c := range res.Cookies() {
+			if c.MaxAge < 0 {
+				delete(r.cookies, c.Name)
+			} else {
+				r.cookies[c.Name] = c
+			}
+		}
 	}
 	return response{res.StatusCode, res.Header, string(b)}
 }
@@ -225,7 +250,7 @@ func TestSMS(t *testing.T) {
 				`<li class="msg in">`, `<span class="who">You</span>`, `<p class="body">STATUS</p>`,
 				`<li class="msg out">`, `<span class="who">Sandesh</span>`,
 				"<p class=\"body\">Asha Patil: not vaccinated\nSuresh Patil: partially vaccinated</p>",
-				`24 Nov 10:30</time> · queued`,
+				`24 Nov 2026, 10:30</time> · queued`,
 			},
 		},
 		{name: "trimmed", mobile: " +919876500001 ", body: "  help \n", wantStatus: 200, wantSent: "+919876500001 help", want: []string{`<p class="body">help</p>`}},
