@@ -106,18 +106,7 @@ func TestMissedCall(t *testing.T) {
 
 func TestMissedCallBadRequests(t *testing.T) {
 	r := newRig(t)
-	post := func(path, sig, form string) (int, string) {
-		req, _ := http.NewRequest("POST", r.url+path, strings.NewReader(form))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Twilio-Signature", sig)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	post := func(path, sig, form string) (int, string) { return r.postSigned(t, path, sig, form) }
 	if code, body := post("/webhooks/twilio/primary/voice", "bm90IGEgc2lnbmF0dXJl", "CallSid=CA1&From=%2B919876543210"); code != 403 || !strings.Contains(body, `"forbidden"`) {
 		t.Errorf("bad signature: %d %s", code, body)
 	}

@@ -17,6 +17,7 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"sandesh/gateway/pages/card"
+	"sandesh/gateway/pages/card/check/checktest"
 )
 
 // checkPageText is the text of the element with id in a check page.
@@ -78,7 +79,7 @@ func TestCardCheckPage(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: GET %s = %d\n%s", step.name, page, resp.StatusCode, body)
 		}
-		checkCardPageHeaders(t, step.name, resp)
+		checktest.Headers(t, step.name, resp.Header)
 		if !strings.Contains(body, `<html lang="ta">`) {
 			t.Errorf("%s: page not in Tamil", step.name)
 		}
@@ -138,26 +139,6 @@ func scanCard(t *testing.T, img image.Image) string {
 	return ""
 }
 
-var cardCSP = regexp.MustCompile(`^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; img-src 'none'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'$`)
-
-func checkCardPageHeaders(t *testing.T, what string, resp *http.Response) {
-	t.Helper()
-	for k, want := range map[string]string{
-		"Content-Type":           "text/html; charset=utf-8",
-		"Cache-Control":          "no-store",
-		"X-Frame-Options":        "DENY",
-		"X-Content-Type-Options": "nosniff",
-		"Referrer-Policy":        "no-referrer",
-	} {
-		if got := resp.Header.Get(k); got != want {
-			t.Errorf("%s: %s = %q, want %q", what, k, got, want)
-		}
-	}
-	if csp := resp.Header.Get("Content-Security-Policy"); !cardCSP.MatchString(csp) {
-		t.Errorf("%s: Content-Security-Policy = %q", what, csp)
-	}
-}
-
 // TestCardCheckPageNotFound: an unknown, expired or malformed link is an
 // HTML 404 page, not the API's JSON, in the browser's language when the
 // page speaks it.
@@ -200,7 +181,7 @@ func TestCardCheckPageNotFound(t *testing.T) {
 			t.Errorf("%s: %d, want 404\n%s", tc.name, resp.StatusCode, body)
 			continue
 		}
-		checkCardPageHeaders(t, tc.name, resp)
+		checktest.Headers(t, tc.name, resp.Header)
 		if !strings.Contains(body, `<html lang="`+tc.wantLang+`">`) || !strings.Contains(body, `id="error"`) {
 			t.Errorf("%s: not a 404 page in %s:\n%s", tc.name, tc.wantLang, body)
 		}
@@ -226,7 +207,7 @@ func TestCardRedisDown(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("check page with Redis down = %d, want 503\n%s", resp.StatusCode, body)
 	}
-	checkCardPageHeaders(t, "Redis down", resp)
+	checktest.Headers(t, "Redis down", resp.Header)
 	if !strings.Contains(body, `<html lang="en">`) || checkPageText(body, "error") == "" {
 		t.Errorf("not an error page:\n%s", body)
 	}

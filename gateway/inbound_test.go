@@ -32,6 +32,23 @@ func (r *rig) inbound(t *testing.T, provider, sid, from, body string) (int, stri
 	return resp.StatusCode, string(b)
 }
 
+// postSigned posts form to path as a webhook with the X-Twilio-Signature
+// sig (made up: these are the requests refused), and answers the status
+// and body.
+func (r *rig) postSigned(t *testing.T, path, sig, form string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", r.url+path, strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 // outbound lists the messages queued to mobile, oldest first.
 func (r *rig) outbound(t *testing.T, mobile string) []store.Message {
 	t.Helper()
@@ -200,15 +217,8 @@ func TestInboundRejects(t *testing.T) {
 	r := newRig(t)
 	a, _ := inboundFixtures(t, r)
 	post := func(path, sig string, form string) int {
-		req, _ := http.NewRequest("POST", r.url+path, strings.NewReader(form))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Twilio-Signature", sig)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := r.postSigned(t, path, sig, form)
+		return code
 	}
 	if got := post("/webhooks/twilio/primary/sms", "bm90IGEgc2lnbmF0dXJl", "MessageSid=SM1&From=%2B919876543210&Body=STATUS"); got != 403 {
 		t.Errorf("bad signature = %d, want 403", got)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,30 @@ func (r *rig) remindersSent(t *testing.T, mobile string) []store.Message {
 		}
 	}
 	return out
+}
+
+// dueToday registers n people whose second COVAXIN dose opens today, at C1
+// (created here), on the mobiles prefix0, prefix1, …
+func (r *rig) dueToday(t *testing.T, n int, prefix string) (mobiles, ids []string) {
+	t.Helper()
+	r.newCenter(t, "C1")
+	for i := range n {
+		mobile := prefix + strconv.Itoa(i)
+		id := r.newBeneficiary(t, "Person "+string(rune('A'+i)), mobile, "en")
+		r.doseOn(t, id, "COVAXIN", 28)
+		mobiles, ids = append(mobiles, mobile), append(ids, id)
+	}
+	return mobiles, ids
+}
+
+// remindersTo counts the reminders queued to mobiles.
+func (r *rig) remindersTo(t *testing.T, mobiles []string) int {
+	t.Helper()
+	n := 0
+	for _, m := range mobiles {
+		n += len(r.remindersSent(t, m))
+	}
+	return n
 }
 
 // reminderFixtures registers, with today as their due day unless said:
@@ -190,13 +215,7 @@ func TestRemindersBadInput(t *testing.T) {
 // lapses; nobody is reminded or counted twice.
 func TestReminderRunResumes(t *testing.T) {
 	r := newRig(t)
-	r.newCenter(t, "C1")
-	var ids []string
-	for i := range 7 {
-		id := r.newBeneficiary(t, "Person "+string(rune('A'+i)), "+91987650020"+string(rune('0'+i)), "en")
-		r.doseOn(t, id, "COVAXIN", 28)
-		ids = append(ids, id)
-	}
+	mobiles, ids := r.dueToday(t, 7, "+91987650020")
 	slices.Sort(ids)
 	ctx := context.Background()
 	today := r.today()
@@ -233,11 +252,7 @@ func TestReminderRunResumes(t *testing.T) {
 	if err != nil || counts.State != "done" || counts.Queued != 7 || counts.Due != 7 {
 		t.Fatalf("resumed run = %+v, %v; want all 7 queued once", counts, err)
 	}
-	total := 0
-	for i := range 7 {
-		total += len(r.remindersSent(t, "+91987650020"+string(rune('0'+i))))
-	}
-	if total != 7 {
+	if total := r.remindersTo(t, mobiles); total != 7 {
 		t.Errorf("%d reminders sent, want 7", total)
 	}
 	// The dead process, should it wake, is fenced off.
@@ -250,11 +265,7 @@ func TestReminderRunResumes(t *testing.T) {
 // admin) queue each reminder once and agree on the counts.
 func TestReminderRunsAtOnce(t *testing.T) {
 	r := newRig(t)
-	r.newCenter(t, "C1")
-	for i := range 5 {
-		id := r.newBeneficiary(t, "Person "+string(rune('A'+i)), "+91987650030"+string(rune('0'+i)), "en")
-		r.doseOn(t, id, "COVAXIN", 28)
-	}
+	mobiles, _ := r.dueToday(t, 5, "+91987650030")
 	var wg sync.WaitGroup
 	results := make([]ReminderCounts, 4)
 	for i := range results {
@@ -270,11 +281,7 @@ func TestReminderRunsAtOnce(t *testing.T) {
 	if err != nil || run.State != "done" {
 		t.Fatalf("run = %+v, %v", run, err)
 	}
-	total := 0
-	for i := range 5 {
-		total += len(r.remindersSent(t, "+91987650030"+string(rune('0'+i))))
-	}
-	if total != 5 {
+	if total := r.remindersTo(t, mobiles); total != 5 {
 		t.Errorf("%d reminders after 4 runs at once, want 5", total)
 	}
 }
