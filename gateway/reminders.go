@@ -75,11 +75,9 @@ func newRunnerID() string {
 // new. While another live process runs the date, this waits for it as
 // long as ctx allows and answers its counts so far.
 func (g *Gateway) RunReminders(ctx context.Context, date string) (ReminderCounts, error) {
-	if date == "" {
-		date = g.today()
-	}
-	if _, err := time.Parse(time.DateOnly, date); err != nil {
-		return ReminderCounts{}, invalid("date", "date must be a date like 2027-02-14.")
+	date, err := g.reminderDate(date)
+	if err != nil {
+		return ReminderCounts{}, err
 	}
 	// Each run holds its own lease, so that two runs in one process (the
 	// daily one and an admin's) do not both step the date.
@@ -126,15 +124,24 @@ func (g *Gateway) RunReminders(ctx context.Context, date string) (ReminderCounts
 	return countsOf(run), nil
 }
 
+// reminderDate is the date a run is for: date (YYYY-MM-DD), "" for today.
+func (g *Gateway) reminderDate(date string) (string, error) {
+	if date == "" {
+		return g.today(), nil
+	}
+	if _, err := time.Parse(time.DateOnly, date); err != nil {
+		return "", invalid("date", "date must be a date like 2027-02-14.")
+	}
+	return date, nil
+}
+
 // StartReminders runs the reminders for date (see RunReminders) detached
 // from ctx, and answers their counts when the run is done or, should ctx
 // end first, the counts so far (State "running"): the run goes on.
 func (g *Gateway) StartReminders(ctx context.Context, date string) (ReminderCounts, error) {
-	if date == "" {
-		date = g.today()
-	}
-	if _, err := time.Parse(time.DateOnly, date); err != nil {
-		return ReminderCounts{}, invalid("date", "date must be a date like 2027-02-14.")
+	date, err := g.reminderDate(date)
+	if err != nil {
+		return ReminderCounts{}, err
 	}
 	type result struct {
 		counts ReminderCounts
@@ -266,11 +273,9 @@ func (g *Gateway) awaitRun(ctx context.Context, run store.ReminderRun) (Reminder
 // Reminders reads the counts of the run for date ("" for today);
 // ErrNotFound when none ran.
 func (g *Gateway) Reminders(ctx context.Context, date string) (ReminderCounts, error) {
-	if date == "" {
-		date = g.today()
-	}
-	if _, err := time.Parse(time.DateOnly, date); err != nil {
-		return ReminderCounts{}, invalid("date", "date must be a date like 2027-02-14.")
+	date, err := g.reminderDate(date)
+	if err != nil {
+		return ReminderCounts{}, err
 	}
 	run, err := g.store.ReminderRun(ctx, date)
 	if errors.Is(err, store.ErrNotFound) {
