@@ -83,7 +83,8 @@ type Request struct{ SessionID, ServiceCode, Mobile, NetworkCode, Text string }
 type Menu struct {
 	b     Backend
 	set   *templates.Set
-	langs []string // configured languages that have screens; first is the default
+	langs []string          // configured languages that have screens; first is the default
+	pages map[string][]view // the choice of language's screens, by the caller's language
 }
 
 // Limits of a screen. The whole answer, prefix included, is at most 182
@@ -130,6 +131,14 @@ func New(b Backend, set *templates.Set, languages []string) *Menu {
 	}
 	if len(m.langs) == 0 {
 		m.langs = []string{"en"} // Answer reports the missing screens
+	}
+	// The choice of language is the same screens for every caller of a
+	// language: laid out once, not at each request.
+	m.pages = map[string][]view{}
+	for _, l := range m.langs {
+		if pages, err := m.languagePages(l); err == nil {
+			m.pages[l] = pages
+		}
 	}
 	return m
 }
@@ -192,10 +201,13 @@ func (m *Menu) Answer(ctx context.Context, r Request) (string, error) {
 		}
 		return m.con(view{lang: lang, key: "choose_person", list: labels, hint: p.hint})
 	case atLanguage:
-		v, err := m.languagePage(lang, p.page)
-		if err != nil {
-			return "", fmt.Errorf("ussd: %w", err)
+		pages := m.pages[lang]
+		if pages == nil { // screens New could not build: say what is missing
+			if pages, err = m.languagePages(lang); err != nil {
+				return "", fmt.Errorf("ussd: %w", err)
+			}
 		}
+		v := pages[p.page%len(pages)]
 		v.hint = p.hint
 		return m.con(v)
 	}
@@ -365,21 +377,21 @@ type view struct {
 	hint      bool           // wrap in [invalid]: the previous answer was not a choice
 }
 
-// languagePage is the choice of language on screen page (counted on from
-// the first, round again after the last). The languages keep their numbers
+// languagePages are the screens of the choice of language in lang, shown
+// in turn (round again after the last). The languages keep their numbers
 // on every screen; when they do not all fit one with their names whole,
 // each screen holds as many as fit beside a last item "99 More".
-func (m *Menu) languagePage(lang string, page int) (view, error) {
+func (m *Menu) languagePages(lang string) ([]view, error) {
 	names := make([]string, len(m.langs))
 	for i, l := range m.langs {
 		var err error
 		if names[i], err = m.set.Screen(l, "language_name", nil); err != nil {
-			return view{}, err
+			return nil, err
 		}
 	}
 	all := view{lang: lang, key: "choose_language", list: names}
 	if ok, err := m.fitsWhole(all); ok || err != nil {
-		return all, err
+		return []view{all}, err
 	}
 	var pages []view
 	for start := 0; start < len(names); {
@@ -387,7 +399,7 @@ func (m *Menu) languagePage(lang string, page int) (view, error) {
 		for end < len(names) {
 			ok, err := m.fitsWhole(view{lang: lang, key: all.key, list: names[start : end+1], first: start, more: true})
 			if err != nil {
-				return view{}, err
+				return nil, err
 			}
 			if !ok {
 				break
@@ -397,7 +409,7 @@ func (m *Menu) languagePage(lang string, page int) (view, error) {
 		pages = append(pages, view{lang: lang, key: all.key, list: names[start:end], first: start, more: true})
 		start = end
 	}
-	return pages[page%len(pages)], nil
+	return pages, nil
 }
 
 // fitsWhole reports whether v fits a handset with no value shortened.
