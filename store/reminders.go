@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -309,4 +310,73 @@ func (s *Store) Remind(ctx context.Context, date, today, runner string, leaseUnt
 		}
 	}
 	return out, nil
+}
+
+// reindexScript puts one beneficiary in the due index from their doses
+// (indexDueLua), as their last dose would have. KEYS: beneficiary, doses.
+// ARGV: the index's key prefix, the beneficiary id, the last dose date's
+// scheduleTable.
+var reindexScript = redis.NewScript(indexDueLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('LLEN', KEYS[2]) == 0 then return 0 end
+index_due(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+return 1
+`)
+
+// ReindexDue puts every beneficiary with a dose in the due index as their
+// last dose step would have: for data recorded before the index existed,
+// or after precaution reminders are turned on. It walks every
+// beneficiary (SCAN, a batch at a time) once; run it once, not daily.
+// It reports how many it indexed.
+func (s *Store) ReindexDue(ctx context.Context) (int, error) {
+	// Loaded once: a Redis that restarts meanwhile fails the walk, which
+	// is run again (indexing twice puts a beneficiary on the same day).
+	if err := reindexScript.Load(ctx, s.rdb).Err(); err != nil {
+		return 0, fmt.Errorf("reindex due: %w", err)
+	}
+	pattern := s.prefix + "ben:*:doses"
+	tables := map[string]string{} // by last dose date
+	var cursor uint64
+	n := 0
+	for {
+		keys, next, err := s.rdb.Scan(ctx, cursor, pattern, secretScanBatch).Result()
+		if err != nil {
+			return n, fmt.Errorf("reindex due: %w", err)
+		}
+		read := s.rdb.Pipeline()
+		lasts := make([]*redis.StringCmd, len(keys))
+		for i, k := range keys {
+			lasts[i] = read.LIndex(ctx, k, -1)
+		}
+		if _, err := read.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return n, fmt.Errorf("reindex due: %w", err)
+		}
+		write := s.rdb.Pipeline()
+		var cmds []*redis.Cmd
+		for i, k := range keys {
+			var d Dose
+			if err := json.Unmarshal([]byte(lasts[i].Val()), &d); err != nil || d.Date == "" {
+				continue // gone meanwhile, or not a dose list
+			}
+			tbl, ok := tables[d.Date]
+			if !ok {
+				if tbl, err = scheduleTable(d.Date, s.precaution); err != nil {
+					return n, fmt.Errorf("reindex due: %w", err)
+				}
+				tables[d.Date] = tbl
+			}
+			id := strings.TrimSuffix(strings.TrimPrefix(k, s.prefix+"ben:"), ":doses")
+			cmds = append(cmds, reindexScript.EvalSha(ctx, write, []string{s.beneficiaryKey(id), k}, s.dueKey(""), id, tbl))
+		}
+		_, _ = write.Exec(ctx) // each command carries its own error
+		for _, c := range cmds {
+			if ok, err := c.Int(); err != nil {
+				return n, fmt.Errorf("reindex due: %w", err)
+			} else if ok == 1 {
+				n++
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return n, nil
+		}
+	}
 }

@@ -94,3 +94,58 @@ func TestDueOnPages(t *testing.T) {
 		t.Errorf("pages %v, want %v", got, ids)
 	}
 }
+
+// TestReindexDue: beneficiaries dosed before the index existed are put on
+// the day their next dose opens; a complete course is left out (and put on
+// its precaution day with precaution reminders); running it twice changes
+// nothing.
+func TestReindexDue(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.New(t, 1)
+	s, err := New(rdb, Options{Secret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := mustBeneficiary(t, s, "+919876543210")
+	two := mustBeneficiary(t, s, "+919876543211")
+	none := mustBeneficiary(t, s, "+919876543212")
+	for _, d := range []struct{ id, vaccine, date string }{
+		{one.ID, "COVISHIELD", "2027-01-01"}, {two.ID, "COVAXIN", "2027-01-01"}, {two.ID, "COVAXIN", "2027-01-29"},
+	} {
+		if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: d.id, Vaccine: d.vaccine, Batch: "B1", CenterID: testCenter, Date: d.date}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As before the index: no due day anywhere.
+	keys, _ := rdb.Keys(ctx, "sandesh:due:*").Result()
+	rdb.Del(ctx, keys...)
+	for _, id := range []string{one.ID, two.ID} {
+		rdb.HDel(ctx, "sandesh:ben:"+id, "due")
+	}
+
+	for range 2 {
+		n, err := s.ReindexDue(ctx)
+		if err != nil || n != 2 {
+			t.Fatalf("ReindexDue = %d, %v; want the 2 with doses", n, err)
+		}
+		if ids, _ := s.DueOn(ctx, "2027-03-26", "", 10); !slices.Equal(ids, []string{one.ID}) {
+			t.Errorf("due on 2027-03-26: %v", ids)
+		}
+		if keys, _ := rdb.Keys(ctx, "sandesh:due:*").Result(); len(keys) != 1 {
+			t.Errorf("due days %v, want one (a complete course is not due)", keys)
+		}
+	}
+	withPrecaution, err := New(rdb, Options{Secret: []byte("0123456789abcdef0123456789abcdef"), PrecautionReminders: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := withPrecaution.ReindexDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := s.DueOn(ctx, "2027-07-30", "", 10); !slices.Equal(ids, []string{two.ID}) {
+		t.Errorf("precaution due on 2027-07-30: %v, want the complete course", ids)
+	}
+	if b, _ := s.Beneficiary(ctx, none.ID); b.NextDue != "" {
+		t.Errorf("no dose, due %q", b.NextDue)
+	}
+}

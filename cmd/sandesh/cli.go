@@ -29,6 +29,9 @@ commands:
              count the records keyed by the current secret and by previous_secrets
   secrets rekey
              seal again under the current secret what previous_secrets sealed
+  reminders reindex
+             put every beneficiary with a dose in the due-dose index (once,
+             for data from before it, or after turning reminders.precaution on)
   segments   [TEXT] print how TEXT travels as SMS (stdin when no TEXT)
 
 --config FILE, or SANDESH_CONFIG, names a YAML config; with none the gateway
@@ -77,7 +80,14 @@ func (c cli) run(ctx context.Context, args []string) int {
 	if cmd == "secrets" && len(rest) == 1 && (rest[0] == "status" || rest[0] == "rekey") {
 		secretsCmd, rest = rest[0], nil
 	}
-	r, ok := map[string]role{"": {web: true, worker: true}, "web": {web: true}, "worker": {worker: true}, "demo": {}, "keys": {}, "secrets": {}}[cmd]
+	if cmd == "reminders" && len(rest) == 1 && rest[0] == "reindex" {
+		rest = nil
+	} else if cmd == "reminders" {
+		fmt.Fprint(c.stderr, "usage: sandesh reminders reindex\n")
+		return 2
+	}
+	r, ok := map[string]role{"": {web: true, worker: true}, "web": {web: true}, "worker": {worker: true}, "demo": {}, "keys": {}, "secrets": {},
+		"reminders": {}}[cmd]
 	if cmd == "secrets" && secretsCmd == "" {
 		fmt.Fprint(c.stderr, "usage: sandesh secrets status|rekey\n")
 		return 2
@@ -95,7 +105,7 @@ func (c cli) run(ctx context.Context, args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.Level()}))
-	if cfg.Embedded && (cmd == "web" || cmd == "worker" || cmd == "keys" || cmd == "secrets") {
+	if cfg.Embedded && (cmd == "web" || cmd == "worker" || cmd == "keys" || cmd == "secrets" || cmd == "reminders") {
 		fmt.Fprintf(c.stderr, "sandesh: %s as a separate process needs redis_url: the embedded Redis lives inside one process\n", cmd)
 		return 2
 	}
@@ -120,6 +130,15 @@ func (c cli) run(ctx context.Context, args []string) int {
 	case "secrets":
 		defer a.Close()
 		return c.secrets(ctx, a, secretsCmd)
+	case "reminders":
+		defer a.Close()
+		n, err := a.store.ReindexDue(ctx)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "sandesh reminders reindex: %v (indexed %d; run it again)\n", err, n)
+			return 1
+		}
+		fmt.Fprintf(c.stdout, "indexed %d beneficiaries with a dose by the day their next dose opens\n", n)
+		return 0
 	}
 	log.Info("starting", "config", cfg, "web", r.web, "worker", r.worker)
 	for _, w := range openDoors(cfg, r) {

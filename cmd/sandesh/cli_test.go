@@ -869,3 +869,30 @@ func TestSecretsCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestRemindersReindex: the demo's dosed beneficiaries are indexed, the
+// same number again on a second run; a bad subcommand is a usage error.
+func TestRemindersReindex(t *testing.T) {
+	db := newTestRedis(t)
+	env := map[string]string{"SANDESH_REDIS_URL": db.url, "SANDESH_SECRET": cliSecret, "SANDESH_ADMIN_KEY": cliAdminKey}
+	if code, _, stderr := runProcess(t, env, "", "demo"); code != 0 {
+		t.Fatalf("demo: %s", stderr)
+	}
+	var first string
+	for i := range 2 {
+		code, stdout, stderr := runProcess(t, env, "", "reminders", "reindex")
+		m := regexp.MustCompile(`^indexed (\d+) beneficiaries`).FindStringSubmatch(stdout)
+		if code != 0 || m == nil || m[1] == "0" {
+			t.Fatalf("reindex: exit %d: %q %s", code, stdout, stderr)
+		}
+		if i == 1 && m[1] != first {
+			t.Errorf("second run indexed %s, the first %s", m[1], first)
+		}
+		first = m[1]
+	}
+	for _, args := range [][]string{{"reminders"}, {"reminders", "run"}} {
+		if code, _, stderr := runProcess(t, env, "", args...); code != 2 || !strings.Contains(stderr, "usage: sandesh reminders reindex") {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+}
