@@ -207,11 +207,8 @@ func (g *Gateway) reminder(id string, c store.DueCandidate, date string) store.R
 	if c.ID == "" || course == 0 || (c.Given >= course && !g.reminderOpts.Precaution) {
 		return r
 	}
-	lang := c.Language
-	if c.MobileLang != "" {
-		lang = c.MobileLang
-	}
-	nm, err := g.render(Outgoing{To: c.Mobile, Template: "dose_due", Language: g.language(lang), Priority: store.PriorityBulk,
+	lang := g.mobileLanguage(store.MobilePrefs{Language: c.MobileLang}, []store.Beneficiary{c.Beneficiary})
+	nm, err := g.render(Outgoing{To: c.Mobile, Template: "dose_due", Language: lang, Priority: store.PriorityBulk,
 		Vars: map[string]string{"name": c.Name, "dose": strconv.Itoa(r.Dose), "vaccine": c.FirstVaccine, "date": smsDate(date)}})
 	if err != nil {
 		g.log.Error("reminder not worded", "beneficiary", id, "err", err)
