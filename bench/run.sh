@@ -113,8 +113,12 @@ fi
 # One dose a person a day: scenarios 1 and 1b register about as many people
 # as they will dose before the timed run (four to a mobile), so that the
 # run's requests are doses alone; what is sampled "before" is sampled once
-# that setup is over (loadgen -ready-file).
-DOSE_PEOPLE=$((S1 * 1800))
+# that setup is over (loadgen -ready-file). 6,000 a second of run is above
+# any rate seen here; past them a dose registers its person first, and the
+# row says how many did ("registered in the run"), since those registrations
+# then share the rate and the memory per dose.
+DOSE_PEOPLE=$((S1 * 6000))
+registered() { jq -r '[.kinds[] | select(.kind=="register") | .requests] | add // 0' "$OUT/$1.json"; }
 setup_done() { # name pid: wait for the loadgen run name (pid) to finish its setup, or to end
   until [ -e "$OUT/$1.ready" ] || ! kill -0 "$2" 2>/dev/null; do sleep 0.1; done
 }
@@ -133,7 +137,7 @@ wait $LG
 DELIVERED=$(kind s1 dose .e2e.delivered)
 S1_SECS=$(j s1 '.seconds + .e2e.drain_seconds')
 S1_RATE=$(echo "$DELIVERED $S1_SECS" | awk '{printf "%.0f", $1/$2}')
-row "1. confirmations delivered at the double" "$S1_RATE SMS/s, $(echo "$S1_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq ($(printf %.0f "$BARE_ASYNQ")/s); API p99 $(kind s1 dose .latency.p99_ms) ms, e2e p99 $(kind s1 dose .e2e.latency.p99_ms) ms; lost $(kind s1 dose .e2e.lost)" "≥ 2,500 SMS/s" "$(kind s1 dose .requests) doses in ${S1}s"
+row "1. confirmations delivered at the double" "$S1_RATE SMS/s, $(echo "$S1_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq ($(printf %.0f "$BARE_ASYNQ")/s); API p99 $(kind s1 dose .latency.p99_ms) ms, e2e p99 $(kind s1 dose .e2e.latency.p99_ms) ms; lost $(kind s1 dose .e2e.lost)" "≥ 2,500 SMS/s" "$(kind s1 dose .requests) doses in ${S1}s, $(registered s1) registered in the run"
 
 # 7. Memory after scenario 1.
 MEM_AFTER=$(redis-cli -p $REDIS_PORT info memory | awk -F: '/^used_memory:/ {print $2+0}')
@@ -163,7 +167,7 @@ LOADGEN_MS=$(awk '{printf "%d", ($1 + $2) * 1000}' "$OUT/s1b.time") # its setup 
 CPU_PER_SMS=$(echo "$CPU_BEFORE $CPU_AFTER $DELIVERED_B $LOADGEN_MS" | awk '{n=$11; printf "CPU per SMS: web %.0f µs, worker %.0f µs, Redis %.0f µs; load generator %.0f µs, doubles %.0f µs", ($6-$1)*1000/n, ($7-$2)*1000/n, ($8-$3)*1000/n, $12*1000/n, ($9-$4+$10-$5)*1000/n}')
 S1B_RATE=$(echo "$DELIVERED_B $(j s1b '.seconds + .e2e.drain_seconds')" | awk '{printf "%.0f", $1/$2}')
 [ -z "$BARE_KANNEL" ] || KANNEL="$(echo "$S1B_RATE $BARE_KANNEL" | awk '{printf "%.2f", $1/$2}') of Kannel ($KANNEL)"
-row "1b. confirmations accepted at the double, no callbacks" "$S1B_RATE SMS/s, $(echo "$S1B_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq, $KANNEL; API p99 $(kind s1b dose .latency.p99_ms) ms; lost $(kind s1b dose .e2e.lost)" "≥ 0.60 of bare asynq; stretch: ≥ 1.00 of Kannel" "$(kind s1b dose .requests) doses in ${S1}s; $CPU_PER_SMS"
+row "1b. confirmations accepted at the double, no callbacks" "$S1B_RATE SMS/s, $(echo "$S1B_RATE $BARE_ASYNQ" | awk '{printf "%.2f", $1/$2}') of bare asynq, $KANNEL; API p99 $(kind s1b dose .latency.p99_ms) ms; lost $(kind s1b dose .e2e.lost)" "≥ 0.60 of bare asynq; stretch: ≥ 1.00 of Kannel" "$(kind s1b dose .requests) doses in ${S1}s, $(registered s1b) registered in the run; $CPU_PER_SMS"
 kill "$DOUBLE_primary" "$DOUBLE_secondary"; wait "$DOUBLE_primary" "$DOUBLE_secondary" 2>/dev/null || true
 start_double primary 4010; start_double secondary 4011
 fi
