@@ -61,30 +61,25 @@ type Card struct {
 	CheckURL string
 }
 
-// Renderer holds the parsed fonts and strings; it is safe for concurrent use.
+// Renderer holds the strings and, from the first card on, the parsed
+// fonts; it is safe for concurrent use.
 type Renderer struct {
-	fonts [numFaces]*font.Font
+	// The sixteen fonts parsed take about 10 MB of heap, which a web
+	// process's collector lets grow fivefold (cmd/sandesh's GOGC), for
+	// cards most processes never draw: they are parsed at the first.
+	fontsOnce sync.Once
+	fontsErr  error
+	fonts     [numFaces]*font.Font
+
 	texts map[string]*texts
 	pool  sync.Pool // of *worker
 	pngs  pngPool
 	naive bool // tests only: skip shaping, draw nominal glyphs rune by rune
 }
 
-// New parses the embedded fonts and strings.
+// New reads the strings; the fonts are parsed by the first Render.
 func New() (*Renderer, error) {
 	r := &Renderer{texts: map[string]*texts{}}
-	for id := range numFaces {
-		name := id.file()
-		data, err := fontFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		face, err := font.ParseTTF(bytes.NewReader(data))
-		if err != nil {
-			return nil, fmt.Errorf("card: parse %s: %w", name, err)
-		}
-		r.fonts[id] = face.Font
-	}
 	for _, lang := range languages {
 		t, err := loadTexts(lang)
 		if err != nil {
@@ -100,6 +95,28 @@ func New() (*Renderer, error) {
 		return w
 	}
 	return r, nil
+}
+
+// loadFonts parses the embedded fonts once; every later call returns the
+// first call's error.
+func (r *Renderer) loadFonts() error {
+	r.fontsOnce.Do(func() {
+		for id := range numFaces {
+			name := id.file()
+			data, err := fontFS.ReadFile(name)
+			if err != nil {
+				r.fontsErr = fmt.Errorf("card: read %s: %w", name, err)
+				return
+			}
+			face, err := font.ParseTTF(bytes.NewReader(data))
+			if err != nil {
+				r.fontsErr = fmt.Errorf("card: parse %s: %w", name, err)
+				return
+			}
+			r.fonts[id] = face.Font
+		}
+	})
+	return r.fontsErr
 }
 
 // Layout, in pixels.
@@ -157,6 +174,9 @@ func (r *Renderer) Render(c Card) ([]byte, error) {
 	}
 	lang := normLang(c.Language)
 	t := r.texts[lang]
+	if err := r.loadFonts(); err != nil {
+		return nil, err
+	}
 
 	w := r.pool.Get().(*worker)
 	defer r.pool.Put(w)

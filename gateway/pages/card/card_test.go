@@ -40,7 +40,13 @@ var (
 
 func renderer(t testing.TB) *Renderer {
 	t.Helper()
-	rendererOnce.Do(func() { shared, sharedErr = New() })
+	rendererOnce.Do(func() {
+		// The tests below take workers from the pool themselves, so the
+		// fonts are parsed here as the first Render would.
+		if shared, sharedErr = New(); sharedErr == nil {
+			sharedErr = shared.loadFonts()
+		}
+	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
 	}
@@ -265,6 +271,28 @@ func TestGolden(t *testing.T) {
 				t.Errorf("%s: %.3f%% of pixels differ from %s (limit %.1f%%)", lang, 100*frac, goldenPath(lang), 100*goldenMaxFrac)
 			}
 		})
+	}
+}
+
+// New leaves the fonts to the first card, so a process that draws none
+// does not hold them; that card parses all of them.
+func TestFontsAreParsedAtTheFirstCard(t *testing.T) {
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, f := range r.fonts {
+		if f != nil {
+			t.Fatalf("font %s parsed by New", faceID(id).file())
+		}
+	}
+	if _, err := r.Render(sampleCard("ta", StatusFully)); err != nil {
+		t.Fatal(err)
+	}
+	for id, f := range r.fonts {
+		if f == nil {
+			t.Errorf("font %s not parsed by the first Render", faceID(id).file())
+		}
 	}
 }
 
