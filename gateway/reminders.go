@@ -102,12 +102,12 @@ func (g *Gateway) RunReminders(ctx context.Context, date string) (ReminderCounts
 		if len(ids) == 0 {
 			break
 		}
-		n, err := g.remindBatch(ctx, date, runner, ids)
+		n, err := g.remindBatch(ctx, date, runner, cursor, ids)
 		queued += n
 		if err != nil {
 			return ReminderCounts{}, err
 		}
-		cursor = ids[len(ids)-1]
+		cursor += int64(len(ids))
 		if err := g.pace(ctx, start, queued); err != nil {
 			return ReminderCounts{}, err
 		}
@@ -167,9 +167,10 @@ func (g *Gateway) StartReminders(ctx context.Context, date string) (ReminderCoun
 	return countsOf(run), nil
 }
 
-// remindBatch words the reminders of ids, steps them and queues those
-// recorded; it reports how many it queued.
-func (g *Gateway) remindBatch(ctx context.Context, date, runner string, ids []string) (int, error) {
+// remindBatch words the reminders of ids, the due list's entries from
+// position from, steps them and queues those recorded; it reports how many
+// it queued.
+func (g *Gateway) remindBatch(ctx context.Context, date, runner string, from int64, ids []string) (int, error) {
 	cands, err := g.store.DueCandidates(ctx, ids)
 	if err != nil {
 		return 0, storeErr("reminders", err)
@@ -178,7 +179,7 @@ func (g *Gateway) remindBatch(ctx context.Context, date, runner string, ids []st
 	for i, c := range cands {
 		batch[i] = g.reminder(ids[i], c, date)
 	}
-	res, err := g.store.Remind(ctx, date, g.today(), runner, g.now().Add(reminderLease), batch)
+	res, err := g.store.Remind(ctx, date, g.today(), runner, g.now().Add(reminderLease), from, batch)
 	var queued []string
 	for _, r := range res {
 		if r.MessageID != "" {

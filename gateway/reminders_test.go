@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,8 +214,7 @@ func TestRemindersBadInput(t *testing.T) {
 // lapses; nobody is reminded or counted twice.
 func TestReminderRunResumes(t *testing.T) {
 	r := newRig(t)
-	mobiles, ids := r.dueToday(t, 7, "+91987650020")
-	slices.Sort(ids)
+	mobiles, _ := r.dueToday(t, 7, "+91987650020")
 	ctx := context.Background()
 	today := r.today()
 
@@ -224,7 +222,7 @@ func TestReminderRunResumes(t *testing.T) {
 	if _, _, err := r.store.TakeReminderRun(ctx, today, "dead", 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	first, err := r.store.DueOn(ctx, today, "", 3)
+	first, err := r.store.DueOn(ctx, today, 0, 3)
 	if err != nil || len(first) != 3 {
 		t.Fatalf("DueOn = %v, %v", first, err)
 	}
@@ -236,7 +234,7 @@ func TestReminderRunResumes(t *testing.T) {
 	for i, c := range cands {
 		batch = append(batch, r.gw.reminder(first[i], c, today))
 	}
-	if _, err := r.store.Remind(ctx, today, today, "dead", time.Now().Add(time.Second), batch); err != nil {
+	if _, err := r.store.Remind(ctx, today, today, "dead", time.Now().Add(time.Second), 0, batch); err != nil {
 		t.Fatal(err)
 	}
 
@@ -256,7 +254,7 @@ func TestReminderRunResumes(t *testing.T) {
 		t.Errorf("%d reminders sent, want 7", total)
 	}
 	// The dead process, should it wake, is fenced off.
-	if _, err := r.store.Remind(ctx, today, today, "dead", time.Now(), batch); err == nil {
+	if _, err := r.store.Remind(ctx, today, today, "dead", time.Now(), 0, batch); err == nil {
 		t.Error("a run's former holder still steps it")
 	}
 }

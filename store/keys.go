@@ -132,9 +132,16 @@ func (s *Store) deadKey() string      { return s.prefix + "dead" }
 func (s *Store) deadInfoKey() string  { return s.prefix + "dead:info" }
 func (s *Store) debtTriesKey() string { return s.prefix + "notify:tries" }
 
-// dueKey holds the beneficiaries whose next dose opens on date (YYYY-MM-DD),
-// all at score 0 so that a run walks them in id order (ZRANGE BYLEX).
-func (s *Store) dueKey(date string) string { return s.prefix + "due:" + date }
+// dueKey lists the beneficiaries whose next dose opens on date
+// (YYYY-MM-DD), in the order their doses were recorded: a list of ids takes
+// about 10 bytes of Redis an entry against a sorted set's 103 (one per
+// dose given). Entries are never taken out (that would cost a scan of
+// the list): one whose beneficiary moved on is passed over by the run.
+func (s *Store) dueKey(date string) string { return s.prefix + "dues:" + date }
+
+// legacyDueKey is the sorted set dueKey replaced; ReindexDue moves what one
+// holds into the list.
+func (s *Store) legacyDueKey(date string) string { return s.prefix + "due:" + date }
 
 // reminderRunKey is the state and counts of the reminder run for date.
 func (s *Store) reminderRunKey(date string) string { return s.prefix + "reminders:" + date }

@@ -32,8 +32,8 @@ type ReminderRun struct {
 	State       string // "running" or "done"
 	Runner      string // the process holding it, while running
 	LeaseUntil  time.Time
-	Cursor      string // the last beneficiary id the run passed
-	Due         int    // queued + opted out + already sent + booked
+	Cursor      int64 // how many entries of the day's due list the run passed
+	Due         int   // queued + opted out + already sent + booked
 	Queued      int
 	OptedOut    int
 	AlreadySent int
@@ -50,8 +50,12 @@ var ErrRunLost = errors.New("the reminder run was taken over by another process"
 
 func reminderRunFrom(date string, h map[string]string) ReminderRun {
 	n := func(k string) int { v, _ := strconv.Atoi(h[k]); return v }
+	// A run of the sorted-set index kept the last id passed: read as 0,
+	// it walks the list from the start, and the steps it took before
+	// answer 'repeat' (remindScript).
+	cursor, _ := strconv.ParseInt(h["cursor"], 10, 64)
 	return ReminderRun{
-		Date: date, State: h["state"], Runner: h["runner"], LeaseUntil: msTime(h["lease_until"]), Cursor: h["cursor"],
+		Date: date, State: h["state"], Runner: h["runner"], LeaseUntil: msTime(h["lease_until"]), Cursor: cursor,
 		Due: n("due"), Queued: n(RemindQueued), OptedOut: n(RemindOptedOut), AlreadySent: n(RemindAlreadySent), Booked: n(RemindBooked),
 		StartedAt: msTime(h["started_at"]), FinishedAt: msTime(h["finished_at"]),
 	}
@@ -72,7 +76,7 @@ if h[1] == 'running' then
   how = 'resumed'
 else
   redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], 'state', 'running', 'cursor', '', 'started_at', ARGV[2],
+  redis.call('HSET', KEYS[1], 'state', 'running', 'cursor', 0, 'started_at', ARGV[2],
     'due', 0, 'queued', 0, 'opted_out', 0, 'already_sent', 0, 'booked', 0)
 end
 redis.call('HSET', KEYS[1], 'runner', ARGV[1], 'lease_until', ARGV[2] + ARGV[3])
@@ -133,14 +137,11 @@ func (s *Store) ReminderRun(ctx context.Context, date string) (ReminderRun, erro
 	return reminderRunFrom(date, h), nil
 }
 
-// DueOn lists up to n beneficiaries whose next dose opens on date, in id
-// order, after the id after ("" from the first): a run's batch.
-func (s *Store) DueOn(ctx context.Context, date, after string, n int) ([]string, error) {
-	start := "-"
-	if after != "" {
-		start = "(" + after
-	}
-	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.dueKey(date), Start: start, Stop: "+", ByLex: true, Count: int64(n)}).Result()
+// DueOn lists up to n entries of the due list of date from position from
+// (0 for the first): a run's batch. An entry may name a beneficiary who
+// is no longer due that day (see dueKey); the step tells.
+func (s *Store) DueOn(ctx context.Context, date string, from int64, n int) ([]string, error) {
+	ids, err := s.rdb.LRange(ctx, s.dueKey(date), from, from+int64(n)-1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("due on %s: %w", date, err)
 	}
@@ -218,19 +219,16 @@ type Reminder struct {
 // the run's cursor moved, so a run resumed after a crash counts nobody
 // twice. Fenced: the run is another process's now.
 // KEYS: 1 beneficiary, 2 doses, 3 mobile choices, 4 message, 5 history,
-// 6 pending, 7 run, 8 the day's due index. ARGV: 1 beneficiary id, 2 run
-// date, 3 today, 4 dose, 5 runner, 6 message id, 7 retention ms, 8 history
-// limit, 9 now ms, 10 lease until ms, 11.. the message's field pairs
-// (none: the cursor only).
+// 6 pending, 7 run. ARGV: 1 beneficiary id, 2 run date, 3 today, 4 dose,
+// 5 runner, 6 message id, 7 retention ms, 8 history limit, 9 now ms,
+// 10 lease until ms, 11 the entry's position in the due list + 1, 12.. the
+// message's field pairs (none: the cursor only).
 var remindScript = redis.NewScript(recordMessageLua + createMessageLua + `
 if redis.call('HGET', KEYS[7], 'runner') ~= ARGV[5] then return 'fenced' end
-redis.call('HSET', KEYS[7], 'cursor', ARGV[1], 'lease_until', ARGV[10])
-if #ARGV < 11 then return 'not_due' end
+redis.call('HSET', KEYS[7], 'cursor', ARGV[11], 'lease_until', ARGV[10])
+if #ARGV < 12 then return 'not_due' end
 local b = redis.call('HMGET', KEYS[1], 'due', 'reminded', 'reminded_on', 'active_appt', 'active_date', 'mobile')
-if not b[1] or b[1] ~= ARGV[2] then
-  redis.call('ZREM', KEYS[8], ARGV[1])
-  return 'not_due'
-end
+if not b[1] or b[1] ~= ARGV[2] then return 'not_due' end
 if redis.call('LLEN', KEYS[2]) + 1 ~= tonumber(ARGV[4]) then return 'not_due' end
 local outcome
 if b[2] == ARGV[4] then
@@ -246,7 +244,7 @@ else
   if out and out ~= '' and out ~= '0' then
     outcome = 'opted_out'
   else
-    create_message(KEYS[4], KEYS[5], KEYS[6], ARGV[6], ARGV[7], ARGV[8], ARGV[9], {unpack(ARGV, 11)})
+    create_message(KEYS[4], KEYS[5], KEYS[6], ARGV[6], ARGV[7], ARGV[8], ARGV[9], {unpack(ARGV, 12)})
     redis.call('HSET', KEYS[1], 'reminded', ARGV[4], 'reminded_on', ARGV[2], 'reminded_at', ARGV[9])
     outcome = 'queued'
   end
@@ -263,10 +261,11 @@ type RemindResult struct {
 }
 
 // Remind runs the steps of a batch of reminders of runner's run for date
-// (remindScript), pipelined, in order, renewing its lease to leaseUntil.
-// today is the programme's date, against which an appointment is active.
+// (remindScript), pipelined, in order, renewing its lease to leaseUntil;
+// batch holds the entries of the due list from position from. today is
+// the programme's date, against which an appointment is active.
 // ErrRunLost as soon as one step finds the run taken over.
-func (s *Store) Remind(ctx context.Context, date, today, runner string, leaseUntil time.Time, batch []Reminder) ([]RemindResult, error) {
+func (s *Store) Remind(ctx context.Context, date, today, runner string, leaseUntil time.Time, from int64, batch []Reminder) ([]RemindResult, error) {
 	now := s.now()
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(batch))
@@ -274,9 +273,9 @@ func (s *Store) Remind(ctx context.Context, date, today, runner string, leaseUnt
 	keysOf, argsOf := make([][]string, len(batch)), make([][]any, len(batch))
 	for i, r := range batch {
 		args := []any{r.BeneficiaryID, date, today, r.Dose, runner, "", s.retention.Milliseconds(), s.historyLimit,
-			now.UnixMilli(), leaseUntil.UnixMilli()}
+			now.UnixMilli(), leaseUntil.UnixMilli(), from + int64(i) + 1}
 		keys := []string{s.beneficiaryKey(r.BeneficiaryID), s.dosesKey(r.BeneficiaryID), "", "", "", s.pendingKey(),
-			s.reminderRunKey(date), s.dueKey(date)}
+			s.reminderRunKey(date)}
 		if nm := r.Message; nm != nil {
 			ids[i] = newMessageID(now)
 			_, fields, err := s.messageRecord(*nm, ids[i], now)
@@ -322,14 +321,58 @@ index_due(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 return 1
 `)
 
+// moveLegacyDueScript moves up to ARGV[1] ids from a day's sorted-set
+// index to the front of what is left into its list, in one step, so that
+// a move cut short is taken up where it stopped. KEYS: sorted set, list.
+var moveLegacyDueScript = redis.NewScript(`
+local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #ids == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], unpack(ids))
+redis.call('ZREM', KEYS[1], unpack(ids))
+return #ids
+`)
+
+// moveLegacyDue moves every day's sorted-set index (legacyDueKey) into
+// that day's list; it reports how many entries it moved.
+func (s *Store) moveLegacyDue(ctx context.Context) (int, error) {
+	prefix := s.legacyDueKey("")
+	var cursor uint64
+	moved := 0
+	for {
+		keys, next, err := s.rdb.ScanType(ctx, cursor, prefix+"*", secretScanBatch, "zset").Result()
+		if err != nil {
+			return moved, fmt.Errorf("move due index: %w", err)
+		}
+		for _, k := range keys {
+			date := strings.TrimPrefix(k, prefix)
+			for {
+				n, err := moveLegacyDueScript.Run(ctx, s.rdb, []string{k, s.dueKey(date)}, 500).Int()
+				if err != nil {
+					return moved, fmt.Errorf("move due index of %s: %w", date, err)
+				}
+				if moved += n; n == 0 {
+					break
+				}
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return moved, nil
+		}
+	}
+}
+
 // ReindexDue puts every beneficiary with a dose in the due index as their
 // last dose step would have: for data recorded before the index existed,
-// or after precaution reminders are turned on. It walks every
+// or after precaution reminders are turned on. The sorted sets an earlier
+// version kept are moved into the lists first. It walks every
 // beneficiary (SCAN, a batch at a time) once; run it once, not daily.
 // It reports how many it indexed.
 func (s *Store) ReindexDue(ctx context.Context) (int, error) {
+	if _, err := s.moveLegacyDue(ctx); err != nil {
+		return 0, fmt.Errorf("reindex due: %w", err)
+	}
 	// Loaded once: a Redis that restarts meanwhile fails the walk, which
-	// is run again (indexing twice puts a beneficiary on the same day).
+	// is run again (indexing twice changes nothing: index_due).
 	if err := reindexScript.Load(ctx, s.rdb).Err(); err != nil {
 		return 0, fmt.Errorf("reindex due: %w", err)
 	}

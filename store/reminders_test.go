@@ -2,16 +2,20 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"sandesh/internal/redistest"
 )
 
-// TestDueIndex: each dose moves the beneficiary to the day their next dose
-// opens (the vaccine's interval after it), a complete course takes them
-// out — or, with precaution reminders, to 182 days on, and the precaution
-// dose out for good.
+// TestDueIndex: each dose lists the beneficiary on the day their next dose
+// opens (the vaccine's interval after it) and names that day in their
+// 'due'; a complete course lists them nowhere — or, with precaution
+// reminders, on the day 182 days on, and the precaution dose nowhere. The
+// day named before keeps its entry, with 'due' no longer naming it.
 func TestDueIndex(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -50,13 +54,13 @@ func TestDueIndex(t *testing.T) {
 					t.Errorf("after dose %d: due %q, want %q", i+1, b.NextDue, tc.wantDue[i])
 				}
 				if want := tc.wantDue[i]; want != "" {
-					if ids, _ := s.DueOn(ctx, want, "", 10); !slices.Equal(ids, []string{ben.ID}) {
+					if ids, _ := s.DueOn(ctx, want, 0, 10); !slices.Equal(ids, []string{ben.ID}) {
 						t.Errorf("after dose %d: due on %s = %v", i+1, want, ids)
 					}
 				}
 				if prev != "" && prev != tc.wantDue[i] {
-					if ids, _ := s.DueOn(ctx, prev, "", 10); len(ids) != 0 {
-						t.Errorf("after dose %d: still due on %s", i+1, prev)
+					if ids, _ := s.DueOn(ctx, prev, 0, 10); !slices.Equal(ids, []string{ben.ID}) {
+						t.Errorf("after dose %d: the list of %s = %v, want its entry kept", i+1, prev, ids)
 					}
 				}
 				prev = tc.wantDue[i]
@@ -65,7 +69,8 @@ func TestDueIndex(t *testing.T) {
 	}
 }
 
-// TestDueOnPages: a day's list comes in id order, page after page.
+// TestDueOnPages: a day's list comes in the order the doses were
+// recorded, page after page.
 func TestDueOnPages(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
@@ -77,10 +82,9 @@ func TestDueOnPages(t *testing.T) {
 		}
 		ids = append(ids, b.ID)
 	}
-	slices.Sort(ids)
 	var got []string
-	for after := ""; ; {
-		page, err := s.DueOn(ctx, "2027-01-29", after, 2)
+	for from := int64(0); ; {
+		page, err := s.DueOn(ctx, "2027-01-29", from, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +92,7 @@ func TestDueOnPages(t *testing.T) {
 			break
 		}
 		got = append(got, page...)
-		after = page[len(page)-1]
+		from += int64(len(page))
 	}
 	if !slices.Equal(got, ids) {
 		t.Errorf("pages %v, want %v", got, ids)
@@ -117,7 +121,7 @@ func TestReindexDue(t *testing.T) {
 		}
 	}
 	// As before the index: no due day anywhere.
-	keys, _ := rdb.Keys(ctx, "sandesh:due:*").Result()
+	keys, _ := rdb.Keys(ctx, "sandesh:dues:*").Result()
 	rdb.Del(ctx, keys...)
 	for _, id := range []string{one.ID, two.ID} {
 		rdb.HDel(ctx, "sandesh:ben:"+id, "due")
@@ -128,10 +132,10 @@ func TestReindexDue(t *testing.T) {
 		if err != nil || n != 2 {
 			t.Fatalf("ReindexDue = %d, %v; want the 2 with doses", n, err)
 		}
-		if ids, _ := s.DueOn(ctx, "2027-03-26", "", 10); !slices.Equal(ids, []string{one.ID}) {
+		if ids, _ := s.DueOn(ctx, "2027-03-26", 0, 10); !slices.Equal(ids, []string{one.ID}) {
 			t.Errorf("due on 2027-03-26: %v", ids)
 		}
-		if keys, _ := rdb.Keys(ctx, "sandesh:due:*").Result(); len(keys) != 1 {
+		if keys, _ := rdb.Keys(ctx, "sandesh:dues:*").Result(); len(keys) != 1 {
 			t.Errorf("due days %v, want one (a complete course is not due)", keys)
 		}
 	}
@@ -142,10 +146,54 @@ func TestReindexDue(t *testing.T) {
 	if _, err := withPrecaution.ReindexDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ids, _ := s.DueOn(ctx, "2027-07-30", "", 10); !slices.Equal(ids, []string{two.ID}) {
+	if ids, _ := s.DueOn(ctx, "2027-07-30", 0, 10); !slices.Equal(ids, []string{two.ID}) {
 		t.Errorf("precaution due on 2027-07-30: %v, want the complete course", ids)
 	}
 	if b, _ := s.Beneficiary(ctx, none.ID); b.NextDue != "" {
 		t.Errorf("no dose, due %q", b.NextDue)
+	}
+}
+
+// TestReindexMovesTheSortedSets: a day's sorted-set index of the earlier
+// version moves into the day's list, in id order, each id once, even with
+// its beneficiaries' 'due' already naming the day; the sorted set goes.
+func TestReindexMovesTheSortedSets(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.New(t, 1)
+	s, err := New(rdb, Options{Secret: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 3 {
+		b := mustBeneficiary(t, s, "+91987654321"+string(rune('0'+i)))
+		if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: b.ID, Vaccine: "COVAXIN", Batch: "B1", CenterID: testCenter, Date: "2027-01-01"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, b.ID)
+	}
+	// As the earlier version left them: a sorted set at score 0, no list.
+	rdb.Del(ctx, "sandesh:dues:2027-01-29")
+	for _, id := range ids {
+		rdb.ZAdd(ctx, "sandesh:due:2027-01-29", redis.Z{Member: id})
+	}
+	// More than one step's worth, on a day no one is due any more.
+	for i := range 1200 {
+		rdb.ZAdd(ctx, "sandesh:due:2027-01-30", redis.Z{Member: fmt.Sprintf("%014d", i)})
+	}
+	for range 2 {
+		if _, err := s.ReindexDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.DueOn(ctx, "2027-01-29", 0, 10)
+		if want := slices.Sorted(slices.Values(ids)); !slices.Equal(got, want) {
+			t.Errorf("due on 2027-01-29: %v, want %v", got, want)
+		}
+		if n := rdb.LLen(ctx, "sandesh:dues:2027-01-30").Val(); n != 1200 {
+			t.Errorf("2027-01-30 lists %d, want 1200", n)
+		}
+		if keys, _ := rdb.Keys(ctx, "sandesh:due:*").Result(); len(keys) != 0 {
+			t.Errorf("sorted sets left: %v", keys)
+		}
 	}
 }

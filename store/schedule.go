@@ -78,16 +78,17 @@ func scheduleTable(on string, precaution bool) (string, error) {
 }
 
 // indexDueLua keeps the due index (API.md "Due-dose reminders") in the
-// dose step: the beneficiary leaves the day their next dose opened on
-// before and, unless the course is complete (or, with precaution reminders,
-// the precaution dose taken), joins the day it opens now, read from the
-// dose date's scheduleTable. The beneficiary's 'due' field names the day,
-// so the next dose finds the entry to move; the day's key is built here,
+// dose step: unless the course is complete (or, with precaution reminders,
+// the precaution dose taken), the beneficiary joins the list of the day
+// their next dose opens, read from the dose date's scheduleTable. The
+// beneficiary's 'due' field names that day; the entry in the list of the
+// day it named before stays, and the run of that day passes over it (its
+// 'due' differs). A beneficiary already listed on the day is not listed
+// twice, so indexing again changes nothing. The day's key is built here,
 // the one key the step does not declare.
 const indexDueLua = `
 local function index_due(ben, doses, prefix, id, tbl)
   local old = redis.call('HGET', ben, 'due')
-  if old then redis.call('ZREM', prefix .. old, id) end
   local given = redis.call('LLEN', doses)
   local first = cjson.decode(redis.call('LINDEX', doses, 0))
   local course, due = string.match(tbl, ';' .. first.vaccine .. '=(%d+):[%d-]+>([%d-]+);')
@@ -96,7 +97,7 @@ local function index_due(ben, doses, prefix, id, tbl)
     if given == tonumber(course) then due = string.match(tbl, ';%*=[%d-]+>([%d-]+);') end
   end
   if due then
-    redis.call('ZADD', prefix .. due, 0, id)
+    if due ~= old then redis.call('RPUSH', prefix .. due, id) end
     redis.call('HSET', ben, 'due', due)
   else
     redis.call('HDEL', ben, 'due')
