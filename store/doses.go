@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -80,17 +79,18 @@ type DoseOutcome struct {
 // schedule's rules (scheduleLua) come after the code's: one dose a day,
 // none before the next opens.
 //
-// KEYS: beneficiary, doses, certificate, owed, message, history, pending,
+// KEYS: beneficiary, doses (dosesLua), certificate, owed, message, history, pending,
 // appointment (booked), idempotency (with a key).
 // ARGV: 1 centre to check, 2 today, 3 code hashes (codeHashes), 4 max attempts,
-// 5 beneficiary id (check's ARGV), 6 now ms, 7 dose JSON, 8 certificate id,
+// 5 beneficiary id (check's ARGV), 6 now ms, 7 the dose as storedDose
+// writes it (a booked one without its centre, which the step appends), 8 certificate id,
 // 9 appointment id, 10 owed notification, 11 message id, 12 retention ms,
 // 13 history limit, 14 fingerprint (empty without a key), 15 its TTL ms,
 // 16 schedule table (scheduleTable), 17 '1' with confirmations, 18 the due
 // index's key prefix (indexDueLua), then for the partial and the full
 // confirmation prefix, suffix and encoding and segments by digits (8 each),
 // then the message's other fields.
-var recordDoseScript = redis.NewScript(checkCodeLua + recordMessageLua + scheduleLua + indexDueLua + `
+var recordDoseScript = redis.NewScript(checkCodeLua + recordMessageLua + dosesLua + scheduleLua + indexDueLua + `
 local fp = ARGV[14]
 if fp ~= '' then
   local h = redis.call('HMGET', KEYS[9], 'fp', 'outcome', 'status', 'body')
@@ -122,8 +122,8 @@ else
   local active = redis.call('HMGET', KEYS[1], 'active_appt', 'active_date')
   if active[1] and active[1] ~= '' and active[2] and active[2] >= ARGV[2] then return refuse({'booked'}) end
 end
-if dosed_on(KEYS[2], ARGV[2]) then return {'dosed_today'} end
-local closed = next_dose_closed(KEYS[2], ARGV[16])
+if dosed_on(KEYS[1], KEYS[2], ARGV[2]) then return {'dosed_today'} end
+local closed = next_dose_closed(KEYS[1], KEYS[2], ARGV[16])
 if closed then return closed end
 if redis.call('SET', KEYS[3], ARGV[5], 'NX') == false then return {'cert_taken'} end
 local now = ARGV[6]
@@ -135,15 +135,11 @@ if booked then
   if redis.call('HGET', KEYS[1], 'active_appt') == ARGV[9] then
     redis.call('HDEL', KEYS[1], 'active_appt', 'active_date')
   end
-  local d = cjson.decode(dose)
-  d.center_id = center
-  dose = cjson.encode(d)
+  dose = dose .. center
 end
-local n = redis.call('RPUSH', KEYS[2], dose)
+local n = dose_add(KEYS[1], KEYS[2], dose)
 index_due(KEYS[1], KEYS[2], ARGV[18], ARGV[5], ARGV[16])
-local first = dose
-if n > 1 then first = redis.call('LINDEX', KEYS[2], 0) end
-local course = tonumber(string.match(ARGV[16], ';' .. cjson.decode(first).vaccine .. '=(%d+):')) or 0
+local course = tonumber(string.match(ARGV[16], ';' .. dose_at(KEYS[1], KEYS[2], 1).vaccine .. '=(%d+):') or '0')
 local digits = #tostring(n)
 local msg, owed = ARGV[11], 0
 if ARGV[17] == '1' and digits <= 3 then
@@ -208,11 +204,7 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 		keys[8] = s.idempotencyKey(k.Scope, k.Key)
 		args[13], args[14] = k.Fingerprint, k.TTL.Milliseconds()
 	}
-	raw, err := json.Marshal(d)
-	if err != nil {
-		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
-	}
-	args[6] = string(raw)
+	args[6] = storedDose(d)
 	if confirm != nil {
 		if nd.Mobile == "" {
 			return DoseOutcome{}, errors.New("record dose: confirmations need the mobile")

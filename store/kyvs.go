@@ -172,9 +172,9 @@ local mobile = ''
 for i = 1, #ben, 2 do
   if ben[i] == 'mobile' then mobile = ben[i + 1] end
 end
-local doses = redis.call('LRANGE', ARGV[7] .. t[2] .. ARGV[8], 0, -1)
+local legacy = redis.call('LRANGE', ARGV[7] .. t[2] .. ARGV[8], 0, -1)
 local prefs = redis.call('HMGET', ARGV[9] .. mobile .. ARGV[10], 'lang', 'opted_out')
-return {'ok', ben, '[' .. table.concat(doses, ',') .. ']', prefs[1] or '', prefs[2] or ''}
+return {'ok', ben, legacy, prefs[1] or '', prefs[2] or ''}
 `)
 
 // Verified is what a matching OTP unlocks, read in the step that spent it.
@@ -212,8 +212,7 @@ func (s *Store) ConfirmOTP(ctx context.Context, txn, verifierID, otp string) (Ve
 	if len(res) != 5 {
 		return Verified{}, fmt.Errorf("confirm otp: unexpected answer of %d values", len(res))
 	}
-	doses, _ := res[2].(string)
-	b, err := beneficiaryWithDoses(pairs(res[1]), doses)
+	b, err := beneficiaryWithDoses(pairs(res[1]), res[2])
 	if err != nil {
 		return Verified{}, fmt.Errorf("confirm otp: %w", err)
 	}

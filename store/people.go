@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 )
 
@@ -18,7 +17,8 @@ type PersonView struct {
 }
 
 // readPeopleLua reads back, in a step that answers a mobile, each
-// beneficiary on it with their doses (one JSON array), the appointment
+// beneficiary on it (their doses in their hash, or in the list of an
+// earlier version: dosefields.go), the appointment
 // their record names and that appointment's centre. Those keys are named
 // from ids read in the same step, so the script is given what stands
 // before and after an id in each (peopleKeyParts, at ARGV[at] on) instead
@@ -36,13 +36,13 @@ local function read_people(kbens, at)
   for _, id in ipairs(redis.call('ZRANGE', kbens, 0, -1)) do
     local ben = redis.call('HGETALL', ARGV[at] .. id .. ARGV[at + 1])
     if #ben > 0 then
-      local doses = redis.call('LRANGE', ARGV[at + 2] .. id .. ARGV[at + 3], 0, -1)
+      local legacy = redis.call('LRANGE', ARGV[at + 2] .. id .. ARGV[at + 3], 0, -1)
       local appt, center = {}, {}
       local active = field(ben, 'active_appt')
       if active ~= '' then appt = redis.call('HGETALL', ARGV[at + 4] .. active .. ARGV[at + 5]) end
       local c = field(appt, 'center')
       if c ~= '' then center = redis.call('HGETALL', ARGV[at + 6] .. c .. ARGV[at + 7]) end
-      people[#people + 1] = {ben, '[' .. table.concat(doses, ',') .. ']', appt, center}
+      people[#people + 1] = {ben, legacy, appt, center}
     end
   end
   return people
@@ -69,19 +69,20 @@ func peopleViews(answer any) ([]PersonView, error) {
 }
 
 // beneficiaryWithDoses is a beneficiary as a script reads it back: the
-// record's fields and the dose list as one JSON array.
-func beneficiaryWithDoses(h map[string]string, dosesJSON string) (Beneficiary, error) {
+// record's fields (with the doses kept there) and the entries of their
+// list of an earlier version (a script's array of strings).
+func beneficiaryWithDoses(h map[string]string, legacy any) (Beneficiary, error) {
 	b := beneficiaryFromHash(h)
-	var doses []Dose
-	if err := json.Unmarshal([]byte(dosesJSON), &doses); err != nil {
-		return Beneficiary{}, fmt.Errorf("beneficiary %s: doses: %w", b.ID, err)
+	entries, _ := legacy.([]any)
+	raws := make([]string, len(entries))
+	for i, e := range entries {
+		raws[i], _ = e.(string)
 	}
-	for i := range doses {
-		doses[i].Number = i + 1
+	doses, err := storedDoses(h, raws)
+	if err != nil {
+		return Beneficiary{}, fmt.Errorf("beneficiary %s: %w", b.ID, err)
 	}
-	if len(doses) > 0 { // none stays nil, as Beneficiaries reads it
-		b.Doses = doses
-	}
+	b.Doses = doses
 	return b, nil
 }
 
@@ -91,8 +92,7 @@ func personView(flat any) (PersonView, error) {
 	if len(parts) != 4 {
 		return PersonView{}, fmt.Errorf("unexpected beneficiary of %d parts", len(parts))
 	}
-	raw, _ := parts[1].(string)
-	b, err := beneficiaryWithDoses(pairs(parts[0]), raw)
+	b, err := beneficiaryWithDoses(pairs(parts[0]), parts[1])
 	if err != nil {
 		return PersonView{}, err
 	}

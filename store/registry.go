@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -201,33 +200,45 @@ func (s *Store) Beneficiary(ctx context.Context, id string) (Beneficiary, error)
 // Beneficiaries loads the beneficiaries ids name with their doses, in one
 // round trip, in the order given; ids that do not exist are left out.
 func (s *Store) Beneficiaries(ctx context.Context, ids []string) ([]Beneficiary, error) {
-	hs := make([]*redis.MapStringStringCmd, len(ids))
-	doses := make([]*redis.StringSliceCmd, len(ids))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			hs[i] = p.HGetAll(ctx, s.beneficiaryKey(id))
-			doses[i] = p.LRange(ctx, s.dosesKey(id), 0, -1)
-		}
-		return nil
-	})
+	found, err := s.beneficiariesAt(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load beneficiaries: %w", err)
 	}
 	out := make([]Beneficiary, 0, len(ids))
+	for _, b := range found {
+		if b.ID != "" {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// beneficiariesAt reads the beneficiaries ids name with their doses in one
+// round trip: out[i] is ids[i]'s, with an empty ID for one that does not
+// exist.
+func (s *Store) beneficiariesAt(ctx context.Context, ids []string) ([]Beneficiary, error) {
+	hs := make([]*redis.MapStringStringCmd, len(ids))
+	legacy := make([]*redis.StringSliceCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			hs[i] = p.HGetAll(ctx, s.beneficiaryKey(id))
+			legacy[i] = p.LRange(ctx, s.dosesKey(id), 0, -1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Beneficiary, len(ids))
 	for i, id := range ids {
 		if len(hs[i].Val()) == 0 {
 			continue
 		}
 		b := beneficiaryFromHash(hs[i].Val())
-		for n, raw := range doses[i].Val() {
-			var d Dose
-			if err := json.Unmarshal([]byte(raw), &d); err != nil {
-				return nil, fmt.Errorf("load beneficiary %s: dose %d: %w", id, n+1, err)
-			}
-			d.Number = n + 1
-			b.Doses = append(b.Doses, d)
+		if b.Doses, err = storedDoses(hs[i].Val(), legacy[i].Val()); err != nil {
+			return nil, fmt.Errorf("beneficiary %s: %w", id, err)
 		}
-		out = append(out, b)
+		out[i] = b
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -160,34 +159,22 @@ type DueCandidate struct {
 // DueCandidates reads the beneficiaries ids in two round trips; one gone
 // comes back with an empty ID.
 func (s *Store) DueCandidates(ctx context.Context, ids []string) ([]DueCandidate, error) {
-	pipe := s.rdb.Pipeline()
-	hashes := make([]*redis.MapStringStringCmd, len(ids))
-	firsts := make([]*redis.StringCmd, len(ids))
-	counts := make([]*redis.IntCmd, len(ids))
-	for i, id := range ids {
-		hashes[i] = pipe.HGetAll(ctx, s.beneficiaryKey(id))
-		firsts[i] = pipe.LIndex(ctx, s.dosesKey(id), 0)
-		counts[i] = pipe.LLen(ctx, s.dosesKey(id))
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	bens, err := s.beneficiariesAt(ctx, ids)
+	if err != nil {
 		return nil, fmt.Errorf("due candidates: %w", err)
 	}
 	out := make([]DueCandidate, len(ids))
 	langs := s.rdb.Pipeline()
 	prefs := make([]*redis.StringCmd, len(ids))
-	for i := range ids {
-		h := hashes[i].Val()
-		if len(h) == 0 {
+	for i, b := range bens {
+		if b.ID == "" {
 			continue
 		}
-		c := DueCandidate{Beneficiary: beneficiaryFromHash(h), Given: int(counts[i].Val())}
-		if raw := firsts[i].Val(); raw != "" {
-			var d Dose
-			if err := json.Unmarshal([]byte(raw), &d); err != nil {
-				return nil, fmt.Errorf("due candidate %s: first dose: %w", ids[i], err)
-			}
-			c.FirstVaccine = d.Vaccine
+		c := DueCandidate{Beneficiary: b, Given: len(b.Doses)}
+		if len(b.Doses) > 0 {
+			c.FirstVaccine = b.Doses[0].Vaccine
 		}
+		c.Doses = nil // as the type says: read for the first and the count only
 		out[i] = c
 		prefs[i] = langs.HGet(ctx, s.mobileKey(c.Mobile), "lang")
 	}
@@ -218,18 +205,18 @@ type Reminder struct {
 // the reminder recorded and pending with its marker — each counted and
 // the run's cursor moved, so a run resumed after a crash counts nobody
 // twice. Fenced: the run is another process's now.
-// KEYS: 1 beneficiary, 2 doses, 3 mobile choices, 4 message, 5 history,
+// KEYS: 1 beneficiary, 2 doses (dosesLua), 3 mobile choices, 4 message, 5 history,
 // 6 pending, 7 run. ARGV: 1 beneficiary id, 2 run date, 3 today, 4 dose,
 // 5 runner, 6 message id, 7 retention ms, 8 history limit, 9 now ms,
 // 10 lease until ms, 11 the entry's position in the due list + 1, 12.. the
 // message's field pairs (none: the cursor only).
-var remindScript = redis.NewScript(recordMessageLua + createMessageLua + `
+var remindScript = redis.NewScript(recordMessageLua + createMessageLua + dosesLua + `
 if redis.call('HGET', KEYS[7], 'runner') ~= ARGV[5] then return 'fenced' end
 redis.call('HSET', KEYS[7], 'cursor', ARGV[11], 'lease_until', ARGV[10])
 if #ARGV < 12 then return 'not_due' end
 local b = redis.call('HMGET', KEYS[1], 'due', 'reminded', 'reminded_on', 'active_appt', 'active_date', 'mobile')
 if not b[1] or b[1] ~= ARGV[2] then return 'not_due' end
-if redis.call('LLEN', KEYS[2]) + 1 ~= tonumber(ARGV[4]) then return 'not_due' end
+if doses_count(KEYS[1], KEYS[2]) + 1 ~= tonumber(ARGV[4]) then return 'not_due' end
 local outcome
 if b[2] == ARGV[4] then
   local started = tonumber(redis.call('HGET', KEYS[7], 'started_at') or '0')
@@ -315,8 +302,8 @@ func (s *Store) Remind(ctx context.Context, date, today, runner string, leaseUnt
 // (indexDueLua), as their last dose would have. KEYS: beneficiary, doses.
 // ARGV: the index's key prefix, the beneficiary id, the last dose date's
 // scheduleTable.
-var reindexScript = redis.NewScript(indexDueLua + `
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('LLEN', KEYS[2]) == 0 then return 0 end
+var reindexScript = redis.NewScript(dosesLua + indexDueLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 or doses_count(KEYS[1], KEYS[2]) == 0 then return 0 end
 index_due(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 return 1
 `)
@@ -376,39 +363,40 @@ func (s *Store) ReindexDue(ctx context.Context) (int, error) {
 	if err := reindexScript.Load(ctx, s.rdb).Err(); err != nil {
 		return 0, fmt.Errorf("reindex due: %w", err)
 	}
-	pattern := s.prefix + "ben:*:doses"
+	// Every beneficiary is a hash under ben:; their lists of an earlier
+	// version are lists there, passed over by type.
+	pattern := s.beneficiaryKey("*")
 	tables := map[string]string{} // by last dose date
 	var cursor uint64
 	n := 0
 	for {
-		keys, next, err := s.rdb.Scan(ctx, cursor, pattern, secretScanBatch).Result()
+		keys, next, err := s.rdb.ScanType(ctx, cursor, pattern, secretScanBatch, "hash").Result()
 		if err != nil {
 			return n, fmt.Errorf("reindex due: %w", err)
 		}
-		read := s.rdb.Pipeline()
-		lasts := make([]*redis.StringCmd, len(keys))
+		ids := make([]string, len(keys))
 		for i, k := range keys {
-			lasts[i] = read.LIndex(ctx, k, -1)
+			ids[i] = strings.TrimPrefix(k, s.beneficiaryKey(""))
 		}
-		if _, err := read.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		bens, err := s.beneficiariesAt(ctx, ids)
+		if err != nil {
 			return n, fmt.Errorf("reindex due: %w", err)
 		}
 		write := s.rdb.Pipeline()
 		var cmds []*redis.Cmd
-		for i, k := range keys {
-			var d Dose
-			if err := json.Unmarshal([]byte(lasts[i].Val()), &d); err != nil || d.Date == "" {
-				continue // gone meanwhile, or not a dose list
+		for _, b := range bens {
+			if len(b.Doses) == 0 {
+				continue // gone meanwhile, or not dosed
 			}
-			tbl, ok := tables[d.Date]
+			last := b.Doses[len(b.Doses)-1].Date
+			tbl, ok := tables[last]
 			if !ok {
-				if tbl, err = scheduleTable(d.Date, s.precaution); err != nil {
+				if tbl, err = scheduleTable(last, s.precaution); err != nil {
 					return n, fmt.Errorf("reindex due: %w", err)
 				}
-				tables[d.Date] = tbl
+				tables[last] = tbl
 			}
-			id := strings.TrimSuffix(strings.TrimPrefix(k, s.prefix+"ben:"), ":doses")
-			cmds = append(cmds, reindexScript.EvalSha(ctx, write, []string{s.beneficiaryKey(id), k}, s.dueKey(""), id, tbl))
+			cmds = append(cmds, reindexScript.EvalSha(ctx, write, []string{s.beneficiaryKey(b.ID), s.dosesKey(b.ID)}, s.dueKey(""), b.ID, tbl))
 		}
 		_, _ = write.Exec(ctx) // each command carries its own error
 		for _, c := range cmds {

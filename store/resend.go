@@ -54,15 +54,16 @@ type Resent struct {
 // lost enqueue is swept) and the answer kept for the request's repeats.
 // A refusal for a cancelled or used appointment, or for no dose, is kept
 // too; a spent limit keeps nothing, so a later retry runs.
-// KEYS: the appointment or the beneficiary's doses, the limit's log,
-// message, history, pending (the message's three never touched when
-// there is nothing to send), [idempotency]. ARGV: 1 'appt' or 'doses',
+// KEYS: the appointment or the beneficiary, the limit's log, message,
+// history, pending (the message's three never touched when there is
+// nothing to send), idempotency ("" for none), the beneficiary's doses
+// (dosesLua; "" for an appointment). ARGV: 1 'appt' or 'doses',
 // 2 the code's hashes (codeHashes) or the dose count rendered from, 3 new sealed code (empty
 // for none), 4 its hash, 5 now ms, 6 window ms, 7 limit, 8 the limit's
 // entry, 9 message id (empty when there is nothing to send: refusal only),
 // 10 retention ms, 11 history limit, 12–17 the key's fingerprint, TTL and
 // answers (keptAnswersLua), then the message's field pairs.
-var resendScript = redis.NewScript(recordMessageLua + slidingWindowLua + keptAnswersLua + hashInLua + `
+var resendScript = redis.NewScript(recordMessageLua + slidingWindowLua + keptAnswersLua + hashInLua + dosesLua + `
 local seen = answered(KEYS[6], 12)
 if seen then return seen end
 if ARGV[1] == 'appt' then
@@ -74,7 +75,7 @@ if ARGV[1] == 'appt' then
   end
   if ARGV[9] == '' or (ARGV[3] == '' and not hash_in(a[2], ARGV[2])) then return {'stale'} end
 else
-  local n = redis.call('LLEN', KEYS[1])
+  local n = doses_count(KEYS[1], KEYS[7])
   if n == 0 then
     keep(KEYS[6], 12, false)
     return 0
@@ -121,8 +122,10 @@ func (s *Store) resend(ctx context.Context, of ResendOf, render func(ResendSourc
 	}
 	now := s.now()
 	kind, subject, rendered := "appt", s.appointmentKey(of.AppointmentID), any(s.codeHashes(of.AppointmentID, src.Code))
+	doses := ""
 	if of.AppointmentID == "" {
-		kind, subject, rendered = "doses", s.dosesKey(of.BeneficiaryID), len(src.Beneficiary.Doses)
+		kind, subject, rendered = "doses", s.beneficiaryKey(of.BeneficiaryID), len(src.Beneficiary.Doses)
+		doses = s.dosesKey(of.BeneficiaryID)
 	}
 	args := []any{kind, rendered, "", "", now.UnixMilli(), time.Hour.Milliseconds(), of.PerHour, newMessageID(now),
 		"", s.retention.Milliseconds(), s.historyLimit}
@@ -149,7 +152,8 @@ func (s *Store) resend(ctx context.Context, of ResendOf, render func(ResendSourc
 	if err != nil {
 		return Resent{}, fmt.Errorf("resend: %w", err)
 	}
-	keys := append([]string{subject, s.resendLimitKey(of.Subject), s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey()}, idemKeys...)
+	keys := append([]string{subject, s.resendLimitKey(of.Subject), s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey()}, padded(idemKeys, 1)...)
+	keys = append(keys, doses)
 	res, err := s.sendPath(ctx, resendScript, keys, append(append(args, idemArgs...), fields...)...).Result()
 	if err != nil {
 		return Resent{}, fmt.Errorf("resend: %w", err)
