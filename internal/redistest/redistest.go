@@ -43,6 +43,7 @@ func Options(t testing.TB, db int) *redis.Options {
 		probe.Close()
 		if err != nil {
 			mr := miniredis.RunT(t)
+			inRealTime(t, mr)
 			return &redis.Options{Addr: mr.Addr(), DB: db}
 		}
 	}
@@ -52,4 +53,28 @@ func Options(t testing.TB, db int) *redis.Options {
 	}
 	opts.DB = db
 	return opts
+}
+
+// inRealTime moves mr's clock for expiries along with the wall clock:
+// miniredis expires keys only when told that time passed, and tests wait
+// for TTLs (a dead worker's heartbeat, an expired link) in real time.
+func inRealTime(t testing.TB, mr *miniredis.Miniredis) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				mr.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
 }

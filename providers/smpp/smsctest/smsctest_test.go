@@ -303,11 +303,12 @@ func fromUCS2(b []byte) string {
 	return string(utf16.Decode(u))
 }
 
-// start starts an SMSC for one test; the tests must really run, so a missing
-// install fails them here rather than skipping.
+// start starts an SMSC for one test. Without Node and the SMSC's npm
+// install it skips, as every user of Start does, so that `go test ./...`
+// passes on a machine with only Go; .ci/run installs both and sets
+// SANDESH_REQUIRE_SMSC=1, so there a missing install fails.
 func start(t *testing.T) *Server {
 	t.Helper()
-	t.Setenv(RequireEnv, "1")
 	return Start(t, Options{SystemID: "sandesh", Password: "s3cret"})
 }
 
