@@ -50,8 +50,9 @@ func (s *server) twilioStatus(c *fiber.Ctx) error {
 }
 
 // emptyTwiML tells Twilio we answer separately: the reply goes through the
-// outbound queue like any other message.
-const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response/>`
+// outbound queue like any other message. It is API.md's bytes exactly, as
+// rejectTwiML is; TwiML needs no XML declaration.
+const emptyTwiML = `<Response/>`
 
 // twilioSMS takes an SMS a citizen sent to one of our Twilio numbers. It
 // answers 200 only once the message is stored and its reply queued.
