@@ -128,7 +128,7 @@ func bareFiber(d time.Duration, concurrency int) (any, error) {
 			return c.SendStatus(http.StatusBadRequest)
 		}
 		c.Set("Content-Type", "text/xml")
-		return c.SendString(`<?xml version="1.0" encoding="UTF-8"?><Response/>`)
+		return c.SendString(`<Response/>`)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
