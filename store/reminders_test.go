@@ -69,19 +69,28 @@ func TestDueIndex(t *testing.T) {
 	}
 }
 
+// dueOn29January registers n beneficiaries on mobiles of their own and
+// gives each a COVAXIN dose on 2027-01-01, so their next opens on
+// 2027-01-29; it returns their ids in that order.
+func dueOn29January(t *testing.T, s *Store, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		b := mustBeneficiary(t, s, "+91987654321"+string(rune('0'+i)))
+		if _, err := s.RecordDose(context.Background(), NewDose{BeneficiaryID: b.ID, Vaccine: "COVAXIN", Batch: "B1", CenterID: testCenter, Date: "2027-01-01"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, b.ID)
+	}
+	return ids
+}
+
 // TestDueOnPages: a day's list comes in the order the doses were
 // recorded, page after page.
 func TestDueOnPages(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
-	var ids []string
-	for i := range 5 {
-		b := mustBeneficiary(t, s, "+91987654321"+string(rune('0'+i)))
-		if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: b.ID, Vaccine: "COVAXIN", Batch: "B1", CenterID: testCenter, Date: "2027-01-01"}, nil); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, b.ID)
-	}
+	ids := dueOn29January(t, s, 5)
 	var got []string
 	for from := int64(0); ; {
 		page, err := s.DueOn(ctx, "2027-01-29", from, 2)
@@ -164,14 +173,7 @@ func TestReindexMovesTheSortedSets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for i := range 3 {
-		b := mustBeneficiary(t, s, "+91987654321"+string(rune('0'+i)))
-		if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: b.ID, Vaccine: "COVAXIN", Batch: "B1", CenterID: testCenter, Date: "2027-01-01"}, nil); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, b.ID)
-	}
+	ids := dueOn29January(t, s, 3)
 	// As the earlier version left them: a sorted set at score 0, no list.
 	rdb.Del(ctx, "sandesh:dues:2027-01-29")
 	for _, id := range ids {
