@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +21,11 @@ func TestCluster(t *testing.T) {
 	rdb := c.Client()
 	defer rdb.Close()
 
+	var mu sync.Mutex // ForEachMaster calls on every master at once
 	masters := map[string]bool{}
 	err := rdb.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		mu.Lock()
+		defer mu.Unlock()
 		masters[m.Options().Addr] = true
 		return nil
 	})
