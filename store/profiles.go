@@ -45,11 +45,19 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 	if p, ok := s.profiles.Get(id); ok {
 		return p, nil
 	}
-	h, err := s.rdb.HGetAll(ctx, s.beneficiaryKey(id)).Result()
+	// The profile's fields only: the hash holds the doses too.
+	fields := []string{"id", "name", "mobile", "birth_year", "gender", "lang"}
+	vals, err := s.rdb.HMGet(ctx, s.beneficiaryKey(id), fields...).Result()
 	if err != nil {
 		return Profile{}, fmt.Errorf("load beneficiary profile: %w", err)
 	}
-	if len(h) == 0 {
+	h := make(map[string]string, len(fields))
+	for i, v := range vals {
+		if v, ok := v.(string); ok {
+			h[fields[i]] = v
+		}
+	}
+	if h["id"] == "" {
 		return Profile{}, ErrNotFound
 	}
 	b := beneficiaryFromHash(h)
