@@ -140,7 +140,8 @@ func (g *Gateway) owedMessage(ctx context.Context, n string) (Outgoing, bool, er
 	return Outgoing{}, false, nil
 }
 
-// RunNotificationSweeper sweeps every interval until ctx ends.
+// RunNotificationSweeper sweeps every interval until ctx ends: one web
+// process an interval, however many there are (store.TakeTurn).
 func (g *Gateway) RunNotificationSweeper(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -149,6 +150,13 @@ func (g *Gateway) RunNotificationSweeper(ctx context.Context, every time.Duratio
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			turn, err := g.store.TakeTurn(ctx, "notifications", g.runner, every)
+			if err != nil && ctx.Err() == nil {
+				g.log.Error("notification sweep", "err", err)
+			}
+			if !turn {
+				continue
+			}
 			if _, err := g.SweepNotifications(ctx, owedAfter); err != nil && ctx.Err() == nil {
 				g.log.Error("notification sweep", "err", err)
 			}

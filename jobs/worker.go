@@ -665,11 +665,25 @@ func (w *Worker) beat(ctx context.Context) {
 	}
 }
 
+// inTurn tells whether this worker runs the periodic job now: every
+// worker ticks, one a period runs it (store.TakeTurn).
+func (w *Worker) inTurn(ctx context.Context, job string, period time.Duration) bool {
+	ok, err := w.store.TakeTurn(ctx, job, w.id, period)
+	if err != nil {
+		w.log.Error("periodic job", "job", job, "err", err)
+	}
+	return ok
+}
+
 // sweep re-enqueues messages that have waited too long without reaching a
 // provider: their enqueue failed after the record was written, or their
 // task was lost with a crashed Redis. Enqueue is keyed by message id, so a
-// message whose task still exists is left alone.
+// message whose task still exists is left alone. One worker a period
+// sweeps, however many there are.
 func (w *Worker) sweep(ctx context.Context) {
+	if !w.inTurn(ctx, "sweep", w.opts.SweepEvery) {
+		return
+	}
 	if n, err := w.SweepOnce(ctx, time.Now().Add(-2*time.Minute)); err != nil {
 		w.log.Error("sweep pending messages", "err", err)
 	} else if n > 0 {
@@ -677,11 +691,15 @@ func (w *Worker) sweep(ctx context.Context) {
 	}
 }
 
+// rescue takes back the claims of dead workers (one worker a period, as
+// sweep) and this worker's own claims whose answer was lost.
 func (w *Worker) rescue(ctx context.Context) {
-	if n, err := w.RescueOnce(ctx); err != nil {
-		w.log.Error("rescue messages of dead workers", "err", err)
-	} else if n > 0 {
-		w.log.Warn("rescued messages of a dead worker", "count", n)
+	if w.inTurn(ctx, "rescue", w.opts.RescueEvery) {
+		if n, err := w.RescueOnce(ctx); err != nil {
+			w.log.Error("rescue messages of dead workers", "err", err)
+		} else if n > 0 {
+			w.log.Warn("rescued messages of a dead worker", "count", n)
+		}
 	}
 	if n, err := w.RescueOwnStale(ctx, time.Now().Add(-ownStaleAfter)); err != nil {
 		w.log.Error("rescue this worker's stale claims", "err", err)

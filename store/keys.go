@@ -145,3 +145,7 @@ func (s *Store) legacyDueKey(date string) string { return s.prefix + "due:" + da
 
 // reminderRunKey is the state and counts of the reminder run for date.
 func (s *Store) reminderRunKey(date string) string { return s.prefix + "reminders:" + date }
+
+// turnKey names the process whose turn it is to run a periodic job
+// (TakeTurn).
+func (s *Store) turnKey(job string) string { return s.prefix + "turn:" + job }
