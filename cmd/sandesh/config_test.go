@@ -602,6 +602,12 @@ func TestValidate(t *testing.T) {
 		{"unix without path", func(c *Config) { c.RedisURL = "unix://" }, "config: redis_url: "},
 		{"redis_url unknown option", func(c *Config) { c.RedisURL = "redis://:" + redisMarker + "@h:6379/0?colour=blue" }, "config: redis_url: "},
 		{"sentinel unknown option", func(c *Config) { c.RedisURL = "redis://:" + redisMarker + "@h:26379/0?master_name=m&colour=blue" }, "config: redis_url: "},
+		{"cluster, until its layout", func(c *Config) {
+			c.RedisURL = "redis+cluster://:" + redisMarker + "@n1:6379?addr=n2:6379&addr=n3:6379"
+		}, "config: redis_url: names a Redis Cluster, which this version cannot run on yet"},
+		{"cluster over tls, until its layout", func(c *Config) { c.RedisURL = "rediss+cluster://u:" + redisMarker + "@n1:6379" }, "config: redis_url: names a Redis Cluster"},
+		{"cluster unknown option", func(c *Config) { c.RedisURL = "redis+cluster://:" + redisMarker + "@n1:6379?colour=blue" }, "config: redis_url: is not a valid cluster URL"},
+		{"cluster without seed", func(c *Config) { c.RedisURL = "redis+cluster://" }, "config: redis_url: must include a seed node"},
 		{"secret required with redis", func(c *Config) { c.Secret = "" }, "config: secret: required"},
 		{"kyvs_verifier_per_hour zero", func(c *Config) { c.KYVSVerifierPerHour = 0 }, "config: kyvs_verifier_per_hour: "},
 		{"secret short", func(c *Config) { c.Secret = "SHORTSECRET" }, "config: secret: must be at least 32 bytes when redis_url is set"},
@@ -794,6 +800,11 @@ func TestRedacted(t *testing.T) {
 	sentinel.RedisURL = "redis://:sentinel-pw@s1:26379/0?master_name=m&password=master-pw"
 	if got := sentinel.Redacted().RedisURL; strings.Contains(got, "sentinel-pw") || strings.Contains(got, "master-pw") || !strings.Contains(got, "master_name=m") {
 		t.Errorf("sentinel redis_url redacted to %q", got)
+	}
+	cluster := validConfig()
+	cluster.RedisURL = "rediss+cluster://user:cluster-pw@n1:6379?addr=n2:6379&password=node-pw"
+	if got := cluster.Redacted().RedisURL; strings.Contains(got, "cluster-pw") || strings.Contains(got, "node-pw") || !strings.Contains(got, "addr=n2") {
+		t.Errorf("cluster redis_url redacted to %q", got)
 	}
 
 	var buf bytes.Buffer
