@@ -88,7 +88,7 @@ func New(b Backend, languages []string, secureCookies bool) (*Page, error) {
 	if p.tmpl, err = webpage.ParseTemplate(assets, "assets/verify.html"); err != nil {
 		return nil, fmt.Errorf("verify: template: %w", err)
 	}
-	if p.css, err = webpage.Stylesheet(assets, "assets/verify.css", base+"/static/verify.css"); err != nil {
+	if p.css, err = webpage.Stylesheet(assets, "assets/verify.css", base+"/static/verify.css", "record.css"); err != nil {
 		return nil, fmt.Errorf("verify: stylesheet: %w", err)
 	}
 	return p, nil

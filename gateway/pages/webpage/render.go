@@ -35,19 +35,24 @@ func ParseTemplate(fsys fs.FS, file string) (*template.Template, error) {
 }
 
 // Stylesheet is the stylesheet of a page served at path: base.css, which
-// every page shares, then the page's own file of fsys, which comes after
-// so that its rules win. They are one asset, so that a page still links a
-// single stylesheet.
-func Stylesheet(fsys fs.FS, file, path string) (Asset, error) {
-	base, err := assets.ReadFile("assets/base.css")
-	if err != nil {
-		return Asset{}, fmt.Errorf("base stylesheet: %w", err)
+// every page shares, then the shared files of this package's assets the
+// page names (record.css: a vaccination record's status and facts), then
+// the page's own file of fsys, which comes last so that its rules win.
+// They are one asset, so that a page still links a single stylesheet.
+func Stylesheet(fsys fs.FS, file, path string, shared ...string) (Asset, error) {
+	var parts [][]byte
+	for _, name := range append([]string{"base.css"}, shared...) {
+		b, err := assets.ReadFile("assets/" + name)
+		if err != nil {
+			return Asset{}, fmt.Errorf("shared stylesheet %s: %w", name, err)
+		}
+		parts = append(parts, b)
 	}
 	own, err := fs.ReadFile(fsys, file)
 	if err != nil {
 		return Asset{}, err
 	}
-	return NewAsset(path, "text/css; charset=utf-8", slices.Concat(base, own)), nil
+	return NewAsset(path, "text/css; charset=utf-8", slices.Concat(append(parts, own)...)), nil
 }
 
 // Render answers with the template name of t executed on data, as HTML

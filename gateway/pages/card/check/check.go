@@ -89,7 +89,7 @@ func New(b Backend, cards *card.Renderer, opts Options) (*Page, error) {
 	if p.tmpl, err = template.ParseFS(assets, "assets/check.html"); err != nil {
 		return nil, fmt.Errorf("check: template: %w", err)
 	}
-	css, err := webpage.Stylesheet(assets, "assets/check.css", "")
+	css, err := webpage.Stylesheet(assets, "assets/check.css", "", "record.css")
 	if err != nil {
 		return nil, fmt.Errorf("check: stylesheet: %w", err)
 	}
