@@ -150,7 +150,7 @@ func (s *Store) DueOn(ctx context.Context, date string, from int64, n int) ([]st
 // DueCandidate is what a reminder run reads of a due beneficiary before
 // its step, to word the reminder: the step checks again what counts.
 type DueCandidate struct {
-	Beneficiary         // without doses
+	Beneficiary         // with their doses
 	FirstVaccine string // the vaccine the course started with
 	Given        int    // doses given
 	MobileLang   string // the language the mobile chose (LANG, USSD), "" for none
@@ -174,7 +174,6 @@ func (s *Store) DueCandidates(ctx context.Context, ids []string) ([]DueCandidate
 		if len(b.Doses) > 0 {
 			c.FirstVaccine = b.Doses[0].Vaccine
 		}
-		c.Doses = nil // as the type says: read for the first and the count only
 		out[i] = c
 		prefs[i] = langs.HGet(ctx, s.mobileKey(c.Mobile), "lang")
 	}
