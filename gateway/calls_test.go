@@ -166,7 +166,7 @@ func TestRepliesInEveryLanguage(t *testing.T) {
 	for i, l := range langs.All() {
 		for j, choose := range []string{"LANG " + l.Code, "lang " + l.English, l.Native} {
 			r.resetMobile(t, b)
-			r.rdb.Del(context.Background(), "sandesh:mobile:"+b+":msgs") // the history is capped: start it afresh
+			r.rdb.Del(context.Background(), r.store.MobileKeyOf("mobile", b, ":msgs")) // the history is capped: start it afresh
 			before := 0
 			sid := func(what string) string { return "SM-" + l.Code + "-" + strconv.Itoa(j) + "-" + what }
 			if code, body := r.inbound(t, "primary", sid("lang"), b, choose); code != 200 {
@@ -190,7 +190,7 @@ func TestRepliesInEveryLanguage(t *testing.T) {
 		}
 		// A missed call now answers in that language too.
 		r.advance(callWindow)
-		r.rdb.Del(context.Background(), "sandesh:mobile:"+b+":msgs")
+		r.rdb.Del(context.Background(), r.store.MobileKeyOf("mobile", b, ":msgs"))
 		before := 0
 		r.call(t, "CA-lang-"+strconv.Itoa(i), b)
 		if got := r.templatesTo(t, b, before); len(got) != 3 || got[0] != "kw_status/"+l.Code {

@@ -251,10 +251,12 @@ func TestIdempotencyCutOff(t *testing.T) {
 	}{
 		{"centre", "/v1/centers", adminKey, func(i int) map[string]any {
 			return map[string]any{"id": fmt.Sprint("CUT", i), "name": "PHC Baner", "district": "Pune", "state": "Maharashtra", "pincode": "411045"}
-		}, 201, func() int { return len(r.rdb.Keys(context.Background(), "sandesh:center:CUT*").Val()) }},
+		}, 201, func() int { return len(r.rdb.Keys(context.Background(), "sandesh:center:*:CUT*").Val()) }},
 		{"beneficiary", "/v1/beneficiaries", adminKey, func(i int) map[string]any {
 			return map[string]any{"name": fmt.Sprint("Cut Off ", string(rune('A'+i))), "mobile": "9876543251", "birth_year": 1980, "gender": "F"}
-		}, 201, func() int { return int(r.rdb.ZCard(context.Background(), "sandesh:mobile:+919876543251:bens").Val()) }},
+		}, 201, func() int {
+			return int(r.rdb.ZCard(context.Background(), r.store.MobileKeyOf("mobile", "+919876543251", ":bens")).Val())
+		}},
 		{"resend", "/v1/support/resend", support, func(i int) map[string]any {
 			return map[string]any{"appointment_id": appt, "what": "slip", "reason": fmt.Sprint("cut ", i)}
 		}, 202, func() int { return len(r.outbound(t, "+919876543250")) - 1 }},
@@ -330,7 +332,7 @@ func TestIdempotentParallelRepeats(t *testing.T) {
 	if fresh != 1 {
 		t.Fatalf("%d answers not replayed, want 1", fresh)
 	}
-	if n := r.rdb.ZCard(context.Background(), "sandesh:mobile:+919876543260:bens").Val(); n != 1 {
+	if n := r.rdb.ZCard(context.Background(), r.store.MobileKeyOf("mobile", "+919876543260", ":bens")).Val(); n != 1 {
 		t.Fatalf("%d beneficiaries registered, want 1", n)
 	}
 }

@@ -99,7 +99,7 @@ func inboundFixtures(t *testing.T, r *rig) (a, b string) {
 func (r *rig) resetMobile(t *testing.T, mobile string) {
 	t.Helper()
 	ctx := context.Background()
-	for _, k := range []string{"sandesh:mobile:" + mobile, "sandesh:replies:" + mobile, "sandesh:resend:*"} {
+	for _, k := range []string{"sandesh:mobile:*:" + mobile, "sandesh:replies:*:" + mobile, "sandesh:resend:*"} {
 		keys, err := r.rdb.Keys(ctx, k).Result()
 		if err != nil {
 			t.Fatal(err)
@@ -235,7 +235,9 @@ func TestInboundRejects(t *testing.T) {
 		if status != want {
 			t.Errorf("From %q = %d, want %d", from, status, want)
 		}
-		r.rdb.Del(context.Background(), "sandesh:inbound:primary:SM"+strings.Repeat("7", 32))
+		for _, k := range r.rdb.Keys(context.Background(), "sandesh:inbound:*:primary:SM"+strings.Repeat("7", 32)).Val() {
+			r.rdb.Del(context.Background(), k)
+		}
 	}
 	if n := len(r.outbound(t, a)); n != 1 {
 		t.Fatalf("a bot sender got %d replies", n-1)
@@ -362,7 +364,7 @@ func TestReplyLimitKeepsEffects(t *testing.T) {
 	for i := range 3 {
 		r.inbound(t, "primary", fmt.Sprintf("SM%032d", 400+i), a, "CODE")
 	}
-	r.rdb.Del(ctx, "sandesh:replies:"+a) // a new reply window; the resend budget is untouched
+	r.rdb.Del(ctx, r.store.MobileKeyOf("replies", a, "")) // a new reply window; the resend budget is untouched
 	r.inbound(t, "primary", fmt.Sprintf("SM%032d", 500), a, "my code 4821 CODE")
 	for i := range 4 {
 		r.inbound(t, "primary", fmt.Sprintf("SM%032d", 600+i), a, "CODE")

@@ -115,7 +115,7 @@ func TestDebtThatKeepsFailingIsADeadLetter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.rdb.HSet(ctx, "sandesh:appt:"+a.ID, "code_sealed", "not-a-sealed-code").Err(); err != nil {
+	if err := r.rdb.HSet(ctx, r.store.KeyOf("appt", a.ID), "code_sealed", "not-a-sealed-code").Err(); err != nil {
 		t.Fatal(err)
 	}
 	for try := 1; try <= store.MaxDebtTries; try++ {

@@ -359,13 +359,15 @@ func TestDoseRetryAfterLostEnqueue(t *testing.T) {
 // TestIdempotentBooking: a booking, and a cancel, keep their answers in
 // their own step. A
 // repeat gets the first answer, byte for byte, and books and sends nothing;
-// the same key with another body is refused; a refusal for an active
+// the same key with another body about the same mobile's people is
+// refused (a key's answers live with the citizen, so under another
+// citizen it names another request); a refusal for an active
 // booking is kept too; a repeat of a request that changed nothing runs.
 func TestIdempotentBooking(t *testing.T) {
 	r := newRig(t)
 	r.newCenter(t, "C1")
 	id := r.newBeneficiary(t, "Asha Patil", "9876543217", "en")
-	other := r.newBeneficiary(t, "Neha Joshi", "9876543218", "en")
+	other := r.newBeneficiary(t, "Neha Joshi", "9876543217", "en")
 	booking := func(ben string) map[string]any {
 		return map[string]any{"beneficiary_id": ben, "center_id": "C1", "date": r.tomorrow(), "slot": "09:00-11:00", "dose": 1}
 	}

@@ -90,19 +90,26 @@ func (g *Gateway) RunReminders(ctx context.Context, date string) (ReminderCounts
 		return ReminderCounts{}, storeErr("reminders", err)
 	}
 	if resumed {
-		g.log.Warn("resuming a reminder run its process left", "date", date, "after", run.Cursor, "queued", run.Queued)
+		g.log.Warn("resuming a reminder run its process left", "date", date, "shard", run.Shard, "after", run.Cursor, "queued", run.Queued)
 	}
 	start, queued := time.Now(), 0
-	cursor := run.Cursor
-	for {
-		ids, err := g.store.DueOn(ctx, date, cursor, reminderBatch)
+	shard, cursor := run.Shard, run.Cursor
+	for shard < store.DueShards {
+		ids, err := g.store.DueOn(ctx, date, shard, cursor, reminderBatch)
 		if err != nil {
 			return ReminderCounts{}, storeErr("reminders", err)
 		}
 		if len(ids) == 0 {
-			break
+			// The next shard's due list, from its start.
+			shard, cursor = shard+1, 0
+			if err := g.store.MoveReminderRun(ctx, run, shard, g.now().Add(reminderLease)); errors.Is(err, store.ErrRunLost) {
+				return ReminderCounts{}, fmt.Errorf("reminders for %s: %w", date, err)
+			} else if err != nil {
+				return ReminderCounts{}, storeErr("reminders", err)
+			}
+			continue
 		}
-		n, err := g.remindBatch(ctx, date, runner, cursor, ids)
+		n, err := g.remindBatch(ctx, run, cursor, ids)
 		queued += n
 		if err != nil {
 			return ReminderCounts{}, err
@@ -167,10 +174,11 @@ func (g *Gateway) StartReminders(ctx context.Context, date string) (ReminderCoun
 	return countsOf(run), nil
 }
 
-// remindBatch words the reminders of ids, the due list's entries from
-// position from, steps them and queues those recorded; it reports how many
-// it queued.
-func (g *Gateway) remindBatch(ctx context.Context, date, runner string, from int64, ids []string) (int, error) {
+// remindBatch words the reminders of ids, the entries of the due list of
+// run's shard from position from, steps them and queues those recorded;
+// it reports how many it queued.
+func (g *Gateway) remindBatch(ctx context.Context, run store.ReminderRun, from int64, ids []string) (int, error) {
+	date := run.Date
 	cands, err := g.store.DueCandidates(ctx, ids)
 	if err != nil {
 		return 0, storeErr("reminders", err)
@@ -179,7 +187,7 @@ func (g *Gateway) remindBatch(ctx context.Context, date, runner string, from int
 	for i, c := range cands {
 		batch[i] = g.reminder(ids[i], c, date)
 	}
-	res, err := g.store.Remind(ctx, date, g.today(), runner, g.now().Add(reminderLease), from, batch)
+	res, err := g.store.Remind(ctx, run, g.today(), g.now().Add(reminderLease), from, batch)
 	var queued []string
 	for _, r := range res {
 		if r.MessageID != "" {

@@ -202,7 +202,7 @@ func TestActiveInAgreesWithActiveAppointment(t *testing.T) {
 		case "cancelled":
 			_, err = r.store.CancelAppointment(ctx, a.ID)
 		case "completed, still named":
-			err = r.rdb.HSet(ctx, "sandesh:appt:"+a.ID, "status", string(store.AppointmentCompleted)).Err()
+			err = r.rdb.HSet(ctx, r.store.KeyOf("appt", a.ID), "status", string(store.AppointmentCompleted)).Err()
 		}
 		if err != nil {
 			t.Fatal(err)

@@ -165,7 +165,9 @@ var (
 	codePattern     = regexp.MustCompile(`^[0-9]{4}$`)
 	batchPattern    = regexp.MustCompile(`^[A-Za-z0-9-]{1,20}$`)
 	beneficiaryID   = regexp.MustCompile(`^[0-9]{14}$`)
-	recordID        = regexp.MustCompile(`^[0-9a-f]{27}$`)
+	// An appointment's or a message's: a shard's three digits, then hex
+	// (27 hex digits alone, an earlier layout's, is looked up and not found).
+	recordID = regexp.MustCompile(`^[0-9a-f]{27,30}$`)
 )
 
 func matches(field, value string, re *regexp.Regexp, rule string) error {

@@ -182,7 +182,7 @@ func TestBatchClaimsAgainAfterALongWaitForASlot(t *testing.T) {
 	go func() { done <- w.ProcessBatch(ctx, asynq.NewTask(TypeBatch, payload)) }()
 	waitStatus(t, r, id, store.StatusSending) // claimed by the batch, waiting for the slot
 	// Its lease runs out; another worker claims it.
-	if err := r.rdb.HSet(ctx, r.store.Prefix()+"msg:"+id, "lock_until", 0).Err(); err != nil {
+	if err := r.rdb.HSet(ctx, r.store.KeyOf("msg", id), "lock_until", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if _, res, err := r.store.Claim(ctx, id, "other-worker", time.Minute); err != nil || res != store.Claimed {

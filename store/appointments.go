@@ -132,7 +132,7 @@ end
 // (KEYS[3]) for a sweeper.
 const oweOrRecordLua = `
 local function owe_or_record(at, debt)
-  if KEYS[4] and KEYS[4] ~= '' then
+  if ARGV[at] and ARGV[at] ~= '' then
     record_message(KEYS[4], KEYS[5], ARGV[at], ARGV[at + 1], ARGV[at + 2], {unpack(ARGV, at + 3)})
     redis.call('ZADD', KEYS[6], ARGV[5], ARGV[at])
   else
@@ -163,7 +163,8 @@ type Answers func(a Appointment, messageID string) (done, refused Replay, err er
 // *AnsweredError with the first.
 func (s *Store) Book(ctx context.Context, a Appointment, code, today string, slip Owed, idem *IdempotencyKey, answers Answers) (Appointment, string, error) {
 	now := s.now().UTC()
-	a.ID = newMessageID(now)
+	shard := shardOfID(a.BeneficiaryID)
+	a.ID = newMessageID(shard, now)
 	a.Status, a.Attempts, a.CreatedAt, a.UpdatedAt = AppointmentBooked, 0, now, now
 	sealed, err := s.codes.seal(code, a.ID)
 	if err != nil {
@@ -177,17 +178,17 @@ func (s *Store) Book(ctx context.Context, a Appointment, code, today string, sli
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(a.ID), s.notificationsKey()}
+	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(a.ID), s.notificationsKey(shard)}
 	args := append([]any{today, a.ID, a.Date, SlipNotification(a.ID), now.UnixMilli(), len(fields), schedule}, fields...)
 	msgKeys, msgArgs, msgID, err := s.owedMessage(a, slip, now)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	idemKeys, idemArgs, err := s.keptAnswers(a, msgID, slip != nil, idem, answers)
+	idemKeys, idemArgs, err := s.keptAnswers(tag(shard), a, msgID, slip != nil, idem, answers)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
-	keys = append(append(keys, padded(msgKeys, 3)...), padded(idemKeys, 1)...)
+	keys = append(append(keys, padded(msgKeys, 3, s.unusedKey(shard))...), padded(idemKeys, 1, s.unusedKey(shard))...)
 	keys = append(keys, s.dosesKey(a.BeneficiaryID))
 	args = append(append(args, idemArgs...), msgArgs...)
 	res, err := s.sendPath(ctx, bookScript, keys, args...).Result()
@@ -200,9 +201,10 @@ func (s *Store) Book(ctx context.Context, a Appointment, code, today string, sli
 	return a, msgID, nil
 }
 
-// keptAnswers is an idempotency key and its answers as keptAnswersLua
-// reads them; a step keeps them only with its SMS's keys before (withSMS).
-func (s *Store) keptAnswers(a Appointment, msgID string, withSMS bool, idem *IdempotencyKey, answers Answers) ([]string, []any, error) {
+// keptAnswers is an idempotency key (under tag, the step's) and its
+// answers as keptAnswersLua reads them; a step keeps them only with its
+// SMS's keys before (withSMS).
+func (s *Store) keptAnswers(tag string, a Appointment, msgID string, withSMS bool, idem *IdempotencyKey, answers Answers) ([]string, []any, error) {
 	if idem == nil || answers == nil || !withSMS {
 		return nil, []any{"", 0, "", "", "", ""}, nil
 	}
@@ -210,7 +212,7 @@ func (s *Store) keptAnswers(a Appointment, msgID string, withSMS bool, idem *Ide
 	if err != nil {
 		return nil, nil, err
 	}
-	return []string{s.idempotencyKey(idem.Scope, idem.Key)},
+	return []string{s.idempotencyKey(tag, idem.Scope, idem.Key)},
 		[]any{idem.Fingerprint, idem.TTL.Milliseconds(), done.Status, done.Body, refused.Status, refused.Body}, nil
 }
 
@@ -236,13 +238,18 @@ func stepResult(res any, refusal error) error {
 	return fmt.Errorf("unexpected answer %v", res)
 }
 
-// padded is keys, or n empty slots in their place when there are none: a
-// script's optional keys keep their places for the ones after them.
-func padded(keys []string, n int) []string {
+// padded is keys, or n times unused (unusedKey) in their place when there
+// are none: a script's optional keys keep their places for the ones after
+// them.
+func padded(keys []string, n int, unused string) []string {
 	if len(keys) > 0 {
 		return keys
 	}
-	return make([]string, n)
+	out := make([]string, n)
+	for i := range out {
+		out[i] = unused
+	}
+	return out
 }
 
 // idempotencyAnswer reads a step's answer about a key seen before.
@@ -271,11 +278,15 @@ func (s *Store) owedMessage(a Appointment, owed Owed, now time.Time) ([]string, 
 	if err != nil {
 		return nil, nil, "", err
 	}
-	m, fields, err := s.messageRecord(nm, newMessageID(now), now)
+	shard := shardOfID(a.ID)
+	if shardOfMobile(nm.To) != shard {
+		return nil, nil, "", fmt.Errorf("an SMS about appointment %s goes to another mobile than the beneficiary's", a.ID)
+	}
+	m, fields, err := s.messageRecord(nm, newMessageID(shard, now), now)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	keys := []string{s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey()}
+	keys := []string{s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey(shard)}
 	args := append([]any{m.ID, s.retention.Milliseconds(), s.historyLimit}, fields...)
 	return keys, args, m.ID, nil
 }
@@ -345,7 +356,7 @@ func (s *Store) ResendCode(ctx context.Context, id string, perHour int) (string,
 	}
 	now := s.now()
 	res, err := s.sendPath(ctx, resendCodeScript, []string{s.resendLimitKey("appt:" + id), s.appointmentKey(id)},
-		now.UnixMilli(), time.Hour.Milliseconds(), perHour, newMessageID(now)).Slice()
+		now.UnixMilli(), time.Hour.Milliseconds(), perHour, newEntryID(now)).Slice()
 	if err != nil {
 		return "", 0, fmt.Errorf("resend code: %w", err)
 	}
@@ -406,14 +417,14 @@ func (s *Store) Cancel(ctx context.Context, id string, notice Owed, idem *Idempo
 		return Appointment{}, "", err
 	}
 	now := s.now().UTC()
-	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(id), s.notificationsKey()}
+	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(id), s.notificationsKey(shardOfID(id))}
 	args := []any{string(AppointmentCancelled), id, CancellationNotification(id), SlipNotification(id), now.UnixMilli()}
 	a.Status, a.UpdatedAt = AppointmentCancelled, now
 	msgKeys, msgArgs, msgID, err := s.owedMessage(a, notice, now)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
-	idemKeys, idemArgs, err := s.keptAnswers(a, msgID, notice != nil, idem, answers)
+	idemKeys, idemArgs, err := s.keptAnswers(tag(shardOfID(id)), a, msgID, notice != nil, idem, answers)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}

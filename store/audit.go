@@ -168,7 +168,7 @@ func (s *Store) allowInWindow(ctx context.Context, key string, limit int, window
 	}
 	now := s.now()
 	res, err := slidingWindowScript.Run(ctx, s.rdb, []string{key},
-		now.UnixMilli(), window.Milliseconds(), limit, newMessageID(now)).Slice()
+		now.UnixMilli(), window.Milliseconds(), limit, newEntryID(now)).Slice()
 	if err != nil {
 		return false, 0, err
 	}

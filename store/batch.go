@@ -27,11 +27,19 @@ type batcher struct {
 	group *groupcommit.Committer[*batchCall]
 }
 
-type batchCall struct {
-	ctx    context.Context
+// scriptCall is one script to run with its keys and arguments; after,
+// when set, adds commands to the pipeline right after it (commands on
+// other slots than the script's, which a cluster refuses in the script).
+type scriptCall struct {
 	script *redis.Script
 	keys   []string
 	args   []any
+	after  func(ctx context.Context, p redis.Pipeliner)
+}
+
+type batchCall struct {
+	ctx context.Context
+	scriptCall
 
 	cmd *redis.Cmd
 }
@@ -53,7 +61,12 @@ const batchTimeout = 5 * time.Second
 // with other callers. A call whose ctx has ended before its batch is sent
 // is not sent.
 func (b *batcher) run(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
-	c := &batchCall{ctx: ctx, script: script, keys: keys, args: args}
+	return b.runCall(ctx, scriptCall{script: script, keys: keys, args: args})
+}
+
+// runCall is run for a scriptCall.
+func (b *batcher) runCall(ctx context.Context, call scriptCall) *redis.Cmd {
+	c := &batchCall{ctx: ctx, scriptCall: call}
 	_ = b.group.Do(c)
 	return c.cmd
 }
@@ -73,20 +86,38 @@ func (b *batcher) exec(batch []*batchCall) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	if len(live) == 1 {
-		c := live[0]
-		c.cmd = c.script.Run(ctx, b.rdb, c.keys, c.args...)
-		return
+	calls := make([]scriptCall, len(live))
+	for i, c := range live {
+		calls[i] = c.scriptCall
 	}
-	pipe := b.rdb.Pipeline()
-	for _, c := range live {
-		c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
+	for i, cmd := range runPipelined(ctx, b.rdb, calls) {
+		live[i].cmd = cmd
 	}
-	_, _ = pipe.Exec(ctx) // each command carries its own error
-	for _, c := range live {
-		// A restarted Redis has forgotten the scripts: Run loads them again.
-		if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
-			c.cmd = c.script.Run(ctx, b.rdb, c.keys, c.args...)
+}
+
+// runPipelined runs calls in one pipeline (one per master on a cluster)
+// and returns their answers in order. Each script stays atomic on its own;
+// a pipeline is not a transaction.
+func runPipelined(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall) []*redis.Cmd {
+	cmds := make([]*redis.Cmd, len(calls))
+	if len(calls) == 1 && calls[0].after == nil {
+		c := calls[0]
+		cmds[0] = c.script.Run(ctx, rdb, c.keys, c.args...)
+		return cmds
+	}
+	pipe := rdb.Pipeline()
+	for i, c := range calls {
+		cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
+		if c.after != nil {
+			c.after(ctx, pipe)
 		}
 	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error
+	for i, c := range calls {
+		// A restarted Redis has forgotten the scripts: Run loads them again.
+		if redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
+			cmds[i] = c.script.Run(ctx, rdb, c.keys, c.args...)
+		}
+	}
+	return cmds
 }

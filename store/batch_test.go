@@ -63,7 +63,7 @@ func TestBatcherReloadsScriptsAfterRedisForgetsThem(t *testing.T) {
 	// A pipeline of several calls meets NOSCRIPT; each call is run again.
 	var calls []*batchCall
 	for i := range 5 {
-		calls = append(calls, &batchCall{ctx: ctx, script: countScript, keys: []string{"batch:list"}, args: []any{fmt.Sprint(i)}})
+		calls = append(calls, &batchCall{ctx: ctx, scriptCall: scriptCall{script: countScript, keys: []string{"batch:list"}, args: []any{fmt.Sprint(i)}}})
 	}
 	b.exec(calls)
 	for i, c := range calls {

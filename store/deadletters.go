@@ -40,34 +40,52 @@ type DeadLetter struct {
 // sweeper tries a debt once per lease (2 minutes), so about 20 minutes.
 const MaxDebtTries = 10
 
-// deadLetterLua lists a dead letter: member, its description, when (ms);
-// and forgets up to 100 listed more than retention ms ago, whose messages
-// have expired with their records, so the list stays bounded.
-const deadLetterLua = `
-local function dead_letter(kdead, kinfo, member, info, now, retention)
-  local old = redis.call('ZRANGEBYSCORE', kdead, '-inf', '(' .. (tonumber(now) - tonumber(retention)), 'LIMIT', 0, 100)
-  if #old > 0 then
-    redis.call('ZREM', kdead, unpack(old))
-    redis.call('HDEL', kinfo, unpack(old))
-  end
-  redis.call('ZADD', kdead, now, member)
-  redis.call('HSET', kinfo, member, info)
+// deadLetterScript lists a dead letter: member, its description, when
+// (ms); and forgets up to 100 listed more than retention ms ago, whose
+// messages have expired with their records, so the list stays bounded.
+// KEYS: dead, dead info (one slot). ARGV: member, description, now ms,
+// retention ms.
+var deadLetterScript = redis.NewScript(`
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(ARGV[3]) - tonumber(ARGV[4])), 'LIMIT', 0, 100)
+if #old > 0 then
+  redis.call('ZREM', KEYS[1], unpack(old))
+  redis.call('HDEL', KEYS[2], unpack(old))
 end
-`
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+`)
+
+// addDeadLetter lists d. The dead letters are one list that an admin
+// reads, on a slot of their own: a step that gives up on a message or a
+// debt answers so, and the letter is written after it. A crash in between
+// leaves the message failed (or the debt owed, tried again) without a
+// letter.
+func (s *Store) addDeadLetter(ctx context.Context, d DeadLetter) error {
+	info, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("dead letter: %w", err)
+	}
+	err = deadLetterScript.Run(ctx, s.rdb, []string{s.deadKey(), s.deadInfoKey()},
+		d.ID, info, d.AtMS, s.retention.Milliseconds()).Err()
+	if err != nil {
+		return fmt.Errorf("dead letter %s: %w", d.ID, err)
+	}
+	return nil
+}
 
 // debtFailedScript counts a failed payment of a debt; the last allowed
-// (or a permanent failure) moves it from the owed set to the dead letters.
-// KEYS: owed, tries, dead, dead info. ARGV: notification, max tries,
-// permanent ('1'), reason, now ms, retention ms.
-var debtFailedScript = redis.NewScript(deadLetterLua + `
+// (or a permanent failure) takes it out of the owed set, and the caller
+// lists it as a dead letter. KEYS: owed, tries (the debt's shard). ARGV:
+// notification, max tries, permanent ('1'). Answer: 0, or the tries of a
+// debt given up.
+var debtFailedScript = redis.NewScript(`
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 local tries = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 if ARGV[3] ~= '1' and tries < tonumber(ARGV[2]) then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-dead_letter(KEYS[3], KEYS[4], 'debt:' .. ARGV[1],
-  cjson.encode({id='debt:' .. ARGV[1], kind='debt', ref=ARGV[1], reason=ARGV[4], tries=tries, at=tonumber(ARGV[5])}), ARGV[5], ARGV[6])
-return 1
+return tries
 `)
 
 // DebtFailed counts a failed payment of debt n (still owed). It reports
@@ -78,12 +96,21 @@ func (s *Store) DebtFailed(ctx context.Context, n, reason string, permanent bool
 	if permanent {
 		flag = "1"
 	}
-	dead, err := debtFailedScript.Run(ctx, s.rdb, []string{s.notificationsKey(), s.debtTriesKey(), s.deadKey(), s.deadInfoKey()},
-		n, MaxDebtTries, flag, reason, s.now().UnixMilli(), s.retention.Milliseconds()).Int()
+	shard := notificationShard(n)
+	tries, err := debtFailedScript.Run(ctx, s.rdb, []string{s.notificationsKey(shard), s.debtTriesKey(shard)},
+		n, MaxDebtTries, flag).Int()
 	if err != nil {
 		return false, fmt.Errorf("debt failed: %w", err)
 	}
-	return dead == 1, nil
+	if tries == 0 {
+		return false, nil
+	}
+	err = s.addDeadLetter(ctx, DeadLetter{ID: "debt:" + n, Kind: DeadDebt, Ref: n, Reason: reason, Tries: tries,
+		AtMS: s.now().UnixMilli()})
+	if err != nil {
+		return true, fmt.Errorf("debt failed: %w", err)
+	}
+	return true, nil
 }
 
 // DeadLetters lists up to limit dead letters, newest first, and how many
@@ -146,25 +173,33 @@ func (s *Store) DeadLetter(ctx context.Context, id string) (DeadLetter, error) {
 	return d, nil
 }
 
-// retryDebtScript puts a dead debt back in the owed set, due at once, if
-// it is still a dead letter (one retry wins). KEYS: dead, dead info, owed.
-// ARGV: member, notification.
-var retryDebtScript = redis.NewScript(`
+// takeDeadLetterScript takes a dead letter off the list, if it is still
+// listed (one retry wins). KEYS: dead, dead info. ARGV: member.
+var takeDeadLetterScript = redis.NewScript(`
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], 0, ARGV[2])
 return 1
 `)
 
-// retryMessageScript records the new message that retries a dead one, if
-// the dead letter is still listed (one retry wins), queued and pending
-// like any new message. KEYS: dead, dead info, message, history, pending.
-// ARGV: member, message id, retention ms, history limit, now ms, fields.
+// takeDeadLetter takes the dead letter member off the list; ErrRetried
+// when another retry took it first.
+func (s *Store) takeDeadLetter(ctx context.Context, member string) error {
+	n, err := takeDeadLetterScript.Run(ctx, s.rdb, []string{s.deadKey(), s.deadInfoKey()}, member).Int()
+	if err != nil {
+		return fmt.Errorf("retry dead letter: %w", err)
+	}
+	if n == 0 {
+		return ErrRetried
+	}
+	return nil
+}
+
+// retryMessageScript records the new message that retries a dead one,
+// queued and pending like any new message. KEYS: message, history,
+// pending. ARGV: message id, retention ms, history limit, now ms, fields.
 var retryMessageScript = redis.NewScript(recordMessageLua + `
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('HDEL', KEYS[2], ARGV[1])
-record_message(KEYS[3], KEYS[4], ARGV[2], ARGV[3], ARGV[4], {unpack(ARGV, 6)})
-redis.call('ZADD', KEYS[5], ARGV[5], ARGV[2])
+record_message(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], {unpack(ARGV, 5)})
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 return 1
 `)
 
@@ -184,14 +219,13 @@ func (s *Store) RetryDeadLetter(ctx context.Context, id string) (string, error) 
 	}
 	switch d.Kind {
 	case DeadDebt:
-		n, err := retryDebtScript.Run(ctx, s.rdb, []string{s.deadKey(), s.deadInfoKey(), s.notificationsKey()}, id, d.Ref).Int()
-		if err != nil {
+		// Owed again first, then off the list: a crash in between leaves
+		// it owed and listed, and owing the same debt twice is owing it
+		// once.
+		if err := s.rdb.ZAdd(ctx, s.notificationsKey(notificationShard(d.Ref)), redis.Z{Score: 0, Member: d.Ref}).Err(); err != nil {
 			return "", fmt.Errorf("retry dead letter: %w", err)
 		}
-		if n == 0 {
-			return "", ErrRetried
-		}
-		return "", nil
+		return "", s.takeDeadLetter(ctx, id)
 	case DeadMessage:
 		return s.retryMessage(ctx, id, d.Ref)
 	}
@@ -235,18 +269,21 @@ func (s *Store) retryMessage(ctx context.Context, member, id string) (string, er
 	if !m.ExpiresAt.IsZero() {
 		nm.ValidFor = m.ExpiresAt.Sub(now)
 	}
-	again, fields, err := s.messageRecord(nm, newMessageID(now), now)
+	shard := shardOfMobile(m.To)
+	again, fields, err := s.messageRecord(nm, newMessageID(shard, now), now)
 	if err != nil {
 		return "", fmt.Errorf("retry dead letter: %w", err)
 	}
-	args := append([]any{member, again.ID, s.retention.Milliseconds(), s.historyLimit, now.UnixMilli()}, fields...)
-	n, err := retryMessageScript.Run(ctx, s.rdb, []string{s.deadKey(), s.deadInfoKey(), s.messageKey(again.ID),
-		s.historyKey(again.To), s.pendingKey()}, args...).Int()
+	// Off the list first, so that two retries cannot both send: a crash
+	// before the new message is recorded loses the retry (the old
+	// message stays failed, and the admin may send it again).
+	if err := s.takeDeadLetter(ctx, member); err != nil {
+		return "", err
+	}
+	args := append([]any{again.ID, s.retention.Milliseconds(), s.historyLimit, now.UnixMilli()}, fields...)
+	err = retryMessageScript.Run(ctx, s.rdb, []string{s.messageKey(again.ID), s.historyKey(again.To), s.pendingKey(shard)}, args...).Err()
 	if err != nil {
 		return "", fmt.Errorf("retry dead letter: %w", err)
-	}
-	if n == 0 {
-		return "", ErrRetried
 	}
 	return again.ID, nil
 }

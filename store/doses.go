@@ -174,34 +174,41 @@ func (s *Store) RecordDose(ctx context.Context, nd NewDose, confirm Confirmation
 
 func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmations) (DoseOutcome, error) {
 	now := s.now().UTC()
-	cert, err := randomDigits(13)
+	shard := shardOfID(nd.BeneficiaryID)
+	cert, err := digitsIn(shard, 10)
 	if err != nil {
 		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
 	}
 	d := Dose{Vaccine: nd.Vaccine, Batch: nd.Batch, Date: nd.Date, CenterID: nd.CenterID,
 		CertificateID: cert, RecordedAt: now}
-	msgID := newMessageID(now)
+	msgID := newMessageID(shard, now)
 	schedule, err := scheduleTable(nd.Date, s.precaution)
 	if err != nil {
 		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
 	}
 	// The appointment and idempotency slots stay "" (never touched) for a
 	// walk-in and a request without a key.
+	if nd.Mobile != "" && shardOfMobile(nd.Mobile) != shard {
+		return DoseOutcome{}, fmt.Errorf("record dose: %s is not the mobile of beneficiary %s", nd.Mobile, nd.BeneficiaryID)
+	}
 	keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert),
-		s.notificationsKey(), s.messageKey(msgID), s.historyKey(nd.Mobile), s.pendingKey(), "", ""}
+		s.notificationsKey(shard), s.messageKey(msgID), s.historyKey(nd.Mobile), s.pendingKey(shard), s.unusedKey(shard), s.unusedKey(shard)}
 	args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, now.UnixMilli(), "", cert, "",
 		ConfirmationNotification(nd.BeneficiaryID, cert, msgID), msgID, s.retention.Milliseconds(), s.historyLimit,
-		"", 0, schedule, 0, s.dueKey("")}
+		"", 0, schedule, 0, s.dueKey(shard, "")}
 	if c := nd.Check; c != nil {
 		if !validID(c.AppointmentID) {
 			return DoseOutcome{}, ErrNotFound
+		}
+		if shardOfID(c.AppointmentID) != shard {
+			return DoseOutcome{}, s.foreignAppointment(ctx, nd.BeneficiaryID, *c)
 		}
 		d.AppointmentID, d.CenterID = c.AppointmentID, ""
 		keys[7] = s.appointmentKey(c.AppointmentID)
 		args[0], args[1], args[2], args[8] = c.CenterID, c.Today, s.codeHashes(c.AppointmentID, c.Code), c.AppointmentID
 	}
 	if k := nd.Idempotency; k != nil {
-		keys[8] = s.idempotencyKey(k.Scope, k.Key)
+		keys[8] = s.idempotencyKey(tag(shard), k.Scope, k.Key)
 		args[13], args[14] = k.Fingerprint, k.TTL.Milliseconds()
 	}
 	args[6] = storedDose(d)
@@ -261,6 +268,30 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 	}
 	out.Owed = res[5] == int64(1)
 	return out, nil
+}
+
+// foreignAppointment answers a dose checked against an appointment of
+// another shard's citizen, which the dose step cannot read, as the code
+// rules would (checkCodeLua): not found, another centre's, or another
+// person's.
+func (s *Store) foreignAppointment(ctx context.Context, beneficiaryID string, c CodeCheck) error {
+	var ben *redis.IntCmd
+	var appt *redis.SliceCmd
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		ben = p.Exists(ctx, s.beneficiaryKey(beneficiaryID))
+		appt = p.HMGet(ctx, s.appointmentKey(c.AppointmentID), "center")
+		return nil
+	}); err != nil {
+		return fmt.Errorf("record dose: %w", err)
+	}
+	center, ok := appt.Val()[0].(string)
+	switch {
+	case ben.Val() == 0 || !ok:
+		return ErrNotFound
+	case c.CenterID != "" && center != c.CenterID:
+		return ErrWrongCenter
+	}
+	return ErrWrongPerson
 }
 
 // AnsweredError carries the answer kept for an idempotency key in the

@@ -195,14 +195,14 @@ func TestRecordDoseIdempotent(t *testing.T) {
 	// outcome in their step is answered as it was; one it still holds is
 	// running.
 	old := key("k4", "old")
-	if _, err := b.s.BeginIdempotent(ctx, old.Scope, old.Key, old.Fingerprint, time.Minute); err != nil {
+	if _, err := b.s.BeginIdempotent(ctx, tag(shardOfID(b.ben.ID)), old.Scope, old.Key, old.Fingerprint, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	walk.Idempotency = old
 	if _, err := b.s.RecordDose(ctx, walk, confirmTo(b.ben.Mobile)); !errors.Is(err, ErrIdempotencyRunning) {
 		t.Fatalf("a key the middleware holds: %v, want ErrIdempotencyRunning", err)
 	}
-	if _, err := b.s.FinishIdempotent(ctx, old.Scope, old.Key, old.Fingerprint, Replay{Status: 201, Body: []byte(`{"dose":9}`)}, time.Hour); err != nil {
+	if _, err := b.s.FinishIdempotent(ctx, tag(shardOfID(b.ben.ID)), old.Scope, old.Key, old.Fingerprint, Replay{Status: 201, Body: []byte(`{"dose":9}`)}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	out, err := b.s.RecordDose(ctx, walk, confirmTo(b.ben.Mobile))

@@ -19,14 +19,15 @@ type Replay struct {
 // answer to the change done and to the refusal the step keeps, as sent.
 type Kept[T any] func(v T) (done, refused Replay, err error)
 
-// keptFor is idem with the answers kept renders for v, as keptAnswersLua
-// reads them: the key, then its fingerprint, TTL and the two answers; no
-// key and an empty fingerprint without idem. It is keptAnswers, the
-// booking's and the cancel's, for a step that is not an appointment's.
-func keptFor[T any](s *Store, v T, idem *IdempotencyKey, kept Kept[T]) ([]string, []any, error) {
+// keptFor is idem (kept under tag, the step's) with the answers kept
+// renders for v, as keptAnswersLua reads them: the key, then its
+// fingerprint, TTL and the two answers; no key and an empty fingerprint
+// without idem. It is keptAnswers, the booking's and the cancel's, for a
+// step that is not an appointment's.
+func keptFor[T any](s *Store, tag string, v T, idem *IdempotencyKey, kept Kept[T]) ([]string, []any, error) {
 	var answers Answers
 	if kept != nil {
 		answers = func(Appointment, string) (Replay, Replay, error) { return kept(v) }
 	}
-	return s.keptAnswers(Appointment{}, "", true, idem, answers)
+	return s.keptAnswers(tag, Appointment{}, "", true, idem, answers)
 }

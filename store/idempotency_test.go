@@ -35,7 +35,7 @@ func runIdemSteps(t *testing.T, s *Store, steps []idemStep) {
 		}
 		switch st.op {
 		case "begin":
-			r, err := s.BeginIdempotent(ctx, scope, key, fp, time.Minute)
+			r, err := s.BeginIdempotent(ctx, testTag, scope, key, fp, time.Minute)
 			if !errors.Is(err, st.want) {
 				t.Fatalf("step %d begin %s/%s %s: err = %v, want %v", i+1, scope, key, fp, err, st.want)
 			}
@@ -46,7 +46,7 @@ func runIdemSteps(t *testing.T, s *Store, steps []idemStep) {
 				t.Fatalf("step %d begin: replay %+v, want %+v", i+1, r, st.replay)
 			}
 		case "finish":
-			if _, err := s.FinishIdempotent(ctx, scope, key, fp, st.replay, time.Hour); err != nil {
+			if _, err := s.FinishIdempotent(ctx, testTag, scope, key, fp, st.replay, time.Hour); err != nil {
 				t.Fatalf("step %d finish: %v", i+1, err)
 			}
 		default:
@@ -118,14 +118,14 @@ func TestIdempotency(t *testing.T) {
 func TestIdempotencyTTL(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
-	if _, err := s.BeginIdempotent(ctx, "orders", "k1", "fp1", time.Minute); err != nil {
+	if _, err := s.BeginIdempotent(ctx, testTag, "orders", "k1", "fp1", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	k := s.idempotencyKey("orders", "k1")
+	k := s.idempotencyKey(testTag, "orders", "k1")
 	if ttl := s.rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("lease ttl = %v, want at most a minute", ttl)
 	}
-	if _, err := s.FinishIdempotent(ctx, "orders", "k1", "fp1", Replay{Status: 200}, 24*time.Hour); err != nil {
+	if _, err := s.FinishIdempotent(ctx, testTag, "orders", "k1", "fp1", Replay{Status: 200}, 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if ttl := s.rdb.PTTL(ctx, k).Val(); ttl <= 23*time.Hour || ttl > 24*time.Hour {
@@ -148,14 +148,14 @@ func TestIdempotencyLeaseExpires(t *testing.T) {
 	needsRealExpiry(t, s)
 	ctx := context.Background()
 	const lease = 50 * time.Millisecond
-	if r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp1", lease); r != nil || err != nil {
+	if r, err := s.BeginIdempotent(ctx, testTag, "orders", "k1", "fp1", lease); r != nil || err != nil {
 		t.Fatalf("begin: %v %v", r, err)
 	}
-	if _, err := s.BeginIdempotent(ctx, "orders", "k1", "fp1", lease); !errors.Is(err, ErrIdempotencyRunning) {
+	if _, err := s.BeginIdempotent(ctx, testTag, "orders", "k1", "fp1", lease); !errors.Is(err, ErrIdempotencyRunning) {
 		t.Fatalf("within the lease: %v, want ErrIdempotencyRunning", err)
 	}
 	time.Sleep(2 * lease)
-	if r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp2", time.Minute); r != nil || err != nil {
+	if r, err := s.BeginIdempotent(ctx, testTag, "orders", "k1", "fp2", time.Minute); r != nil || err != nil {
 		t.Fatalf("after the lease: %v %v, want to go ahead", r, err)
 	}
 }
@@ -174,24 +174,24 @@ func TestIdempotencyLateFinishNotReplayedToAnotherRequest(t *testing.T) {
 			needsRealExpiry(t, s)
 			ctx := context.Background()
 			first := Replay{Status: 201, Body: []byte(`{"for":"fp1"}`)}
-			if _, err := s.BeginIdempotent(ctx, "orders", "k1", "fp1", 50*time.Millisecond); err != nil {
+			if _, err := s.BeginIdempotent(ctx, testTag, "orders", "k1", "fp1", 50*time.Millisecond); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(100 * time.Millisecond) // the first request outlives its lease
 			if tc.claimFirst {
-				if r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp2", time.Minute); r != nil || err != nil {
+				if r, err := s.BeginIdempotent(ctx, testTag, "orders", "k1", "fp2", time.Minute); r != nil || err != nil {
 					t.Fatalf("second request: %v %v", r, err)
 				}
 			}
-			if _, err := s.FinishIdempotent(ctx, "orders", "k1", "fp1", first, time.Hour); err != nil {
+			if _, err := s.FinishIdempotent(ctx, testTag, "orders", "k1", "fp1", first, time.Hour); err != nil {
 				t.Fatal(err)
 			}
 			if !tc.claimFirst {
-				if r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp2", time.Minute); r != nil || err != nil {
+				if r, err := s.BeginIdempotent(ctx, testTag, "orders", "k1", "fp2", time.Minute); r != nil || err != nil {
 					t.Logf("second request: %v %v", r, err)
 				}
 			}
-			r, err := s.BeginIdempotent(ctx, "orders", "k1", "fp2", time.Minute)
+			r, err := s.BeginIdempotent(ctx, testTag, "orders", "k1", "fp2", time.Minute)
 			if r != nil {
 				t.Fatalf("a repeat of request fp2 was given the answer of request fp1: %d %s (err %v)", r.Status, r.Body, err)
 			}

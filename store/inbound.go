@@ -104,20 +104,20 @@ type Received struct {
 // records. ARGV: 1 id, 2 dedup ms, 3 retention ms, 4 history limit, 5 owed
 // reply, 6 now ms, 7 record, 8 answer, 9 language to set, 10 opt-out to
 // set, 11 reply window ms, 12 reply limit, 13 reply log entry, 14 people,
-// 15-22 read_people's key parts, 23 the number n of the message's field
-// values, 24.. its field pairs; then the prepared reply's language (empty for
+// 15-20 read_people's key parts, 21 the number n of the message's field
+// values, 22.. its field pairs; then the prepared reply's language (empty for
 // none), its if-no-choice, and per message its id, its number of field
 // values and its field pairs.
 // Answer: {1, first id} already seen; {0, id, allowed, lang, opted_out,
 // {ids}, {people}, replied, owed}.
 var receiveScript = redis.NewScript(recordMessageLua + createMessageLua + slidingWindowLua + readPeopleLua + `
-local nf = tonumber(ARGV[23])
-local at = 24 + nf
+local nf = tonumber(ARGV[21])
+local at = 22 + nf
 if ARGV[7] == '1' then
   local first = redis.call('GET', KEYS[1])
   if first then return {1, first} end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 24, 23 + nf)})
+  record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 22, 21 + nf)})
 end
 if ARGV[8] ~= '1' then return {0, ARGV[1]} end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[5], 'lang', ARGV[9]) end
@@ -156,14 +156,14 @@ return {0, ARGV[1], allowed, prefs[1] or '', prefs[2] or '', ids, people, replie
 func (s *Store) Receive(ctx context.Context, in Inbound, eff Effect, limit ReplyLimit) (Received, error) {
 	now := s.now()
 	m := Message{
-		ID: newMessageID(now), Direction: "in", From: in.From, To: in.To, Body: in.Body,
+		ID: newMessageID(shardOfMobile(in.From), now), Direction: "in", From: in.From, To: in.To, Body: in.Body,
 		Provider: in.Provider, ProviderMessageID: in.ProviderMessageID,
 		Status: StatusReceived, CreatedAt: now, UpdatedAt: now,
 		Encoding: in.Encoding, Segments: in.Segments,
 	}
 	step := receiveStep{
 		from: in.From, record: true, answer: in.OwesReply, eff: eff, limit: limit,
-		keys: []string{s.inboundKey(in.Provider, in.ProviderMessageID), s.messageKey(m.ID)},
+		keys: []string{s.inboundKey(in.From, in.Provider, in.ProviderMessageID), s.messageKey(m.ID)},
 		id:   m.ID, dedup: inboundDedupFor.Milliseconds(),
 		fields: []any{"id", m.ID, "dir", "in", "from", in.From, "to", in.To, "body", in.Body,
 			"encoding", m.Encoding, "segments", m.Segments,
@@ -193,7 +193,7 @@ func (s *Store) Receive(ctx context.Context, in Inbound, eff Effect, limit Reply
 // left owed: the effect and the reads, in one step. The reply was spent
 // when the answer was owed, so it is not spent again: Allowed is true.
 func (s *Store) PrepareAnswer(ctx context.Context, mobile string, eff Effect) (Received, error) {
-	r, err := s.receive(ctx, receiveStep{from: mobile, answer: true, eff: eff, limit: ReplyLimit{Max: 1}, keys: []string{"", ""}})
+	r, err := s.receive(ctx, receiveStep{from: mobile, answer: true, eff: eff, limit: ReplyLimit{Max: 1}, keys: []string{s.unusedKey(shardOfMobile(mobile)), s.unusedKey(shardOfMobile(mobile))}})
 	if err != nil {
 		return Received{}, fmt.Errorf("prepare answer: %w", err)
 	}
@@ -231,11 +231,12 @@ func (s *Store) receive(ctx context.Context, st receiveStep) (Received, error) {
 	if st.limit.Calls {
 		limitKey = s.callLimitKey(st.from)
 	}
-	keys := append(st.keys, s.historyKey(st.from), s.notificationsKey(), s.mobileKey(st.from), limitKey,
-		s.mobileBeneficiariesKey(st.from), s.pendingKey())
+	shard := shardOfMobile(st.from)
+	keys := append(st.keys, s.historyKey(st.from), s.notificationsKey(shard), s.mobileKey(st.from), limitKey,
+		s.mobileBeneficiariesKey(st.from), s.pendingKey(shard))
 	args := append([]any{st.id, st.dedup, s.retention.Milliseconds(), s.historyLimit, st.owed, now.UnixMilli(),
-		flag(st.record), flag(st.answer), st.eff.Language, optOut, st.limit.Window.Milliseconds(), st.limit.Max, newMessageID(now),
-		flag(st.eff.People)}, s.peopleKeyParts()...)
+		flag(st.record), flag(st.answer), st.eff.Language, optOut, st.limit.Window.Milliseconds(), st.limit.Max, newEntryID(now),
+		flag(st.eff.People)}, s.peopleKeyParts(shard)...)
 	args = append(args, len(st.fields))
 	args = append(args, st.fields...)
 	var replies []Message
@@ -247,7 +248,7 @@ func (s *Store) receive(ctx context.Context, st receiveStep) (Received, error) {
 			if nm.To != st.from {
 				return Received{}, fmt.Errorf("prepared reply to %s for a message from %s", nm.To, st.from)
 			}
-			m, fields, err := s.messageRecord(nm, newMessageID(now), now)
+			m, fields, err := s.messageRecord(nm, newMessageID(shard, now), now)
 			if err != nil {
 				return Received{}, fmt.Errorf("prepared reply: %w", err)
 			}
@@ -276,7 +277,7 @@ func (s *Store) receive(ctx context.Context, st receiveStep) (Received, error) {
 			r.BeneficiaryIDs = append(r.BeneficiaryIDs, s)
 		}
 	}
-	if r.People, err = peopleViews(res[6]); err != nil {
+	if r.People, err = s.peopleViews(ctx, res[6]); err != nil {
 		return Received{}, err
 	}
 	if res[7] == int64(1) {

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -34,15 +32,11 @@ func (e *OTPMismatchError) Unwrap() error { return errOTPMismatch }
 // late confirm is told "expired", not "unknown".
 const kyvsKeep = time.Hour
 
-// askScript is the first step of an OTP request: the verifier's own limit
-// spent, and what matching the name needs read — the mobile's
-// beneficiaries and its chosen language. KEYS: verifier limit, the
-// mobile's beneficiaries, its choices. ARGV: now ms, window ms, limit,
-// entry. Answer: {0, ms to wait} or {1, {ids}, lang}.
-var askScript = redis.NewScript(slidingWindowLua + `
-local ok = allow_in_window(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-if ok[1] == 0 then return ok end
-return {1, redis.call('ZRANGE', KEYS[2], 0, -1), redis.call('HGET', KEYS[3], 'lang') or ''}
+// askScript is the first step of an OTP request: what matching the name
+// needs read — the mobile's beneficiaries and its chosen language. KEYS:
+// the mobile's beneficiaries, its choices. Answer: {{ids}, lang}.
+var askScript = redis.NewScript(`
+return {redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('HGET', KEYS[2], 'lang') or ''}
 `)
 
 // Asked is what AskAbout found.
@@ -54,26 +48,40 @@ type Asked struct {
 }
 
 // AskAbout spends one of the verifier's perWindow requests (limit name)
-// and reads the beneficiaries registered on mobile, in one step.
+// and reads the beneficiaries registered on mobile, in one round trip: two
+// steps in one pipeline, for the limit is the verifier's and the people
+// are the mobile's (two slots). The people are read even when the limit
+// refuses; nothing is answered about them then.
 func (s *Store) AskAbout(ctx context.Context, limit string, perWindow int, window time.Duration, mobile string) (Asked, error) {
+	if perWindow <= 0 {
+		return Asked{}, fmt.Errorf("ask about a mobile: limit %d is not positive", perWindow)
+	}
 	now := s.now()
-	res, err := s.sendPath(ctx, askScript, []string{s.limitKey(limit), s.mobileBeneficiariesKey(mobile), s.mobileKey(mobile)},
-		now.UnixMilli(), window.Milliseconds(), perWindow, newMessageID(now)).Slice()
+	cmds := s.sendAll(ctx, []scriptCall{
+		{script: slidingWindowScript, keys: []string{s.limitKey(limit)},
+			args: []any{now.UnixMilli(), window.Milliseconds(), perWindow, newEntryID(now)}},
+		{script: askScript, keys: []string{s.mobileBeneficiariesKey(mobile), s.mobileKey(mobile)}},
+	})
+	allowed, err := cmds[0].Slice()
 	if err != nil {
 		return Asked{}, fmt.Errorf("ask about a mobile: %w", err)
 	}
-	if res[0] != int64(1) {
-		wait, _ := res[1].(int64)
+	if allowed[0] != int64(1) {
+		wait, _ := allowed[1].(int64)
 		return Asked{RetryAfter: time.Duration(max(wait, 1)) * time.Millisecond}, nil
 	}
+	res, err := cmds[1].Slice()
+	if err != nil {
+		return Asked{}, fmt.Errorf("ask about a mobile: %w", err)
+	}
 	a := Asked{Allowed: true}
-	ids, _ := res[1].([]any)
+	ids, _ := res[0].([]any)
 	for _, id := range ids {
 		if v, ok := id.(string); ok {
 			a.BeneficiaryIDs = append(a.BeneficiaryIDs, v)
 		}
 	}
-	a.Prefs.Language, _ = res[2].(string)
+	a.Prefs.Language, _ = res[1].(string)
 	return a, nil
 }
 
@@ -115,23 +123,28 @@ type OTPBudget struct {
 // the OTP SMS in the same step, within the mobile's budget. It returns the transaction and the SMS's id ("" when
 // none went: no match, or past the budget).
 func (s *Store) StartOTP(ctx context.Context, verifierID, beneficiaryID, otp string, validFor time.Duration, budget OTPBudget, sms *NewMessage) (string, string, error) {
-	var raw [16]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", "", fmt.Errorf("start otp: %w", err)
+	// The transaction lives with the beneficiary; one that matched nobody
+	// in any shard, so that its id looks the same.
+	shard := shardOfID(beneficiaryID)
+	if beneficiaryID == "" {
+		shard = randomShard()
 	}
-	txn := hex.EncodeToString(raw[:])
+	txn := newTxnID(shard)
 	now := s.now()
 	fields := []any{"verifier", verifierID, "ben", beneficiaryID, "otp_hash", s.codeHash.sum("kyvs", txn, otp), "kid", s.id,
 		"tries", 0, "expires_at", now.Add(validFor).UnixMilli(), "created_at", now.UnixMilli()}
 	keys := []string{s.kyvsKey(txn)}
-	args := []any{now.UnixMilli(), (validFor + kyvsKeep).Milliseconds(), budget.Window.Milliseconds(), budget.Max, newMessageID(now), "", s.retention.Milliseconds(), s.historyLimit, len(fields)}
+	args := []any{now.UnixMilli(), (validFor + kyvsKeep).Milliseconds(), budget.Window.Milliseconds(), budget.Max, newEntryID(now), "", s.retention.Milliseconds(), s.historyLimit, len(fields)}
 	args = append(args, fields...)
 	if beneficiaryID != "" && sms != nil {
-		m, mfields, err := s.messageRecord(*sms, newMessageID(now), now)
+		if shardOfMobile(sms.To) != shard {
+			return "", "", fmt.Errorf("start otp: %s is not the mobile of beneficiary %s", sms.To, beneficiaryID)
+		}
+		m, mfields, err := s.messageRecord(*sms, newMessageID(shard, now), now)
 		if err != nil {
 			return "", "", fmt.Errorf("start otp: %w", err)
 		}
-		keys = append(keys, s.limitKey("kyvs-mobile:"+m.To), s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey())
+		keys = append(keys, s.otpBudgetKey(m.To), s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey(shard))
 		args[5] = m.ID
 		args = append(args, mfields...)
 	}
@@ -188,11 +201,12 @@ type Verified struct {
 // one step. The transaction is single use. ErrNotFound: the beneficiary
 // was deleted after the OTP was sent (the OTP is spent all the same).
 func (s *Store) ConfirmOTP(ctx context.Context, txn, verifierID, otp string) (Verified, error) {
-	if len(txn) != 32 {
+	if len(txn) != 32 || !validID(txn) {
 		return Verified{}, ErrOTPExpired
 	}
 	args := append([]any{verifierID, s.codeHashes("kyvs", txn, otp), s.now().UnixMilli(), MaxOTPTries},
-		keyParts(s.beneficiaryKey, s.dosesKey, s.mobileKey)...)
+		keyParts(shardOfID(txn), s.beneficiaryKey, s.dosesKey)...)
+	args = append(args, s.mobileKeyParts(shardOfID(txn))...)
 	res, err := s.sendPath(ctx, confirmOTPScript, []string{s.kyvsKey(txn)}, args...).Slice()
 	if err != nil {
 		return Verified{}, fmt.Errorf("confirm otp: %w", err)

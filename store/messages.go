@@ -3,8 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -136,15 +134,27 @@ func (s *Store) CreateMessage(ctx context.Context, nm NewMessage) (Message, erro
 // answer recorded and its debt cleared together cannot be sent twice by a
 // sweeper, nor lost.
 func (s *Store) CreateMessages(ctx context.Context, settle string, nms ...NewMessage) ([]Message, error) {
+	if len(nms) == 0 {
+		return nil, errors.New("create message: no message")
+	}
+	// One step, one shard: the messages go to one mobile, and the debt
+	// they settle is that mobile's.
+	shard := shardOfMobile(nms[0].To)
+	if settle != "" && notificationShard(settle) != shard {
+		return nil, fmt.Errorf("create message: debt %q is not of the recipient's shard", settle)
+	}
 	now := s.now()
-	keys := []string{s.pendingKey(), s.notificationsKey()}
+	keys := []string{s.pendingKey(shard), s.notificationsKey(shard)}
 	args := []any{s.retention.Milliseconds(), s.historyLimit, now.UnixMilli(), settle}
 	out := make([]Message, 0, len(nms))
 	for _, nm := range nms {
+		if shardOfMobile(nm.To) != shard {
+			return nil, errors.New("create message: messages in one step go to one mobile's shard")
+		}
 		id := nm.ID
 		if id == "" {
-			id = newMessageID(now)
-		} else if !validID(id) {
+			id = newMessageID(shard, now)
+		} else if !validID(id) || shardOfID(id) != shard {
 			return nil, fmt.Errorf("create message: bad id %q", id)
 		}
 		m, fields, err := s.messageRecord(nm, id, now)
@@ -284,15 +294,6 @@ if ARGV[4] ~= '' then redis.call('ZREM', KEYS[2], ARGV[4]) end
 return 1
 `)
 
-// newMessageID is time-ordered (hex milliseconds) and unguessable (64 random bits).
-func newMessageID(now time.Time) string {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand failed: %v", err)) // the OS is broken; nothing is safe
-	}
-	return fmt.Sprintf("%011x%s", now.UnixMilli(), hex.EncodeToString(b[:]))
-}
-
 // Message loads one message; ErrNotFound when it does not exist.
 func (s *Store) Message(ctx context.Context, id string) (Message, error) {
 	if !validID(id) {
@@ -429,19 +430,20 @@ local function claim(kmsg, kinflight, id, now, lease_end, worker, own_is_stale)
 end
 `
 
-// claimScript claims one message. KEYS: its record, the in-flight set.
-// ARGV: now ms, lease end ms, worker, id, own lease is stale ('1').
+// claimScript claims one message. KEYS: its record, its shard's in-flight
+// set. ARGV: now ms, lease end ms, worker, id, own lease is stale ('1').
 var claimScript = redis.NewScript(claimLua + `
 return claim(KEYS[1], KEYS[2], ARGV[4], ARGV[1], ARGV[2], ARGV[3], ARGV[5])
 `)
 
 // claimBatchScript claims the messages of a batch in one step, each as
-// claimScript would. KEYS: the in-flight set, then each message's record.
-// ARGV: now ms, lease end ms, worker, own lease is stale, then the ids.
+// claimScript would. KEYS: each message's record and its shard's in-flight
+// set. ARGV: now ms, lease end ms, worker, own lease is stale, then the ids.
 var claimBatchScript = redis.NewScript(claimLua + `
 local out = {}
-for i = 2, #KEYS do
-  out[i - 1] = claim(KEYS[i], KEYS[1], ARGV[i + 3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+for i = 1, #KEYS, 2 do
+  local k = (i + 1) / 2
+  out[k] = claim(KEYS[i], KEYS[i + 1], ARGV[k + 4], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 end
 return out
 `)
@@ -465,7 +467,7 @@ func (s *Store) claim(ctx context.Context, id, worker string, lease time.Duratio
 		return Message{}, 0, ErrNotFound
 	}
 	now := s.now()
-	res, err := s.sendPath(ctx, claimScript, []string{s.messageKey(id), s.inflightKey()},
+	res, err := s.sendPath(ctx, claimScript, []string{s.messageKey(id), s.inflightKey(shardOfID(id))},
 		now.UnixMilli(), now.Add(lease).UnixMilli(), worker, id, flag(ownIsStale)).Slice()
 	if err != nil {
 		return Message{}, 0, fmt.Errorf("claim message: %w", err)
@@ -482,37 +484,45 @@ type Claim struct {
 	Err     error
 }
 
-// ClaimStaleBatch is ClaimStale for the messages of a batch, in one step;
-// the answers are in the order of ids.
+// ClaimStaleBatch is ClaimStale for the messages of a batch, in one step
+// per slot (see stepGroups); the answers are in the order of ids.
 func (s *Store) ClaimStaleBatch(ctx context.Context, ids []string, worker string, lease time.Duration) ([]Claim, error) {
 	out := make([]Claim, len(ids))
-	keys := []string{s.inflightKey()}
 	now := s.now()
-	args := []any{now.UnixMilli(), now.Add(lease).UnixMilli(), worker, flag(true)}
-	var asked []int // the indexes of ids sent to the script
+	var valid []string
+	var at []int // valid[j] is ids[at[j]]
 	for i, id := range ids {
 		out[i].ID = id
 		if !validID(id) {
 			out[i].Err = ErrNotFound
 			continue
 		}
-		keys = append(keys, s.messageKey(id))
-		args = append(args, id)
-		asked = append(asked, i)
+		valid = append(valid, id)
+		at = append(at, i)
 	}
-	if len(asked) == 0 {
-		return out, nil
+	groups := s.stepGroups(valid)
+	calls := make([]scriptCall, len(groups))
+	for g, members := range groups {
+		keys := make([]string, 0, 2*len(members))
+		args := []any{now.UnixMilli(), now.Add(lease).UnixMilli(), worker, flag(true)}
+		for _, j := range members {
+			keys = append(keys, s.messageKey(valid[j]), s.inflightKey(shardOfID(valid[j])))
+			args = append(args, valid[j])
+		}
+		calls[g] = scriptCall{script: claimBatchScript, keys: keys, args: args}
 	}
-	res, err := s.sendPath(ctx, claimBatchScript, keys, args...).Slice()
-	if err != nil {
-		return nil, fmt.Errorf("claim batch: %w", err)
-	}
-	if len(res) != len(asked) {
-		return nil, fmt.Errorf("claim batch: %d answers for %d messages", len(res), len(asked))
-	}
-	for j, i := range asked {
-		one, _ := res[j].([]any)
-		out[i].Message, out[i].Result, out[i].Err = s.claimed(ids[i], one)
+	for g, cmd := range s.sendAll(ctx, calls) {
+		res, err := cmd.Slice()
+		if err != nil {
+			return nil, fmt.Errorf("claim batch: %w", err)
+		}
+		if len(res) != len(groups[g]) {
+			return nil, fmt.Errorf("claim batch: %d answers for %d messages", len(res), len(groups[g]))
+		}
+		for k, j := range groups[g] {
+			one, _ := res[k].([]any)
+			out[at[j]].Message, out[at[j]].Result, out[at[j]].Err = s.claimed(valid[j], one)
+		}
 	}
 	return out, nil
 }
@@ -551,10 +561,10 @@ func (s *Store) claimed(id string, res []any) (Message, ClaimResult, error) {
 // even when its delivery report overtook us); then come the message id and
 // the retention in ms; the pairs after them are written only when the
 // status moved. A message that reached a provider leaves the pending and
-// in-flight sets. KEYS[4], when not "", indexes the provider's message id;
-// KEYS[5] and KEYS[6], when given, are the dead letters, which a message
-// failing (moving to failed) joins.
-var advanceScript = redis.NewScript(deadLetterLua + `
+// in-flight sets. KEYS: the message, its shard's pending and in-flight
+// sets. Answer: -1 no message, {0} unchanged, {1, template, to, error
+// code} moved.
+var advanceScript = redis.NewScript(`
 local rank = {queued=0, sending=1, sent=2, delivered=3, undelivered=3, failed=3}
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return -1 end
@@ -566,21 +576,14 @@ if rank[ARGV[1]] >= 2 then
   redis.call('ZREM', KEYS[2], ARGV[4 + always * 2])
   redis.call('ZREM', KEYS[3], ARGV[4 + always * 2])
 end
-if KEYS[4] and KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[4 + always * 2], 'PX', ARGV[5 + always * 2]) end
 if rank[ARGV[1]] <= rank[cur] then return {0} end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2], 't_' .. ARGV[1], ARGV[2], 'lock_until', '0')
 if ARGV[1] == 'sent' then redis.call('HDEL', KEYS[1], 'error_code') end
 for i = 6 + always * 2, #ARGV, 2 do
   if ARGV[i+1] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
 end
-local template = redis.call('HGET', KEYS[1], 'template')
-if KEYS[5] and ARGV[1] == 'failed' then
-  local id = ARGV[4 + always * 2]
-  local f = redis.call('HMGET', KEYS[1], 'to', 'error_code')
-  dead_letter(KEYS[5], KEYS[6], 'msg:' .. id, cjson.encode({id='msg:' .. id, kind='message', ref=id,
-    template=template, to=f[1], reason=f[2] or '', at=tonumber(ARGV[2])}), ARGV[2], ARGV[5 + always * 2])
-end
-return {1, template}
+local f = redis.call('HMGET', KEYS[1], 'template', 'to', 'error_code')
+return {1, f[1] or '', f[2] or '', f[3] or ''}
 `)
 
 // Update is a status change with what came with it.
@@ -622,15 +625,20 @@ func (s *Store) AdvanceReported(ctx context.Context, id string, u Update) (Advan
 		id, s.retention.Milliseconds(),
 		"error_code", u.ErrorCode,
 	}
-	keys := []string{s.messageKey(id), s.pendingKey(), s.inflightKey(), ""}
+	shard := shardOfID(id)
+	call := scriptCall{script: advanceScript, keys: []string{s.messageKey(id), s.pendingKey(shard), s.inflightKey(shard)}, args: args}
 	if u.Provider != "" && u.ProviderMessageID != "" {
-		// Lets a status report that lacks our id find the message.
-		keys[3] = s.providerMessageKey(u.Provider, u.ProviderMessageID)
+		// Lets a status report that lacks our id find the message. It is
+		// keyed by the provider's id alone, so it cannot share the
+		// message's slot: written beside the step, in its pipeline. A
+		// crash between the two leaves a report that finds no message
+		// (answered 200; the next report of the message finds it).
+		pmid := s.providerMessageKey(u.Provider, u.ProviderMessageID)
+		call.after = func(ctx context.Context, p redis.Pipeliner) {
+			p.Set(ctx, pmid, id, s.retention)
+		}
 	}
-	if u.DeadLetter && u.Status == StatusFailed {
-		keys = append(keys, s.deadKey(), s.deadInfoKey())
-	}
-	res, err := s.sendPath(ctx, advanceScript, keys, args...).Result()
+	res, err := s.batch.runCall(ctx, call).Result()
 	if err != nil {
 		return Advanced{}, fmt.Errorf("advance message %s to %s: %w", id, u.Status, err)
 	}
@@ -639,8 +647,19 @@ func (s *Store) AdvanceReported(ctx context.Context, id string, u Update) (Advan
 		return Advanced{}, ErrNotFound // -1: no such message
 	}
 	a := Advanced{Changed: out[0] == int64(1)}
-	if a.Changed && len(out) > 1 {
-		a.Template, _ = out[1].(string)
+	if !a.Changed || len(out) < 4 {
+		return a, nil
+	}
+	a.Template, _ = out[1].(string)
+	if u.DeadLetter && u.Status == StatusFailed {
+		// Written after the step, on the dead letters' own slot: a crash
+		// in between leaves the message failed but not listed.
+		to, _ := out[2].(string)
+		reason, _ := out[3].(string)
+		if err := s.addDeadLetter(ctx, DeadLetter{ID: "msg:" + id, Kind: DeadMessage, Ref: id,
+			Template: a.Template, To: to, Reason: reason, AtMS: now}); err != nil {
+			return a, fmt.Errorf("advance message %s to %s: %w", id, u.Status, err)
+		}
 	}
 	return a, nil
 }
@@ -678,7 +697,7 @@ func (s *Store) Release(ctx context.Context, id, worker, provider, errorCode str
 	if !validID(id) {
 		return ErrNotFound
 	}
-	err := releaseScript.Run(ctx, s.rdb, []string{s.messageKey(id), s.inflightKey()},
+	err := releaseScript.Run(ctx, s.rdb, []string{s.messageKey(id), s.inflightKey(shardOfID(id))},
 		worker, id, s.now().UnixMilli(), "error_code", errorCode, "provider", provider).Err()
 	if err != nil {
 		return fmt.Errorf("release message %s: %w", id, err)
@@ -689,9 +708,7 @@ func (s *Store) Release(ctx context.Context, id, worker, provider, errorCode str
 // PendingBefore lists up to limit messages created before t that have not
 // yet reached a provider.
 func (s *Store) PendingBefore(ctx context.Context, t time.Time, limit int64) ([]string, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.pendingKey(), &redis.ZRangeBy{
-		Min: "-inf", Max: strconv.FormatInt(t.UnixMilli(), 10), Count: limit,
-	}).Result()
+	ids, err := s.oldestInShards(ctx, s.pendingKey, scoreUpTo(t), limit)
 	if err != nil {
 		return nil, fmt.Errorf("pending messages: %w", err)
 	}
@@ -700,5 +717,5 @@ func (s *Store) PendingBefore(ctx context.Context, t time.Time, limit int64) ([]
 
 // ForgetPending drops an id from the pending set (its record has expired).
 func (s *Store) ForgetPending(ctx context.Context, id string) error {
-	return s.rdb.ZRem(ctx, s.pendingKey(), id).Err()
+	return s.rdb.ZRem(ctx, s.pendingKey(shardOfID(id)), id).Err()
 }

@@ -149,7 +149,7 @@ func TestClaimStaleBatch(t *testing.T) {
 	if _, err := s.Advance(ctx, sent.ID, Update{Status: StatusSent, Provider: "primary", ProviderMessageID: "SM1"}); err != nil {
 		t.Fatal(err)
 	}
-	missing := newMessageID(time.Now())
+	missing := newMessageID("100", time.Now())
 	ids := []string{queued.ID, ours.ID, "not an id", theirs.ID, sent.ID, missing}
 	got, err := s.ClaimStaleBatch(ctx, ids, "w1", time.Minute)
 	if err != nil {

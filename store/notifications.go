@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,7 +39,7 @@ func ParseNotification(n string) (kind string, ids []string) {
 
 // NotificationQueued clears a debt once its SMS is queued.
 func (s *Store) NotificationQueued(ctx context.Context, n string) error {
-	if err := s.rdb.ZRem(ctx, s.notificationsKey(), n).Err(); err != nil {
+	if err := s.rdb.ZRem(ctx, s.notificationsKey(notificationShard(n)), n).Err(); err != nil {
 		return fmt.Errorf("notification queued: %w", err)
 	}
 	return nil
@@ -48,9 +47,7 @@ func (s *Store) NotificationQueued(ctx context.Context, n string) error {
 
 // OwedBefore lists up to limit notifications owed since before t.
 func (s *Store) OwedBefore(ctx context.Context, t time.Time, limit int64) ([]string, error) {
-	ns, err := s.rdb.ZRangeByScore(ctx, s.notificationsKey(), &redis.ZRangeBy{
-		Min: "-inf", Max: strconv.FormatInt(t.UnixMilli(), 10), Count: limit,
-	}).Result()
+	ns, err := s.oldestInShards(ctx, s.notificationsKey, scoreUpTo(t), limit)
 	if err != nil {
 		return nil, fmt.Errorf("owed notifications: %w", err)
 	}
@@ -71,7 +68,7 @@ return 1
 // for lease; false when another took it first. The sweeper clears it with
 // NotificationQueued once the SMS is queued.
 func (s *Store) ClaimNotification(ctx context.Context, n string, cutoff time.Time, lease time.Duration) (bool, error) {
-	ok, err := claimNotificationScript.Run(ctx, s.rdb, []string{s.notificationsKey()},
+	ok, err := claimNotificationScript.Run(ctx, s.rdb, []string{s.notificationsKey(notificationShard(n))},
 		n, cutoff.UnixMilli(), s.now().Add(lease).UnixMilli()).Int()
 	if err != nil {
 		return false, fmt.Errorf("claim notification: %w", err)

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"fmt"
 )
 
@@ -18,12 +20,13 @@ type PersonView struct {
 
 // readPeopleLua reads back, in a step that answers a mobile, each
 // beneficiary on it (their doses in their hash, or in the list of an
-// earlier version: dosefields.go), the appointment
-// their record names and that appointment's centre. Those keys are named
-// from ids read in the same step, so the script is given what stands
-// before and after an id in each (peopleKeyParts, at ARGV[at] on) instead
-// of a second round trip to learn them; such a step needs its keys on one
-// node. kbens is the mobile's beneficiaries (a sorted set).
+// earlier version: dosefields.go) and the appointment their record names.
+// Those keys are named from ids read in the same step, so the script is
+// given what stands before and after an id in each (peopleKeyParts, at
+// ARGV[at] on) instead of a second round trip to learn them; they are all
+// of the mobile's shard. The appointment's centre is on another slot: it
+// is read after the step, from this process's cache of centres
+// (KnownCenter). kbens is the mobile's beneficiaries (a sorted set).
 const readPeopleLua = `
 local function field(flat, name)
   for i = 1, #flat, 2 do
@@ -37,31 +40,39 @@ local function read_people(kbens, at)
     local ben = redis.call('HGETALL', ARGV[at] .. id .. ARGV[at + 1])
     if #ben > 0 then
       local legacy = redis.call('LRANGE', ARGV[at + 2] .. id .. ARGV[at + 3], 0, -1)
-      local appt, center = {}, {}
+      local appt = {}
       local active = field(ben, 'active_appt')
       if active ~= '' then appt = redis.call('HGETALL', ARGV[at + 4] .. active .. ARGV[at + 5]) end
-      local c = field(appt, 'center')
-      if c ~= '' then center = redis.call('HGETALL', ARGV[at + 6] .. c .. ARGV[at + 7]) end
-      people[#people + 1] = {ben, legacy, appt, center}
+      people[#people + 1] = {ben, legacy, appt}
     end
   end
   return people
 end
 `
 
-// peopleKeyParts are the eight arguments read_people names keys with.
-func (s *Store) peopleKeyParts() []any {
-	return keyParts(s.beneficiaryKey, s.dosesKey, s.appointmentKey, s.centerKey)
+// peopleKeyParts are the six arguments read_people names the keys of
+// shard's ids with.
+func (s *Store) peopleKeyParts(shard string) []any {
+	return keyParts(shard, s.beneficiaryKey, s.dosesKey, s.appointmentKey)
 }
 
-// peopleViews reads read_people's answer.
-func peopleViews(answer any) ([]PersonView, error) {
+// peopleViews reads read_people's answer, with each appointment's centre.
+func (s *Store) peopleViews(ctx context.Context, answer any) ([]PersonView, error) {
 	flats, _ := answer.([]any)
 	var out []PersonView
 	for _, flat := range flats {
 		p, err := personView(flat)
 		if err != nil {
 			return nil, err
+		}
+		if p.Appointment != nil && p.Appointment.CenterID != "" {
+			c, err := s.KnownCenter(ctx, p.Appointment.CenterID)
+			switch {
+			case err == nil:
+				p.Center = &c
+			case !errors.Is(err, ErrNotFound):
+				return nil, err
+			}
 		}
 		out = append(out, p)
 	}
@@ -89,7 +100,7 @@ func beneficiaryWithDoses(h map[string]string, legacy any) (Beneficiary, error) 
 // personView reads one beneficiary of ussdStepScript's answer.
 func personView(flat any) (PersonView, error) {
 	parts, _ := flat.([]any)
-	if len(parts) != 4 {
+	if len(parts) != 3 {
 		return PersonView{}, fmt.Errorf("unexpected beneficiary of %d parts", len(parts))
 	}
 	b, err := beneficiaryWithDoses(pairs(parts[0]), parts[1])
@@ -104,9 +115,5 @@ func personView(flat any) (PersonView, error) {
 	}
 	p.Appointment = &Appointment{ID: a["id"], BeneficiaryID: a["ben"], CenterID: a["center"],
 		Date: a["date"], Slot: a["slot"], Status: AppointmentStatus(a["status"])}
-	if c := pairs(parts[3]); len(c) > 0 {
-		p.Center = &Center{ID: c["id"], Name: c["name"], District: c["district"], State: c["state"],
-			Pincode: c["pincode"], CreatedAt: msTime(c["created_at"])}
-	}
 	return p, nil
 }

@@ -2,11 +2,8 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -53,7 +50,7 @@ return 1
 // repeat gets an *AnsweredError with the first and changes nothing.
 func (s *Store) CreateCenterOnce(ctx context.Context, c Center, idem *IdempotencyKey, kept Kept[Center]) (Center, error) {
 	c.CreatedAt = s.now().UTC()
-	keys, args, err := keptFor(s, c, idem, kept)
+	keys, args, err := keptFor(s, centersTag, c, idem, kept)
 	if err != nil {
 		return Center{}, fmt.Errorf("create centre %s: %w", c.ID, err)
 	}
@@ -153,13 +150,14 @@ return 1
 func (s *Store) CreateBeneficiaryOnce(ctx context.Context, b Beneficiary, maxPerMobile int, idem *IdempotencyKey, kept Kept[Beneficiary]) (Beneficiary, error) {
 	b.CreatedAt = s.now().UTC()
 	b.ActiveAppointment, b.ActiveDate, b.Doses = "", "", nil
+	shard := shardOfMobile(b.Mobile)
 	for range 5 {
-		id, err := randomDigits(14)
+		id, err := digitsIn(shard, 11)
 		if err != nil {
 			return Beneficiary{}, fmt.Errorf("create beneficiary: %w", err)
 		}
 		b.ID = id
-		keys, args, err := keptFor(s, b, idem, kept)
+		keys, args, err := keptFor(s, tag(shard), b, idem, kept)
 		if err != nil {
 			return Beneficiary{}, fmt.Errorf("create beneficiary: %w", err)
 		}
@@ -262,31 +260,6 @@ func (s *Store) BeneficiariesByMobile(ctx context.Context, mobile string) ([]Ben
 		return nil, fmt.Errorf("beneficiaries of mobile: %w", err)
 	}
 	return s.Beneficiaries(ctx, ids)
-}
-
-// randomDigits returns n decimal digits, the first not zero, from crypto/rand.
-func randomDigits(n int) (string, error) {
-	if n < 1 || n > 18 {
-		return "", fmt.Errorf("random digits: %d digits is out of range", n)
-	}
-	lo := uint64(1)
-	for range n - 1 {
-		lo *= 10
-	}
-	span := 9 * lo // n-digit numbers: [lo, 10·lo)
-	// Uniform in [0, span): 64 random bits, the top partial range of
-	// span-sized blocks refused (at most span/2^64 of draws, for 18 digits
-	// under 5%).
-	limit := math.MaxUint64 - math.MaxUint64%span
-	var b [8]byte
-	for {
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", fmt.Errorf("random digits: %w", err)
-		}
-		if v := binary.LittleEndian.Uint64(b[:]); v < limit {
-			return strconv.FormatUint(lo+v%span, 10), nil
-		}
-	}
 }
 
 func allDigits(s string, n int) bool {

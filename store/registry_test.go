@@ -484,7 +484,7 @@ func TestBeneficiaryMobileLimitParallel(t *testing.T) {
 	if len(got) != limit {
 		t.Fatalf("%d beneficiaries on the mobile, want %d", len(got), limit)
 	}
-	keys, err := s.rdb.Keys(ctx, s.beneficiaryKey("*")).Result()
+	keys, err := s.rdb.Keys(ctx, s.everyKey("ben:")).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,7 +584,7 @@ func TestCreateCenterOnce(t *testing.T) {
 	if got, err := s.CreateCenterOnce(ctx, c, idemKey("k1", "fp1"), kept); err != nil || got.ID != "C001" {
 		t.Fatalf("first: %+v %v", got, err)
 	}
-	k := s.idempotencyKey("registry POST /v1/x", "k1")
+	k := s.idempotencyKey(centersTag, "registry POST /v1/x", "k1")
 	if ttl := s.rdb.PTTL(ctx, k).Val(); ttl <= 23*time.Hour || ttl > 24*time.Hour {
 		t.Fatalf("answer kept for %v, want 24h", ttl)
 	}
@@ -643,7 +643,7 @@ func TestCreateBeneficiaryOnce(t *testing.T) {
 	run := func(id, key string) any {
 		t.Helper()
 		idem := idemKey(key, "fp-"+key)
-		keys, args, err := keptFor(s, Beneficiary{ID: id}, idem, kept)
+		keys, args, err := keptFor(s, tag(shardOfID(id)), Beneficiary{ID: id}, idem, kept)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -663,7 +663,7 @@ func TestCreateBeneficiaryOnce(t *testing.T) {
 	if res := run("20000000000000", "k2"); res != int64(1) {
 		t.Fatalf("free id answered %v, want 1", res)
 	}
-	if _, err := s.rdb.HGet(ctx, s.idempotencyKey("registry POST /v1/x", "k2"), "body").Result(); err != nil {
+	if _, err := s.rdb.HGet(ctx, s.idempotencyKey(tag("200"), "registry POST /v1/x", "k2"), "body").Result(); err != nil {
 		t.Fatalf("the answer was not kept with the insert: %v", err)
 	}
 
@@ -701,29 +701,29 @@ func unchanged(t *testing.T, s *Store, before []dbItem, what string) {
 	}
 }
 
-func TestRandomDigits(t *testing.T) {
-	for _, n := range []int{1, 4, 13, 14, 18} {
+func TestDigitsIn(t *testing.T) {
+	for _, n := range []int{1, 4, 10, 11, 18} {
 		seen := map[byte]int{}
 		for range 2000 {
-			s, err := randomDigits(n)
+			s, err := digitsIn("123", n)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !allDigits(s, n) || s[0] == '0' {
-				t.Fatalf("randomDigits(%d) = %q: want %d digits, the first not 0", n, s, n)
+			if !allDigits(s, n+3) || s[:3] != "123" {
+				t.Fatalf("digitsIn(123, %d) = %q: want 123 and %d digits", n, s, n)
 			}
-			seen[s[0]]++
+			seen[s[3]]++
 		}
-		// Every leading digit 1-9 comes up, none far more often than the others.
-		for d := byte('1'); d <= '9'; d++ {
-			if c := seen[d]; c < 2000/9/2 || c > 2000/9*2 {
-				t.Errorf("randomDigits(%d): leading %c %d times in 2000", n, d, c)
+		// Every digit 0-9 comes up first, none far more often than the others.
+		for d := byte('0'); d <= '9'; d++ {
+			if c := seen[d]; c < 2000/10/2 || c > 2000/10*2 {
+				t.Errorf("digitsIn(123, %d): first digit %c %d times in 2000", n, d, c)
 			}
 		}
 	}
 	for _, n := range []int{0, 19} {
-		if _, err := randomDigits(n); err == nil {
-			t.Errorf("randomDigits(%d) gave no error", n)
+		if _, err := digitsIn("123", n); err == nil {
+			t.Errorf("digitsIn(123, %d) gave no error", n)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,12 +25,19 @@ const (
 )
 
 // ReminderRun is one date's reminder run: its counts and where it stands.
+// The run walks the due lists of the shards in order (DueShards of them);
+// its state, holder and shard are one record, and each shard's position
+// and counts another, beside the beneficiaries whose steps write them.
 type ReminderRun struct {
-	Date        string
-	State       string // "running" or "done"
-	Runner      string // the process holding it, while running
-	LeaseUntil  time.Time
-	Cursor      int64 // how many entries of the day's due list the run passed
+	Date       string
+	State      string // "running" or "done"
+	Runner     string // the process holding it, while running
+	LeaseUntil time.Time
+	// Epoch counts the takes of the run: a step carrying an older one than
+	// a shard has seen is fenced (another process took the run over).
+	Epoch       int64
+	Shard       int   // the shard the run is at, 0 to DueShards
+	Cursor      int64 // how many entries of that shard's due list the run passed
 	Due         int   // queued + opted out + already sent + booked
 	Queued      int
 	OptedOut    int
@@ -41,6 +47,9 @@ type ReminderRun struct {
 	FinishedAt  time.Time
 }
 
+// DueShards is how many due lists a day has: one a shard.
+const DueShards = shardCount
+
 // ErrRunBusy: another live process holds the date's reminder run.
 var ErrRunBusy = errors.New("the reminder run is held by another process")
 
@@ -48,23 +57,20 @@ var ErrRunBusy = errors.New("the reminder run is held by another process")
 var ErrRunLost = errors.New("the reminder run was taken over by another process")
 
 func reminderRunFrom(date string, h map[string]string) ReminderRun {
-	n := func(k string) int { v, _ := strconv.Atoi(h[k]); return v }
-	// A run of the sorted-set index kept the last id passed: read as 0,
-	// it walks the list from the start, and the steps it took before
-	// answer 'repeat' (remindScript).
-	cursor, _ := strconv.ParseInt(h["cursor"], 10, 64)
+	epoch, _ := strconv.ParseInt(h["epoch"], 10, 64)
+	shard, _ := strconv.Atoi(h["shard"])
 	return ReminderRun{
-		Date: date, State: h["state"], Runner: h["runner"], LeaseUntil: msTime(h["lease_until"]), Cursor: cursor,
-		Due: n("due"), Queued: n(RemindQueued), OptedOut: n(RemindOptedOut), AlreadySent: n(RemindAlreadySent), Booked: n(RemindBooked),
+		Date: date, State: h["state"], Runner: h["runner"], LeaseUntil: msTime(h["lease_until"]), Epoch: epoch, Shard: shard,
 		StartedAt: msTime(h["started_at"]), FinishedAt: msTime(h["finished_at"]),
 	}
 }
 
 // takeRunScript takes the date's run for runner: a run held by another
 // live process is refused ('busy'); a running one whose holder's lease
-// lapsed is resumed from its cursor with its counts; a finished one (or
-// none) starts afresh. KEYS: run. ARGV: runner, now ms, lease ms,
-// retention ms. Answer: {'busy'|'resumed'|'started', HGETALL}.
+// lapsed is resumed from its shard; a finished one (or none) starts afresh
+// at the first shard. Every take raises the epoch. KEYS: run. ARGV:
+// runner, now ms, lease ms, retention ms.
+// Answer: {'busy'|'resumed'|'started', HGETALL}.
 var takeRunScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'state', 'runner', 'lease_until')
 local how = 'started'
@@ -74,10 +80,11 @@ if h[1] == 'running' then
   end
   how = 'resumed'
 else
+  local epoch = redis.call('HGET', KEYS[1], 'epoch') or '0'
   redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], 'state', 'running', 'cursor', 0, 'started_at', ARGV[2],
-    'due', 0, 'queued', 0, 'opted_out', 0, 'already_sent', 0, 'booked', 0)
+  redis.call('HSET', KEYS[1], 'state', 'running', 'shard', 0, 'started_at', ARGV[2], 'epoch', epoch)
 end
+redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 redis.call('HSET', KEYS[1], 'runner', ARGV[1], 'lease_until', ARGV[2] + ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {how, redis.call('HGETALL', KEYS[1])}
@@ -85,7 +92,8 @@ return {how, redis.call('HGETALL', KEYS[1])}
 
 // TakeReminderRun takes the run for date for runner, holding it for lease
 // (renewed by each Remind); resumed reports a run picked up from a process
-// that died in it. ErrRunBusy while another live process holds it.
+// that died in it, with its shard, position and counts. ErrRunBusy while
+// another live process holds it.
 func (s *Store) TakeReminderRun(ctx context.Context, date, runner string, lease time.Duration) (run ReminderRun, resumed bool, err error) {
 	res, err := s.sendPath(ctx, takeRunScript, []string{s.reminderRunKey(date)},
 		runner, s.now().UnixMilli(), lease.Milliseconds(), s.retention.Milliseconds()).Slice()
@@ -93,6 +101,9 @@ func (s *Store) TakeReminderRun(ctx context.Context, date, runner string, lease 
 		return ReminderRun{}, false, fmt.Errorf("take reminder run: %w", err)
 	}
 	run = reminderRunFrom(date, pairs(res[1]))
+	if err := s.countRun(ctx, &run); err != nil {
+		return ReminderRun{}, false, fmt.Errorf("take reminder run: %w", err)
+	}
 	switch res[0] {
 	case "busy":
 		return run, false, ErrRunBusy
@@ -100,6 +111,61 @@ func (s *Store) TakeReminderRun(ctx context.Context, date, runner string, lease 
 		return run, true, nil
 	}
 	return run, false, nil
+}
+
+// countRun adds to run its counts, summed over the shards, and its
+// position in the shard it is at. A shard's record counts for the run
+// only when it names the run (its start).
+func (s *Store) countRun(ctx context.Context, run *ReminderRun) error {
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, shardCount)
+	for i := range shardCount {
+		cmds[i] = p.HMGet(ctx, s.reminderShardKey(shardAt(i), run.Date), "run", "cursor",
+			"due", RemindQueued, RemindOptedOut, RemindAlreadySent, RemindBooked)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("count reminder run: %w", err)
+	}
+	this := strconv.FormatInt(run.StartedAt.UnixMilli(), 10)
+	for i, c := range cmds {
+		v := c.Val()
+		if str(v[0]) != this {
+			continue
+		}
+		n := func(k int) int { x, _ := strconv.Atoi(str(v[k])); return x }
+		if i == run.Shard {
+			run.Cursor, _ = strconv.ParseInt(str(v[1]), 10, 64)
+		}
+		run.Due += n(2)
+		run.Queued += n(3)
+		run.OptedOut += n(4)
+		run.AlreadySent += n(5)
+		run.Booked += n(6)
+	}
+	return nil
+}
+
+// moveRunScript renews runner's lease on its run and, with a shard given,
+// moves it there. KEYS: run. ARGV: runner, lease until ms, shard (” to
+// stay). 0: the run is another's.
+var moveRunScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'runner') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'lease_until', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'shard', ARGV[3]) end
+return 1
+`)
+
+// MoveReminderRun moves run (its Runner's) on to shard, renewing its
+// lease to leaseUntil; ErrRunLost if another process took it over.
+func (s *Store) MoveReminderRun(ctx context.Context, run ReminderRun, shard int, leaseUntil time.Time) error {
+	ok, err := s.sendPath(ctx, moveRunScript, []string{s.reminderRunKey(run.Date)}, run.Runner, leaseUntil.UnixMilli(), shard).Int()
+	if err != nil {
+		return fmt.Errorf("move reminder run: %w", err)
+	}
+	if ok != 1 {
+		return ErrRunLost
+	}
+	return nil
 }
 
 // finishRunScript ends runner's run. KEYS: run. ARGV: runner, now ms.
@@ -123,8 +189,8 @@ func (s *Store) FinishReminderRun(ctx context.Context, date, runner string) erro
 	return nil
 }
 
-// ReminderRun reads the run for date; ErrNotFound when there was none (or
-// it is older than the retention).
+// ReminderRun reads the run for date with its counts; ErrNotFound when
+// there was none (or it is older than the retention).
 func (s *Store) ReminderRun(ctx context.Context, date string) (ReminderRun, error) {
 	h, err := s.rdb.HGetAll(ctx, s.reminderRunKey(date)).Result()
 	if err != nil {
@@ -133,14 +199,22 @@ func (s *Store) ReminderRun(ctx context.Context, date string) (ReminderRun, erro
 	if len(h) == 0 {
 		return ReminderRun{}, ErrNotFound
 	}
-	return reminderRunFrom(date, h), nil
+	run := reminderRunFrom(date, h)
+	if err := s.countRun(ctx, &run); err != nil {
+		return ReminderRun{}, fmt.Errorf("reminder run: %w", err)
+	}
+	return run, nil
 }
 
-// DueOn lists up to n entries of the due list of date from position from
-// (0 for the first): a run's batch. An entry may name a beneficiary who
-// is no longer due that day (see dueKey); the step tells.
-func (s *Store) DueOn(ctx context.Context, date string, from int64, n int) ([]string, error) {
-	ids, err := s.rdb.LRange(ctx, s.dueKey(date), from, from+int64(n)-1).Result()
+// DueOn lists up to n entries of the due list of date in the shard-th
+// shard (0 ≤ shard < DueShards) from position from (0 for the first): a
+// run's batch. An entry may name a beneficiary who is no longer due that
+// day (see dueKey); the step tells.
+func (s *Store) DueOn(ctx context.Context, date string, shard int, from int64, n int) ([]string, error) {
+	if shard < 0 || shard >= shardCount {
+		return nil, nil
+	}
+	ids, err := s.rdb.LRange(ctx, s.dueKey(shardAt(shard), date), from, from+int64(n)-1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("due on %s: %w", date, err)
 	}
@@ -202,24 +276,33 @@ type Reminder struct {
 // due that day with the dose the reminder names (else not counted), not
 // already counted by this run, then already sent, booked, opted out or
 // the reminder recorded and pending with its marker — each counted and
-// the run's cursor moved, so a run resumed after a crash counts nobody
-// twice. Fenced: the run is another process's now.
+// the shard's position moved, so a run resumed after a crash counts
+// nobody twice. Fenced: a newer take of the run (a higher epoch, or a
+// later run) has stepped the shard. The shard's record is reset by the
+// first step of a new run.
 // KEYS: 1 beneficiary, 2 doses (dosesLua), 3 mobile choices, 4 message, 5 history,
-// 6 pending, 7 run. ARGV: 1 beneficiary id, 2 run date, 3 today, 4 dose,
-// 5 runner, 6 message id, 7 retention ms, 8 history limit, 9 now ms,
-// 10 lease until ms, 11 the entry's position in the due list + 1, 12.. the
-// message's field pairs (none: the cursor only).
+// 6 pending, 7 the run's record in the shard. ARGV: 1 beneficiary id, 2 run
+// date, 3 today, 4 dose, 5 epoch, 6 message id, 7 retention ms, 8 history
+// limit, 9 now ms, 10 the run's start ms, 11 the entry's position in the
+// due list + 1, 12.. the message's field pairs (none: the position only).
 var remindScript = redis.NewScript(recordMessageLua + createMessageLua + dosesLua + `
-if redis.call('HGET', KEYS[7], 'runner') ~= ARGV[5] then return 'fenced' end
-redis.call('HSET', KEYS[7], 'cursor', ARGV[11], 'lease_until', ARGV[10])
+local r = redis.call('HMGET', KEYS[7], 'run', 'epoch')
+if r[1] ~= ARGV[10] then
+  if r[1] and tonumber(r[1]) > tonumber(ARGV[10]) then return 'fenced' end
+  redis.call('DEL', KEYS[7])
+  redis.call('HSET', KEYS[7], 'run', ARGV[10])
+elseif tonumber(r[2] or '0') > tonumber(ARGV[5]) then
+  return 'fenced'
+end
+redis.call('HSET', KEYS[7], 'epoch', ARGV[5], 'cursor', ARGV[11])
+redis.call('PEXPIRE', KEYS[7], ARGV[7])
 if #ARGV < 12 then return 'not_due' end
 local b = redis.call('HMGET', KEYS[1], 'due', 'reminded', 'reminded_on', 'active_appt', 'active_date', 'mobile')
 if not b[1] or b[1] ~= ARGV[2] then return 'not_due' end
 if doses_count(KEYS[1], KEYS[2]) + 1 ~= tonumber(ARGV[4]) then return 'not_due' end
 local outcome
 if b[2] == ARGV[4] then
-  local started = tonumber(redis.call('HGET', KEYS[7], 'started_at') or '0')
-  if b[3] == ARGV[2] and started <= tonumber(redis.call('HGET', KEYS[1], 'reminded_at') or '0') then
+  if b[3] == ARGV[2] and tonumber(ARGV[10]) <= tonumber(redis.call('HGET', KEYS[1], 'reminded_at') or '0') then
     return 'repeat'
   end
   outcome = 'already_sent'
@@ -246,24 +329,28 @@ type RemindResult struct {
 	MessageID string
 }
 
-// Remind runs the steps of a batch of reminders of runner's run for date
-// (remindScript), pipelined, in order, renewing its lease to leaseUntil;
-// batch holds the entries of the due list from position from. today is
-// the programme's date, against which an appointment is active.
+// Remind runs the steps of a batch of reminders of run (its Runner's and
+// Epoch's), pipelined, in order, renewing its lease to leaseUntil; batch
+// holds the entries of the run's shard's due list from position from.
+// today is the programme's date, against which an appointment is active.
 // ErrRunLost as soon as one step finds the run taken over.
-func (s *Store) Remind(ctx context.Context, date, today, runner string, leaseUntil time.Time, from int64, batch []Reminder) ([]RemindResult, error) {
+func (s *Store) Remind(ctx context.Context, run ReminderRun, today string, leaseUntil time.Time, from int64, batch []Reminder) ([]RemindResult, error) {
 	now := s.now()
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(batch))
+	calls := make([]scriptCall, 0, len(batch)+1)
 	ids := make([]string, len(batch))
-	keysOf, argsOf := make([][]string, len(batch)), make([][]any, len(batch))
+	started := run.StartedAt.UnixMilli()
 	for i, r := range batch {
-		args := []any{r.BeneficiaryID, date, today, r.Dose, runner, "", s.retention.Milliseconds(), s.historyLimit,
-			now.UnixMilli(), leaseUntil.UnixMilli(), from + int64(i) + 1}
-		keys := []string{s.beneficiaryKey(r.BeneficiaryID), s.dosesKey(r.BeneficiaryID), "", "", "", s.pendingKey(),
-			s.reminderRunKey(date)}
+		shard := shardOfID(r.BeneficiaryID)
+		args := []any{r.BeneficiaryID, run.Date, today, r.Dose, run.Epoch, "", s.retention.Milliseconds(), s.historyLimit,
+			now.UnixMilli(), started, from + int64(i) + 1}
+		unused := s.unusedKey(shard)
+		keys := []string{s.beneficiaryKey(r.BeneficiaryID), s.dosesKey(r.BeneficiaryID), unused, unused, unused, s.pendingKey(shard),
+			s.reminderShardKey(shard, run.Date)}
 		if nm := r.Message; nm != nil {
-			ids[i] = newMessageID(now)
+			if shardOfMobile(nm.To) != shard {
+				return nil, fmt.Errorf("remind %s: %s is not their mobile", r.BeneficiaryID, nm.To)
+			}
+			ids[i] = newMessageID(shard, now)
 			_, fields, err := s.messageRecord(*nm, ids[i], now)
 			if err != nil {
 				return nil, fmt.Errorf("remind %s: %w", r.BeneficiaryID, err)
@@ -272,16 +359,13 @@ func (s *Store) Remind(ctx context.Context, date, today, runner string, leaseUnt
 			args = append(args, fields...)
 			keys[2], keys[3], keys[4] = s.mobileKey(nm.To), s.messageKey(ids[i]), s.historyKey(nm.To)
 		}
-		keysOf[i], argsOf[i] = keys, args
-		cmds[i] = remindScript.EvalSha(ctx, pipe, keys, args...)
+		calls = append(calls, scriptCall{script: remindScript, keys: keys, args: args})
 	}
-	_, _ = pipe.Exec(ctx) // each command carries its own error
+	calls = append(calls, scriptCall{script: moveRunScript, keys: []string{s.reminderRunKey(run.Date)},
+		args: []any{run.Runner, leaseUntil.UnixMilli(), ""}})
+	cmds := s.sendAll(ctx, calls)
 	out := make([]RemindResult, len(batch))
-	for i, c := range cmds {
-		if redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
-			// A restarted Redis has forgotten the script: Run loads it again.
-			c = remindScript.Run(ctx, s.rdb, keysOf[i], argsOf[i]...)
-		}
+	for i, c := range cmds[:len(batch)] {
 		o, err := c.Text()
 		if err != nil {
 			return out[:i], fmt.Errorf("remind %s: %w", batch[i].BeneficiaryID, err)
@@ -293,6 +377,11 @@ func (s *Store) Remind(ctx context.Context, date, today, runner string, leaseUnt
 		if o == RemindQueued {
 			out[i].MessageID = ids[i]
 		}
+	}
+	if held, err := cmds[len(batch)].Int(); err != nil {
+		return out, fmt.Errorf("renew reminder run: %w", err)
+	} else if held != 1 {
+		return out, ErrRunLost
 	}
 	return out, nil
 }
@@ -307,82 +396,28 @@ index_due(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 return 1
 `)
 
-// moveLegacyDueScript moves up to ARGV[1] ids from a day's sorted-set
-// index to the front of what is left into its list, in one step, so that
-// a move cut short is taken up where it stopped. KEYS: sorted set, list.
-var moveLegacyDueScript = redis.NewScript(`
-local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
-if #ids == 0 then return 0 end
-redis.call('RPUSH', KEYS[2], unpack(ids))
-redis.call('ZREM', KEYS[1], unpack(ids))
-return #ids
-`)
-
-// moveLegacyDue moves every day's sorted-set index (legacyDueKey) into
-// that day's list; it reports how many entries it moved.
-func (s *Store) moveLegacyDue(ctx context.Context) (int, error) {
-	prefix := s.legacyDueKey("")
-	var cursor uint64
-	moved := 0
-	for {
-		keys, next, err := s.rdb.ScanType(ctx, cursor, prefix+"*", secretScanBatch, "zset").Result()
-		if err != nil {
-			return moved, fmt.Errorf("move due index: %w", err)
-		}
-		for _, k := range keys {
-			date := strings.TrimPrefix(k, prefix)
-			for {
-				n, err := moveLegacyDueScript.Run(ctx, s.rdb, []string{k, s.dueKey(date)}, 500).Int()
-				if err != nil {
-					return moved, fmt.Errorf("move due index of %s: %w", date, err)
-				}
-				if moved += n; n == 0 {
-					break
-				}
-			}
-		}
-		if cursor = next; cursor == 0 {
-			return moved, nil
-		}
-	}
-}
-
 // ReindexDue puts every beneficiary with a dose in the due index as their
 // last dose step would have: for data recorded before the index existed,
-// or after precaution reminders are turned on. The sorted sets an earlier
-// version kept are moved into the lists first. It walks every
+// or after precaution reminders are turned on. It walks every
 // beneficiary (SCAN, a batch at a time) once; run it once, not daily.
 // It reports how many it indexed.
 func (s *Store) ReindexDue(ctx context.Context) (int, error) {
-	if _, err := s.moveLegacyDue(ctx); err != nil {
-		return 0, fmt.Errorf("reindex due: %w", err)
-	}
-	// Loaded once: a Redis that restarts meanwhile fails the walk, which
-	// is run again (indexing twice changes nothing: index_due).
-	if err := reindexScript.Load(ctx, s.rdb).Err(); err != nil {
-		return 0, fmt.Errorf("reindex due: %w", err)
-	}
+	// A Redis that restarts meanwhile fails the walk, which is run again
+	// (indexing twice changes nothing: index_due).
 	// Every beneficiary is a hash under ben:; their lists of an earlier
 	// version are lists there, passed over by type.
-	pattern := s.beneficiaryKey("*")
 	tables := map[string]string{} // by last dose date
-	var cursor uint64
 	n := 0
-	for {
-		keys, next, err := s.rdb.ScanType(ctx, cursor, pattern, secretScanBatch, "hash").Result()
-		if err != nil {
-			return n, fmt.Errorf("reindex due: %w", err)
-		}
+	err := s.scanKeys(ctx, s.everyKey("ben:"), "hash", func(keys []string) error {
 		ids := make([]string, len(keys))
 		for i, k := range keys {
-			ids[i] = strings.TrimPrefix(k, s.beneficiaryKey(""))
+			ids[i] = idInKey(k)
 		}
 		bens, err := s.beneficiariesAt(ctx, ids)
 		if err != nil {
-			return n, fmt.Errorf("reindex due: %w", err)
+			return err
 		}
-		write := s.rdb.Pipeline()
-		var cmds []*redis.Cmd
+		var calls []scriptCall
 		for _, b := range bens {
 			if len(b.Doses) == 0 {
 				continue // gone meanwhile, or not dosed
@@ -391,22 +426,24 @@ func (s *Store) ReindexDue(ctx context.Context) (int, error) {
 			tbl, ok := tables[last]
 			if !ok {
 				if tbl, err = scheduleTable(last, s.precaution); err != nil {
-					return n, fmt.Errorf("reindex due: %w", err)
+					return err
 				}
 				tables[last] = tbl
 			}
-			cmds = append(cmds, reindexScript.EvalSha(ctx, write, []string{s.beneficiaryKey(b.ID), s.dosesKey(b.ID)}, s.dueKey(""), b.ID, tbl))
+			calls = append(calls, scriptCall{script: reindexScript, keys: []string{s.beneficiaryKey(b.ID), s.dosesKey(b.ID)},
+				args: []any{s.dueKey(shardOfID(b.ID), ""), b.ID, tbl}})
 		}
-		_, _ = write.Exec(ctx) // each command carries its own error
-		for _, c := range cmds {
-			if ok, err := c.Int(); err != nil {
-				return n, fmt.Errorf("reindex due: %w", err)
-			} else if ok == 1 {
-				n++
+		for _, c := range s.sendAll(ctx, calls) {
+			ok, err := c.Int()
+			if err != nil {
+				return err
 			}
+			n += ok
 		}
-		if cursor = next; cursor == 0 {
-			return n, nil
-		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("reindex due: %w", err)
 	}
+	return n, nil
 }

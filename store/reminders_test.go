@@ -2,11 +2,8 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
-
-	"github.com/redis/go-redis/v9"
 
 	"sandesh/internal/redistest"
 )
@@ -54,12 +51,12 @@ func TestDueIndex(t *testing.T) {
 					t.Errorf("after dose %d: due %q, want %q", i+1, b.NextDue, tc.wantDue[i])
 				}
 				if want := tc.wantDue[i]; want != "" {
-					if ids, _ := s.DueOn(ctx, want, 0, 10); !slices.Equal(ids, []string{ben.ID}) {
+					if ids := dueAll(t, s, want); !slices.Equal(ids, []string{ben.ID}) {
 						t.Errorf("after dose %d: due on %s = %v", i+1, want, ids)
 					}
 				}
 				if prev != "" && prev != tc.wantDue[i] {
-					if ids, _ := s.DueOn(ctx, prev, 0, 10); !slices.Equal(ids, []string{ben.ID}) {
+					if ids := dueAll(t, s, prev); !slices.Equal(ids, []string{ben.ID}) {
 						t.Errorf("after dose %d: the list of %s = %v, want its entry kept", i+1, prev, ids)
 					}
 				}
@@ -69,14 +66,14 @@ func TestDueIndex(t *testing.T) {
 	}
 }
 
-// dueOn29January registers n beneficiaries on mobiles of their own and
-// gives each a COVAXIN dose on 2027-01-01, so their next opens on
-// 2027-01-29; it returns their ids in that order.
+// dueOn29January registers n beneficiaries on mobiles of their own, all
+// of one shard, and gives each a COVAXIN dose on 2027-01-01, so their next
+// opens on 2027-01-29; it returns their ids in that order.
 func dueOn29January(t *testing.T, s *Store, n int) []string {
 	t.Helper()
 	var ids []string
-	for i := range n {
-		b := mustBeneficiary(t, s, "+91987654321"+string(rune('0'+i)))
+	for _, m := range mobilesOfOneShard(n) {
+		b := mustBeneficiary(t, s, m)
 		if _, err := s.RecordDose(context.Background(), NewDose{BeneficiaryID: b.ID, Vaccine: "COVAXIN", Batch: "B1", CenterID: testCenter, Date: "2027-01-01"}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -91,9 +88,10 @@ func TestDueOnPages(t *testing.T) {
 	s := newTestStore(t)
 	ctx := context.Background()
 	ids := dueOn29January(t, s, 5)
+	shard := shardIndex(shardOfID(ids[0]))
 	var got []string
 	for from := int64(0); ; {
-		page, err := s.DueOn(ctx, "2027-01-29", from, 2)
+		page, err := s.DueOn(ctx, "2027-01-29", shard, from, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +131,7 @@ func TestReindexDue(t *testing.T) {
 	keys, _ := rdb.Keys(ctx, "sandesh:dues:*").Result()
 	rdb.Del(ctx, keys...)
 	for _, id := range []string{one.ID, two.ID} {
-		rdb.HDel(ctx, "sandesh:ben:"+id, "due")
+		rdb.HDel(ctx, s.beneficiaryKey(id), "due")
 	}
 
 	for range 2 {
@@ -141,7 +139,7 @@ func TestReindexDue(t *testing.T) {
 		if err != nil || n != 2 {
 			t.Fatalf("ReindexDue = %d, %v; want the 2 with doses", n, err)
 		}
-		if ids, _ := s.DueOn(ctx, "2027-03-26", 0, 10); !slices.Equal(ids, []string{one.ID}) {
+		if ids := dueAll(t, s, "2027-03-26"); !slices.Equal(ids, []string{one.ID}) {
 			t.Errorf("due on 2027-03-26: %v", ids)
 		}
 		if keys, _ := rdb.Keys(ctx, "sandesh:dues:*").Result(); len(keys) != 1 {
@@ -155,7 +153,7 @@ func TestReindexDue(t *testing.T) {
 	if _, err := withPrecaution.ReindexDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ids, _ := s.DueOn(ctx, "2027-07-30", 0, 10); !slices.Equal(ids, []string{two.ID}) {
+	if ids := dueAll(t, s, "2027-07-30"); !slices.Equal(ids, []string{two.ID}) {
 		t.Errorf("precaution due on 2027-07-30: %v, want the complete course", ids)
 	}
 	if b, _ := s.Beneficiary(ctx, none.ID); b.NextDue != "" {
@@ -163,39 +161,16 @@ func TestReindexDue(t *testing.T) {
 	}
 }
 
-// TestReindexMovesTheSortedSets: a day's sorted-set index of the earlier
-// version moves into the day's list, in id order, each id once, even with
-// its beneficiaries' 'due' already naming the day; the sorted set goes.
-func TestReindexMovesTheSortedSets(t *testing.T) {
-	ctx := context.Background()
-	rdb := redistest.New(t, 1)
-	s, err := New(rdb, Options{Secret: []byte("0123456789abcdef0123456789abcdef")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := dueOn29January(t, s, 3)
-	// As the earlier version left them: a sorted set at score 0, no list.
-	rdb.Del(ctx, "sandesh:dues:2027-01-29")
-	for _, id := range ids {
-		rdb.ZAdd(ctx, "sandesh:due:2027-01-29", redis.Z{Member: id})
-	}
-	// More than one step's worth, on a day no one is due any more.
-	for i := range 1200 {
-		rdb.ZAdd(ctx, "sandesh:due:2027-01-30", redis.Z{Member: fmt.Sprintf("%014d", i)})
-	}
-	for range 2 {
-		if _, err := s.ReindexDue(ctx); err != nil {
+// dueAll lists the due lists of date of every shard, in shard order.
+func dueAll(t *testing.T, s *Store, date string) []string {
+	t.Helper()
+	var all []string
+	for i := range DueShards {
+		ids, err := s.DueOn(context.Background(), date, i, 0, 1000)
+		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := s.DueOn(ctx, "2027-01-29", 0, 10)
-		if want := slices.Sorted(slices.Values(ids)); !slices.Equal(got, want) {
-			t.Errorf("due on 2027-01-29: %v, want %v", got, want)
-		}
-		if n := rdb.LLen(ctx, "sandesh:dues:2027-01-30").Val(); n != 1200 {
-			t.Errorf("2027-01-30 lists %d, want 1200", n)
-		}
-		if keys, _ := rdb.Keys(ctx, "sandesh:due:*").Result(); len(keys) != 0 {
-			t.Errorf("sorted sets left: %v", keys)
-		}
+		all = append(all, ids...)
 	}
+	return all
 }

@@ -91,7 +91,7 @@ type Orphan struct {
 // claim first. Entries left behind by messages that moved on are dropped
 // on the way.
 func (s *Store) Orphans(ctx context.Context, limit int64) ([]Orphan, error) {
-	ids, err := s.rdb.ZRange(ctx, s.inflightKey(), 0, limit-1).Result()
+	ids, err := s.oldestInShards(ctx, s.inflightKey, "+inf", limit)
 	if err != nil {
 		return nil, fmt.Errorf("orphans: %w", err)
 	}
@@ -108,7 +108,7 @@ func (s *Store) Orphans(ctx context.Context, limit int64) ([]Orphan, error) {
 		return nil, fmt.Errorf("orphans: %w", err)
 	}
 	var claims []Orphan
-	var stale []any
+	var stale []string
 	workers := map[string]*redis.IntCmd{}
 	for i, c := range fields {
 		v := c.Val()
@@ -124,10 +124,10 @@ func (s *Store) Orphans(ctx context.Context, limit int64) ([]Orphan, error) {
 		claims = append(claims, Orphan{ID: ids[i], Worker: worker, Priority: Priority(str(v[2])), Attempts: attempts})
 		workers[worker] = nil
 	}
+	if err := s.removeFromShards(ctx, s.inflightKey, stale); err != nil {
+		return nil, fmt.Errorf("orphans: %w", err)
+	}
 	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if len(stale) > 0 {
-			p.ZRem(ctx, s.inflightKey(), stale...)
-		}
 		for w := range workers {
 			workers[w] = p.Exists(ctx, s.workerKey(w))
 		}
@@ -150,13 +150,11 @@ func str(v any) string {
 }
 
 // rescueScript drops a dead worker's lease on a message that is still
-// sending under its claim, so that a new task can claim it at once. The
-// worker's heartbeat is checked again here: it may have come back.
+// sending under its claim, so that a new task can claim it at once.
 var rescueScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'status') ~= 'sending' or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[1] then
   return 0
 end
-if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'lock_until', 0, 'worker', '')
 redis.call('ZREM', KEYS[2], ARGV[2])
 return 1
@@ -164,9 +162,19 @@ return 1
 
 // Rescue takes a claim back from a dead worker. It reports false when the
 // claim moved on meanwhile (another rescuer was first, the message ended,
-// or the worker's heartbeat is back).
+// or the worker's heartbeat is back). The heartbeat is read again just
+// before the step, not in it: it lives on another slot. A worker that
+// comes back in between may send the message while a rescued task sends
+// it too — the duplicate a rescue may always cause, one per claim.
 func (s *Store) Rescue(ctx context.Context, o Orphan) (bool, error) {
-	n, err := rescueScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey(), s.workerKey(o.Worker)}, o.Worker, o.ID).Int()
+	alive, err := s.rdb.Exists(ctx, s.workerKey(o.Worker)).Result()
+	if err != nil {
+		return false, fmt.Errorf("rescue message %s: %w", o.ID, err)
+	}
+	if alive == 1 {
+		return false, nil
+	}
+	n, err := rescueScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey(shardOfID(o.ID))}, o.Worker, o.ID).Int()
 	if err != nil {
 		return false, fmt.Errorf("rescue message %s: %w", o.ID, err)
 	}
@@ -178,8 +186,7 @@ func (s *Store) Rescue(ctx context.Context, o Orphan) (bool, error) {
 // worker) filters out those its tasks are handling: the rest are claims
 // whose answer was lost, and no task will finish them.
 func (s *Store) StaleOwnClaims(ctx context.Context, worker string, before time.Time, limit int64) ([]Orphan, error) {
-	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.inflightKey(), ByScore: true,
-		Start: "-inf", Stop: strconv.FormatInt(before.UnixMilli(), 10), Count: limit}).Result()
+	ids, err := s.oldestInShards(ctx, s.inflightKey, scoreUpTo(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("own claims: %w", err)
 	}
@@ -218,7 +225,7 @@ return 1
 // so that a new task can claim the message at once. It reports false when
 // the claim moved on meanwhile.
 func (s *Store) RescueOwn(ctx context.Context, o Orphan) (bool, error) {
-	n, err := rescueOwnScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey()}, o.Worker, o.ID, o.lease).Int()
+	n, err := rescueOwnScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey(shardOfID(o.ID))}, o.Worker, o.ID, o.lease).Int()
 	if err != nil {
 		return false, fmt.Errorf("rescue own claim %s: %w", o.ID, err)
 	}

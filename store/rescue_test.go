@@ -83,7 +83,7 @@ func TestOrphansAreClaimsOfDeadWorkers(t *testing.T) {
 	if orphans, _ := s.Orphans(ctx, 100); len(orphans) != 1 || orphans[0].ID != back.ID {
 		t.Fatalf("after retire, orphans = %+v, want %s", orphans, back.ID)
 	}
-	inflight := s.rdb.ZRange(ctx, s.inflightKey(), 0, -1).Val()
+	inflight, _ := s.oldestInShards(ctx, s.inflightKey, "+inf", 100)
 	if want := []string{byLive.ID, byDead.ID, back.ID}; !sameSet(inflight, want) {
 		t.Fatalf("in flight: %v, want %v", inflight, want)
 	}

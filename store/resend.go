@@ -127,7 +127,11 @@ func (s *Store) resend(ctx context.Context, of ResendOf, render func(ResendSourc
 		kind, subject, rendered = "doses", s.beneficiaryKey(of.BeneficiaryID), len(src.Beneficiary.Doses)
 		doses = s.dosesKey(of.BeneficiaryID)
 	}
-	args := []any{kind, rendered, "", "", now.UnixMilli(), time.Hour.Milliseconds(), of.PerHour, newMessageID(now),
+	shard := shardOfID(of.BeneficiaryID)
+	if of.AppointmentID != "" {
+		shard = shardOfID(of.AppointmentID)
+	}
+	args := []any{kind, rendered, "", "", now.UnixMilli(), time.Hour.Milliseconds(), of.PerHour, newEntryID(now),
 		"", s.retention.Milliseconds(), s.historyLimit}
 	if of.NewCode != "" {
 		sealed, err := s.codes.seal(of.NewCode, of.AppointmentID)
@@ -143,16 +147,27 @@ func (s *Store) resend(ctx context.Context, of ResendOf, render func(ResendSourc
 		if err != nil {
 			return Resent{}, err
 		}
-		if m, fields, err = s.messageRecord(nm, newMessageID(now), now); err != nil {
+		if shardOfMobile(nm.To) != shard {
+			return Resent{}, fmt.Errorf("resend: %s is not the mobile of the one it is about", nm.To)
+		}
+		if m, fields, err = s.messageRecord(nm, newMessageID(shard, now), now); err != nil {
 			return Resent{}, fmt.Errorf("resend: %w", err)
 		}
 		args[8] = m.ID
 	}
-	idemKeys, idemArgs, err := keptFor(s, m.ID, of.Idempotency, kept)
+	idemKeys, idemArgs, err := keptFor(s, tag(shard), m.ID, of.Idempotency, kept)
 	if err != nil {
 		return Resent{}, fmt.Errorf("resend: %w", err)
 	}
-	keys := append([]string{subject, s.resendLimitKey(of.Subject), s.messageKey(m.ID), s.historyKey(m.To), s.pendingKey()}, padded(idemKeys, 1)...)
+	unused := s.unusedKey(shard)
+	msgKey, historyKey := unused, unused
+	if m.ID != "" {
+		msgKey, historyKey = s.messageKey(m.ID), s.historyKey(m.To)
+	}
+	if doses == "" {
+		doses = unused
+	}
+	keys := append([]string{subject, s.resendLimitKey(of.Subject), msgKey, historyKey, s.pendingKey(shard)}, padded(idemKeys, 1, unused)...)
 	keys = append(keys, doses)
 	res, err := s.sendPath(ctx, resendScript, keys, append(append(args, idemArgs...), fields...)...).Result()
 	if err != nil {

@@ -60,13 +60,13 @@ func TestResendOnce(t *testing.T) {
 	if claimed := findInDB(t, b.s, "Code "+testCode); len(claimed) != 0 {
 		t.Fatalf("the code is stored in clear: %v", claimed)
 	}
-	if pending, _ := b.s.rdb.ZScore(ctx, b.s.pendingKey(), m.ID).Result(); pending == 0 {
+	if pending, _ := b.s.rdb.ZScore(ctx, b.s.pendingKey(shardOfID(m.ID)), m.ID).Result(); pending == 0 {
 		t.Fatal("the resend is not pending: a lost enqueue would lose it")
 	}
 	if left, _ := b.s.ResendsLeft(ctx, of.Subject, 3); left != 2 {
 		t.Fatalf("%d resends left, want 2", left)
 	}
-	if ttl := b.s.rdb.PTTL(ctx, b.s.idempotencyKey(of.Idempotency.Scope, "k1")).Val(); ttl <= 23*time.Hour || ttl > 24*time.Hour {
+	if ttl := b.s.rdb.PTTL(ctx, b.s.idempotencyKey(tag(shardOfID(m.ID)), of.Idempotency.Scope, "k1")).Val(); ttl <= 23*time.Hour || ttl > 24*time.Hour {
 		t.Fatalf("answer kept for %v, want 24h", ttl)
 	}
 	before := dumpDB(t, b.s)

@@ -158,7 +158,7 @@ func (s *Store) SecretsStatus(ctx context.Context) ([]SecretUse, error) {
 	out = append(out, keys)
 	for _, k := range []struct{ kind, pattern, field string }{
 		{"web_sessions", s.sessionKey("*"), "kid"},
-		{"kyvs_transactions", s.kyvsKey("*"), "kid"},
+		{"kyvs_transactions", s.everyKey("kyvs:"), "kid"},
 	} {
 		use := SecretUse{Kind: k.kind}
 		err := s.scan(ctx, k.pattern, func(p redis.Pipeliner, key string) func() {
@@ -183,7 +183,7 @@ func (s *Store) SecretsStatus(ctx context.Context) ([]SecretUse, error) {
 	}
 	out = append(out, cards)
 	codes := SecretUse{Kind: "security_codes"}
-	err = s.scan(ctx, s.appointmentKey("*"), func(p redis.Pipeliner, key string) func() {
+	err = s.scan(ctx, s.everyKey("appt:"), func(p redis.Pipeliner, key string) func() {
 		cmd := p.HMGet(ctx, key, "id", "code_sealed")
 		return func() {
 			if v := cmd.Val(); len(v) == 2 {
@@ -197,9 +197,9 @@ func (s *Store) SecretsStatus(ctx context.Context) ([]SecretUse, error) {
 	out = append(out, codes)
 	bodies := SecretUse{Kind: "message_bodies"}
 	fields := sealedBodyFields()
-	err = s.scan(ctx, s.messageKey("*"), func(p redis.Pipeliner, key string) func() {
+	err = s.scan(ctx, s.everyKey("msg:"), func(p redis.Pipeliner, key string) func() {
 		cmd := p.HMGet(ctx, key, fields...)
-		id := strings.TrimPrefix(key, s.messageKey(""))
+		id := idInKey(key)
 		return func() {
 			s.countSealed(&bodies, func(k keyring) *sealer { return k.bodies }, joinParts(cmd.Val()), id)
 		}
@@ -236,12 +236,7 @@ func (s *Store) keyUses(ctx context.Context) (SecretUse, error) {
 // scan walks the keys matching pattern, a batch at a time, reading each
 // with what read queues on a pipeline and counting it with what it returns.
 func (s *Store) scan(ctx context.Context, pattern string, read func(p redis.Pipeliner, key string) func()) error {
-	var cursor uint64
-	for {
-		keys, next, err := s.rdb.Scan(ctx, cursor, pattern, secretScanBatch).Result()
-		if err != nil {
-			return fmt.Errorf("scan %s: %w", pattern, err)
-		}
+	return s.scanKeys(ctx, pattern, "", func(keys []string) error {
 		p := s.rdb.Pipeline()
 		counts := make([]func(), 0, len(keys))
 		for _, k := range keys {
@@ -253,10 +248,8 @@ func (s *Store) scan(ctx context.Context, pattern string, read func(p redis.Pipe
 		for _, count := range counts {
 			count()
 		}
-		if cursor = next; cursor == 0 {
-			return nil
-		}
-	}
+		return nil
+	})
 }
 
 // countID counts a record by the secret id it carries.
@@ -358,9 +351,9 @@ func (s *Store) Rekey(ctx context.Context) (Rekeyed, error) {
 		return done, nil
 	}
 	fields := sealedBodyFields()
-	err := s.scan(ctx, s.messageKey("*"), func(p redis.Pipeliner, key string) func() {
+	err := s.scan(ctx, s.everyKey("msg:"), func(p redis.Pipeliner, key string) func() {
 		cmd := p.HMGet(ctx, key, fields...)
-		id := strings.TrimPrefix(key, s.messageKey(""))
+		id := idInKey(key)
 		return func() {
 			sealed := joinParts(cmd.Val())
 			n, err := s.reseal(ctx, sealed, id, func(k keyring) *sealer { return k.bodies }, resealBodyScript, key, nil)
@@ -373,7 +366,7 @@ func (s *Store) Rekey(ctx context.Context) (Rekeyed, error) {
 	if err != nil {
 		return done, fmt.Errorf("re-key: %w", err)
 	}
-	err = s.scan(ctx, s.appointmentKey("*"), func(p redis.Pipeliner, key string) func() {
+	err = s.scan(ctx, s.everyKey("appt:"), func(p redis.Pipeliner, key string) func() {
 		cmd := p.HMGet(ctx, key, "id", "code_sealed")
 		return func() {
 			v := cmd.Val()

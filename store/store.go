@@ -49,8 +49,10 @@ type Store struct {
 	now          func() time.Time
 	precaution   bool
 	batch        *batcher
-	profiles     *memo.Map[Profile]
-	centers      *memo.Map[Center]
+	// cluster: a step may touch one slot only (see stepGroups).
+	cluster  bool
+	profiles *memo.Map[Profile]
+	centers  *memo.Map[Center]
 }
 
 // New wraps a Redis client. The client is owned by the caller.
@@ -74,8 +76,10 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new store: %w", err)
 	}
+	_, cluster := rdb.(*redis.ClusterClient)
 	return &Store{
 		rdb:          rdb,
+		cluster:      cluster,
 		prefix:       opts.Prefix,
 		retention:    opts.Retention,
 		historyLimit: opts.HistoryLimit,

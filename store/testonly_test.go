@@ -94,8 +94,8 @@ return {3, h[2], h[3]}
 // error mean the caller goes ahead and must then call FinishIdempotent.
 // The claim lapses after lease, so a request that died mid-way does not
 // block its key.
-func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint string, lease time.Duration) (*Replay, error) {
-	res, err := beginIdempotentScript.Run(ctx, s.rdb, []string{s.idempotencyKey(scope, key)},
+func (s *Store) BeginIdempotent(ctx context.Context, tag, scope, key, fingerprint string, lease time.Duration) (*Replay, error) {
+	res, err := beginIdempotentScript.Run(ctx, s.rdb, []string{s.idempotencyKey(tag, scope, key)},
 		fingerprint, lease.Milliseconds()).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("begin idempotent request: %w", err)
@@ -128,11 +128,36 @@ return 1
 // FinishIdempotent keeps the answer of the request with fingerprint for its
 // repeats, for ttl. It reports whether the answer was kept: not when the
 // request's claim had lapsed.
-func (s *Store) FinishIdempotent(ctx context.Context, scope, key, fingerprint string, r Replay, ttl time.Duration) (bool, error) {
-	n, err := finishIdempotentScript.Run(ctx, s.rdb, []string{s.idempotencyKey(scope, key)},
+func (s *Store) FinishIdempotent(ctx context.Context, tag, scope, key, fingerprint string, r Replay, ttl time.Duration) (bool, error) {
+	n, err := finishIdempotentScript.Run(ctx, s.rdb, []string{s.idempotencyKey(tag, scope, key)},
 		fingerprint, r.Status, r.Body, ttl.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("finish idempotent request: %w", err)
 	}
 	return n == 1, nil
+}
+
+// testTag is a shard's tag for test records that belong to no citizen.
+var testTag = tag("100")
+
+// mobilesOfOneShard returns n Indian mobiles of one shard.
+func mobilesOfOneShard(n int) []string {
+	var out []string
+	want := ""
+	for i := 0; len(out) < n; i++ {
+		m := fmt.Sprintf("+91987%07d", i)
+		if want == "" {
+			want = shardOfMobile(m)
+		}
+		if shardOfMobile(m) == want {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// shardIndex is the position of shard among all (shardAt's inverse).
+func shardIndex(shard string) int {
+	n, _ := strconv.Atoi(shard)
+	return n - firstShard
 }

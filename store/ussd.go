@@ -63,10 +63,10 @@ type USSDView struct {
 // KEYS: session, mobile's USSD list, mobile's choices, mobile's
 // beneficiaries. ARGV: 1 id, 2 now ms, 3 retention ms, 4 history limit,
 // 5 service code, 6 text, 7 steps, 8 ended by count ('1' or '0' each),
-// 9 read, 10-17 before and after the id in the keys of a beneficiary,
-// their doses, an appointment, a centre.
-// Answer: {lang, opted_out, {{beneficiary pairs, doses JSON, appointment
-// pairs, centre pairs}, ...}}.
+// 9 read, 10-15 before and after the id in the keys of a beneficiary,
+// their doses, an appointment.
+// Answer: {lang, opted_out, {{beneficiary pairs, earlier doses list,
+// appointment pairs}, ...}}.
 var ussdStepScript = redis.NewScript(readPeopleLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'started_at', ARGV[2])
@@ -114,8 +114,8 @@ func (s *Store) ussdStep(ctx context.Context, st USSDStep, read bool) (USSDView,
 	}
 	args := []any{id, s.now().UnixMilli(), s.retention.Milliseconds(), ussdHistoryLimit,
 		st.ServiceCode, st.Text, st.Steps, ends, flag(read)}
-	args = append(args, s.peopleKeyParts()...)
-	res, err := s.sendPath(ctx, ussdStepScript, []string{s.ussdKey(id), s.ussdHistoryKey(st.Mobile),
+	args = append(args, s.peopleKeyParts(shardOfMobile(st.Mobile))...)
+	res, err := s.sendPath(ctx, ussdStepScript, []string{s.ussdKey(st.Mobile, id), s.ussdHistoryKey(st.Mobile),
 		s.mobileKey(st.Mobile), s.mobileBeneficiariesKey(st.Mobile)}, args...).Slice()
 	if err != nil || !read {
 		return USSDView{}, err
@@ -127,7 +127,7 @@ func (s *Store) ussdStep(ctx context.Context, st USSDStep, read bool) (USSDView,
 	v.Prefs.Language, _ = res[0].(string)
 	out, _ := res[1].(string)
 	v.Prefs.OptedOut = out != "" && out != "0"
-	if v.People, err = peopleViews(res[2]); err != nil {
+	if v.People, err = s.peopleViews(ctx, res[2]); err != nil {
 		return USSDView{}, err
 	}
 	return v, nil
@@ -145,7 +145,7 @@ func (s *Store) USSDSessions(ctx context.Context, mobile string, limit int) ([]U
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			cmds[i] = p.HGetAll(ctx, s.ussdKey(id))
+			cmds[i] = p.HGetAll(ctx, s.ussdKey(mobile, id))
 		}
 		return nil
 	})

@@ -88,9 +88,14 @@ func run(redisURL string, n, workers int, otpRate float64, baseline time.Duratio
 		return err
 	}
 	fmt.Printf("seeded in %s (%.0f/s)\n", time.Since(start).Round(time.Second), float64(n)/time.Since(start).Seconds())
-	indexBytes, err := rdb.MemoryUsage(ctx, "sandesh:dues:"+day, 0).Result()
-	if err != nil {
-		return err
+	// The day's due lists, one a shard.
+	var indexBytes int64
+	for _, k := range rdb.Keys(ctx, "sandesh:dues:*:"+day).Val() {
+		b, err := rdb.MemoryUsage(ctx, k, 0).Result()
+		if err != nil {
+			return err
+		}
+		indexBytes += b
 	}
 	before := usedMemory(ctx, rdb)
 
@@ -134,7 +139,7 @@ func run(redisURL string, n, workers int, otpRate float64, baseline time.Duratio
 	fmt.Printf("\nreminder run for %s: due %d, queued %d, opted out %d, already sent %d, booked %d\n",
 		day, counts.Due, counts.Queued, counts.OptedOut, counts.AlreadySent, counts.Booked)
 	fmt.Printf("time to queue: %s (%.0f reminders/s)\n", took.Round(10*time.Millisecond), float64(counts.Queued)/took.Seconds())
-	fmt.Printf("index sandesh:dues:%s: %.1f MB for %d beneficiaries (%.0f B each)\n", day, float64(indexBytes)/1e6, n, float64(indexBytes)/float64(n))
+	fmt.Printf("index sandesh:dues:*:%s: %.1f MB for %d beneficiaries (%.0f B each)\n", day, float64(indexBytes)/1e6, n, float64(indexBytes)/float64(n))
 	fmt.Printf("Redis used memory: %.0f MB before the run, %.0f MB after (%.0f B per reminder queued: record, history, pending, task)\n",
 		float64(before)/1e6, float64(after)/1e6, float64(after-before)/float64(max(counts.Queued, 1)))
 	fmt.Printf("KYVS OTP requests  %8s %8s %8s %8s\n", "n", "p50 ms", "p99 ms", "max ms")

@@ -121,6 +121,11 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	if err != nil {
 		return nil, err
 	}
+	lctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := st.CheckLayout(lctx); err != nil {
+		return nil, fmt.Errorf("%w; see README, Upgrading", err)
+	}
 	a.client = asynq.NewClient(a.conn)
 	dispatch := jobs.NewDispatcher(st, a.client, log)
 

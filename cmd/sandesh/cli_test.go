@@ -714,7 +714,7 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	bens, err := db.rdb.Keys(ctx, "sandesh:ben:??????????????").Result()
+	bens, err := db.rdb.Keys(ctx, "sandesh:ben:{c???}:??????????????").Result()
 	if err != nil || len(bens) != 10 {
 		t.Fatalf("demo beneficiaries: %d (%v), want 10", len(bens), err)
 	}
