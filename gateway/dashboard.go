@@ -12,6 +12,7 @@ import (
 
 	"sandesh/gateway/pages/dashboard"
 	"sandesh/gateway/pages/support"
+	"sandesh/jobs"
 	"sandesh/store"
 )
 
@@ -88,7 +89,7 @@ func (b dashboardBackend) Snapshot(ctx context.Context) (dashboard.Snapshot, err
 		snap.Providers = append(snap.Providers, p)
 	}
 	if b.s.opts.Queues != nil {
-		lanes, err := lanes(asynq.NewInspector(b.s.opts.Queues))
+		lanes, err := lanes(asynq.NewInspector(b.s.opts.Queues), b.s.opts.LaneQueues)
 		if err != nil {
 			return snap, err
 		}
@@ -108,8 +109,8 @@ func (b dashboardBackend) Snapshot(ctx context.Context) (dashboard.Snapshot, err
 }
 
 // lanes is every lane's queue as the dashboard shows it.
-func lanes(in *asynq.Inspector) ([]dashboard.Lane, error) {
-	infos, err := laneQueues(in)
+func lanes(in *asynq.Inspector, qs jobs.Queues) ([]dashboard.Lane, error) {
+	infos, err := laneQueues(in, qs)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"sandesh/gateway/pages/webpage"
+	"sandesh/jobs"
 	"sandesh/store"
 )
 
@@ -54,7 +55,7 @@ func (s *server) openapi(c *fiber.Ctx) error {
 func (s *server) mountMetrics(app *fiber.App) {
 	reg := s.opts.Registry
 	if s.opts.Queues != nil {
-		reg.MustRegister(&queueCollector{inspector: asynq.NewInspector(s.opts.Queues)})
+		reg.MustRegister(&queueCollector{inspector: asynq.NewInspector(s.opts.Queues), queues: s.opts.LaneQueues})
 	}
 	if s.opts.Breakers != nil {
 		reg.MustRegister(&breakerCollector{router: s.opts.Breakers})
@@ -130,7 +131,10 @@ func bearer(c *fiber.Ctx) string {
 
 // queueCollector reads queue sizes at scrape time with asynq's Inspector
 // (asynq's own exporter would pull in a second Redis client library).
-type queueCollector struct{ inspector *asynq.Inspector }
+type queueCollector struct {
+	inspector *asynq.Inspector
+	queues    jobs.Queues
+}
 
 var (
 	queueDesc    = prometheus.NewDesc("sandesh_queue_tasks", "Tasks in a queue by state.", []string{"queue", "state"}, nil)
@@ -140,30 +144,42 @@ var (
 
 func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc; ch <- queueAgeDesc }
 
-// laneQueues reads every lane's queue, in store.Priorities' order, as
-// zeros until asynq first holds a task of it: the OTP queue would
+// laneQueues reads every lane's queues, in store.Priorities' order, added
+// up under the lane's name (a lane is several queues on a cluster: qs), as
+// zeros until asynq first holds a task of one: the OTP queue would
 // otherwise appear with the first OTP, and an OTP is sent only when a
 // KYVS request matches. A lane whose read fails is left out.
-func laneQueues(in *asynq.Inspector) ([]*asynq.QueueInfo, error) {
+func laneQueues(in *asynq.Inspector, qs jobs.Queues) ([]*asynq.QueueInfo, error) {
 	existing, err := in.Queues()
 	if err != nil {
 		return nil, fmt.Errorf("queues: %w", err)
 	}
 	out := make([]*asynq.QueueInfo, 0, len(store.Priorities))
+lanes:
 	for _, p := range store.Priorities {
-		info := &asynq.QueueInfo{Queue: string(p)}
-		if slices.Contains(existing, string(p)) {
-			if info, err = in.GetQueueInfo(string(p)); err != nil {
+		lane := &asynq.QueueInfo{Queue: string(p)}
+		for _, q := range qs.Of(p) {
+			if !slices.Contains(existing, q) {
 				continue
 			}
+			info, err := in.GetQueueInfo(q)
+			if err != nil {
+				continue lanes
+			}
+			lane.Pending += info.Pending
+			lane.Active += info.Active
+			lane.Scheduled += info.Scheduled
+			lane.Retry += info.Retry
+			lane.Archived += info.Archived
+			lane.Latency = max(lane.Latency, info.Latency)
 		}
-		out = append(out, info)
+		out = append(out, lane)
 	}
 	return out, nil
 }
 
 func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
-	lanes, err := laneQueues(q.inspector)
+	lanes, err := laneQueues(q.inspector, q.queues)
 	if err != nil {
 		return // Redis unreachable: sandesh_redis_up says so
 	}

@@ -17,6 +17,7 @@ import (
 	"sandesh/gateway/pages/support"
 	"sandesh/gateway/pages/verify"
 	"sandesh/gateway/ussd"
+	"sandesh/jobs"
 	"sandesh/providers"
 	"sandesh/stats"
 )
@@ -52,6 +53,9 @@ type ServerOptions struct {
 	SimulatorNeedsAdmin bool
 	// Queues reads queue sizes for /metrics and serves /admin/queues; nil disables both.
 	Queues asynq.RedisConnOpt
+	// LaneQueues names each lane's queues (several a lane on a cluster),
+	// whose sizes /metrics and /admin add up by lane.
+	LaneQueues jobs.Queues
 	// Breakers reports provider health for /metrics; may be nil.
 	Breakers *providers.Router
 	// Registry serves /metrics; nil disables it.

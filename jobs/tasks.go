@@ -74,6 +74,10 @@ var maxRetry = map[store.Priority]int{
 // a task always finds its record and a record never waits for nothing: the
 // worker's sweeper re-enqueues one whose task was lost.
 type Dispatcher struct {
+	// Queues names the lanes' queues; set it (as the workers' Queues)
+	// before the first enqueue.
+	Queues Queues
+
 	store  *store.Store
 	client *asynq.Client
 	log    *slog.Logger
@@ -207,8 +211,10 @@ func (d *Dispatcher) enqueueBatch(p store.Priority, ids []string) error {
 	if err != nil {
 		return fmt.Errorf("enqueue batch: %w", err)
 	}
+	// The queue of the first message's shard: which one carries a batch
+	// matters only for spreading the load.
 	_, err = d.client.EnqueueContext(ctx, asynq.NewTask(TypeBatch, payload),
-		asynq.Queue(string(p)), asynq.MaxRetry(maxRetry[p]), asynq.Timeout(taskTimeout))
+		asynq.Queue(d.Queues.For(p, ids[0])), asynq.MaxRetry(maxRetry[p]), asynq.Timeout(taskTimeout))
 	if err != nil {
 		return fmt.Errorf("enqueue batch of %d: %w", len(ids), err)
 	}
@@ -229,7 +235,7 @@ func (d *Dispatcher) enqueue(ctx context.Context, taskID, id string, p store.Pri
 	}
 	opts := append([]asynq.Option{
 		asynq.TaskID(taskID),
-		asynq.Queue(string(p)),
+		asynq.Queue(d.Queues.For(p, id)),
 		asynq.MaxRetry(maxRetry[p]),
 		asynq.Timeout(taskTimeout),
 	}, extra...)

@@ -173,7 +173,7 @@ func btoi(b bool) int {
 func (w *Worker) newServer(conn asynq.RedisConnOpt, p store.Priority, concurrency int) *asynq.Server {
 	return asynq.NewServer(conn, asynq.Config{
 		Concurrency:              concurrency,
-		Queues:                   map[string]int{string(p): 1},
+		Queues:                   w.laneQueues(p),
 		TaskCheckInterval:        pollEvery[p],
 		DelayedTaskCheckInterval: time.Second,
 		RetryDelayFunc:           retryDelay(p),
@@ -182,6 +182,16 @@ func (w *Worker) newServer(conn asynq.RedisConnOpt, p store.Priority, concurrenc
 		Logger:                   asynqLogger{w.log},
 		LogLevel:                 asynq.WarnLevel,
 	})
+}
+
+// laneQueues weighs lane p's queues (Queues.Of) alike: a server takes
+// from each in turn.
+func (w *Worker) laneQueues(p store.Priority) map[string]int {
+	out := map[string]int{}
+	for _, q := range w.dispatch.Queues.Of(p) {
+		out[q] = 1
+	}
+	return out
 }
 
 func randomID() string {
@@ -812,13 +822,17 @@ func (w *Worker) RescueOnce(ctx context.Context) (int, error) {
 // active in asynq while the message was never claimed.
 func (w *Worker) requeueUnclaimed(ctx context.Context) (int, error) {
 	n := 0
+	var queues []string
 	for _, p := range store.Priorities {
-		active, err := w.inspector.ListActiveTasks(string(p), asynq.PageSize(1000))
+		queues = append(queues, w.dispatch.Queues.Of(p)...)
+	}
+	for _, q := range queues {
+		active, err := w.inspector.ListActiveTasks(q, asynq.PageSize(1000))
 		if err != nil {
 			if errors.Is(err, asynq.ErrQueueNotFound) {
 				continue
 			}
-			return n, fmt.Errorf("rescue: active %s tasks: %w", p, err)
+			return n, fmt.Errorf("rescue: active %s tasks: %w", q, err)
 		}
 		for _, t := range active {
 			ids, _, err := taskMessages(t.Type, t.Payload)

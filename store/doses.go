@@ -191,8 +191,14 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 	if nd.Mobile != "" && shardOfMobile(nd.Mobile) != shard {
 		return DoseOutcome{}, fmt.Errorf("record dose: %s is not the mobile of beneficiary %s", nd.Mobile, nd.BeneficiaryID)
 	}
+	// Without the mobile the confirmation is owed and no history touched:
+	// the history of "" would be another shard's key.
+	history := s.unusedKey(shard)
+	if nd.Mobile != "" {
+		history = s.historyKey(nd.Mobile)
+	}
 	keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert),
-		s.notificationsKey(shard), s.messageKey(msgID), s.historyKey(nd.Mobile), s.pendingKey(shard), s.unusedKey(shard), s.unusedKey(shard)}
+		s.notificationsKey(shard), s.messageKey(msgID), history, s.pendingKey(shard), s.unusedKey(shard), s.unusedKey(shard)}
 	args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, now.UnixMilli(), "", cert, "",
 		ConfirmationNotification(nd.BeneficiaryID, cert, msgID), msgID, s.retention.Milliseconds(), s.historyLimit,
 		"", 0, schedule, 0, s.dueKey(shard, "")}

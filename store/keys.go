@@ -54,24 +54,31 @@ func (s *Store) pendingKey(shard string) string { return s.prefix + "msgs:pendin
 func (s *Store) inflightKey(shard string) string { return s.prefix + "msgs:inflight:" + tag(shard) }
 
 // workerKey is a live worker's heartbeat; it expires when the worker dies.
-func (s *Store) workerKey(id string) string { return s.prefix + "worker:" + id }
+// It shares the tag {workers} with workersKey: a beat writes both at once.
+func (s *Store) workerKey(id string) string { return s.prefix + "worker:{workers}:" + id }
 
 // workersKey registers every worker that beat, scored by its last beat, so
 // that one which died is still known after its heartbeat expired.
-func (s *Store) workersKey() string { return s.prefix + "workers" }
+func (s *Store) workersKey() string { return s.prefix + "workers:{workers}" }
 
 func (s *Store) providerMessageKey(provider, providerMsgID string) string {
 	return s.prefix + "pmid:" + provider + ":" + providerMsgID
 }
 
-func (s *Store) apiKeyKey(hash string) string { return s.prefix + "apikey:" + hash }
+// API keys, their index and version, and web sessions (which end with
+// their key) share the tag {keys}: creating, re-keying and revoking a key,
+// and loading a session, are steps over several of them. They are few and
+// each process caches them (KeyCache).
+const keysTag = "{keys}"
 
-func (s *Store) apiKeyIndexKey() string { return s.prefix + "apikeys" }
+func (s *Store) apiKeyKey(hash string) string { return s.prefix + "apikey:" + keysTag + ":" + hash }
+
+func (s *Store) apiKeyIndexKey() string { return s.prefix + "apikeys:" + keysTag }
 
 // apiKeysVersionKey counts the changes to API keys (each creation and
 // revocation), so that every process can tell its cached keys are stale
 // with one GET (see KeyCache).
-func (s *Store) apiKeysVersionKey() string { return s.prefix + "apikeys:version" }
+func (s *Store) apiKeysVersionKey() string { return s.prefix + "apikeys:" + keysTag + ":version" }
 
 // centerKey is a centre's record. Every centre is on one slot, with the
 // idempotency records of the requests that created them (centersTag), so
@@ -114,13 +121,15 @@ func (s *Store) resendLimitKey(subject string) string {
 	return s.prefix + "resend:" + tag(shardOfID(id)) + ":" + subject
 }
 
-func (s *Store) auditKey() string { return s.prefix + "audit" }
+// The trail and its indexes share the tag {audit}: an entry joins them in
+// one transaction.
+func (s *Store) auditKey() string { return s.prefix + "audit:{audit}" }
 
-func (s *Store) auditActorKey(keyID string) string { return s.prefix + "audit:actor:" + keyID }
+func (s *Store) auditActorKey(keyID string) string { return s.prefix + "audit:{audit}:actor:" + keyID }
 
 // auditMobileKey is keyed by a keyed hash of the mobile, so the key names
 // in Redis do not list citizens' numbers.
-func (s *Store) auditMobileKey(hash string) string { return s.prefix + "audit:mobile:" + hash }
+func (s *Store) auditMobileKey(hash string) string { return s.prefix + "audit:{audit}:mobile:" + hash }
 
 func (s *Store) markerKey(name string) string { return s.prefix + "marker:" + name }
 
@@ -165,7 +174,7 @@ func (s *Store) kyvsKey(txn string) string { return s.inShard("kyvs:", txn) }
 func (s *Store) limitKey(name string) string { return s.prefix + "limit:" + name }
 
 // sessionKey holds a web session under the keyed hash of its id.
-func (s *Store) sessionKey(hash string) string { return s.prefix + "session:" + hash }
+func (s *Store) sessionKey(hash string) string { return s.prefix + "session:" + keysTag + ":" + hash }
 
 // cardKey maps the keyed hash of a status-card token to its beneficiary.
 func (s *Store) cardKey(hash string) string { return s.prefix + "card:" + hash }

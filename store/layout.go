@@ -51,7 +51,7 @@ func (s *Store) CheckLayout(ctx context.Context) error {
 // by id or mobile without a shard tag, or a shared set that is one set
 // there. "" when there is none.
 func (s *Store) earlierLayoutKey(ctx context.Context) (string, error) {
-	for _, k := range []string{"msgs:pending", "msgs:inflight", "notify:owed", "dead"} {
+	for _, k := range []string{"msgs:pending", "msgs:inflight", "notify:owed", "dead", "apikeys", "audit", "workers"} {
 		n, err := s.rdb.Exists(ctx, s.prefix+k).Result()
 		if err != nil {
 			return "", err

@@ -15,7 +15,8 @@ func TestCheckLayout(t *testing.T) {
 	}{
 		{"empty", nil, nil},
 		{"this layout", map[string]string{"sandesh:layout": "2", "sandesh:ben:{c123}:12345678901234": "x"}, nil},
-		{"records of this layout only", map[string]string{"sandesh:ben:{c123}:12345678901234": "x", "sandesh:apikeys": "x"}, nil},
+		{"records of this layout only", map[string]string{"sandesh:ben:{c123}:12345678901234": "x", "sandesh:apikeys:{keys}": "x"}, nil},
+		{"api keys of the earlier layout", map[string]string{"sandesh:apikeys": "x"}, ErrEarlierLayout},
 		{"another layout named", map[string]string{"sandesh:layout": "1"}, ErrEarlierLayout},
 		{"a record without a tag", map[string]string{"sandesh:ben:12345678901234": "x"}, ErrEarlierLayout},
 		{"a mobile without a tag", map[string]string{"sandesh:mobile:+919876543210": "x"}, ErrEarlierLayout},

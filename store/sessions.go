@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -146,19 +147,25 @@ func (s *Store) CardBeneficiary(ctx context.Context, token string) (string, erro
 	if len(token) != 20 {
 		return "", ErrNotFound
 	}
+	// One GET a secret's hash, pipelined: the keys are on as many slots.
 	hashes := s.apiKeyHashes("card", token)
-	for i, h := range hashes {
-		hashes[i] = s.cardKey(h)
-	}
-	found, err := s.rdb.MGet(ctx, hashes...).Result()
-	if err != nil {
-		return "", fmt.Errorf("card token: %w", err)
-	}
-	for _, v := range found {
-		if v, ok := v.(string); ok {
-			id, _, _ := strings.Cut(v, ":") // a link from before secrets had ids has none
-			return id, nil
+	found := make([]*redis.StringCmd, len(hashes))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { // each GET carries its own error
+		for i, h := range hashes {
+			found[i] = p.Get(ctx, s.cardKey(h))
 		}
+		return nil
+	})
+	for _, c := range found {
+		v, err := c.Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			continue
+		case err != nil:
+			return "", fmt.Errorf("card token: %w", err)
+		}
+		id, _, _ := strings.Cut(v, ":") // a link from before secrets had ids has none
+		return id, nil
 	}
 	return "", ErrNotFound
 }

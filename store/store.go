@@ -109,8 +109,17 @@ func (s *Store) OwnPipelines() *Store {
 	return &c
 }
 
-// Ping reports whether Redis answers.
+// Ping reports whether Redis answers: on a cluster, every master the
+// client knows (a dead one fails it until its replica has taken over and
+// the client has learned so).
 func (s *Store) Ping(ctx context.Context) error {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() })
+		if err != nil {
+			return fmt.Errorf("ping redis cluster: %w", err)
+		}
+		return nil
+	}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("ping redis: %w", err)
 	}

@@ -106,3 +106,11 @@ func digitsIn(shard string, n int) (string, error) {
 		}
 	}
 }
+
+// ShardNumber is the shard an id we issued names (100–999), 0 for one
+// that names none: for spreading work by citizen outside the store (the
+// send queues of a cluster).
+func ShardNumber(id string) int {
+	n, _ := strconv.Atoi(shardOfID(id))
+	return n
+}

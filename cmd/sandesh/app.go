@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,11 +62,13 @@ type role struct{ web, worker bool }
 
 // app is one running process: everything built from the config, once.
 type app struct {
-	cfg    *Config
-	log    *slog.Logger
-	mini   *miniredis.Miniredis
-	rdb    *redis.Client
-	conn   asynq.RedisConnOpt
+	cfg  *Config
+	log  *slog.Logger
+	mini *miniredis.Miniredis
+	rdb  redis.UniversalClient
+	conn asynq.RedisConnOpt
+	// queues names the lanes' queues: several a lane on a cluster.
+	queues jobs.Queues
 	client *asynq.Client
 	router *providers.Router
 	http   *fiber.App
@@ -128,6 +131,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 	}
 	a.client = asynq.NewClient(a.conn)
 	dispatch := jobs.NewDispatcher(st, a.client, log)
+	dispatch.Queues = a.queues
 
 	ps, err := a.buildProviders(cfg, out)
 	if err != nil {
@@ -198,13 +202,13 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 			Simulator: cfg.Simulator || onlyConsole(cfg.Providers),
 			// Beside real providers the simulator reads and sends real SMS.
 			SimulatorNeedsAdmin: !onlyConsole(cfg.Providers),
-			Queues:              a.conn, Breakers: a.router, Registry: reg, Logger: log, Stats: a.stats,
+			Queues:              a.conn, LaneQueues: a.queues, Breakers: a.router, Registry: reg, Logger: log, Stats: a.stats,
 		})
 	}
 	if r.worker && !r.web {
 		// A worker serves its own /metrics (its send counters live here).
 		a.http = gateway.NewOpsServer(gw, gateway.ServerOptions{
-			AdminKey: a.AdminKey, Queues: a.conn, Breakers: a.router, Registry: reg, Logger: log,
+			AdminKey: a.AdminKey, Queues: a.conn, LaneQueues: a.queues, Breakers: a.router, Registry: reg, Logger: log,
 		})
 		a.opsOnly = true
 	}
@@ -241,6 +245,8 @@ func (a *app) connect(ctx context.Context) error {
 		opts = &redis.Options{Addr: mr.Addr()}
 	} else if u, err := url.Parse(a.cfg.RedisURL); err == nil && u.Query().Has("master_name") {
 		return a.connectSentinel(ctx)
+	} else if err == nil && strings.HasSuffix(u.Scheme, "+cluster") {
+		return a.connectCluster(ctx)
 	} else {
 		if opts, err = redis.ParseURL(a.cfg.RedisURL); err != nil {
 			return fmt.Errorf("config: redis_url: %w", err)
@@ -266,6 +272,23 @@ func (a *app) connectSentinel(ctx context.Context) error {
 		MasterName: fo.MasterName, SentinelAddrs: fo.SentinelAddrs, SentinelPassword: fo.SentinelPassword,
 		Username: fo.Username, Password: fo.Password, DB: fo.DB, TLSConfig: fo.TLSConfig,
 	}
+	return a.ping(ctx)
+}
+
+// connectCluster joins a Redis Cluster through its seed nodes, for both
+// go-redis and asynq, and splits the send lanes over several queues so
+// that every master carries its share (jobs.Queues).
+func (a *app) connectCluster(ctx context.Context) error {
+	co, err := parseClusterURL(a.cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("config: redis_url: %w", err)
+	}
+	a.rdb = redis.NewClusterClient(co)
+	a.conn = asynq.RedisClusterClientOpt{
+		Addrs: co.Addrs, Username: co.Username, Password: co.Password, TLSConfig: co.TLSConfig,
+		DialTimeout: co.DialTimeout, ReadTimeout: co.ReadTimeout, WriteTimeout: co.WriteTimeout,
+	}
+	a.queues = jobs.Queues{Shards: jobs.ClusterQueueShards}
 	return a.ping(ctx)
 }
 

@@ -830,9 +830,6 @@ func checkRedisURL(s string) string {
 		if _, err := parseClusterURL(s); err != nil {
 			return "is not a valid cluster URL (redis+cluster://[user:pass@]host:port?addr=host:port&addr=host:port)"
 		}
-		// Refused until every request's step keeps to one hash slot: the
-		// cluster would answer CROSSSLOT to most requests (docs/CLUSTER.md).
-		return "names a Redis Cluster, which this version cannot run on yet: a request's step touches keys in several hash slots (docs/CLUSTER.md)"
 	default:
 		return "must be a redis://, rediss://, unix://, redis+cluster:// or rediss+cluster:// URL"
 	}

@@ -602,10 +602,10 @@ func TestValidate(t *testing.T) {
 		{"unix without path", func(c *Config) { c.RedisURL = "unix://" }, "config: redis_url: "},
 		{"redis_url unknown option", func(c *Config) { c.RedisURL = "redis://:" + redisMarker + "@h:6379/0?colour=blue" }, "config: redis_url: "},
 		{"sentinel unknown option", func(c *Config) { c.RedisURL = "redis://:" + redisMarker + "@h:26379/0?master_name=m&colour=blue" }, "config: redis_url: "},
-		{"cluster, until its layout", func(c *Config) {
+		{"cluster", func(c *Config) {
 			c.RedisURL = "redis+cluster://:" + redisMarker + "@n1:6379?addr=n2:6379&addr=n3:6379"
-		}, "config: redis_url: names a Redis Cluster, which this version cannot run on yet"},
-		{"cluster over tls, until its layout", func(c *Config) { c.RedisURL = "rediss+cluster://u:" + redisMarker + "@n1:6379" }, "config: redis_url: names a Redis Cluster"},
+		}, ""},
+		{"cluster over tls", func(c *Config) { c.RedisURL = "rediss+cluster://u:" + redisMarker + "@n1:6379" }, ""},
 		{"cluster unknown option", func(c *Config) { c.RedisURL = "redis+cluster://:" + redisMarker + "@n1:6379?colour=blue" }, "config: redis_url: is not a valid cluster URL"},
 		{"cluster without seed", func(c *Config) { c.RedisURL = "redis+cluster://" }, "config: redis_url: must include a seed node"},
 		{"secret required with redis", func(c *Config) { c.Secret = "" }, "config: secret: required"},

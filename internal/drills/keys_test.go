@@ -54,14 +54,14 @@ func TestKeyRevokedInEveryProcess(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", rs.port)})
 	defer rdb.Close()
 	ctx := context.Background()
-	hash, err := rdb.HGet(ctx, "sandesh:apikeys", key.ID).Result()
+	hash, err := rdb.HGet(ctx, "sandesh:apikeys:{keys}", key.ID).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	revoked := time.Now()
 	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, "sandesh:apikey:"+hash, "revoked", revoked.UnixMilli())
-		p.Incr(ctx, "sandesh:apikeys:version")
+		p.HSet(ctx, "sandesh:apikey:{keys}:"+hash, "revoked", revoked.UnixMilli())
+		p.Incr(ctx, "sandesh:apikeys:{keys}:version")
 		return nil
 	}); err != nil {
 		t.Fatal(err)
