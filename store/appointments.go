@@ -191,7 +191,7 @@ func (s *Store) Book(ctx context.Context, a Appointment, code, today string, sli
 	keys = append(append(keys, padded(msgKeys, 3, s.unusedKey(shard))...), padded(idemKeys, 1, s.unusedKey(shard))...)
 	keys = append(keys, s.dosesKey(a.BeneficiaryID))
 	args = append(append(args, idemArgs...), msgArgs...)
-	res, err := s.sendPath(ctx, bookScript, keys, args...).Result()
+	res, err := s.ackedPath(ctx, bookScript, keys, args...).Result()
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
@@ -355,7 +355,7 @@ func (s *Store) ResendCode(ctx context.Context, id string, perHour int) (string,
 		return "", 0, fmt.Errorf("resend code: limit %d is not positive", perHour)
 	}
 	now := s.now()
-	res, err := s.sendPath(ctx, resendCodeScript, []string{s.resendLimitKey("appt:" + id), s.appointmentKey(id)},
+	res, err := s.ackedPath(ctx, resendCodeScript, []string{s.resendLimitKey("appt:" + id), s.appointmentKey(id)},
 		now.UnixMilli(), time.Hour.Milliseconds(), perHour, newEntryID(now)).Slice()
 	if err != nil {
 		return "", 0, fmt.Errorf("resend code: %w", err)
@@ -430,7 +430,7 @@ func (s *Store) Cancel(ctx context.Context, id string, notice Owed, idem *Idempo
 	}
 	keys = append(append(keys, msgKeys...), idemKeys...)
 	args = append(append(args, idemArgs...), msgArgs...)
-	res, err := s.sendPath(ctx, finishScript, keys, args...).Result()
+	res, err := s.ackedPath(ctx, finishScript, keys, args...).Result()
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
@@ -479,7 +479,7 @@ func (s *Store) VerifyCode(ctx context.Context, c CodeCheck) error {
 	if !validID(c.AppointmentID) {
 		return ErrNotFound
 	}
-	res, err := s.sendPath(ctx, verifyCodeScript, []string{s.appointmentKey(c.AppointmentID)},
+	res, err := s.ackedPath(ctx, verifyCodeScript, []string{s.appointmentKey(c.AppointmentID)},
 		c.CenterID, c.Today, s.codeHashes(c.AppointmentID, c.Code), MaxCodeAttempts, c.BeneficiaryID).Slice()
 	if err != nil {
 		return fmt.Errorf("verify code: %w", err)

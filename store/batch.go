@@ -23,8 +23,9 @@ import (
 // same for its experimental AutoPipeliner, which we do not use on the path
 // that must lose no message).
 type batcher struct {
-	rdb   redis.UniversalClient
-	group *groupcommit.Committer[*batchCall]
+	rdb      redis.UniversalClient
+	replicas *replicas
+	group    *groupcommit.Committer[*batchCall]
 }
 
 // scriptCall is one script to run with its keys and arguments; after,
@@ -35,6 +36,9 @@ type scriptCall struct {
 	keys   []string
 	args   []any
 	after  func(ctx context.Context, p redis.Pipeliner)
+	// ack: the API acknowledges the step; it waits for a replica (see
+	// replication.go).
+	ack bool
 }
 
 type batchCall struct {
@@ -44,8 +48,8 @@ type batchCall struct {
 	cmd *redis.Cmd
 }
 
-func newBatcher(rdb redis.UniversalClient) *batcher {
-	b := &batcher{rdb: rdb}
+func newBatcher(rdb redis.UniversalClient, reps *replicas) *batcher {
+	b := &batcher{rdb: rdb, replicas: reps}
 	b.group = groupcommit.New(1, 128, func(calls []*batchCall) error {
 		b.exec(calls) // each call carries its own answer
 		return nil
@@ -87,10 +91,16 @@ func (b *batcher) exec(batch []*batchCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	calls := make([]scriptCall, len(live))
+	acked := false
 	for i, c := range live {
 		calls[i] = c.scriptCall
+		acked = acked || c.ack
 	}
-	for i, cmd := range runPipelined(ctx, b.rdb, calls) {
+	run := runPipelined
+	if acked {
+		run = b.replicas.runAcked
+	}
+	for i, cmd := range run(ctx, b.rdb, calls) {
 		live[i].cmd = cmd
 	}
 }

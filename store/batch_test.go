@@ -17,7 +17,7 @@ var countScript = redis.NewScript(`return {redis.call('RPUSH', KEYS[1], ARGV[1])
 
 func TestBatcherAnswersEveryCallerItsOwnResult(t *testing.T) {
 	rdb := redistest.New(t, 1)
-	b := newBatcher(rdb)
+	b := newBatcher(rdb, &replicas{})
 	ctx := context.Background()
 	const callers = 300
 	lengths := make([]int64, callers)
@@ -52,7 +52,7 @@ func TestBatcherAnswersEveryCallerItsOwnResult(t *testing.T) {
 
 func TestBatcherReloadsScriptsAfterRedisForgetsThem(t *testing.T) {
 	rdb := redistest.New(t, 1)
-	b := newBatcher(rdb)
+	b := newBatcher(rdb, &replicas{})
 	ctx := context.Background()
 	if err := b.run(ctx, countScript, []string{"batch:list"}, "warm").Err(); err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func TestBatcherReloadsScriptsAfterRedisForgetsThem(t *testing.T) {
 
 func TestBatcherSkipsCallsWhoseContextEnded(t *testing.T) {
 	rdb := redistest.New(t, 1)
-	b := newBatcher(rdb)
+	b := newBatcher(rdb, &replicas{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := b.run(ctx, countScript, []string{"batch:list"}, "late").Err(); err != context.Canceled {

@@ -1031,6 +1031,46 @@ func TestEveryStepOnACluster(t *testing.T) {
 			t.Fatal("not marked again after unmark")
 		}
 	})
+
+	t.Run("an acknowledged step waits for a replica", func(t *testing.T) {
+		// Last: it stops a replica. A step the API acknowledges returns
+		// once a replica holds it; with the master's replica stopped it
+		// answers ErrNotReplicated (a 503) after replicaWait, though the
+		// master ran it; a worker's step does not wait.
+		mobile := mobiles[2]
+		master, err := cl.MasterOf(ctx, s.mobileBeneficiariesKey(mobile))
+		mustStep(t, "master", err)
+		replica, err := cl.ReplicaOf(ctx, master)
+		mustStep(t, "replica", err)
+		in := Beneficiary{Name: "Kiran Rao", Mobile: mobile, BirthYear: 1990, Gender: "M", Language: "en"}
+		if _, err := s.CreateBeneficiaryOnce(ctx, in, 10, nil, nil); err != nil {
+			t.Fatalf("with its replica: %v", err)
+		}
+		msg, err := s.CreateMessage(ctx, smsTo(mobile, "kw_help", "HELP", ""))
+		mustStep(t, "message", err)
+		before, _ := s.BeneficiariesByMobile(ctx, mobile)
+		if err := cl.Pause(replica); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cl.Resume(replica) }()
+		start := time.Now()
+		_, err = s.CreateBeneficiaryOnce(ctx, in, 10, nil, nil)
+		if took := time.Since(start); !errors.Is(err, ErrNotReplicated) || took < replicaWait || took > 5*replicaWait {
+			t.Fatalf("with its replica stopped: %v after %v; want ErrNotReplicated after about %v", err, took, replicaWait)
+		}
+		if bens, _ := s.BeneficiariesByMobile(ctx, mobile); len(bens) != len(before)+1 {
+			t.Fatalf("%d on the mobile, want %d: the master ran the step it could not confirm", len(bens), len(before)+1)
+		}
+		if _, res, err := s.Claim(ctx, msg.ID, "w-replica", time.Minute); err != nil || res != Claimed {
+			t.Fatalf("a worker's claim with the replica stopped: %v %v", res, err)
+		}
+		if err := cl.Resume(replica); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateBeneficiaryOnce(ctx, in, 10, nil, nil); err != nil {
+			t.Fatalf("with its replica back: %v", err)
+		}
+	})
 }
 
 // testSecret is the secret of the stores the store's tests make.

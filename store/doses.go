@@ -244,7 +244,7 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 		}
 		args = append(args, recordFieldsExcept(fields, "body", "encoding", "segments")...)
 	}
-	res, err := s.sendPath(ctx, recordDoseScript, keys, args...).Slice()
+	res, err := s.ackedPath(ctx, recordDoseScript, keys, args...).Slice()
 	if err != nil {
 		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
 	}

@@ -258,7 +258,7 @@ func (s *Store) receive(ctx context.Context, st receiveStep) (Received, error) {
 			replies = append(replies, m)
 		}
 	}
-	res, err := s.sendPath(ctx, receiveScript, keys, args...).Slice()
+	res, err := s.ackedPath(ctx, receiveScript, keys, args...).Slice()
 	if err != nil {
 		return Received{}, err
 	}

@@ -148,7 +148,7 @@ func (s *Store) StartOTP(ctx context.Context, verifierID, beneficiaryID, otp str
 		args[5] = m.ID
 		args = append(args, mfields...)
 	}
-	sent, err := s.sendPath(ctx, startOTPScript, keys, args...).Text()
+	sent, err := s.ackedPath(ctx, startOTPScript, keys, args...).Text()
 	if err != nil {
 		return "", "", fmt.Errorf("start otp: %w", err)
 	}
@@ -207,7 +207,7 @@ func (s *Store) ConfirmOTP(ctx context.Context, txn, verifierID, otp string) (Ve
 	args := append([]any{verifierID, s.codeHashes("kyvs", txn, otp), s.now().UnixMilli(), MaxOTPTries},
 		keyParts(shardOfID(txn), s.beneficiaryKey, s.dosesKey)...)
 	args = append(args, s.mobileKeyParts(shardOfID(txn))...)
-	res, err := s.sendPath(ctx, confirmOTPScript, []string{s.kyvsKey(txn)}, args...).Slice()
+	res, err := s.ackedPath(ctx, confirmOTPScript, []string{s.kyvsKey(txn)}, args...).Slice()
 	if err != nil {
 		return Verified{}, fmt.Errorf("confirm otp: %w", err)
 	}

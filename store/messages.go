@@ -166,7 +166,7 @@ func (s *Store) CreateMessages(ctx context.Context, settle string, nms ...NewMes
 		args = append(args, fields...)
 		out = append(out, m)
 	}
-	if err := s.sendPath(ctx, createScript, keys, args...).Err(); err != nil {
+	if err := s.ackedPath(ctx, createScript, keys, args...).Err(); err != nil {
 		return nil, fmt.Errorf("create message: %w", err)
 	}
 	return out, nil

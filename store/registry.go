@@ -56,7 +56,7 @@ func (s *Store) CreateCenterOnce(ctx context.Context, c Center, idem *Idempotenc
 	}
 	args = append(args, "id", c.ID, "name", c.Name, "district", c.District, "state", c.State,
 		"pincode", c.Pincode, "created_at", c.CreatedAt.UnixMilli())
-	res, err := createCenterScript.Run(ctx, s.rdb, append([]string{s.centerKey(c.ID)}, keys...), args...).Result()
+	res, err := s.ackedPath(ctx, createCenterScript, append([]string{s.centerKey(c.ID)}, keys...), args...).Result()
 	if err != nil {
 		return Center{}, fmt.Errorf("create centre %s: %w", c.ID, err)
 	}
@@ -164,7 +164,7 @@ func (s *Store) CreateBeneficiaryOnce(ctx context.Context, b Beneficiary, maxPer
 		args = append([]any{maxPerMobile, id}, args...)
 		args = append(args, "id", id, "name", b.Name, "mobile", b.Mobile, "birth_year", b.BirthYear,
 			"gender", b.Gender, "lang", b.Language, "created_at", b.CreatedAt.UnixMilli())
-		res, err := createBeneficiaryScript.Run(ctx, s.rdb,
+		res, err := s.ackedPath(ctx, createBeneficiaryScript,
 			append([]string{s.beneficiaryKey(id), s.mobileBeneficiariesKey(b.Mobile)}, keys...), args...).Result()
 		if err != nil {
 			return Beneficiary{}, fmt.Errorf("create beneficiary: %w", err)

@@ -169,7 +169,7 @@ func (s *Store) resend(ctx context.Context, of ResendOf, render func(ResendSourc
 	}
 	keys := append([]string{subject, s.resendLimitKey(of.Subject), msgKey, historyKey, s.pendingKey(shard)}, padded(idemKeys, 1, unused)...)
 	keys = append(keys, doses)
-	res, err := s.sendPath(ctx, resendScript, keys, append(append(args, idemArgs...), fields...)...).Result()
+	res, err := s.ackedPath(ctx, resendScript, keys, append(append(args, idemArgs...), fields...)...).Result()
 	if err != nil {
 		return Resent{}, fmt.Errorf("resend: %w", err)
 	}

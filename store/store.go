@@ -49,6 +49,7 @@ type Store struct {
 	now          func() time.Time
 	precaution   bool
 	batch        *batcher
+	replicas     *replicas
 	// cluster: a step may touch one slot only (see stepGroups).
 	cluster  bool
 	profiles *memo.Map[Profile]
@@ -77,6 +78,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("new store: %w", err)
 	}
 	_, cluster := rdb.(*redis.ClusterClient)
+	reps := &replicas{}
 	return &Store{
 		rdb:          rdb,
 		cluster:      cluster,
@@ -87,7 +89,8 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		previous:     previous,
 		now:          opts.Now,
 		precaution:   opts.PrecautionReminders,
-		batch:        newBatcher(rdb),
+		batch:        newBatcher(rdb, reps),
+		replicas:     reps,
 		profiles:     memo.New[Profile](profileCacheSize),
 		centers:      memo.New[Center](centerCacheSize),
 	}, nil
@@ -100,12 +103,19 @@ func (s *Store) sendPath(ctx context.Context, script *redis.Script, keys []strin
 	return s.batch.run(ctx, script, keys, args...)
 }
 
+// ackedPath is sendPath for a step whose success the API acknowledges:
+// it returns only once a replica holds it, where the master has one
+// (ErrNotReplicated when none confirms; see replication.go).
+func (s *Store) ackedPath(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
+	return s.batch.runCall(ctx, scriptCall{script: script, keys: keys, args: args, ack: true})
+}
+
 // OwnPipelines returns the store with pipelines of its own for the scripts
 // every message passes through (see batcher): a lane whose latency matters
 // (OTPs) then never waits behind the pipelines of a busy one.
 func (s *Store) OwnPipelines() *Store {
 	c := *s
-	c.batch = newBatcher(s.rdb)
+	c.batch = newBatcher(s.rdb, s.replicas)
 	return &c
 }
 

@@ -115,7 +115,7 @@ func (s *Store) ussdStep(ctx context.Context, st USSDStep, read bool) (USSDView,
 	args := []any{id, s.now().UnixMilli(), s.retention.Milliseconds(), ussdHistoryLimit,
 		st.ServiceCode, st.Text, st.Steps, ends, flag(read)}
 	args = append(args, s.peopleKeyParts(shardOfMobile(st.Mobile))...)
-	res, err := s.sendPath(ctx, ussdStepScript, []string{s.ussdKey(st.Mobile, id), s.ussdHistoryKey(st.Mobile),
+	res, err := s.ackedPath(ctx, ussdStepScript, []string{s.ussdKey(st.Mobile, id), s.ussdHistoryKey(st.Mobile),
 		s.mobileKey(st.Mobile), s.mobileBeneficiariesKey(st.Mobile)}, args...).Slice()
 	if err != nil || !read {
 		return USSDView{}, err

@@ -171,6 +171,43 @@ func (c *Cluster) Kill(addr string) error {
 	return nil
 }
 
+// Pause stops the node at addr with SIGSTOP (a replica that lags without
+// its connections closing); Resume lets it go on.
+func (c *Cluster) Pause(addr string) error { return c.signal(addr, syscall.SIGSTOP) }
+
+// Resume continues a node Pause stopped.
+func (c *Cluster) Resume(addr string) error { return c.signal(addr, syscall.SIGCONT) }
+
+func (c *Cluster) signal(addr string, sig syscall.Signal) error {
+	c.mu.Lock()
+	cmd, ok := c.nodes[addr]
+	c.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no node at %s", addr)
+	}
+	return cmd.Process.Signal(sig)
+}
+
+// ReplicaOf is the address of a replica of the master at addr.
+func (c *Cluster) ReplicaOf(ctx context.Context, master string) (string, error) {
+	cl := redis.NewClient(&redis.Options{Addr: master})
+	defer cl.Close()
+	role, err := cl.Do(ctx, "ROLE").Slice()
+	if err != nil {
+		return "", fmt.Errorf("role of %s: %w", master, err)
+	}
+	if len(role) < 3 || role[0] != "master" {
+		return "", fmt.Errorf("%s is not a master: %v", master, role)
+	}
+	list, _ := role[2].([]any)
+	for _, r := range list {
+		if f, ok := r.([]any); ok && len(f) >= 2 {
+			return fmt.Sprintf("%v:%v", f[0], f[1]), nil
+		}
+	}
+	return "", fmt.Errorf("%s has no replica", master)
+}
+
 // AwaitHealthy waits until every running node says the cluster is ok with
 // all 16384 slots served, and every master that has a replica sees it
 // online (a fresh cluster's replicas sync after it says ok).
