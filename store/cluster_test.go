@@ -1048,6 +1048,35 @@ func TestEveryStepOnACluster(t *testing.T) {
 		}
 		msg, err := s.CreateMessage(ctx, smsTo(mobile, "kw_help", "HELP", ""))
 		mustStep(t, "message", err)
+		// In one batch with an acknowledged step, a worker's step and the
+		// command after it (the provider id, another slot) still go
+		// through the cluster client: the acknowledged one runs on its
+		// master's own connection, which would not follow the other slot.
+		other, err := s.CreateMessage(ctx, smsTo(mobiles[0], "kw_help", "HELP", ""))
+		mustStep(t, "message", err)
+		sid := ""
+		for i := 0; sid == ""; i++ {
+			candidate := fmt.Sprintf("SMbatch%04d", i)
+			there, err := cl.MasterOf(ctx, s.providerMessageKey("primary", candidate))
+			mustStep(t, "master of a provider id", err)
+			if there != master {
+				sid = candidate
+			}
+		}
+		pmid := s.providerMessageKey("primary", sid)
+		cmds := s.replicas.runAcked(ctx, s.rdb, []scriptCall{
+			{script: slidingWindowScript, keys: []string{s.replyLimitKey(mobile)},
+				args: []any{clock.Now().UnixMilli(), 60_000, 100, "entry"}, ack: true},
+			{script: advanceScript, keys: []string{s.messageKey(other.ID), s.pendingKey(shardOfID(other.ID)), s.inflightKey(shardOfID(other.ID))},
+				args: []any{string(StatusSent), clock.Now().UnixMilli(), 0, other.ID, s.retention.Milliseconds()},
+				after: func(ctx context.Context, p redis.Pipeliner) { p.Set(ctx, pmid, other.ID, time.Hour) }},
+		})
+		for i, c := range cmds {
+			mustStep(t, fmt.Sprintf("mixed batch, call %d", i), c.Err())
+		}
+		if id, err := s.MessageIDByProvider(ctx, "primary", sid); err != nil || id != other.ID {
+			t.Fatalf("the provider id written after a worker's step in a mixed batch: %q %v", id, err)
+		}
 		before, _ := s.BeneficiariesByMobile(ctx, mobile)
 		if err := cl.Pause(replica); err != nil {
 			t.Fatal(err)

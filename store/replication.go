@@ -152,14 +152,20 @@ func (r *replicas) runOn(ctx context.Context, c *redis.Client, calls []scriptCal
 	return cmds
 }
 
-// runOnMasters groups calls by the master of their first key's slot and
-// runs each group on its master, the groups at once. A call whose master
+// runOnMasters groups the acknowledged calls by the master of their
+// first key's slot and runs each group on its master, the groups and the
+// other calls (through the cluster client) at once. A call whose master
 // is unknown, or moved (a failover), answers the error: the step did not
 // run, and the client learns the new map for the next.
 func (r *replicas) runOnMasters(ctx context.Context, cc *redis.ClusterClient, calls []scriptCall) []*redis.Cmd {
 	cmds := make([]*redis.Cmd, len(calls))
 	groups := map[*redis.Client][]int{}
+	var others []int // not acknowledged: the cluster client's own pipeline, which follows redirections
 	for i, call := range calls {
+		if !call.ack {
+			others = append(others, i)
+			continue
+		}
 		node, err := cc.MasterForKey(ctx, call.keys[0])
 		if err != nil {
 			cmds[i] = redis.NewCmd(ctx)
@@ -169,6 +175,17 @@ func (r *replicas) runOnMasters(ctx context.Context, cc *redis.ClusterClient, ca
 		groups[node] = append(groups[node], i)
 	}
 	var wg sync.WaitGroup
+	if len(others) > 0 {
+		wg.Go(func() {
+			group := make([]scriptCall, len(others))
+			for j, i := range others {
+				group[j] = calls[i]
+			}
+			for j, cmd := range runPipelined(ctx, cc, group) {
+				cmds[others[j]] = cmd
+			}
+		})
+	}
 	for node, at := range groups {
 		wg.Go(func() {
 			group := make([]scriptCall, len(at))
