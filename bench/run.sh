@@ -2,12 +2,12 @@
 # Reproduces every figure of docs/PERFORMANCE.md on one machine: starts a
 # private Redis, two Twilio doubles and `sandesh web` + `sandesh worker`,
 # measures the baselines (bare asynq, bare fiber, durable Kannel if installed)
-# in the same run, runs the seven scenarios and prints one table. Needs Go,
+# in the same run, runs the eight scenarios and prints one table. Needs Go,
 # redis-server and jq; Kannel is optional (Debian: kannel kannel-extras).
 #
 #   bench/run.sh              # the full run (about 8 minutes)
 #   QUICK=1 bench/run.sh      # shorter scenarios, for trying the script
-#   ONLY="1 5" bench/run.sh   # some scenarios (7 comes with 1)
+#   ONLY="1 5" bench/run.sh   # some scenarios (7 comes with 1; 8 is 1's load on a local cluster)
 #   PROFILE=1 bench/run.sh    # also CPU profiles of web and worker during scenarios 1 and 1b
 #
 # Reports and logs go to bench/out/ (not committed).
@@ -95,6 +95,18 @@ REDIS=redis://127.0.0.1:$REDIS_PORT/0
 start_double primary 4010
 start_double secondary 4011
 start_gateway $REDIS
+# One dose a person a day: scenarios 1 and 1b register about as many people
+# as they will dose before the timed run (four to a mobile), so that the
+# run's requests are doses alone; what is sampled "before" is sampled once
+# that setup is over (loadgen -ready-file). 6,000 a second of run is above
+# any rate seen here; past them a dose registers its person first, and the
+# row says how many did ("registered in the run"), since those registrations
+# then share the rate and the memory per dose (scenario 8 does the same).
+DOSE_PEOPLE=$((S1 * 6000))
+registered() { jq -r '[.kinds[] | select(.kind=="register") | .requests] | add // 0' "$OUT/$1.json"; }
+setup_done() { # name pid: wait for the loadgen run name (pid) to finish its setup, or to end
+  until [ -e "$OUT/$1.ready" ] || ! kill -0 "$2" 2>/dev/null; do sleep 0.1; done
+}
 
 if want 1; then
 # 1. Sustained outbound, beside bare asynq measured now.
@@ -110,18 +122,6 @@ if command -v bearerbox >/dev/null || [ -x /usr/sbin/bearerbox ]; then
     KANNEL="$(printf %.0f "$BARE_KANNEL") SMS/s"; echo "  durable Kannel: $KANNEL" >&2
   else KANNEL="Kannel failed: $(tr '\n|' '  ' <"$OUT/base-kannel.err" | cut -c1-200)"; BARE_KANNEL=; echo "  $KANNEL" >&2; fi
 fi
-# One dose a person a day: scenarios 1 and 1b register about as many people
-# as they will dose before the timed run (four to a mobile), so that the
-# run's requests are doses alone; what is sampled "before" is sampled once
-# that setup is over (loadgen -ready-file). 6,000 a second of run is above
-# any rate seen here; past them a dose registers its person first, and the
-# row says how many did ("registered in the run"), since those registrations
-# then share the rate and the memory per dose.
-DOSE_PEOPLE=$((S1 * 6000))
-registered() { jq -r '[.kinds[] | select(.kind=="register") | .requests] | add // 0' "$OUT/$1.json"; }
-setup_done() { # name pid: wait for the loadgen run name (pid) to finish its setup, or to end
-  until [ -e "$OUT/$1.ready" ] || ! kill -0 "$2" 2>/dev/null; do sleep 0.1; done
-}
 profile() { # name: CPU profiles of web and worker a third into the run
   [ "${PROFILE:-}" = 1 ] || return 0
   local secs=$((S1 / 3 < 20 ? S1 / 3 : 20))
@@ -244,6 +244,65 @@ want 6 && for FSYNC in everysec always; do
   row "6. Redis (AOF, appendfsync $FSYNC) restarted mid-run" "statuses $(kind s6-$FSYNC dose '.statuses|tostring'), lost $(kind s6-$FSYNC dose .e2e.lost) of $(kind s6-$FSYNC dose .e2e.expected), duplicates $(kind s6-$FSYNC dose .e2e.duplicates); /readyz while away: $READY; ready $(( (T2 - T1) / 1000000 )) ms after Redis was back" "every 2xx delivered; 503 (not 500, no hang); recovers alone" "Redis away $(( (T1 - T0) / 1000000 + 500 )) ms"
 done
 stop_gateway
+
+# 8. Scenario 1's load on a local Redis Cluster of three masters: first
+# with a replica each, so that every step the API acknowledges waits for
+# it (WAIT 1), then without replicas (no WAIT): the cluster's rate beside
+# the single Redis of scenario 1, and what WAIT costs.
+start_cluster() { # replicas (1 or 0): a cluster of three masters
+  local replicas=$1 n=$(( $1 == 1 ? 6 : 3 )) addrs=() port
+  CLUSTER_PORTS=()
+  for i in $(seq 0 $((n - 1))); do
+    port=$((7100 + i))
+    redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
+      --cluster-config-file "nodes-$port.conf" --cluster-node-timeout 2000 --dir "$OUT" --logfile "$OUT/redis-$port.log" --daemonize no &
+    PIDS+=($!); echo $! > "$OUT/redis-$port.pid"; CLUSTER_PORTS+=($port); addrs+=(127.0.0.1:$port)
+  done
+  for port in "${CLUSTER_PORTS[@]}"; do until redis-cli -p $port ping >/dev/null 2>&1; do sleep 0.05; done; done
+  redis-cli --cluster create "${addrs[@]}" --cluster-replicas $replicas --cluster-yes >"$OUT/cluster-$replicas.log" 2>&1
+  for port in "${CLUSTER_PORTS[@]}"; do
+    until redis-cli -p $port cluster info | grep -q cluster_state:ok; do sleep 0.1; done
+  done
+  CLUSTER_URL="redis+cluster://${addrs[0]}?$(printf 'addr=%s&' "${addrs[@]:1}")"
+  CLUSTER_URL=${CLUSTER_URL%&}
+}
+stop_cluster() {
+  for port in "${CLUSTER_PORTS[@]}"; do kill -9 "$(cat "$OUT/redis-$port.pid")" 2>/dev/null || true; rm -f "$OUT/nodes-$port.conf"; done
+  sleep 0.5
+}
+cluster_cpu_ms() { local t=0 port; for port in "${CLUSTER_PORTS[@]}"; do t=$((t + $(cpu_ms "$(cat "$OUT/redis-$port.pid")"))); done; echo $t; }
+cluster_used_memory() { # the masters'
+  local t=0 port
+  for port in "${CLUSTER_PORTS[@]}"; do
+    redis-cli -p $port role | head -1 | grep -q master || continue
+    t=$((t + $(redis-cli -p $port info memory | awk -F: '/^used_memory:/ {print $2+0}')))
+  done
+  echo $t
+}
+want 8 && for REPLICAS in 1 0; do
+  echo "8. scenario 1 on a cluster of 3 masters, $REPLICAS replica each (${S1}s)" >&2
+  start_cluster $REPLICAS
+  start_gateway "$CLUSTER_URL"
+  loadgen s8-$REPLICAS -mix dose=1 -rate 0 -concurrency 128 -duration ${S1}s -beneficiaries 2000 -dose-people $DOSE_PEOPLE -drain 120s -ready-file "$OUT/s8-$REPLICAS.ready" &
+  LG=$!
+  setup_done s8-$REPLICAS $LG
+  for port in "${CLUSTER_PORTS[@]}"; do redis-cli -p $port config resetstat >/dev/null; done
+  CPU_BEFORE=$(cluster_cpu_ms); MEM_BEFORE=$(cluster_used_memory)
+  wait $LG
+  CPU_AFTER=$(cluster_cpu_ms); MEM_AFTER=$(cluster_used_memory)
+  for port in "${CLUSTER_PORTS[@]}"; do echo "# $port $(redis-cli -p $port role | head -1)"; redis-cli -p $port info commandstats; done >"$OUT/commandstats-s8-$REPLICAS.txt"
+  D8=$(kind s8-$REPLICAS dose .e2e.delivered)
+  R8=$(echo "$D8 $(j s8-$REPLICAS '.seconds + .e2e.drain_seconds')" | awk '{printf "%.0f", $1/$2}')
+  eval "S8_RATE_$REPLICAS=$R8"
+  if [ -n "${S1_RATE:-}" ]; then BESIDE=$(echo "$R8 $S1_RATE" | awk '{printf "%.2f of the single Redis (%d/s, scenario 1)", $1/$2, $2}'); else BESIDE="single Redis not run"; fi
+  if [ $REPLICAS = 1 ]; then SHAPE="3 masters with a replica each, WAIT 1"; else SHAPE="3 masters, no replicas, no WAIT"; fi
+  row "8. scenario 1 on a local cluster, $SHAPE" "$R8 SMS/s, $BESIDE; API p99 $(kind s8-$REPLICAS dose .latency.p99_ms) ms, e2e p99 $(kind s8-$REPLICAS dose .e2e.latency.p99_ms) ms; lost $(kind s8-$REPLICAS dose .e2e.lost)" "not much slower than one Redis (2 cores)" "$(kind s8-$REPLICAS dose .requests) doses, $(registered s8-$REPLICAS) registered in the run; Redis CPU per SMS $(echo "$CPU_BEFORE $CPU_AFTER $D8" | awk '{printf "%.0f", ($2-$1)*1000/$3}') µs (all nodes), $(echo "$MEM_BEFORE $MEM_AFTER $D8" | awk '{printf "%.0f", ($2-$1)/$3}') B per dose (masters)"
+  stop_gateway
+  stop_cluster
+done
+if [ -n "${S8_RATE_1:-}" ] && [ -n "${S8_RATE_0:-}" ]; then
+  row "8. what WAIT costs" "$(echo "$S8_RATE_1 $S8_RATE_0" | awk '{printf "%.2f", $1/$2}') of the rate without replicas ($S8_RATE_1 against $S8_RATE_0 SMS/s)" "measured" "same run"
+fi
 
 echo
 echo "Run of $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(redis-server --version | awk '{print $3}'), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+changes')"

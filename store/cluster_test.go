@@ -1068,7 +1068,7 @@ func TestEveryStepOnACluster(t *testing.T) {
 			{script: slidingWindowScript, keys: []string{s.replyLimitKey(mobile)},
 				args: []any{clock.Now().UnixMilli(), 60_000, 100, "entry"}, ack: true},
 			{script: advanceScript, keys: []string{s.messageKey(other.ID), s.pendingKey(shardOfID(other.ID)), s.inflightKey(shardOfID(other.ID))},
-				args: []any{string(StatusSent), clock.Now().UnixMilli(), 0, other.ID, s.retention.Milliseconds()},
+				args:  []any{string(StatusSent), clock.Now().UnixMilli(), 0, other.ID, s.retention.Milliseconds()},
 				after: func(ctx context.Context, p redis.Pipeliner) { p.Set(ctx, pmid, other.ID, time.Hour) }},
 		})
 		for i, c := range cmds {
