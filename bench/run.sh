@@ -255,7 +255,8 @@ start_cluster() { # replicas (1 or 0): a cluster of three masters
   for i in $(seq 0 $((n - 1))); do
     port=$((7100 + i))
     redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no --cluster-enabled yes \
-      --cluster-config-file "nodes-$port.conf" --cluster-node-timeout 2000 --dir "$OUT" --logfile "$OUT/redis-$port.log" --daemonize no &
+      --cluster-config-file "nodes-$port.conf" --cluster-node-timeout 2000 --dir "$OUT" --dbfilename "dump-$port.rdb" \
+      --logfile "$OUT/redis-$port.log" --daemonize no &
     PIDS+=($!); echo $! > "$OUT/redis-$port.pid"; CLUSTER_PORTS+=($port); addrs+=(127.0.0.1:$port)
   done
   for port in "${CLUSTER_PORTS[@]}"; do until redis-cli -p $port ping >/dev/null 2>&1; do sleep 0.05; done; done
@@ -267,8 +268,11 @@ start_cluster() { # replicas (1 or 0): a cluster of three masters
   CLUSTER_URL=${CLUSTER_URL%&}
 }
 stop_cluster() {
-  for port in "${CLUSTER_PORTS[@]}"; do kill -9 "$(cat "$OUT/redis-$port.pid")" 2>/dev/null || true; rm -f "$OUT/nodes-$port.conf"; done
-  sleep 0.5
+  for port in "${CLUSTER_PORTS[@]}"; do
+    kill -9 "$(cat "$OUT/redis-$port.pid")" 2>/dev/null || true
+    while kill -0 "$(cat "$OUT/redis-$port.pid")" 2>/dev/null; do sleep 0.05; done
+    rm -f "$OUT/nodes-$port.conf" "$OUT/dump-$port.rdb" # a replica's full sync writes its RDB there
+  done
 }
 cluster_cpu_ms() { local t=0 port; for port in "${CLUSTER_PORTS[@]}"; do t=$((t + $(cpu_ms "$(cat "$OUT/redis-$port.pid")"))); done; echo $t; }
 cluster_used_memory() { # the masters'
