@@ -109,12 +109,20 @@ func (b *batcher) exec(batch []*batchCall) {
 // and returns their answers in order. Each script stays atomic on its own;
 // a pipeline is not a transaction.
 func runPipelined(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall) []*redis.Cmd {
-	cmds := make([]*redis.Cmd, len(calls))
 	if len(calls) == 1 && calls[0].after == nil {
 		c := calls[0]
-		cmds[0] = c.script.Run(ctx, rdb, c.keys, c.args...)
-		return cmds
+		return []*redis.Cmd{c.script.Run(ctx, rdb, c.keys, c.args...)}
 	}
+	cmds, _ := pipelineThen(ctx, rdb, calls, nil)
+	return cmds
+}
+
+// pipelineThen runs calls in one pipeline and last (when given) after
+// them in the same pipeline; it returns the calls' answers in order, and
+// whether an acknowledged call was run again after the pipeline (its
+// script forgotten by a restarted Redis).
+func pipelineThen(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall, last func(p redis.Pipeliner)) ([]*redis.Cmd, bool) {
+	cmds := make([]*redis.Cmd, len(calls))
 	pipe := rdb.Pipeline()
 	for i, c := range calls {
 		cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
@@ -122,12 +130,17 @@ func runPipelined(ctx context.Context, rdb redis.UniversalClient, calls []script
 			c.after(ctx, pipe)
 		}
 	}
+	if last != nil {
+		last(pipe)
+	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error
+	again := false
 	for i, c := range calls {
 		// A restarted Redis has forgotten the scripts: Run loads them again.
 		if redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
 			cmds[i] = c.script.Run(ctx, rdb, c.keys, c.args...)
+			again = again || c.ack
 		}
 	}
-	return cmds
+	return cmds, again
 }

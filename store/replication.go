@@ -118,28 +118,17 @@ func (r *replicas) runOn(ctx context.Context, c *redis.Client, calls []scriptCal
 	if !acked || r.of(ctx, c) == 0 {
 		return runPipelined(ctx, c, calls)
 	}
-	cmds := make([]*redis.Cmd, len(calls))
-	pipe := c.Pipeline()
-	for i, call := range calls {
-		cmds[i] = call.script.EvalSha(ctx, pipe, call.keys, call.args...)
-		if call.after != nil {
-			call.after(ctx, pipe)
-		}
-	}
-	wait := pipe.Do(ctx, "WAIT", 1, replicaWait.Milliseconds())
-	_, _ = pipe.Exec(ctx) // each command carries its own error
+	var wait *redis.Cmd
+	cmds, again := pipelineThen(ctx, c, calls, func(p redis.Pipeliner) {
+		wait = p.Do(ctx, "WAIT", 1, replicaWait.Milliseconds())
+	})
 	acks, err := wait.Int()
-	for i, call := range calls {
-		if redis.HasErrorPrefix(cmds[i].Err(), "NOSCRIPT") {
-			// A restarted Redis forgot the script: Run loads it, then the
-			// write waits for its own replica.
-			cmds[i] = call.script.Run(ctx, c, call.keys, call.args...)
-			if call.ack && cmds[i].Err() == nil {
-				var n int64
-				n, err = c.Wait(ctx, 1, replicaWait).Result()
-				acks = int(n)
-			}
-		}
+	if again {
+		// A step run again after NOSCRIPT (a restarted Redis) came after
+		// the pipeline's WAIT: it waits for its replica on its own.
+		var n int64
+		n, err = c.Wait(ctx, 1, replicaWait).Result()
+		acks = int(n)
 	}
 	if err == nil && acks >= 1 {
 		return cmds
