@@ -42,6 +42,9 @@ type replicaCount struct {
 	n       int
 	at      time.Time
 	reading bool
+	// asker reads ROLE on a connection of its own, off the pool (and the
+	// hooks) the requests' steps use: the read is no step's round trip.
+	asker *redis.Client
 }
 
 // of is how many replicas the master c reaches has: read at its first
@@ -58,32 +61,34 @@ func (r *replicas) of(ctx context.Context, c *redis.Client) int {
 		n := got.n
 		if !got.reading && time.Since(got.at) >= replicasReadEvery {
 			got.reading = true
-			go r.read(c, got)
+			go r.read(got)
 		}
 		r.mu.Unlock()
 		return n
 	}
 	if !ok {
-		got = &replicaCount{}
+		opt := *c.Options()
+		opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns = 1, 0, 1
+		got = &replicaCount{asker: redis.NewClient(&opt)}
 		r.seen[addr] = got
 	}
 	r.mu.Unlock()
 	// Not known yet: every step that finds it so reads it, rather than
 	// answer without waiting.
-	r.read(c, got)
+	r.read(got)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return got.n
 }
 
-// read counts the replicas of c's master into got. A master that cannot
+// read counts the replicas of got's master into got. A master that cannot
 // say (ROLE refused, as by the embedded Redis; or away) counts as having
 // none until it can.
-func (r *replicas) read(c *redis.Client, got *replicaCount) {
+func (r *replicas) read(got *replicaCount) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	n := 0
-	if role, err := c.Do(ctx, "ROLE").Slice(); err == nil && len(role) >= 3 && role[0] == "master" {
+	if role, err := got.asker.Do(ctx, "ROLE").Slice(); err == nil && len(role) >= 3 && role[0] == "master" {
 		if list, ok := role[2].([]any); ok {
 			n = len(list)
 		}
