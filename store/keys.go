@@ -7,9 +7,9 @@ import "strings"
 
 // A key a request's step touches carries its citizen's shard tag (see
 // tags.go): taken from the id for a record named by id, from the mobile
-// for what is kept per mobile. Keys read by many (centres, API keys,
-// audit, dead letters) are read and written with single-key commands and
-// carry no tag.
+// for what is kept per mobile. Records shared by everybody that a step
+// writes together (centres, API keys and sessions, audit, dead letters,
+// workers) carry a tag of their own; the rest are single keys.
 
 // KeyOf is the key of the record of kind ("ben", "appt", "msg") named id,
 // for tests and tools that read Redis directly.
@@ -109,7 +109,7 @@ func (s *Store) certificateKey(id string) string { return s.inShard("cert:", id)
 
 // idempotencyKey keeps the answers of a request under an Idempotency-Key,
 // beside what the request changes: under tag, the tag of the citizen's
-// shard or a centre's (centerTag).
+// shard, or centersTag for a centre's creation.
 func (s *Store) idempotencyKey(tag, scope, key string) string {
 	return s.prefix + "idem:" + tag + ":" + scope + ":" + key
 }
