@@ -162,8 +162,11 @@ type Answers func(a Appointment, messageID string) (done, refused Replay, err er
 // slip) the step keeps the answers answers renders, and a repeat gets an
 // *AnsweredError with the first.
 func (s *Store) Book(ctx context.Context, a Appointment, code, today string, slip Owed, idem *IdempotencyKey, answers Answers) (Appointment, string, error) {
+	if err := s.locate(ctx, a.BeneficiaryID); err != nil {
+		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
+	}
 	now := s.now().UTC()
-	shard := shardOfID(a.BeneficiaryID)
+	shard := s.shardOf(a.BeneficiaryID)
 	a.ID = newMessageID(shard, now)
 	a.Status, a.Attempts, a.CreatedAt, a.UpdatedAt = AppointmentBooked, 0, now, now
 	sealed, err := s.codes.seal(code, a.ID)
@@ -278,7 +281,7 @@ func (s *Store) owedMessage(a Appointment, owed Owed, now time.Time) ([]string, 
 	if err != nil {
 		return nil, nil, "", err
 	}
-	shard := shardOfID(a.ID)
+	shard := s.shardOf(a.ID)
 	if shardOfMobile(nm.To) != shard {
 		return nil, nil, "", fmt.Errorf("an SMS about appointment %s goes to another mobile than the beneficiary's", a.ID)
 	}
@@ -295,6 +298,9 @@ func (s *Store) owedMessage(a Appointment, owed Owed, now time.Time) ([]string, 
 func (s *Store) Appointment(ctx context.Context, id string) (Appointment, error) {
 	if !validID(id) {
 		return Appointment{}, ErrNotFound
+	}
+	if err := s.locate(ctx, id); err != nil {
+		return Appointment{}, fmt.Errorf("load appointment: %w", err)
 	}
 	h, err := s.rdb.HGetAll(ctx, s.appointmentKey(id)).Result()
 	if err != nil {
@@ -316,6 +322,9 @@ func (s *Store) Appointment(ctx context.Context, id string) (Appointment, error)
 func (s *Store) SecurityCode(ctx context.Context, id string) (string, error) {
 	if !validID(id) {
 		return "", ErrNotFound
+	}
+	if err := s.locate(ctx, id); err != nil {
+		return "", fmt.Errorf("load security code: %w", err)
 	}
 	sealed, err := s.rdb.HGet(ctx, s.appointmentKey(id), "code_sealed").Result()
 	if errors.Is(err, redis.Nil) {
@@ -350,6 +359,9 @@ return {1, sealed}
 func (s *Store) ResendCode(ctx context.Context, id string, perHour int) (string, time.Duration, error) {
 	if !validID(id) {
 		return "", 0, ErrNotFound
+	}
+	if err := s.locate(ctx, id); err != nil {
+		return "", 0, fmt.Errorf("resend code: %w", err)
 	}
 	if perHour <= 0 {
 		return "", 0, fmt.Errorf("resend code: limit %d is not positive", perHour)
@@ -417,14 +429,14 @@ func (s *Store) Cancel(ctx context.Context, id string, notice Owed, idem *Idempo
 		return Appointment{}, "", err
 	}
 	now := s.now().UTC()
-	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(id), s.notificationsKey(shardOfID(id))}
+	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(id), s.notificationsKey(s.shardOf(id))}
 	args := []any{string(AppointmentCancelled), id, CancellationNotification(id), SlipNotification(id), now.UnixMilli()}
 	a.Status, a.UpdatedAt = AppointmentCancelled, now
 	msgKeys, msgArgs, msgID, err := s.owedMessage(a, notice, now)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
-	idemKeys, idemArgs, err := s.keptAnswers(tag(shardOfID(id)), a, msgID, notice != nil, idem, answers)
+	idemKeys, idemArgs, err := s.keptAnswers(tag(s.shardOf(id)), a, msgID, notice != nil, idem, answers)
 	if err != nil {
 		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
 	}
@@ -478,6 +490,9 @@ var verifyCodeScript = redis.NewScript(checkCodeLua + `return check(KEYS[1])`)
 func (s *Store) VerifyCode(ctx context.Context, c CodeCheck) error {
 	if !validID(c.AppointmentID) {
 		return ErrNotFound
+	}
+	if err := s.locate(ctx, c.AppointmentID); err != nil {
+		return fmt.Errorf("verify code: %w", err)
 	}
 	res, err := s.ackedPath(ctx, verifyCodeScript, []string{s.appointmentKey(c.AppointmentID)},
 		c.CenterID, c.Today, s.codeHashes(c.AppointmentID, c.Code), MaxCodeAttempts, c.BeneficiaryID).Slice()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -152,6 +153,10 @@ end
 
 // ResendsLeft is how many of the perHour resends of subject are left now.
 func (s *Store) ResendsLeft(ctx context.Context, subject string, perHour int) (int, error) {
+	_, id, _ := strings.Cut(subject, ":")
+	if err := s.locate(ctx, id); err != nil {
+		return 0, fmt.Errorf("resends left: %w", err)
+	}
 	now := s.now()
 	n, err := s.rdb.ZCount(ctx, s.resendLimitKey(subject), "("+strconv.FormatInt(now.Add(-time.Hour).UnixMilli(), 10), "+inf").Result()
 	if err != nil {

@@ -96,7 +96,10 @@ func (s *Store) DebtFailed(ctx context.Context, n, reason string, permanent bool
 	if permanent {
 		flag = "1"
 	}
-	shard := notificationShard(n)
+	shard, err := s.notificationShard(ctx, n)
+	if err != nil {
+		return false, fmt.Errorf("debt failed: %w", err)
+	}
 	tries, err := debtFailedScript.Run(ctx, s.rdb, []string{s.notificationsKey(shard), s.debtTriesKey(shard)},
 		n, MaxDebtTries, flag).Int()
 	if err != nil {
@@ -222,7 +225,11 @@ func (s *Store) RetryDeadLetter(ctx context.Context, id string) (string, error) 
 		// Owed again first, then off the list: a crash in between leaves
 		// it owed and listed, and owing the same debt twice is owing it
 		// once.
-		if err := s.rdb.ZAdd(ctx, s.notificationsKey(notificationShard(d.Ref)), redis.Z{Score: 0, Member: d.Ref}).Err(); err != nil {
+		shard, err := s.notificationShard(ctx, d.Ref)
+		if err != nil {
+			return "", fmt.Errorf("retry dead letter: %w", err)
+		}
+		if err := s.rdb.ZAdd(ctx, s.notificationsKey(shard), redis.Z{Score: 0, Member: d.Ref}).Err(); err != nil {
 			return "", fmt.Errorf("retry dead letter: %w", err)
 		}
 		return "", s.takeDeadLetter(ctx, id)

@@ -162,6 +162,13 @@ return {'ok', n, course, msg, center, owed}
 // rules apply and the appointment is completed. A refusal replayed from an
 // earlier request comes with Replayed set.
 func (s *Store) RecordDose(ctx context.Context, nd NewDose, confirm Confirmations) (DoseOutcome, error) {
+	ids := []string{nd.BeneficiaryID}
+	if nd.Check != nil {
+		ids = append(ids, nd.Check.AppointmentID)
+	}
+	if err := s.locate(ctx, ids...); err != nil {
+		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
+	}
 	for range 5 {
 		out, err := s.recordDose(ctx, nd, confirm)
 		if errors.Is(err, errCertTaken) {
@@ -174,7 +181,7 @@ func (s *Store) RecordDose(ctx context.Context, nd NewDose, confirm Confirmation
 
 func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmations) (DoseOutcome, error) {
 	now := s.now().UTC()
-	shard := shardOfID(nd.BeneficiaryID)
+	shard := s.shardOf(nd.BeneficiaryID)
 	cert, err := digitsIn(shard, 10)
 	if err != nil {
 		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
@@ -206,7 +213,7 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 		if !validID(c.AppointmentID) {
 			return DoseOutcome{}, ErrNotFound
 		}
-		if shardOfID(c.AppointmentID) != shard {
+		if s.shardOf(c.AppointmentID) != shard {
 			return DoseOutcome{}, s.foreignAppointment(ctx, nd.BeneficiaryID, *c)
 		}
 		d.AppointmentID, d.CenterID = c.AppointmentID, ""

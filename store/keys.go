@@ -23,7 +23,7 @@ func (s *Store) MobileKeyOf(kind, mobile, suffix string) string {
 
 // inShard builds the key of kind for id in the shard the id names.
 func (s *Store) inShard(kind, id string) string {
-	return s.prefix + kind + tag(shardOfID(id)) + ":" + id
+	return s.prefix + kind + tag(s.shardOf(id)) + ":" + id
 }
 
 // ofMobile builds the key of kind for mobile in the mobile's shard.
@@ -118,7 +118,7 @@ func (s *Store) idempotencyKey(tag, scope, key string) string {
 // "ben:<id>") for a sliding-window limit, in the shard of the id.
 func (s *Store) resendLimitKey(subject string) string {
 	_, id, _ := strings.Cut(subject, ":")
-	return s.prefix + "resend:" + tag(shardOfID(id)) + ":" + subject
+	return s.prefix + "resend:" + tag(s.shardOf(id)) + ":" + subject
 }
 
 // The trail and its indexes share the tag {audit}: an entry joins them in

@@ -125,7 +125,10 @@ type OTPBudget struct {
 func (s *Store) StartOTP(ctx context.Context, verifierID, beneficiaryID, otp string, validFor time.Duration, budget OTPBudget, sms *NewMessage) (string, string, error) {
 	// The transaction lives with the beneficiary; one that matched nobody
 	// in any shard, so that its id looks the same.
-	shard := shardOfID(beneficiaryID)
+	if err := s.locate(ctx, beneficiaryID); err != nil {
+		return "", "", fmt.Errorf("start otp: %w", err)
+	}
+	shard := s.shardOf(beneficiaryID)
 	if beneficiaryID == "" {
 		shard = randomShard()
 	}
@@ -205,8 +208,8 @@ func (s *Store) ConfirmOTP(ctx context.Context, txn, verifierID, otp string) (Ve
 		return Verified{}, ErrOTPExpired
 	}
 	args := append([]any{verifierID, s.codeHashes("kyvs", txn, otp), s.now().UnixMilli(), MaxOTPTries},
-		keyParts(shardOfID(txn), s.beneficiaryKey, s.dosesKey)...)
-	args = append(args, s.mobileKeyParts(shardOfID(txn))...)
+		keyParts(s.shardOf(txn), s.beneficiaryKey, s.dosesKey)...)
+	args = append(args, s.mobileKeyParts(s.shardOf(txn))...)
 	res, err := s.ackedPath(ctx, confirmOTPScript, []string{s.kyvsKey(txn)}, args...).Slice()
 	if err != nil {
 		return Verified{}, fmt.Errorf("confirm otp: %w", err)

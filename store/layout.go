@@ -30,7 +30,9 @@ func (s *Store) CheckLayout(ctx context.Context) error {
 	v, err := s.rdb.Get(ctx, s.layoutKey()).Result()
 	switch {
 	case err == nil && v == layoutVersion:
-		return nil
+		return s.loadMoved(ctx)
+	case err == nil && v == layoutMigrating:
+		return fmt.Errorf("check key layout: %w: a migration to layout %s has not finished; run `sandesh migrate` again", ErrEarlierLayout, layoutVersion)
 	case err == nil:
 		return fmt.Errorf("check key layout: %w: layout %q, this version writes %s", ErrEarlierLayout, v, layoutVersion)
 	case !errors.Is(err, redis.Nil):

@@ -140,8 +140,14 @@ func (s *Store) CreateMessages(ctx context.Context, settle string, nms ...NewMes
 	// One step, one shard: the messages go to one mobile, and the debt
 	// they settle is that mobile's.
 	shard := shardOfMobile(nms[0].To)
-	if settle != "" && notificationShard(settle) != shard {
-		return nil, fmt.Errorf("create message: debt %q is not of the recipient's shard", settle)
+	if settle != "" {
+		owedIn, err := s.notificationShard(ctx, settle)
+		if err != nil {
+			return nil, fmt.Errorf("create message: %w", err)
+		}
+		if owedIn != shard {
+			return nil, fmt.Errorf("create message: debt %q is not of the recipient's shard", settle)
+		}
 	}
 	now := s.now()
 	keys := []string{s.pendingKey(shard), s.notificationsKey(shard)}
@@ -299,6 +305,9 @@ func (s *Store) Message(ctx context.Context, id string) (Message, error) {
 	if !validID(id) {
 		return Message{}, ErrNotFound
 	}
+	if err := s.locate(ctx, id); err != nil {
+		return Message{}, fmt.Errorf("load message: %w", err)
+	}
 	h, err := s.rdb.HGetAll(ctx, s.messageKey(id)).Result()
 	if err != nil {
 		return Message{}, fmt.Errorf("load message: %w", err)
@@ -332,6 +341,7 @@ func (s *Store) MessagesByMobile(ctx context.Context, mobile string, limit int) 
 	if err != nil {
 		return nil, fmt.Errorf("message history: %w", err)
 	}
+	s.learnShard(shardOfMobile(mobile), ids...)
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
@@ -466,8 +476,11 @@ func (s *Store) claim(ctx context.Context, id, worker string, lease time.Duratio
 	if !validID(id) {
 		return Message{}, 0, ErrNotFound
 	}
+	if err := s.locate(ctx, id); err != nil {
+		return Message{}, 0, fmt.Errorf("claim message: %w", err)
+	}
 	now := s.now()
-	res, err := s.sendPath(ctx, claimScript, []string{s.messageKey(id), s.inflightKey(shardOfID(id))},
+	res, err := s.sendPath(ctx, claimScript, []string{s.messageKey(id), s.inflightKey(s.shardOf(id))},
 		now.UnixMilli(), now.Add(lease).UnixMilli(), worker, id, flag(ownIsStale)).Slice()
 	if err != nil {
 		return Message{}, 0, fmt.Errorf("claim message: %w", err)
@@ -500,13 +513,16 @@ func (s *Store) ClaimStaleBatch(ctx context.Context, ids []string, worker string
 		valid = append(valid, id)
 		at = append(at, i)
 	}
+	if err := s.locate(ctx, valid...); err != nil {
+		return nil, fmt.Errorf("claim batch: %w", err)
+	}
 	groups := s.stepGroups(valid)
 	calls := make([]scriptCall, len(groups))
 	for g, members := range groups {
 		keys := make([]string, 0, 2*len(members))
 		args := []any{now.UnixMilli(), now.Add(lease).UnixMilli(), worker, flag(true)}
 		for _, j := range members {
-			keys = append(keys, s.messageKey(valid[j]), s.inflightKey(shardOfID(valid[j])))
+			keys = append(keys, s.messageKey(valid[j]), s.inflightKey(s.shardOf(valid[j])))
 			args = append(args, valid[j])
 		}
 		calls[g] = scriptCall{script: claimBatchScript, keys: keys, args: args}
@@ -619,13 +635,16 @@ func (s *Store) AdvanceReported(ctx context.Context, id string, u Update) (Advan
 	if !validID(id) {
 		return Advanced{}, ErrNotFound
 	}
+	if err := s.locate(ctx, id); err != nil {
+		return Advanced{}, fmt.Errorf("advance message: %w", err)
+	}
 	now := s.now().UnixMilli()
 	args := []any{string(u.Status), now, 2,
 		"provider", u.Provider, "provider_msg_id", u.ProviderMessageID,
 		id, s.retention.Milliseconds(),
 		"error_code", u.ErrorCode,
 	}
-	shard := shardOfID(id)
+	shard := s.shardOf(id)
 	call := scriptCall{script: advanceScript, keys: []string{s.messageKey(id), s.pendingKey(shard), s.inflightKey(shard)}, args: args}
 	if u.Provider != "" && u.ProviderMessageID != "" {
 		// Lets a status report that lacks our id find the message. It is
@@ -697,7 +716,10 @@ func (s *Store) Release(ctx context.Context, id, worker, provider, errorCode str
 	if !validID(id) {
 		return ErrNotFound
 	}
-	err := releaseScript.Run(ctx, s.rdb, []string{s.messageKey(id), s.inflightKey(shardOfID(id))},
+	if err := s.locate(ctx, id); err != nil {
+		return fmt.Errorf("release message %s: %w", id, err)
+	}
+	err := releaseScript.Run(ctx, s.rdb, []string{s.messageKey(id), s.inflightKey(s.shardOf(id))},
 		worker, id, s.now().UnixMilli(), "error_code", errorCode, "provider", provider).Err()
 	if err != nil {
 		return fmt.Errorf("release message %s: %w", id, err)
@@ -717,5 +739,8 @@ func (s *Store) PendingBefore(ctx context.Context, t time.Time, limit int64) ([]
 
 // ForgetPending drops an id from the pending set (its record has expired).
 func (s *Store) ForgetPending(ctx context.Context, id string) error {
-	return s.rdb.ZRem(ctx, s.pendingKey(shardOfID(id)), id).Err()
+	if err := s.locate(ctx, id); err != nil {
+		return fmt.Errorf("forget pending: %w", err)
+	}
+	return s.rdb.ZRem(ctx, s.pendingKey(s.shardOf(id)), id).Err()
 }

@@ -39,7 +39,11 @@ func ParseNotification(n string) (kind string, ids []string) {
 
 // NotificationQueued clears a debt once its SMS is queued.
 func (s *Store) NotificationQueued(ctx context.Context, n string) error {
-	if err := s.rdb.ZRem(ctx, s.notificationsKey(notificationShard(n)), n).Err(); err != nil {
+	shard, err := s.notificationShard(ctx, n)
+	if err != nil {
+		return fmt.Errorf("notification queued: %w", err)
+	}
+	if err := s.rdb.ZRem(ctx, s.notificationsKey(shard), n).Err(); err != nil {
 		return fmt.Errorf("notification queued: %w", err)
 	}
 	return nil
@@ -68,7 +72,11 @@ return 1
 // for lease; false when another took it first. The sweeper clears it with
 // NotificationQueued once the SMS is queued.
 func (s *Store) ClaimNotification(ctx context.Context, n string, cutoff time.Time, lease time.Duration) (bool, error) {
-	ok, err := claimNotificationScript.Run(ctx, s.rdb, []string{s.notificationsKey(notificationShard(n))},
+	shard, err := s.notificationShard(ctx, n)
+	if err != nil {
+		return false, fmt.Errorf("claim notification: %w", err)
+	}
+	ok, err := claimNotificationScript.Run(ctx, s.rdb, []string{s.notificationsKey(shard)},
 		n, cutoff.UnixMilli(), s.now().Add(lease).UnixMilli()).Int()
 	if err != nil {
 		return false, fmt.Errorf("claim notification: %w", err)

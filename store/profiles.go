@@ -45,6 +45,9 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 	if p, ok := s.profiles.Get(id); ok {
 		return p, nil
 	}
+	if err := s.locate(ctx, id); err != nil {
+		return Profile{}, fmt.Errorf("load beneficiary profile: %w", err)
+	}
 	// The profile's fields only: the hash holds the doses too.
 	fields := []string{"id", "name", "mobile", "birth_year", "gender", "lang"}
 	vals, err := s.rdb.HMGet(ctx, s.beneficiaryKey(id), fields...).Result()

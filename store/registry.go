@@ -121,25 +121,28 @@ type Dose struct {
 // in the same step (keptAnswersLua): checked first, so a repeat gets the
 // first answer back; the registration's kept only with the insert, and a
 // full mobile's refusal kept too. A taken id keeps nothing: the caller
-// tries another, rendering its answer again.
-// KEYS: beneficiary, the mobile's beneficiaries, [idempotency]. ARGV:
+// tries another, rendering its answer again. An id is taken, too, by a
+// record an earlier version issued it to, moved to another shard (KEYS[3],
+// see moved.go).
+// KEYS: beneficiary, the mobile's beneficiaries, the id's moved pointer,
+// [idempotency]. ARGV:
 // 1 limit, 2 id, 3–8 the key's fingerprint (empty without one), TTL and
 // answers, then the field pairs. 1: registered, 0: mobile full, 2: id
 // taken (try another).
 // The score is one more than the newest, so registrations in the same
 // millisecond still list in order.
 var createBeneficiaryScript = redis.NewScript(keptAnswersLua + `
-local seen = answered(KEYS[3], 3)
+local seen = answered(KEYS[4], 3)
 if seen then return seen end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[1]) then
-  keep(KEYS[3], 3, false)
+  keep(KEYS[4], 3, false)
   return 0
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
+if redis.call('EXISTS', KEYS[1], KEYS[3]) > 0 then return 2 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 9))
 local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 redis.call('ZADD', KEYS[2], (tonumber(newest[2]) or 0) + 1, ARGV[2])
-keep(KEYS[3], 3, true)
+keep(KEYS[4], 3, true)
 return 1
 `)
 
@@ -165,7 +168,7 @@ func (s *Store) CreateBeneficiaryOnce(ctx context.Context, b Beneficiary, maxPer
 		args = append(args, "id", id, "name", b.Name, "mobile", b.Mobile, "birth_year", b.BirthYear,
 			"gender", b.Gender, "lang", b.Language, "created_at", b.CreatedAt.UnixMilli())
 		res, err := s.ackedPath(ctx, createBeneficiaryScript,
-			append([]string{s.beneficiaryKey(id), s.mobileBeneficiariesKey(b.Mobile)}, keys...), args...).Result()
+			append([]string{s.beneficiaryKey(id), s.mobileBeneficiariesKey(b.Mobile), s.movedKey(id)}, keys...), args...).Result()
 		if err != nil {
 			return Beneficiary{}, fmt.Errorf("create beneficiary: %w", err)
 		}
@@ -215,6 +218,9 @@ func (s *Store) Beneficiaries(ctx context.Context, ids []string) ([]Beneficiary,
 // round trip: out[i] is ids[i]'s, with an empty ID for one that does not
 // exist.
 func (s *Store) beneficiariesAt(ctx context.Context, ids []string) ([]Beneficiary, error) {
+	if err := s.locate(ctx, ids...); err != nil {
+		return nil, err
+	}
 	hs := make([]*redis.MapStringStringCmd, len(ids))
 	legacy := make([]*redis.StringSliceCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {

@@ -649,7 +649,7 @@ func TestCreateBeneficiaryOnce(t *testing.T) {
 		}
 		args = append(append([]any{4, id}, args...), "id", id, "mobile", "+919876543211")
 		res, err := createBeneficiaryScript.Run(ctx, s.rdb,
-			append([]string{s.beneficiaryKey(id), s.mobileBeneficiariesKey("+919876543211")}, keys...), args...).Result()
+			append([]string{s.beneficiaryKey(id), s.mobileBeneficiariesKey("+919876543211"), s.movedKey(id)}, keys...), args...).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -660,6 +660,17 @@ func TestCreateBeneficiaryOnce(t *testing.T) {
 		t.Fatalf("taken id answered %v, want 2 (try another)", res)
 	}
 	unchanged(t, s, before, "a taken id changed Redis")
+	// An id the earlier release issued to a record migrate moved to
+	// another shard is taken too, though no record is at its key here.
+	moved := "20000000000001"
+	if err := s.rdb.Set(ctx, s.movedKey(moved), "555", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	before = dumpDB(t, s)
+	if res := run(moved, "k2"); res != int64(2) {
+		t.Fatalf("a moved record's id answered %v, want 2 (try another)", res)
+	}
+	unchanged(t, s, before, "a moved record's id changed Redis")
 	if res := run("20000000000000", "k2"); res != int64(1) {
 		t.Fatalf("free id answered %v, want 1", res)
 	}

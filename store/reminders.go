@@ -218,6 +218,7 @@ func (s *Store) DueOn(ctx context.Context, date string, shard int, from int64, n
 	if err != nil {
 		return nil, fmt.Errorf("due on %s: %w", date, err)
 	}
+	s.learnShard(shardAt(shard), ids...)
 	return ids, nil
 }
 
@@ -340,7 +341,13 @@ func (s *Store) Remind(ctx context.Context, run ReminderRun, today string, lease
 	ids := make([]string, len(batch))
 	started := run.StartedAt.UnixMilli()
 	for i, r := range batch {
-		shard := shardOfID(r.BeneficiaryID)
+		ids[i] = r.BeneficiaryID
+	}
+	if err := s.locate(ctx, ids...); err != nil {
+		return nil, fmt.Errorf("remind: %w", err)
+	}
+	for i, r := range batch {
+		shard := s.shardOf(r.BeneficiaryID)
 		args := []any{r.BeneficiaryID, run.Date, today, r.Dose, run.Epoch, "", s.retention.Milliseconds(), s.historyLimit,
 			now.UnixMilli(), started, from + int64(i) + 1}
 		unused := s.unusedKey(shard)
@@ -431,7 +438,7 @@ func (s *Store) ReindexDue(ctx context.Context) (int, error) {
 				tables[last] = tbl
 			}
 			calls = append(calls, scriptCall{script: reindexScript, keys: []string{s.beneficiaryKey(b.ID), s.dosesKey(b.ID)},
-				args: []any{s.dueKey(shardOfID(b.ID), ""), b.ID, tbl}})
+				args: []any{s.dueKey(s.shardOf(b.ID), ""), b.ID, tbl}})
 		}
 		for _, c := range s.sendAll(ctx, calls) {
 			ok, err := c.Int()

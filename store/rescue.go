@@ -167,6 +167,9 @@ return 1
 // comes back in between may send the message while a rescued task sends
 // it too — the duplicate a rescue may always cause, one per claim.
 func (s *Store) Rescue(ctx context.Context, o Orphan) (bool, error) {
+	if err := s.locate(ctx, o.ID); err != nil {
+		return false, fmt.Errorf("rescue message %s: %w", o.ID, err)
+	}
 	alive, err := s.rdb.Exists(ctx, s.workerKey(o.Worker)).Result()
 	if err != nil {
 		return false, fmt.Errorf("rescue message %s: %w", o.ID, err)
@@ -174,7 +177,7 @@ func (s *Store) Rescue(ctx context.Context, o Orphan) (bool, error) {
 	if alive == 1 {
 		return false, nil
 	}
-	n, err := rescueScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey(shardOfID(o.ID))}, o.Worker, o.ID).Int()
+	n, err := rescueScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey(s.shardOf(o.ID))}, o.Worker, o.ID).Int()
 	if err != nil {
 		return false, fmt.Errorf("rescue message %s: %w", o.ID, err)
 	}
@@ -225,7 +228,10 @@ return 1
 // so that a new task can claim the message at once. It reports false when
 // the claim moved on meanwhile.
 func (s *Store) RescueOwn(ctx context.Context, o Orphan) (bool, error) {
-	n, err := rescueOwnScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey(shardOfID(o.ID))}, o.Worker, o.ID, o.lease).Int()
+	if err := s.locate(ctx, o.ID); err != nil {
+		return false, fmt.Errorf("rescue own claim %s: %w", o.ID, err)
+	}
+	n, err := rescueOwnScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey(s.shardOf(o.ID))}, o.Worker, o.ID, o.lease).Int()
 	if err != nil {
 		return false, fmt.Errorf("rescue own claim %s: %w", o.ID, err)
 	}

@@ -103,6 +103,9 @@ func (s *Store) Resend(ctx context.Context, of ResendOf, render func(ResendSourc
 	if of.PerHour <= 0 {
 		return Resent{}, fmt.Errorf("resend: limit %d is not positive", of.PerHour)
 	}
+	if err := s.locate(ctx, of.AppointmentID, of.BeneficiaryID); err != nil {
+		return Resent{}, fmt.Errorf("resend: %w", err)
+	}
 	for range 3 {
 		r, err := s.resend(ctx, of, render, kept)
 		if errors.Is(err, errResendStale) {
@@ -127,9 +130,9 @@ func (s *Store) resend(ctx context.Context, of ResendOf, render func(ResendSourc
 		kind, subject, rendered = "doses", s.beneficiaryKey(of.BeneficiaryID), len(src.Beneficiary.Doses)
 		doses = s.dosesKey(of.BeneficiaryID)
 	}
-	shard := shardOfID(of.BeneficiaryID)
+	shard := s.shardOf(of.BeneficiaryID)
 	if of.AppointmentID != "" {
-		shard = shardOfID(of.AppointmentID)
+		shard = s.shardOf(of.AppointmentID)
 	}
 	args := []any{kind, rendered, "", "", now.UnixMilli(), time.Hour.Milliseconds(), of.PerHour, newEntryID(now),
 		"", s.retention.Milliseconds(), s.historyLimit}

@@ -30,7 +30,7 @@ func (s *Store) stepGroups(ids []string) [][]int {
 	var groups [][]int
 	of := map[string]int{}
 	for i, id := range ids {
-		sh := shardOfID(id)
+		sh := s.shardOf(id)
 		g, ok := of[sh]
 		if !ok {
 			g = len(groups)
@@ -64,7 +64,12 @@ func (s *Store) oldestInShards(ctx context.Context, key func(shard string) strin
 		return nil, err
 	}
 	var all []redis.Z
-	for _, c := range cmds {
+	for i, c := range cmds {
+		for _, z := range c.Val() {
+			if id, ok := z.Member.(string); ok {
+				s.learnShard(shardAt(i), id)
+			}
+		}
 		all = append(all, c.Val()...)
 	}
 	slices.SortStableFunc(all, func(a, b redis.Z) int {
@@ -94,7 +99,7 @@ func scoreUpTo(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10)
 func (s *Store) removeFromShards(ctx context.Context, key func(shard string) string, ids []string) error {
 	byShard := map[string][]any{}
 	for _, id := range ids {
-		sh := shardOfID(id)
+		sh := s.shardOf(id)
 		byShard[sh] = append(byShard[sh], id)
 	}
 	if len(byShard) == 0 {
@@ -166,10 +171,13 @@ func (s *Store) scanKeys(ctx context.Context, pattern, typ string, each func(key
 
 // notificationShard is the shard of the citizen a debt is owed to: that of
 // the first id it names.
-func notificationShard(n string) string {
+func (s *Store) notificationShard(ctx context.Context, n string) (string, error) {
 	_, ids := ParseNotification(n)
 	if len(ids) == 0 {
-		return shardOfID("")
+		return shardOfID(""), nil
 	}
-	return shardOfID(ids[0])
+	if err := s.locate(ctx, ids[0]); err != nil {
+		return "", err
+	}
+	return s.shardOf(ids[0]), nil
 }

@@ -54,6 +54,7 @@ type Store struct {
 	cluster  bool
 	profiles *memo.Map[Profile]
 	centers  *memo.Map[Center]
+	moved    *movedIDs
 }
 
 // New wraps a Redis client. The client is owned by the caller.
@@ -93,6 +94,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 		replicas:     reps,
 		profiles:     memo.New[Profile](profileCacheSize),
 		centers:      memo.New[Center](centerCacheSize),
+		moved:        newMovedIDs(),
 	}, nil
 }
 

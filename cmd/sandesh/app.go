@@ -111,16 +111,7 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 			a.Close()
 		}
 	}()
-	secret := []byte(cfg.Secret)
-	if cfg.Embedded && len(secret) == 0 {
-		secret = []byte(randomHex(32)) // nothing outlives this process anyway
-	}
-	var previous [][]byte
-	for _, old := range cfg.PreviousSecrets {
-		previous = append(previous, []byte(old))
-	}
-	st, err := store.New(a.rdb, store.Options{Secret: secret, PreviousSecrets: previous, Retention: cfg.Retention,
-		PrecautionReminders: cfg.Reminders.Precaution})
+	st, err := newStore(cfg, a.rdb)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +220,20 @@ func newApp(ctx context.Context, cfg *Config, r role, log *slog.Logger, out io.W
 		})
 	}
 	return a, nil
+}
+
+// newStore is the store cfg describes on rdb.
+func newStore(cfg *Config, rdb redis.UniversalClient) (*store.Store, error) {
+	secret := []byte(cfg.Secret)
+	if cfg.Embedded && len(secret) == 0 {
+		secret = []byte(randomHex(32)) // nothing outlives this process anyway
+	}
+	var previous [][]byte
+	for _, old := range cfg.PreviousSecrets {
+		previous = append(previous, []byte(old))
+	}
+	return store.New(rdb, store.Options{Secret: secret, PreviousSecrets: previous, Retention: cfg.Retention,
+		PrecautionReminders: cfg.Reminders.Precaution})
 }
 
 // connect dials the configured Redis, or starts the embedded one.

@@ -32,6 +32,10 @@ commands:
   reminders reindex
              put every beneficiary with a dose in the due-dose index (once,
              for data from before it, or after turning reminders.precaution on)
+  migrate [--from REDIS_URL]
+             move the data an earlier version wrote into this version's key
+             layout, offline (stop every process first): in place, or from
+             the Redis --from names into redis_url (a cluster, say)
   segments   [TEXT] print how TEXT travels as SMS (stdin when no TEXT)
 
 --config FILE, or SANDESH_CONFIG, names a YAML config; with none the gateway
@@ -80,6 +84,17 @@ func (c cli) run(ctx context.Context, args []string) int {
 	if cmd == "secrets" && len(rest) == 1 && (rest[0] == "status" || rest[0] == "rekey") {
 		secretsCmd, rest = rest[0], nil
 	}
+	var migrateFrom string
+	if cmd == "migrate" {
+		mfs := flag.NewFlagSet("sandesh migrate", flag.ContinueOnError)
+		mfs.SetOutput(c.stderr)
+		from := mfs.String("from", "", "the Redis the earlier version wrote to (default: redis_url, in place)")
+		if err := mfs.Parse(rest); err != nil || mfs.NArg() > 0 {
+			fmt.Fprint(c.stderr, "usage: sandesh migrate [--from REDIS_URL]\n")
+			return 2
+		}
+		migrateFrom, rest = *from, nil
+	}
 	if cmd == "reminders" && len(rest) == 1 && rest[0] == "reindex" {
 		rest = nil
 	} else if cmd == "reminders" {
@@ -87,7 +102,7 @@ func (c cli) run(ctx context.Context, args []string) int {
 		return 2
 	}
 	r, ok := map[string]role{"": {web: true, worker: true}, "web": {web: true}, "worker": {worker: true}, "demo": {}, "keys": {}, "secrets": {},
-		"reminders": {}}[cmd]
+		"reminders": {}, "migrate": {}}[cmd]
 	if cmd == "secrets" && secretsCmd == "" {
 		fmt.Fprint(c.stderr, "usage: sandesh secrets status|rekey\n")
 		return 2
@@ -105,7 +120,7 @@ func (c cli) run(ctx context.Context, args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.Level()}))
-	if cfg.Embedded && (cmd == "web" || cmd == "worker" || cmd == "keys" || cmd == "secrets" || cmd == "reminders") {
+	if cfg.Embedded && (cmd == "web" || cmd == "worker" || cmd == "keys" || cmd == "secrets" || cmd == "reminders" || cmd == "migrate") {
 		fmt.Fprintf(c.stderr, "sandesh: %s as a separate process needs redis_url: the embedded Redis lives inside one process\n", cmd)
 		return 2
 	}
@@ -114,6 +129,9 @@ func (c cli) run(ctx context.Context, args []string) int {
 		// a collector tuned for a small live heap would either let it grow
 		// fivefold or, near the limit, never stop collecting.
 		tuneGC(c.env)
+	}
+	if cmd == "migrate" {
+		return c.migrate(ctx, cfg, log, migrateFrom)
 	}
 	a, err := newApp(ctx, cfg, r, log, c.stdout)
 	if err != nil {
