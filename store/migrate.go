@@ -315,7 +315,7 @@ func classify(rest string) oldKey {
 	case "worker":
 		k.how, k.kind = moveDrop, "worker heartbeat"
 		return k
-	case "pmid", "card", "marker", "turn", "stats":
+	case "pmid", "card", "marker", "turn", "stats", "breaker", "tps":
 		k.how = moveKeep
 		return k
 	}
@@ -837,48 +837,66 @@ func (m *migration) splitTries(ctx context.Context, k oldKey) error {
 }
 
 // splitDue rebuilds the due lists of a date from its list (or the sorted
-// set of a version before it), in order: each shard's list is written
-// whole, so a second run writes the same.
+// set of a version before it), in order, a page at a time: each shard's
+// list is emptied first and written whole, so a second run writes the same.
 func (m *migration) splitDue(ctx context.Context, k oldKey) error {
-	var ids []string
-	var err error
-	if k.split == "due" {
-		ids, err = m.src.ZRange(ctx, k.name, 0, -1).Result()
-	} else {
-		ids, err = m.src.LRange(ctx, k.name, 0, -1).Result()
-	}
-	if err != nil {
-		return err
-	}
 	ttl, err := m.src.PTTL(ctx, k.name).Result()
 	if err != nil {
 		return err
 	}
-	shards, err := m.shardsOf(ctx, ids)
-	if err != nil {
+	key := func(i int) string { return m.s.dueKey(shardAt(i), k.date) }
+	if _, err := m.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range shardCount {
+			p.Del(ctx, key(i))
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
-	lists := map[string][]any{}
-	for _, id := range ids {
-		if sh := shards[id]; sh != "" {
-			lists[sh] = append(lists[sh], id)
+	const page = 10_000
+	written := map[string]bool{}
+	for start := int64(0); ; start += page {
+		var ids []string
+		if k.split == "due" {
+			ids, err = m.src.ZRange(ctx, k.name, start, start+page-1).Result()
 		} else {
-			m.report.Dropped["due entry naming no record"]++
+			ids, err = m.src.LRange(ctx, k.name, start, start+page-1).Result()
+		}
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		shards, err := m.shardsOf(ctx, ids)
+		if err != nil {
+			return err
+		}
+		lists := map[string][]any{}
+		for _, id := range ids {
+			if sh := shards[id]; sh != "" {
+				lists[sh] = append(lists[sh], id)
+			} else {
+				m.report.Dropped["due entry naming no record"]++
+			}
+		}
+		if _, err := m.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for sh, ids := range lists {
+				p.RPush(ctx, m.s.dueKey(sh, k.date), ids...)
+				written[sh] = true
+				m.report.Written["due entry"] += len(ids)
+			}
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
+	if ttl <= 0 {
+		return nil
+	}
 	_, err = m.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i := range shardCount {
-			sh := shardAt(i)
-			key := m.s.dueKey(sh, k.date)
-			p.Del(ctx, key)
-			if len(lists[sh]) == 0 {
-				continue
-			}
-			p.RPush(ctx, key, lists[sh]...)
-			if ttl > 0 {
-				p.PExpire(ctx, key, ttl)
-			}
-			m.report.Written["due entry"] += len(lists[sh])
+		for sh := range written {
+			p.PExpire(ctx, m.s.dueKey(sh, k.date), ttl)
 		}
 		return nil
 	})

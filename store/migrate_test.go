@@ -511,6 +511,8 @@ func TestClassifyEarlierKeys(t *testing.T) {
 		{"kyvs:43ea304bd04412db1f75aadf923cd284", moveDrop, ""},
 		{"worker:e86fed547d13bff6", moveDrop, ""},
 		{"pmid:console:x", moveKeep, ""},
+		{"breaker:primary:open", moveKeep, ""},
+		{"stats:day:2026-12-03", moveKeep, ""},
 		{"ben:{c123}:12345678901234", moveNew, ""},
 		{"msgs:pending:{c123}", moveNew, ""},
 		{"workers:{workers}", moveNew, ""},
