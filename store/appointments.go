@@ -76,7 +76,7 @@ func (a Appointment) AttemptsLeft() int { return max(0, MaxCodeAttempts-a.Attemp
 // refusal, which changed nothing, is not kept.
 // KEYS: beneficiary, appointment, owed, slip's record, history, pending,
 // idempotency ("" for each of the last four not given; the idempotency key
-// only with a slip), doses (dosesLua). ARGV: 1 today, 2 appointment id, 3 date,
+// only with a slip). ARGV: 1 today, 2 appointment id, 3 date,
 // 4 notification, 5 now ms, 6 the appointment's field count, 7 the
 // schedule table for the date (scheduleTable), the field pairs, then the
 // fingerprint (empty without a key), its TTL ms, the status and body kept
@@ -94,7 +94,7 @@ if active and active ~= '' and adate and adate >= ARGV[1] then
   keep(KEYS[7], at, false)
   return 0
 end
-local closed = next_dose_closed(KEYS[1], KEYS[8], ARGV[7])
+local closed = next_dose_closed(KEYS[1], ARGV[7])
 if closed then return closed end
 redis.call('HSET', KEYS[2], unpack(ARGV, 8, 7 + n))
 redis.call('HSET', KEYS[1], 'active_appt', ARGV[2], 'active_date', ARGV[3])
@@ -192,7 +192,6 @@ func (s *Store) Book(ctx context.Context, a Appointment, code, today string, sli
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
 	keys = append(append(keys, padded(msgKeys, 3, s.unusedKey(shard))...), padded(idemKeys, 1, s.unusedKey(shard))...)
-	keys = append(keys, s.dosesKey(a.BeneficiaryID))
 	args = append(append(args, idemArgs...), msgArgs...)
 	res, err := s.ackedPath(ctx, bookScript, keys, args...).Result()
 	if err != nil {

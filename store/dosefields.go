@@ -11,13 +11,10 @@ import (
 // A beneficiary's doses are fields of their hash: 'doses' counts them and
 // 'dose.N' holds the Nth (from 1) as storedDose writes it, split into
 // parts of at most 64 bytes ('dose.N', 'dose.N.2', …) so that the hash
-// keeps Redis's compact encoding (hash-max-listpack-value is 64). A list of JSON per beneficiary took 360 bytes of Redis for one
-// dose; the fields take about 90.
-//
-// Beneficiaries dosed by a version before the fields keep that list
-// (dosesKey): read while their hash has no 'doses', and appended to by
-// their later doses, so nothing is moved. Both kinds of entry read alike:
-// JSON starts with '{', a stored dose cannot.
+// keeps Redis's compact encoding (hash-max-listpack-value is 64). A list of
+// JSON per beneficiary, as versions before kept them (ben:<id>:doses),
+// took 360 bytes of Redis for one dose; the fields take about 90.
+// `sandesh migrate` turns such lists into fields (mergeDoseLists).
 
 // storedDose writes d as vaccine|batch|date|certificate|appointment|
 // recorded ms|centre. Every field but the last is validated to hold no
@@ -29,8 +26,9 @@ func storedDose(d Dose) string {
 		strconv.FormatInt(d.RecordedAt.UnixMilli(), 10), d.CenterID}, "|")
 }
 
-// parseStoredDose reads a dose as storedDose wrote it or, from a list of
-// an earlier version, as JSON. Number is left to the caller.
+// parseStoredDose reads a dose as storedDose wrote it or, from the list
+// of a version before the fields (for migrate), as JSON. Number is left to
+// the caller.
 func parseStoredDose(raw string) (Dose, error) {
 	var d Dose
 	if strings.HasPrefix(raw, "{") {
@@ -49,30 +47,42 @@ func parseStoredDose(raw string) (Dose, error) {
 		RecordedAt: time.UnixMilli(ms).UTC(), CenterID: f[6]}, nil
 }
 
-// storedDoses reads a beneficiary's doses from their hash h or, when h
-// counts none, from legacy (the entries of their list, if any).
-func storedDoses(h map[string]string, legacy []string) ([]Dose, error) {
-	raws := legacy
-	if n, ok := h["doses"]; ok {
-		count, err := strconv.Atoi(n)
-		if err != nil || count < 0 {
-			return nil, fmt.Errorf("doses: count %q", n)
+// doseFields are the hash fields of the nth dose (from 1) stored as raw,
+// in parts of 64 bytes, as dose_add writes them.
+func doseFields(n int, raw string) map[string]string {
+	f := "dose." + strconv.Itoa(n)
+	out := map[string]string{}
+	for k := 1; (k-1)*64 < len(raw); k++ {
+		name := f
+		if k > 1 {
+			name = f + "." + strconv.Itoa(k)
 		}
-		raws = make([]string, count)
-		for i := range count {
-			f := "dose." + strconv.Itoa(i+1)
-			raws[i] = h[f]
-			for k := 2; ; k++ {
-				part, ok := h[f+"."+strconv.Itoa(k)]
-				if !ok {
-					break
-				}
-				raws[i] += part
-			}
-		}
+		out[name] = raw[(k-1)*64 : min(k*64, len(raw))]
 	}
-	var doses []Dose
-	for i, raw := range raws {
+	return out
+}
+
+// storedDoses reads a beneficiary's doses from their hash h.
+func storedDoses(h map[string]string) ([]Dose, error) {
+	n, ok := h["doses"]
+	if !ok {
+		return nil, nil
+	}
+	count, err := strconv.Atoi(n)
+	if err != nil || count < 0 {
+		return nil, fmt.Errorf("doses: count %q", n)
+	}
+	doses := make([]Dose, 0, count)
+	for i := range count {
+		f := "dose." + strconv.Itoa(i+1)
+		raw := h[f]
+		for k := 2; ; k++ {
+			part, ok := h[f+"."+strconv.Itoa(k)]
+			if !ok {
+				break
+			}
+			raw += part
+		}
 		d, err := parseStoredDose(raw)
 		if err != nil {
 			return nil, fmt.Errorf("dose %d: %w", i+1, err)
@@ -84,39 +94,24 @@ func storedDoses(h map[string]string, legacy []string) ([]Dose, error) {
 }
 
 // dosesLua reads and appends doses in a step, as the comment above lays
-// them out; ben is the beneficiary's hash, list their list of an earlier
-// version.
+// them out; ben is the beneficiary's hash.
 const dosesLua = `
-local function doses_count(ben, list)
-  local n = redis.call('HGET', ben, 'doses')
-  if n then return tonumber(n) end
-  return redis.call('LLEN', list)
+local function doses_count(ben)
+  return tonumber(redis.call('HGET', ben, 'doses') or '0')
 end
 -- dose_at is the ith dose (from 1; -1 the last) as {vaccine, date}, nil
 -- for none. Both lie in a stored dose's first part (vaccine, batch and
 -- date take at most 45 bytes).
-local function dose_at(ben, list, i)
-  local n = redis.call('HGET', ben, 'doses')
-  local raw
-  if n then
-    if i < 0 then i = tonumber(n) + 1 + i end
-    raw = redis.call('HGET', ben, 'dose.' .. i)
-    if not raw then return nil end
-  else
-    if i > 0 then i = i - 1 end
-    raw = redis.call('LINDEX', list, i)
-    if not raw then return nil end
-  end
-  if string.sub(raw, 1, 1) == '{' then return cjson.decode(raw) end
+local function dose_at(ben, i)
+  if i < 0 then i = doses_count(ben) + 1 + i end
+  local raw = redis.call('HGET', ben, 'dose.' .. i)
+  if not raw then return nil end
   local v, d = string.match(raw, '^([^|]*)|[^|]*|([^|]*)|')
   return {vaccine = v, date = d}
 end
 -- dose_add appends a dose (as storedDose writes it) and answers how many
 -- there are now.
-local function dose_add(ben, list, raw)
-  if not redis.call('HGET', ben, 'doses') and redis.call('EXISTS', list) == 1 then
-    return redis.call('RPUSH', list, raw)
-  end
+local function dose_add(ben, raw)
   local n = redis.call('HINCRBY', ben, 'doses', 1)
   local f = 'dose.' .. n
   local fields = {f, string.sub(raw, 1, 64)}

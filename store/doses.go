@@ -79,7 +79,7 @@ type DoseOutcome struct {
 // schedule's rules (scheduleLua) come after the code's: one dose a day,
 // none before the next opens.
 //
-// KEYS: beneficiary, doses (dosesLua), certificate, owed, message, history, pending,
+// KEYS: beneficiary, certificate, owed, message, history, pending,
 // appointment (booked), idempotency (with a key).
 // ARGV: 1 centre to check, 2 today, 3 code hashes (codeHashes), 4 max attempts,
 // 5 beneficiary id (check's ARGV), 6 now ms, 7 the dose as storedDose
@@ -93,18 +93,18 @@ type DoseOutcome struct {
 var recordDoseScript = redis.NewScript(checkCodeLua + recordMessageLua + dosesLua + scheduleLua + indexDueLua + `
 local fp = ARGV[14]
 if fp ~= '' then
-  local h = redis.call('HMGET', KEYS[9], 'fp', 'outcome', 'status', 'body')
+  local h = redis.call('HMGET', KEYS[8], 'fp', 'outcome', 'status', 'body')
   if h[1] then
     if h[1] ~= fp then return {'idem_mismatch'} end
     if not h[2] and h[3] then return {'idem_answer', h[3], h[4] or ''} end
     if not h[2] then return {'idem_running'} end
-    return {'replay', redis.call('HGETALL', KEYS[9])}
+    return {'replay', redis.call('HGETALL', KEYS[8])}
   end
 end
 local function keep(fields)
   if fp == '' then return end
-  redis.call('HSET', KEYS[9], 'fp', fp, unpack(fields))
-  redis.call('PEXPIRE', KEYS[9], ARGV[15])
+  redis.call('HSET', KEYS[8], 'fp', fp, unpack(fields))
+  redis.call('PEXPIRE', KEYS[8], ARGV[15])
 end
 -- Refusals that spent something (an attempt) or say the state are kept for
 -- repeats; the others changed nothing, so a corrected retry runs.
@@ -116,30 +116,30 @@ end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'no_beneficiary'} end
 local booked = ARGV[9] ~= ''
 if booked then
-  local r = check(KEYS[8])
+  local r = check(KEYS[7])
   if r[1] ~= 'ok' then return refuse(r) end
 else
   local active = redis.call('HMGET', KEYS[1], 'active_appt', 'active_date')
   if active[1] and active[1] ~= '' and active[2] and active[2] >= ARGV[2] then return refuse({'booked'}) end
 end
-if dosed_on(KEYS[1], KEYS[2], ARGV[2]) then return {'dosed_today'} end
-local closed = next_dose_closed(KEYS[1], KEYS[2], ARGV[16])
+if dosed_on(KEYS[1], ARGV[2]) then return {'dosed_today'} end
+local closed = next_dose_closed(KEYS[1], ARGV[16])
 if closed then return closed end
-if redis.call('SET', KEYS[3], ARGV[5], 'NX') == false then return {'cert_taken'} end
+if redis.call('SET', KEYS[2], ARGV[5], 'NX') == false then return {'cert_taken'} end
 local now = ARGV[6]
 local dose = ARGV[7]
 local center = ''
 if booked then
-  center = redis.call('HGET', KEYS[8], 'center')
-  redis.call('HSET', KEYS[8], 'status', 'completed', 'updated_at', now)
+  center = redis.call('HGET', KEYS[7], 'center')
+  redis.call('HSET', KEYS[7], 'status', 'completed', 'updated_at', now)
   if redis.call('HGET', KEYS[1], 'active_appt') == ARGV[9] then
     redis.call('HDEL', KEYS[1], 'active_appt', 'active_date')
   end
   dose = dose .. center
 end
-local n = dose_add(KEYS[1], KEYS[2], dose)
-index_due(KEYS[1], KEYS[2], ARGV[18], ARGV[5], ARGV[16])
-local course = tonumber(string.match(ARGV[16], ';' .. dose_at(KEYS[1], KEYS[2], 1).vaccine .. '=(%d+):') or '0')
+local n = dose_add(KEYS[1], dose)
+index_due(KEYS[1], ARGV[18], ARGV[5], ARGV[16])
+local course = tonumber(string.match(ARGV[16], ';' .. dose_at(KEYS[1], 1).vaccine .. '=(%d+):') or '0')
 local digits = #tostring(n)
 local msg, owed = ARGV[11], 0
 if ARGV[17] == '1' and digits <= 3 then
@@ -147,10 +147,10 @@ if ARGV[17] == '1' and digits <= 3 then
   if n >= course then at = 27 end
   local fields = {'body', ARGV[at] .. n .. ARGV[at + 1], 'encoding', ARGV[at + 2 * digits], 'segments', ARGV[at + 2 * digits + 1]}
   for i = 35, #ARGV do fields[#fields + 1] = ARGV[i] end
-  record_message(KEYS[5], KEYS[6], msg, ARGV[12], ARGV[13], fields)
-  redis.call('ZADD', KEYS[7], now, msg)
+  record_message(KEYS[4], KEYS[5], msg, ARGV[12], ARGV[13], fields)
+  redis.call('ZADD', KEYS[6], now, msg)
 else
-  redis.call('ZADD', KEYS[4], now, ARGV[10])
+  redis.call('ZADD', KEYS[3], now, ARGV[10])
   owed = 1
 end
 keep({'outcome', 'ok', 'n', n, 'course', course, 'msg', msg, 'owed', owed, 'center', center, 'cert', ARGV[8], 'date', ARGV[2], 'at', now})
@@ -204,7 +204,7 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 	if nd.Mobile != "" {
 		history = s.historyKey(nd.Mobile)
 	}
-	keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.dosesKey(nd.BeneficiaryID), s.certificateKey(cert),
+	keys := []string{s.beneficiaryKey(nd.BeneficiaryID), s.certificateKey(cert),
 		s.notificationsKey(shard), s.messageKey(msgID), history, s.pendingKey(shard), s.unusedKey(shard), s.unusedKey(shard)}
 	args := []any{"", nd.Date, "", MaxCodeAttempts, nd.BeneficiaryID, now.UnixMilli(), "", cert, "",
 		ConfirmationNotification(nd.BeneficiaryID, cert, msgID), msgID, s.retention.Milliseconds(), s.historyLimit,
@@ -217,11 +217,11 @@ func (s *Store) recordDose(ctx context.Context, nd NewDose, confirm Confirmation
 			return DoseOutcome{}, s.foreignAppointment(ctx, nd.BeneficiaryID, *c)
 		}
 		d.AppointmentID, d.CenterID = c.AppointmentID, ""
-		keys[7] = s.appointmentKey(c.AppointmentID)
+		keys[6] = s.appointmentKey(c.AppointmentID)
 		args[0], args[1], args[2], args[8] = c.CenterID, c.Today, s.codeHashes(c.AppointmentID, c.Code), c.AppointmentID
 	}
 	if k := nd.Idempotency; k != nil {
-		keys[8] = s.idempotencyKey(tag(shard), k.Scope, k.Key)
+		keys[7] = s.idempotencyKey(tag(shard), k.Scope, k.Key)
 		args[13], args[14] = k.Fingerprint, k.TTL.Milliseconds()
 	}
 	args[6] = storedDose(d)

@@ -104,20 +104,20 @@ type Received struct {
 // records. ARGV: 1 id, 2 dedup ms, 3 retention ms, 4 history limit, 5 owed
 // reply, 6 now ms, 7 record, 8 answer, 9 language to set, 10 opt-out to
 // set, 11 reply window ms, 12 reply limit, 13 reply log entry, 14 people,
-// 15-20 read_people's key parts, 21 the number n of the message's field
-// values, 22.. its field pairs; then the prepared reply's language (empty for
+// 15-18 read_people's key parts, 19 the number n of the message's field
+// values, 20.. its field pairs; then the prepared reply's language (empty for
 // none), its if-no-choice, and per message its id, its number of field
 // values and its field pairs.
 // Answer: {1, first id} already seen; {0, id, allowed, lang, opted_out,
 // {ids}, {people}, replied, owed}.
 var receiveScript = redis.NewScript(recordMessageLua + createMessageLua + slidingWindowLua + readPeopleLua + `
-local nf = tonumber(ARGV[21])
-local at = 22 + nf
+local nf = tonumber(ARGV[19])
+local at = 20 + nf
 if ARGV[7] == '1' then
   local first = redis.call('GET', KEYS[1])
   if first then return {1, first} end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 22, 21 + nf)})
+  record_message(KEYS[2], KEYS[3], ARGV[1], ARGV[3], ARGV[4], {unpack(ARGV, 20, 19 + nf)})
 end
 if ARGV[8] ~= '1' then return {0, ARGV[1]} end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[5], 'lang', ARGV[9]) end

@@ -90,12 +90,6 @@ const centersTag = "{centers}"
 
 func (s *Store) beneficiaryKey(id string) string { return s.inShard("ben:", id) }
 
-// dosesKey lists a beneficiary's doses in the order given, as an earlier
-// version kept them (see dosefields.go); position+1 is the dose number.
-func (s *Store) dosesKey(beneficiaryID string) string {
-	return s.beneficiaryKey(beneficiaryID) + ":doses"
-}
-
 // mobileBeneficiariesKey holds the beneficiaries registered on a mobile,
 // scored in registration order.
 func (s *Store) mobileBeneficiariesKey(mobile string) string {

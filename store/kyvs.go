@@ -169,9 +169,10 @@ func (s *Store) StartOTP(ctx context.Context, verifierID, beneficiaryID, otp str
 // third round trip; like the USSD step, it needs the keys on one node.
 //
 // KEYS: transaction. ARGV: 1 verifier, 2 OTP hashes (codeHashes), 3 now ms, 4 max tries,
-// 5-10 before and after the id in the keys of a beneficiary, their doses
-// and a mobile's choices.
-// Answer: {'ok', beneficiary pairs, doses JSON, lang, opted_out} or a refusal.
+// 5-8 before and after the id in the keys of a beneficiary and a
+// mobile's choices.
+// Answer: {'ok', beneficiary pairs (with their doses), lang, opted_out} or
+// a refusal.
 var confirmOTPScript = redis.NewScript(hashInLua + `
 local t = redis.call('HMGET', KEYS[1], 'verifier', 'ben', 'otp_hash', 'tries', 'expires_at', 'used')
 if not t[1] then return {'expired'} end
@@ -188,9 +189,8 @@ local mobile = ''
 for i = 1, #ben, 2 do
   if ben[i] == 'mobile' then mobile = ben[i + 1] end
 end
-local legacy = redis.call('LRANGE', ARGV[7] .. t[2] .. ARGV[8], 0, -1)
-local prefs = redis.call('HMGET', ARGV[9] .. mobile .. ARGV[10], 'lang', 'opted_out')
-return {'ok', ben, legacy, prefs[1] or '', prefs[2] or ''}
+local prefs = redis.call('HMGET', ARGV[7] .. mobile .. ARGV[8], 'lang', 'opted_out')
+return {'ok', ben, prefs[1] or '', prefs[2] or ''}
 `)
 
 // Verified is what a matching OTP unlocks, read in the step that spent it.
@@ -208,7 +208,7 @@ func (s *Store) ConfirmOTP(ctx context.Context, txn, verifierID, otp string) (Ve
 		return Verified{}, ErrOTPExpired
 	}
 	args := append([]any{verifierID, s.codeHashes("kyvs", txn, otp), s.now().UnixMilli(), MaxOTPTries},
-		keyParts(s.shardOf(txn), s.beneficiaryKey, s.dosesKey)...)
+		keyParts(s.shardOf(txn), s.beneficiaryKey)...)
 	args = append(args, s.mobileKeyParts(s.shardOf(txn))...)
 	res, err := s.ackedPath(ctx, confirmOTPScript, []string{s.kyvsKey(txn)}, args...).Slice()
 	if err != nil {
@@ -226,16 +226,16 @@ func (s *Store) ConfirmOTP(ctx context.Context, txn, verifierID, otp string) (Ve
 	default:
 		return Verified{}, ErrOTPExpired
 	}
-	if len(res) != 5 {
+	if len(res) != 4 {
 		return Verified{}, fmt.Errorf("confirm otp: unexpected answer of %d values", len(res))
 	}
-	b, err := beneficiaryWithDoses(pairs(res[1]), res[2])
+	b, err := beneficiaryWithDoses(pairs(res[1]))
 	if err != nil {
 		return Verified{}, fmt.Errorf("confirm otp: %w", err)
 	}
 	v := Verified{Beneficiary: b}
-	v.Prefs.Language, _ = res[3].(string)
-	out, _ := res[4].(string)
+	v.Prefs.Language, _ = res[2].(string)
+	out, _ := res[3].(string)
 	v.Prefs.OptedOut = out != "" && out != "0"
 	return v, nil
 }

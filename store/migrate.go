@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -186,6 +188,7 @@ const (
 	moveByValue                 // into the shard of the record its value names
 	moveIdem                    // an idempotency answer: into the shard of a record it names
 	moveSplit                   // a shared set or list, member by member
+	moveMerged                  // into its record's own fields (a beneficiary's dose list)
 	moveRun                     // a reminder run's record, converted
 	moveKeep                    // the same name in both layouts
 	moveDrop                    // left behind
@@ -248,10 +251,11 @@ func classify(rest string) oldKey {
 	switch kind {
 	case "ben":
 		id, more, _ := strings.Cut(after, ":")
-		k.kind, k.record = "beneficiary", more == ""
-		if more != "" {
-			k.kind = "dose list"
+		if more == "doses" {
+			k.how, k.kind = moveMerged, "dose list"
+			return k
 		}
+		k.kind, k.record = "beneficiary", true
 		return inShard(id, "ben:")
 	case "appt":
 		k.kind, k.record = "appointment", true
@@ -332,7 +336,7 @@ func (m *migration) copyRecords(ctx context.Context) error {
 			k := classify(strings.TrimPrefix(name, m.s.prefix))
 			k.name = name
 			switch k.how {
-			case moveNew:
+			case moveNew, moveMerged:
 			case moveDrop:
 				m.report.Dropped[k.kind]++
 			case moveUnknown:
@@ -368,6 +372,9 @@ func (m *migration) copyBatch(ctx context.Context, batch []oldKey) error {
 	vals, err := readValues(ctx, m.src, batch, dest)
 	if err != nil {
 		return fmt.Errorf("read records: %w", err)
+	}
+	if err := m.mergeDoseLists(ctx, batch, vals); err != nil {
+		return fmt.Errorf("read dose lists: %w", err)
 	}
 	_, err = m.s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, k := range batch {
@@ -511,6 +518,40 @@ func anys(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// mergeDoseLists turns the dose lists that versions before the dose
+// fields kept (ben:<id>:doses, JSON a dose) into their beneficiary's
+// fields, as the dose step writes them: this layout reads no lists.
+func (m *migration) mergeDoseLists(ctx context.Context, batch []oldKey, vals []*value) error {
+	lists := map[int]*redis.StringSliceCmd{}
+	if _, err := m.src.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range batch {
+			if v := vals[i]; v != nil && k.kind == "beneficiary" && v.kind == "hash" && v.hash["doses"] == "" {
+				lists[i] = p.LRange(ctx, k.name+":doses", 0, -1)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i, c := range lists {
+		entries := c.Val()
+		if len(entries) == 0 {
+			continue
+		}
+		h := vals[i].hash
+		for n, raw := range entries {
+			d, err := parseStoredDose(raw)
+			if err != nil {
+				return fmt.Errorf("%s:doses[%d]: %w", batch[i].name, n, err)
+			}
+			maps.Copy(h, doseFields(n+1, storedDose(d)))
+		}
+		h["doses"] = strconv.Itoa(len(entries))
+		m.report.Written["dose list, now fields"]++
+	}
+	return nil
 }
 
 // shardInKey is the shard of a key with a citizen's tag.

@@ -200,6 +200,52 @@ func TestMigrateResumesAfterAStop(t *testing.T) {
 	checkMigrated(t, f, rdb)
 }
 
+// TestMigrateTurnsDoseListsIntoFields: the doses a version before the
+// dose fields kept in a list of JSON become fields of the beneficiary's
+// hash, and the next dose counts and checks them there.
+func TestMigrateTurnsDoseListsIntoFields(t *testing.T) {
+	f := readLayout1(t)
+	rdb := redistest.New(t, 1)
+	ctx := context.Background()
+	f.load(t, rdb)
+	var id string
+	for _, m := range f.Facts.Mobiles {
+		for _, b := range m.Beneficiaries {
+			if b.DoseCount == 0 && b.Active == "" {
+				id = b.ID
+			}
+		}
+	}
+	first := `{"dose":0,"vaccine":"COVISHIELD","batch":"OLD1","date":"2026-01-01","center_id":"C1","certificate_id":"1234567890123","recorded_at":"2026-01-01T05:00:00Z"}`
+	if err := rdb.RPush(ctx, "sandesh:ben:"+id+":doses", first).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.store(t, rdb).Migrate(ctx, nil)
+	if err != nil || rep.Written["dose list, now fields"] != 1 {
+		t.Fatalf("migrate: %+v, %v; want one dose list turned into fields", rep, err)
+	}
+	if keys, _ := rdb.Keys(ctx, "*:doses").Result(); len(keys) != 0 {
+		t.Fatalf("dose lists left: %v", keys)
+	}
+	s := f.store(t, rdb)
+	if err := s.CheckLayout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var early *TooEarlyError
+	if _, err := s.RecordDose(ctx, NewDose{BeneficiaryID: id, Vaccine: "COVISHIELD", Batch: "B2", CenterID: "C1", Date: "2026-02-01"}, nil); !errors.As(err, &early) || early.OpensOn != "2026-03-26" {
+		t.Fatalf("second dose before it opens: %v, want too early until 2026-03-26", err)
+	}
+	out, err := s.RecordDose(ctx, NewDose{BeneficiaryID: id, Vaccine: "COVISHIELD", Batch: "B2", CenterID: "C1", Date: f.Facts.Today}, nil)
+	if err != nil || out.Number != 2 || out.Course != 2 {
+		t.Fatalf("second dose = %+v, %v; want dose 2 of 2", out, err)
+	}
+	b, err := s.Beneficiary(ctx, id)
+	if err != nil || len(b.Doses) != 2 || b.Doses[0].Batch != "OLD1" || b.Doses[0].CertificateID != "1234567890123" ||
+		b.Doses[0].CenterID != "C1" || b.Doses[1].Batch != "B2" {
+		t.Fatalf("doses read back %+v, %v", b.Doses, err)
+	}
+}
+
 // breakAfter fails every pipeline once left reaches 0.
 type breakAfter struct{ left *atomic.Int32 }
 
@@ -491,7 +537,7 @@ func TestClassifyEarlierKeys(t *testing.T) {
 		to   string // with shard "123"
 	}{
 		{"ben:58342506320409", moveByRecord, "ben:{c123}:58342506320409"},
-		{"ben:58342506320409:doses", moveByRecord, "ben:{c123}:58342506320409:doses"},
+		{"ben:58342506320409:doses", moveMerged, ""},
 		{"appt:1a23d092a36a7c4a9af3fc607d5", moveByRecord, "appt:{c123}:1a23d092a36a7c4a9af3fc607d5"},
 		{"resend:appt:1a23d092a36a7c4a9af3fc607d5", moveByRecord, "resend:{c123}:appt:1a23d092a36a7c4a9af3fc607d5"},
 		{"mobile:+919876500001:msgs", moveByMobile, "mobile:{c123}:+919876500001:msgs"},

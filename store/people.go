@@ -19,8 +19,8 @@ type PersonView struct {
 }
 
 // readPeopleLua reads back, in a step that answers a mobile, each
-// beneficiary on it (their doses in their hash, or in the list of an
-// earlier version: dosefields.go) and the appointment their record names.
+// beneficiary on it (their doses in their hash: dosefields.go) and the
+// appointment their record names.
 // Those keys are named from ids read in the same step, so the script is
 // given what stands before and after an id in each (peopleKeyParts, at
 // ARGV[at] on) instead of a second round trip to learn them; they are all
@@ -39,21 +39,20 @@ local function read_people(kbens, at)
   for _, id in ipairs(redis.call('ZRANGE', kbens, 0, -1)) do
     local ben = redis.call('HGETALL', ARGV[at] .. id .. ARGV[at + 1])
     if #ben > 0 then
-      local legacy = redis.call('LRANGE', ARGV[at + 2] .. id .. ARGV[at + 3], 0, -1)
       local appt = {}
       local active = field(ben, 'active_appt')
-      if active ~= '' then appt = redis.call('HGETALL', ARGV[at + 4] .. active .. ARGV[at + 5]) end
-      people[#people + 1] = {ben, legacy, appt}
+      if active ~= '' then appt = redis.call('HGETALL', ARGV[at + 2] .. active .. ARGV[at + 3]) end
+      people[#people + 1] = {ben, appt}
     end
   end
   return people
 end
 `
 
-// peopleKeyParts are the six arguments read_people names the keys of
+// peopleKeyParts are the four arguments read_people names the keys of
 // shard's ids with.
 func (s *Store) peopleKeyParts(shard string) []any {
-	return keyParts(shard, s.beneficiaryKey, s.dosesKey, s.appointmentKey)
+	return keyParts(shard, s.beneficiaryKey, s.appointmentKey)
 }
 
 // peopleViews reads read_people's answer, with each appointment's centre.
@@ -80,16 +79,10 @@ func (s *Store) peopleViews(ctx context.Context, answer any) ([]PersonView, erro
 }
 
 // beneficiaryWithDoses is a beneficiary as a script reads it back: the
-// record's fields (with the doses kept there) and the entries of their
-// list of an earlier version (a script's array of strings).
-func beneficiaryWithDoses(h map[string]string, legacy any) (Beneficiary, error) {
+// record's fields, with the doses kept there.
+func beneficiaryWithDoses(h map[string]string) (Beneficiary, error) {
 	b := beneficiaryFromHash(h)
-	entries, _ := legacy.([]any)
-	raws := make([]string, len(entries))
-	for i, e := range entries {
-		raws[i], _ = e.(string)
-	}
-	doses, err := storedDoses(h, raws)
+	doses, err := storedDoses(h)
 	if err != nil {
 		return Beneficiary{}, fmt.Errorf("beneficiary %s: %w", b.ID, err)
 	}
@@ -100,16 +93,16 @@ func beneficiaryWithDoses(h map[string]string, legacy any) (Beneficiary, error) 
 // personView reads one beneficiary of ussdStepScript's answer.
 func personView(flat any) (PersonView, error) {
 	parts, _ := flat.([]any)
-	if len(parts) != 3 {
+	if len(parts) != 2 {
 		return PersonView{}, fmt.Errorf("unexpected beneficiary of %d parts", len(parts))
 	}
-	b, err := beneficiaryWithDoses(pairs(parts[0]), parts[1])
+	b, err := beneficiaryWithDoses(pairs(parts[0]))
 	if err != nil {
 		return PersonView{}, err
 	}
 	p := PersonView{Beneficiary: b}
 	// An id Appointment would refuse is no appointment, as there.
-	a := pairs(parts[2])
+	a := pairs(parts[1])
 	if len(a) == 0 || !validID(p.ActiveAppointment) {
 		return p, nil
 	}

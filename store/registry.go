@@ -222,11 +222,9 @@ func (s *Store) beneficiariesAt(ctx context.Context, ids []string) ([]Beneficiar
 		return nil, err
 	}
 	hs := make([]*redis.MapStringStringCmd, len(ids))
-	legacy := make([]*redis.StringSliceCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
 			hs[i] = p.HGetAll(ctx, s.beneficiaryKey(id))
-			legacy[i] = p.LRange(ctx, s.dosesKey(id), 0, -1)
 		}
 		return nil
 	})
@@ -239,7 +237,7 @@ func (s *Store) beneficiariesAt(ctx context.Context, ids []string) ([]Beneficiar
 			continue
 		}
 		b := beneficiaryFromHash(hs[i].Val())
-		if b.Doses, err = storedDoses(hs[i].Val(), legacy[i].Val()); err != nil {
+		if b.Doses, err = storedDoses(hs[i].Val()); err != nil {
 			return nil, fmt.Errorf("beneficiary %s: %w", id, err)
 		}
 		out[i] = b

@@ -281,26 +281,26 @@ type Reminder struct {
 // nobody twice. Fenced: a newer take of the run (a higher epoch, or a
 // later run) has stepped the shard. The shard's record is reset by the
 // first step of a new run.
-// KEYS: 1 beneficiary, 2 doses (dosesLua), 3 mobile choices, 4 message, 5 history,
-// 6 pending, 7 the run's record in the shard. ARGV: 1 beneficiary id, 2 run
+// KEYS: 1 beneficiary, 2 mobile choices, 3 message, 4 history, 5 pending,
+// 6 the run's record in the shard. ARGV: 1 beneficiary id, 2 run
 // date, 3 today, 4 dose, 5 epoch, 6 message id, 7 retention ms, 8 history
 // limit, 9 now ms, 10 the run's start ms, 11 the entry's position in the
 // due list + 1, 12.. the message's field pairs (none: the position only).
 var remindScript = redis.NewScript(recordMessageLua + createMessageLua + dosesLua + `
-local r = redis.call('HMGET', KEYS[7], 'run', 'epoch')
+local r = redis.call('HMGET', KEYS[6], 'run', 'epoch')
 if r[1] ~= ARGV[10] then
   if r[1] and tonumber(r[1]) > tonumber(ARGV[10]) then return 'fenced' end
-  redis.call('DEL', KEYS[7])
-  redis.call('HSET', KEYS[7], 'run', ARGV[10])
+  redis.call('DEL', KEYS[6])
+  redis.call('HSET', KEYS[6], 'run', ARGV[10])
 elseif tonumber(r[2] or '0') > tonumber(ARGV[5]) then
   return 'fenced'
 end
-redis.call('HSET', KEYS[7], 'epoch', ARGV[5], 'cursor', ARGV[11])
-redis.call('PEXPIRE', KEYS[7], ARGV[7])
+redis.call('HSET', KEYS[6], 'epoch', ARGV[5], 'cursor', ARGV[11])
+redis.call('PEXPIRE', KEYS[6], ARGV[7])
 if #ARGV < 12 then return 'not_due' end
 local b = redis.call('HMGET', KEYS[1], 'due', 'reminded', 'reminded_on', 'active_appt', 'active_date', 'mobile')
 if not b[1] or b[1] ~= ARGV[2] then return 'not_due' end
-if doses_count(KEYS[1], KEYS[2]) + 1 ~= tonumber(ARGV[4]) then return 'not_due' end
+if doses_count(KEYS[1]) + 1 ~= tonumber(ARGV[4]) then return 'not_due' end
 local outcome
 if b[2] == ARGV[4] then
   if b[3] == ARGV[2] and tonumber(ARGV[10]) <= tonumber(redis.call('HGET', KEYS[1], 'reminded_at') or '0') then
@@ -310,17 +310,17 @@ if b[2] == ARGV[4] then
 elseif b[4] and b[4] ~= '' and b[5] and b[5] >= ARGV[3] then
   outcome = 'booked'
 else
-  local out = redis.call('HGET', KEYS[3], 'opted_out')
+  local out = redis.call('HGET', KEYS[2], 'opted_out')
   if out and out ~= '' and out ~= '0' then
     outcome = 'opted_out'
   else
-    create_message(KEYS[4], KEYS[5], KEYS[6], ARGV[6], ARGV[7], ARGV[8], ARGV[9], {unpack(ARGV, 12)})
+    create_message(KEYS[3], KEYS[4], KEYS[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], {unpack(ARGV, 12)})
     redis.call('HSET', KEYS[1], 'reminded', ARGV[4], 'reminded_on', ARGV[2], 'reminded_at', ARGV[9])
     outcome = 'queued'
   end
 end
-redis.call('HINCRBY', KEYS[7], 'due', 1)
-redis.call('HINCRBY', KEYS[7], outcome, 1)
+redis.call('HINCRBY', KEYS[6], 'due', 1)
+redis.call('HINCRBY', KEYS[6], outcome, 1)
 return outcome
 `)
 
@@ -351,7 +351,7 @@ func (s *Store) Remind(ctx context.Context, run ReminderRun, today string, lease
 		args := []any{r.BeneficiaryID, run.Date, today, r.Dose, run.Epoch, "", s.retention.Milliseconds(), s.historyLimit,
 			now.UnixMilli(), started, from + int64(i) + 1}
 		unused := s.unusedKey(shard)
-		keys := []string{s.beneficiaryKey(r.BeneficiaryID), s.dosesKey(r.BeneficiaryID), unused, unused, unused, s.pendingKey(shard),
+		keys := []string{s.beneficiaryKey(r.BeneficiaryID), unused, unused, unused, s.pendingKey(shard),
 			s.reminderShardKey(shard, run.Date)}
 		if nm := r.Message; nm != nil {
 			if shardOfMobile(nm.To) != shard {
@@ -364,7 +364,7 @@ func (s *Store) Remind(ctx context.Context, run ReminderRun, today string, lease
 			}
 			args[5] = ids[i]
 			args = append(args, fields...)
-			keys[2], keys[3], keys[4] = s.mobileKey(nm.To), s.messageKey(ids[i]), s.historyKey(nm.To)
+			keys[1], keys[2], keys[3] = s.mobileKey(nm.To), s.messageKey(ids[i]), s.historyKey(nm.To)
 		}
 		calls = append(calls, scriptCall{script: remindScript, keys: keys, args: args})
 	}
@@ -394,12 +394,12 @@ func (s *Store) Remind(ctx context.Context, run ReminderRun, today string, lease
 }
 
 // reindexScript puts one beneficiary in the due index from their doses
-// (indexDueLua), as their last dose would have. KEYS: beneficiary, doses.
+// (indexDueLua), as their last dose would have. KEYS: beneficiary.
 // ARGV: the index's key prefix, the beneficiary id, the last dose date's
 // scheduleTable.
 var reindexScript = redis.NewScript(dosesLua + indexDueLua + `
-if redis.call('EXISTS', KEYS[1]) == 0 or doses_count(KEYS[1], KEYS[2]) == 0 then return 0 end
-index_due(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+if redis.call('EXISTS', KEYS[1]) == 0 or doses_count(KEYS[1]) == 0 then return 0 end
+index_due(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 return 1
 `)
 
@@ -437,7 +437,7 @@ func (s *Store) ReindexDue(ctx context.Context) (int, error) {
 				}
 				tables[last] = tbl
 			}
-			calls = append(calls, scriptCall{script: reindexScript, keys: []string{s.beneficiaryKey(b.ID), s.dosesKey(b.ID)},
+			calls = append(calls, scriptCall{script: reindexScript, keys: []string{s.beneficiaryKey(b.ID)},
 				args: []any{s.dueKey(s.shardOf(b.ID), ""), b.ID, tbl}})
 		}
 		for _, c := range s.sendAll(ctx, calls) {

@@ -56,8 +56,7 @@ type Resent struct {
 // too; a spent limit keeps nothing, so a later retry runs.
 // KEYS: the appointment or the beneficiary, the limit's log, message,
 // history, pending (the message's three never touched when there is
-// nothing to send), idempotency ("" for none), the beneficiary's doses
-// (dosesLua; "" for an appointment). ARGV: 1 'appt' or 'doses',
+// nothing to send), idempotency ("" for none). ARGV: 1 'appt' or 'doses',
 // 2 the code's hashes (codeHashes) or the dose count rendered from, 3 new sealed code (empty
 // for none), 4 its hash, 5 now ms, 6 window ms, 7 limit, 8 the limit's
 // entry, 9 message id (empty when there is nothing to send: refusal only),
@@ -75,7 +74,7 @@ if ARGV[1] == 'appt' then
   end
   if ARGV[9] == '' or (ARGV[3] == '' and not hash_in(a[2], ARGV[2])) then return {'stale'} end
 else
-  local n = doses_count(KEYS[1], KEYS[7])
+  local n = doses_count(KEYS[1])
   if n == 0 then
     keep(KEYS[6], 12, false)
     return 0
@@ -125,10 +124,8 @@ func (s *Store) resend(ctx context.Context, of ResendOf, render func(ResendSourc
 	}
 	now := s.now()
 	kind, subject, rendered := "appt", s.appointmentKey(of.AppointmentID), any(s.codeHashes(of.AppointmentID, src.Code))
-	doses := ""
 	if of.AppointmentID == "" {
 		kind, subject, rendered = "doses", s.beneficiaryKey(of.BeneficiaryID), len(src.Beneficiary.Doses)
-		doses = s.dosesKey(of.BeneficiaryID)
 	}
 	shard := s.shardOf(of.BeneficiaryID)
 	if of.AppointmentID != "" {
@@ -167,11 +164,7 @@ func (s *Store) resend(ctx context.Context, of ResendOf, render func(ResendSourc
 	if m.ID != "" {
 		msgKey, historyKey = s.messageKey(m.ID), s.historyKey(m.To)
 	}
-	if doses == "" {
-		doses = unused
-	}
 	keys := append([]string{subject, s.resendLimitKey(of.Subject), msgKey, historyKey, s.pendingKey(shard)}, padded(idemKeys, 1, unused)...)
-	keys = append(keys, doses)
 	res, err := s.ackedPath(ctx, resendScript, keys, append(append(args, idemArgs...), fields...)...).Result()
 	if err != nil {
 		return Resent{}, fmt.Errorf("resend: %w", err)

@@ -17,7 +17,7 @@ type TooEarlyError struct{ OpensOn string }
 func (e *TooEarlyError) Error() string { return "the next dose opens on " + e.OpensOn }
 
 // scheduleLua is the schedule's rule for a dose or a booking on a date:
-// given the beneficiary's doses (dosesLua: their hash and list) and the
+// given the beneficiary's doses (dosesLua: fields of their hash) and the
 // table scheduleTable wrote for that date,
 // nil when the next dose is open, else {'too_early', the vaccine the
 // course started with, doses given, the last one's date}. Dates are
@@ -26,19 +26,19 @@ func (e *TooEarlyError) Error() string { return "the next dose opens on " + e.Op
 // A last dose dated on or after the date refuses too (the dose step
 // answers 'dosed_today' before asking).
 const scheduleLua = `
-local function next_dose_closed(ben, doses, tbl)
-  local given = doses_count(ben, doses)
+local function next_dose_closed(ben, tbl)
+  local given = doses_count(ben)
   if given == 0 then return nil end
-  local last = dose_at(ben, doses, -1)
+  local last = dose_at(ben, -1)
   local first = last
-  if given > 1 then first = dose_at(ben, doses, 1) end
+  if given > 1 then first = dose_at(ben, 1) end
   local course, latest = string.match(tbl, ';' .. first.vaccine .. '=(%d+):([%d-]+)[>;]')
   if not course or given >= tonumber(course) then latest = string.match(tbl, ';%*=([%d-]+)[>;]') end
   if last.date > latest then return {'too_early', first.vaccine, given, last.date} end
   return nil
 end
-local function dosed_on(ben, doses, on)
-  local last = dose_at(ben, doses, -1)
+local function dosed_on(ben, on)
+  local last = dose_at(ben, -1)
   return last and last.date >= on
 end
 `
@@ -90,10 +90,10 @@ func scheduleTable(on string, precaution bool) (string, error) {
 // the one key the step does not declare. A script includes dosesLua
 // before it.
 const indexDueLua = `
-local function index_due(ben, doses, prefix, id, tbl)
+local function index_due(ben, prefix, id, tbl)
   local old = redis.call('HGET', ben, 'due')
-  local given = doses_count(ben, doses)
-  local first = dose_at(ben, doses, 1)
+  local given = doses_count(ben)
+  local first = dose_at(ben, 1)
   local course, due = string.match(tbl, ';' .. first.vaccine .. '=(%d+):[%d-]+>([%d-]+);')
   if course and given >= tonumber(course) then
     due = nil

@@ -63,10 +63,9 @@ type USSDView struct {
 // KEYS: session, mobile's USSD list, mobile's choices, mobile's
 // beneficiaries. ARGV: 1 id, 2 now ms, 3 retention ms, 4 history limit,
 // 5 service code, 6 text, 7 steps, 8 ended by count ('1' or '0' each),
-// 9 read, 10-15 before and after the id in the keys of a beneficiary,
-// their doses, an appointment.
-// Answer: {lang, opted_out, {{beneficiary pairs, earlier doses list,
-// appointment pairs}, ...}}.
+// 9 read, 10-13 before and after the id in the keys of a beneficiary and
+// an appointment.
+// Answer: {lang, opted_out, {{beneficiary pairs, appointment pairs}, ...}}.
 var ussdStepScript = redis.NewScript(readPeopleLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'started_at', ARGV[2])
