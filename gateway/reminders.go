@@ -94,14 +94,19 @@ func (g *Gateway) RunReminders(ctx context.Context, date string) (ReminderCounts
 	}
 	start, queued := time.Now(), 0
 	shard, cursor := run.Shard, run.Cursor
+	ahead := dueShards{store: g.store, date: date, asked: shard + 1}
 	for shard < store.DueShards {
 		ids, err := g.store.DueOn(ctx, date, shard, cursor, reminderBatch)
 		if err != nil {
 			return ReminderCounts{}, storeErr("reminders", err)
 		}
 		if len(ids) == 0 {
-			// The next shard's due list, from its start.
-			shard, cursor = shard+1, 0
+			// The next shard with anybody due, from the start of its list.
+			next, err := ahead.next(ctx)
+			if err != nil {
+				return ReminderCounts{}, storeErr("reminders", err)
+			}
+			shard, cursor = next, 0
 			if err := g.store.MoveReminderRun(ctx, run, shard, g.now().Add(reminderLease)); errors.Is(err, store.ErrRunLost) {
 				return ReminderCounts{}, fmt.Errorf("reminders for %s: %w", date, err)
 			} else if err != nil {
@@ -129,6 +134,34 @@ func (g *Gateway) RunReminders(ctx context.Context, date string) (ReminderCounts
 	g.log.Info("reminder run done", "date", date, "due", run.Due, "queued", run.Queued, "opted_out", run.OptedOut,
 		"already_sent", run.AlreadySent, "booked", run.Booked, "took", time.Since(start).Round(time.Millisecond))
 	return countsOf(run), nil
+}
+
+// dueShards walks the shards past a run's whose due list holds anybody,
+// asking Redis about a window of them at a time. A shard that was empty
+// when its window was asked about is passed over even if somebody joins
+// its list later in the run, as a shard the run has left is: a dose
+// lists its beneficiary on a later day than its own.
+type dueShards struct {
+	store *store.Store
+	date  string
+	due   []int // known to hold somebody, not yet walked
+	asked int   // the first shard not yet asked about
+}
+
+// next is the next shard with somebody due, store.DueShards past the last.
+func (d *dueShards) next(ctx context.Context) (int, error) {
+	for len(d.due) == 0 && d.asked < store.DueShards {
+		var err error
+		if d.due, d.asked, err = d.store.DueShardsIn(ctx, d.date, d.asked); err != nil {
+			return 0, err
+		}
+	}
+	if len(d.due) == 0 {
+		return store.DueShards, nil
+	}
+	next := d.due[0]
+	d.due = d.due[1:]
+	return next, nil
 }
 
 // reminderDate is the date a run is for: date (YYYY-MM-DD), "" for today.

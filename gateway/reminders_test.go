@@ -359,3 +359,19 @@ func TestDailyReminders(t *testing.T) {
 		t.Errorf("%d reminders, want 1", n)
 	}
 }
+
+// BenchmarkReminderRunOfAnEmptyDay times a day's run where nobody is due:
+// what every day costs before the first beneficiary of a shard is found,
+// and on a cluster across all of its masters.
+func BenchmarkReminderRunOfAnEmptyDay(b *testing.B) {
+	r := newRig(b)
+	ctx := context.Background()
+	day := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for i := range b.N {
+		counts, err := r.gw.RunReminders(ctx, day.AddDate(0, 0, i).Format(time.DateOnly))
+		if err != nil || counts.Due != 0 {
+			b.Fatalf("run: %+v, %v", counts, err)
+		}
+	}
+}

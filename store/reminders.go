@@ -222,6 +222,37 @@ func (s *Store) DueOn(ctx context.Context, date string, shard int, from int64, n
 	return ids, nil
 }
 
+// dueWindow is how many shards' due lists DueShardsIn asks about in one
+// round trip.
+const dueWindow = 100
+
+// DueShardsIn lists the shards from from on (0 ≤ from), a window of them
+// at a time, whose due list of date holds anything, and the first shard
+// after the window (DueShards after the last): a run passes over the
+// empty ones in nine round trips a day instead of two each.
+func (s *Store) DueShardsIn(ctx context.Context, date string, from int) (due []int, next int, err error) {
+	from = max(from, 0)
+	end := min(from+dueWindow, shardCount)
+	if from >= end {
+		return nil, DueShards, nil
+	}
+	lens := make([]*redis.IntCmd, end-from)
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := from; i < end; i++ {
+			lens[i-from] = p.LLen(ctx, s.dueKey(shardAt(i), date))
+		}
+		return nil
+	}); err != nil {
+		return nil, 0, fmt.Errorf("due shards of %s: %w", date, err)
+	}
+	for i, n := range lens {
+		if n.Val() > 0 {
+			due = append(due, from+i)
+		}
+	}
+	return due, end, nil
+}
+
 // DueCandidate is what a reminder run reads of a due beneficiary before
 // its step, to word the reminder: the step checks again what counts.
 type DueCandidate struct {

@@ -174,3 +174,37 @@ func dueAll(t *testing.T, s *Store, date string) []string {
 	}
 	return all
 }
+
+func TestDueShardsIn(t *testing.T) {
+	s := newTestStore(t)
+	ctx := context.Background()
+	const day, other = "2027-03-01", "2027-03-02"
+	for _, i := range []int{5, 99, 100, 250, 899} {
+		if err := s.rdb.RPush(ctx, s.dueKey(shardAt(i), day), shardAt(i)+"00000000001").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		date     string
+		from     int
+		want     []int
+		wantNext int
+	}{
+		{day, 0, []int{5, 99}, 100},
+		{day, -1, []int{5, 99}, 100},
+		{day, 6, []int{99, 100}, 106},
+		{day, 100, []int{100}, 200},
+		{day, 200, []int{250}, 300},
+		{day, 850, []int{899}, DueShards},
+		{day, 900, nil, DueShards},
+		{other, 0, nil, 100},
+	} {
+		got, next, err := s.DueShardsIn(ctx, tc.date, tc.from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tc.want) || next != tc.wantNext {
+			t.Errorf("DueShardsIn(%s, %d) = %v, %d; want %v, %d", tc.date, tc.from, got, next, tc.want, tc.wantNext)
+		}
+	}
+}
