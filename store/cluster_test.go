@@ -847,6 +847,9 @@ func TestEveryStepOnACluster(t *testing.T) {
 			t.Fatalf("reminder %+v, %v", m, err)
 		}
 		mustStep(t, "finish the run", s.FinishReminderRun(ctx, dueDay, "runner-1"))
+		if ttl := rdb.PTTL(ctx, s.dueKey(shardOfID(reminded[0].ID), dueDay)).Val(); ttl <= 0 || ttl > 90*24*time.Hour {
+			t.Fatalf("the finished day's due list expires in %v, want the retention", ttl)
+		}
 		if err := s.FinishReminderRun(ctx, dueDay, "runner-2"); !errors.Is(err, ErrRunLost) {
 			t.Fatalf("another runner finished it: %v", err)
 		}

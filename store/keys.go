@@ -200,6 +200,7 @@ func (s *Store) debtTriesKey(shard string) string { return s.prefix + "notify:tr
 // about 10 bytes of Redis an entry against a sorted set's 103 (one per
 // dose given). Entries are never taken out (that would cost a scan of
 // the list): one whose beneficiary moved on is passed over by the run.
+// A day's lists expire with the retention once its run is done.
 func (s *Store) dueKey(shard, date string) string {
 	return s.prefix + "dues:" + tag(shard) + ":" + date
 }

@@ -177,7 +177,9 @@ return 1
 `)
 
 // FinishReminderRun marks runner's run for date done; ErrRunLost if
-// another process took it over.
+// another process took it over. The date's due lists then go with the
+// run's record, after the retention: no run needs them after that, and
+// a day's list of a national programme holds millions.
 func (s *Store) FinishReminderRun(ctx context.Context, date, runner string) error {
 	ok, err := s.sendPath(ctx, finishRunScript, []string{s.reminderRunKey(date)}, runner, s.now().UnixMilli()).Int()
 	if err != nil {
@@ -185,6 +187,14 @@ func (s *Store) FinishReminderRun(ctx context.Context, date, runner string) erro
 	}
 	if ok != 1 {
 		return ErrRunLost
+	}
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range shardCount {
+			p.PExpire(ctx, s.dueKey(shardAt(i), date), s.retention)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("finish reminder run: expire the due lists: %w", err)
 	}
 	return nil
 }
