@@ -162,7 +162,8 @@ type Answers func(a Appointment, messageID string) (done, refused Replay, err er
 // slip) the step keeps the answers answers renders, and a repeat gets an
 // *AnsweredError with the first.
 func (s *Store) Book(ctx context.Context, a Appointment, code, today string, slip Owed, idem *IdempotencyKey, answers Answers) (Appointment, string, error) {
-	if err := s.locate(ctx, a.BeneficiaryID); err != nil {
+	s, err := s.locate(ctx, a.BeneficiaryID)
+	if err != nil {
 		return Appointment{}, "", fmt.Errorf("book appointment: %w", err)
 	}
 	now := s.now().UTC()
@@ -298,7 +299,8 @@ func (s *Store) Appointment(ctx context.Context, id string) (Appointment, error)
 	if !validID(id) {
 		return Appointment{}, ErrNotFound
 	}
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return Appointment{}, fmt.Errorf("load appointment: %w", err)
 	}
 	h, err := s.rdb.HGetAll(ctx, s.appointmentKey(id)).Result()
@@ -322,7 +324,8 @@ func (s *Store) SecurityCode(ctx context.Context, id string) (string, error) {
 	if !validID(id) {
 		return "", ErrNotFound
 	}
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return "", fmt.Errorf("load security code: %w", err)
 	}
 	sealed, err := s.rdb.HGet(ctx, s.appointmentKey(id), "code_sealed").Result()
@@ -359,7 +362,8 @@ func (s *Store) ResendCode(ctx context.Context, id string, perHour int) (string,
 	if !validID(id) {
 		return "", 0, ErrNotFound
 	}
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return "", 0, fmt.Errorf("resend code: %w", err)
 	}
 	if perHour <= 0 {
@@ -423,10 +427,16 @@ func (s *Store) CancelAppointment(ctx context.Context, id string) (Appointment, 
 // notice) the step keeps the answers answers renders, and a repeat gets an
 // *AnsweredError with the first.
 func (s *Store) Cancel(ctx context.Context, id string, notice Owed, idem *IdempotencyKey, answers Answers) (Appointment, string, error) {
+	s, err := s.locate(ctx, id)
+	if err != nil {
+		return Appointment{}, "", fmt.Errorf("cancel appointment: %w", err)
+	}
 	a, err := s.Appointment(ctx, id)
 	if err != nil {
 		return Appointment{}, "", err
 	}
+	// The appointment's beneficiary lives in its shard.
+	s = s.knowing([]string{a.BeneficiaryID}, []string{s.shardOf(id)})
 	now := s.now().UTC()
 	keys := []string{s.beneficiaryKey(a.BeneficiaryID), s.appointmentKey(id), s.notificationsKey(s.shardOf(id))}
 	args := []any{string(AppointmentCancelled), id, CancellationNotification(id), SlipNotification(id), now.UnixMilli()}
@@ -490,7 +500,8 @@ func (s *Store) VerifyCode(ctx context.Context, c CodeCheck) error {
 	if !validID(c.AppointmentID) {
 		return ErrNotFound
 	}
-	if err := s.locate(ctx, c.AppointmentID); err != nil {
+	s, err := s.locate(ctx, c.AppointmentID)
+	if err != nil {
 		return fmt.Errorf("verify code: %w", err)
 	}
 	res, err := s.ackedPath(ctx, verifyCodeScript, []string{s.appointmentKey(c.AppointmentID)},

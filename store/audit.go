@@ -154,7 +154,8 @@ end
 // ResendsLeft is how many of the perHour resends of subject are left now.
 func (s *Store) ResendsLeft(ctx context.Context, subject string, perHour int) (int, error) {
 	_, id, _ := strings.Cut(subject, ":")
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return 0, fmt.Errorf("resends left: %w", err)
 	}
 	now := s.now()

@@ -166,7 +166,8 @@ func (s *Store) RecordDose(ctx context.Context, nd NewDose, confirm Confirmation
 	if nd.Check != nil {
 		ids = append(ids, nd.Check.AppointmentID)
 	}
-	if err := s.locate(ctx, ids...); err != nil {
+	s, err := s.locate(ctx, ids...)
+	if err != nil {
 		return DoseOutcome{}, fmt.Errorf("record dose: %w", err)
 	}
 	for range 5 {

@@ -125,7 +125,8 @@ type OTPBudget struct {
 func (s *Store) StartOTP(ctx context.Context, verifierID, beneficiaryID, otp string, validFor time.Duration, budget OTPBudget, sms *NewMessage) (string, string, error) {
 	// The transaction lives with the beneficiary; one that matched nobody
 	// in any shard, so that its id looks the same.
-	if err := s.locate(ctx, beneficiaryID); err != nil {
+	s, err := s.locate(ctx, beneficiaryID)
+	if err != nil {
 		return "", "", fmt.Errorf("start otp: %w", err)
 	}
 	shard := s.shardOf(beneficiaryID)

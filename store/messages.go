@@ -305,7 +305,8 @@ func (s *Store) Message(ctx context.Context, id string) (Message, error) {
 	if !validID(id) {
 		return Message{}, ErrNotFound
 	}
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return Message{}, fmt.Errorf("load message: %w", err)
 	}
 	h, err := s.rdb.HGetAll(ctx, s.messageKey(id)).Result()
@@ -341,7 +342,12 @@ func (s *Store) MessagesByMobile(ctx context.Context, mobile string, limit int) 
 	if err != nil {
 		return nil, fmt.Errorf("message history: %w", err)
 	}
-	s.learnShard(shardOfMobile(mobile), ids...)
+	// Every message of a history is of its mobile's shard.
+	shards := make([]string, len(ids))
+	for i := range shards {
+		shards[i] = shardOfMobile(mobile)
+	}
+	s = s.knowing(ids, shards)
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
@@ -476,7 +482,8 @@ func (s *Store) claim(ctx context.Context, id, worker string, lease time.Duratio
 	if !validID(id) {
 		return Message{}, 0, ErrNotFound
 	}
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return Message{}, 0, fmt.Errorf("claim message: %w", err)
 	}
 	now := s.now()
@@ -513,7 +520,8 @@ func (s *Store) ClaimStaleBatch(ctx context.Context, ids []string, worker string
 		valid = append(valid, id)
 		at = append(at, i)
 	}
-	if err := s.locate(ctx, valid...); err != nil {
+	s, err := s.locate(ctx, valid...)
+	if err != nil {
 		return nil, fmt.Errorf("claim batch: %w", err)
 	}
 	groups := s.stepGroups(valid)
@@ -635,7 +643,8 @@ func (s *Store) AdvanceReported(ctx context.Context, id string, u Update) (Advan
 	if !validID(id) {
 		return Advanced{}, ErrNotFound
 	}
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return Advanced{}, fmt.Errorf("advance message: %w", err)
 	}
 	now := s.now().UnixMilli()
@@ -716,10 +725,11 @@ func (s *Store) Release(ctx context.Context, id, worker, provider, errorCode str
 	if !validID(id) {
 		return ErrNotFound
 	}
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return fmt.Errorf("release message %s: %w", id, err)
 	}
-	err := releaseScript.Run(ctx, s.rdb, []string{s.messageKey(id), s.inflightKey(s.shardOf(id))},
+	err = releaseScript.Run(ctx, s.rdb, []string{s.messageKey(id), s.inflightKey(s.shardOf(id))},
 		worker, id, s.now().UnixMilli(), "error_code", errorCode, "provider", provider).Err()
 	if err != nil {
 		return fmt.Errorf("release message %s: %w", id, err)
@@ -739,7 +749,8 @@ func (s *Store) PendingBefore(ctx context.Context, t time.Time, limit int64) ([]
 
 // ForgetPending drops an id from the pending set (its record has expired).
 func (s *Store) ForgetPending(ctx context.Context, id string) error {
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return fmt.Errorf("forget pending: %w", err)
 	}
 	return s.rdb.ZRem(ctx, s.pendingKey(s.shardOf(id)), id).Err()

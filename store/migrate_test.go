@@ -503,6 +503,81 @@ func checkMigrated(t *testing.T, f *layout1, rdb redis.UniversalClient) {
 		if !strings.HasPrefix(a.ID, shardOfMobile(b2mobile(t, s, ramesh))) {
 			t.Errorf("the new appointment %s is not in the citizen's shard", a.ID)
 		}
+		// The code of a booking made before, resent; then the booking cancelled.
+		for _, fa := range f.Facts.Appointments {
+			if fa.Status != "booked" || fa.Date <= f.Facts.Today {
+				continue
+			}
+			if code, _, err := s.ResendCode(ctx, fa.ID, 3); err != nil || len(code) != 4 {
+				t.Fatalf("resend the code of %s: %q, %v", fa.ID, code, err)
+			}
+			if a, err := s.CancelAppointment(ctx, fa.ID); err != nil || a.Status != AppointmentCancelled {
+				t.Fatalf("cancel %s: %+v, %v", fa.ID, a, err)
+			}
+			break
+		}
+		// A verifier's OTP about an earlier beneficiary unlocks their doses.
+		ben := f.Facts.Appointments[0].Beneficiary
+		sms := smsTo(b2mobile(t, s, ben), "kyvs_otp", "Your OTP is 123456", "Your OTP is ******")
+		txn, sent, err := s.StartOTP(ctx, "key_v", ben, "123456", time.Minute, OTPBudget{Max: 10, Window: time.Hour}, &sms)
+		if err != nil || sent == "" {
+			t.Fatalf("start otp: %q, %v", sent, err)
+		}
+		if v, err := s.ConfirmOTP(ctx, txn, "key_v", "123456"); err != nil || v.Beneficiary.ID != ben || len(v.Beneficiary.Doses) == 0 {
+			t.Fatalf("confirm otp: %+v, %v", v, err)
+		}
+		// The reminder of a beneficiary on a due list made before.
+		for date, ids := range f.Facts.Dues {
+			if date <= f.Facts.Today {
+				continue
+			}
+			run, _, err := s.TakeReminderRun(ctx, date, "runner", time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cands, err := s.DueCandidates(ctx, ids[:1])
+			if err != nil || cands[0].ID != ids[0] {
+				t.Fatalf("due candidates of %s: %+v, %v", date, cands, err)
+			}
+			nm := smsTo(cands[0].Mobile, "dose_due", "Your next dose is due", "")
+			res, err := s.Remind(ctx, run, f.Facts.Today, time.Now().Add(time.Minute), 0,
+				[]Reminder{{BeneficiaryID: ids[0], Dose: cands[0].Given + 1, Message: &nm}})
+			if err != nil || res[0].Outcome != RemindQueued {
+				t.Fatalf("remind %s on %s: %+v, %v", ids[0], date, res, err)
+			}
+			break
+		}
+		// A worker's life of a message the earlier release left pending, and
+		// of the reply it left owed.
+		pending := f.members(t, "sandesh:msgs:pending")
+		m, got, err := s.Claim(ctx, pending[0], "worker-new", time.Minute)
+		if err != nil || got != Claimed || m.ID != pending[0] {
+			t.Fatalf("claim %s: %v %+v, %v", pending[0], got, m, err)
+		}
+		if changed, err := s.Advance(ctx, pending[0], Update{Status: StatusSent, Provider: "console", ProviderMessageID: "p-1"}); err != nil || !changed {
+			t.Fatalf("advance %s: %v, %v", pending[0], changed, err)
+		}
+		if id, err := s.MessageIDByProvider(ctx, "console", "p-1"); err != nil || id != pending[0] {
+			t.Fatalf("the provider's id finds %q, %v", id, err)
+		}
+		for _, n := range f.members(t, "sandesh:notify:owed") {
+			if ok, err := s.ClaimNotification(ctx, n, time.Now().Add(time.Hour), time.Minute); err != nil || !ok {
+				t.Fatalf("claim debt %s: %v, %v", n, ok, err)
+			}
+			if err := s.NotificationQueued(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+			if owed, _ := s.OwedBefore(ctx, time.Now().Add(time.Hour), 100); slices.Contains(owed, n) {
+				t.Fatalf("debt %s still owed", n)
+			}
+		}
+		orphans, err := s.Orphans(ctx, 100)
+		if err != nil || len(orphans) == 0 {
+			t.Fatalf("orphans %v, %v", orphans, err)
+		}
+		if ok, err := s.Rescue(ctx, orphans[0]); err != nil || !ok {
+			t.Fatalf("rescue %s: %v, %v", orphans[0].ID, ok, err)
+		}
 		// The mobile's limit counts the beneficiaries registered before.
 		mobile := "+919876500001"
 		_, err = s.CreateBeneficiary(ctx, Beneficiary{Name: "Fourth", Mobile: mobile, BirthYear: 2000},

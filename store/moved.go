@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
@@ -79,59 +80,102 @@ func mayHaveMoved(id string) bool {
 }
 
 // shardOf is the shard whose keys hold the record named id: the one its
-// digits name, unless locate found it moved.
+// digits name, unless the locate that made this view of the store found it
+// moved.
 func (s *Store) shardOf(id string) string {
-	if s.moved.on.Load() {
-		if sh, ok := s.moved.shards.Get(id); ok {
-			return sh
-		}
+	if sh, ok := s.located[id]; ok {
+		return sh
 	}
 	return shardOfID(id)
 }
 
-// locate learns, in one round trip, where the records named by ids that an
-// earlier version could have issued are, so that shardOf answers for them;
-// nothing at all where migrate moved no record. Every store method that
-// builds keys from ids it was given calls it first.
-func (s *Store) locate(ctx context.Context, ids ...string) error {
+// locate finds where the records named by ids that an earlier version
+// could have issued are, and answers a view of the store whose shardOf
+// knows them: every store method that builds keys from ids it was given
+// (or read outside its step) calls it first and goes on with the view. It
+// asks Redis (one round trip for all of ids) only about ids this process
+// has not met; where migrate moved no record it does nothing. The answer
+// rides in the view, not only in the process's cache, so that a cache
+// full of other ids cannot lose it between here and the step.
+func (s *Store) locate(ctx context.Context, ids ...string) (*Store, error) {
 	if !s.moved.on.Load() {
-		return nil
+		return s, nil
+	}
+	var found map[string]string
+	note := func(id, sh string) {
+		if sh == shardOfID(id) {
+			return
+		}
+		if found == nil {
+			found = maps.Clone(s.located)
+			if found == nil {
+				found = map[string]string{}
+			}
+		}
+		found[id] = sh
 	}
 	var ask []string
 	for _, id := range ids {
-		if !mayHaveMoved(id) {
+		if _, ok := s.located[id]; ok || !mayHaveMoved(id) {
 			continue
 		}
-		if _, ok := s.moved.shards.Get(id); !ok {
+		if sh, ok := s.moved.shards.Get(id); ok {
+			note(id, sh)
+		} else {
 			ask = append(ask, id)
 		}
 	}
-	if len(ask) == 0 {
-		return nil
-	}
-	cmds := make([]*redis.StringCmd, len(ask))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	if len(ask) > 0 {
+		cmds := make([]*redis.StringCmd, len(ask))
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, id := range ask {
+				cmds[i] = p.Get(ctx, s.movedKey(id))
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("locate moved records: %w", err)
+		}
 		for i, id := range ask {
-			cmds[i] = p.Get(ctx, s.movedKey(id))
+			sh, err := cmds[i].Result()
+			switch {
+			case errors.Is(err, redis.Nil):
+				sh = shardOfID(id) // never moved: pointers are written only offline, by migrate
+			case err != nil:
+				return nil, fmt.Errorf("locate moved records: %w", err)
+			case !validShard(sh):
+				return nil, fmt.Errorf("locate moved records: %s points to %q", id, sh)
+			}
+			s.moved.shards.Put(id, sh)
+			note(id, sh)
 		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("locate moved records: %w", err)
 	}
-	for i, id := range ask {
-		sh, err := cmds[i].Result()
-		switch {
-		case errors.Is(err, redis.Nil):
-			sh = shardOfID(id) // never moved: pointers are written only offline, by migrate
-		case err != nil:
-			return fmt.Errorf("locate moved records: %w", err)
-		case !validShard(sh):
-			return fmt.Errorf("locate moved records: %s points to %q", id, sh)
+	if found == nil {
+		return s, nil
+	}
+	view := *s
+	view.located = found
+	return &view, nil
+}
+
+// knowing is a view of the store whose shardOf answers shards[i] for
+// ids[i], read where the shard is known without asking (a history's, a
+// key's tag): no round trip.
+func (s *Store) knowing(ids, shards []string) *Store {
+	if !s.moved.on.Load() {
+		return s
+	}
+	view := *s
+	view.located = maps.Clone(s.located)
+	if view.located == nil {
+		view.located = map[string]string{}
+	}
+	for i, id := range ids {
+		if shards[i] != shardOfID(id) {
+			view.located[id] = shards[i]
 		}
-		s.moved.shards.Put(id, sh)
 	}
-	return nil
+	return &view
 }
 
 // learnShard remembers that id, read from a structure of shard (a pending

@@ -45,7 +45,8 @@ func (s *Store) Profile(ctx context.Context, id string) (Profile, error) {
 	if p, ok := s.profiles.Get(id); ok {
 		return p, nil
 	}
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return Profile{}, fmt.Errorf("load beneficiary profile: %w", err)
 	}
 	// The profile's fields only: the hash holds the doses too.

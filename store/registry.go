@@ -218,11 +218,12 @@ func (s *Store) Beneficiaries(ctx context.Context, ids []string) ([]Beneficiary,
 // round trip: out[i] is ids[i]'s, with an empty ID for one that does not
 // exist.
 func (s *Store) beneficiariesAt(ctx context.Context, ids []string) ([]Beneficiary, error) {
-	if err := s.locate(ctx, ids...); err != nil {
+	s, err := s.locate(ctx, ids...)
+	if err != nil {
 		return nil, err
 	}
 	hs := make([]*redis.MapStringStringCmd, len(ids))
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
 			hs[i] = p.HGetAll(ctx, s.beneficiaryKey(id))
 		}

@@ -384,7 +384,8 @@ func (s *Store) Remind(ctx context.Context, run ReminderRun, today string, lease
 	for i, r := range batch {
 		ids[i] = r.BeneficiaryID
 	}
-	if err := s.locate(ctx, ids...); err != nil {
+	s, err := s.locate(ctx, ids...)
+	if err != nil {
 		return nil, fmt.Errorf("remind: %w", err)
 	}
 	for i, r := range batch {
@@ -457,10 +458,11 @@ func (s *Store) ReindexDue(ctx context.Context) (int, error) {
 	tables := map[string]string{} // by last dose date
 	n := 0
 	err := s.scanKeys(ctx, s.everyKey("ben:"), "hash", func(keys []string) error {
-		ids := make([]string, len(keys))
+		ids, shards := make([]string, len(keys)), make([]string, len(keys))
 		for i, k := range keys {
-			ids[i] = idInKey(k)
+			ids[i], shards[i] = idInKey(k), shardInKey(k)
 		}
+		s := s.knowing(ids, shards)
 		bens, err := s.beneficiariesAt(ctx, ids)
 		if err != nil {
 			return err

@@ -95,6 +95,10 @@ func (s *Store) Orphans(ctx context.Context, limit int64) ([]Orphan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("orphans: %w", err)
 	}
+	s, err = s.locate(ctx, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("orphans: %w", err)
+	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -167,7 +171,8 @@ return 1
 // comes back in between may send the message while a rescued task sends
 // it too — the duplicate a rescue may always cause, one per claim.
 func (s *Store) Rescue(ctx context.Context, o Orphan) (bool, error) {
-	if err := s.locate(ctx, o.ID); err != nil {
+	s, err := s.locate(ctx, o.ID)
+	if err != nil {
 		return false, fmt.Errorf("rescue message %s: %w", o.ID, err)
 	}
 	alive, err := s.rdb.Exists(ctx, s.workerKey(o.Worker)).Result()
@@ -190,6 +195,10 @@ func (s *Store) Rescue(ctx context.Context, o Orphan) (bool, error) {
 // whose answer was lost, and no task will finish them.
 func (s *Store) StaleOwnClaims(ctx context.Context, worker string, before time.Time, limit int64) ([]Orphan, error) {
 	ids, err := s.oldestInShards(ctx, s.inflightKey, scoreUpTo(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("own claims: %w", err)
+	}
+	s, err = s.locate(ctx, ids...)
 	if err != nil {
 		return nil, fmt.Errorf("own claims: %w", err)
 	}
@@ -228,7 +237,8 @@ return 1
 // so that a new task can claim the message at once. It reports false when
 // the claim moved on meanwhile.
 func (s *Store) RescueOwn(ctx context.Context, o Orphan) (bool, error) {
-	if err := s.locate(ctx, o.ID); err != nil {
+	s, err := s.locate(ctx, o.ID)
+	if err != nil {
 		return false, fmt.Errorf("rescue own claim %s: %w", o.ID, err)
 	}
 	n, err := rescueOwnScript.Run(ctx, s.rdb, []string{s.messageKey(o.ID), s.inflightKey(s.shardOf(o.ID))}, o.Worker, o.ID, o.lease).Int()

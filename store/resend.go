@@ -102,7 +102,8 @@ func (s *Store) Resend(ctx context.Context, of ResendOf, render func(ResendSourc
 	if of.PerHour <= 0 {
 		return Resent{}, fmt.Errorf("resend: limit %d is not positive", of.PerHour)
 	}
-	if err := s.locate(ctx, of.AppointmentID, of.BeneficiaryID); err != nil {
+	s, err := s.locate(ctx, of.AppointmentID, of.BeneficiaryID)
+	if err != nil {
 		return Resent{}, fmt.Errorf("resend: %w", err)
 	}
 	for range 3 {

@@ -112,7 +112,8 @@ func (s *Store) EndWebSession(ctx context.Context, id string) error {
 // SendBody opens a stored message's real text (codes and OTPs included).
 // Only development tools (the simulator) show it.
 func (s *Store) SendBody(ctx context.Context, id string) (string, error) {
-	if err := s.locate(ctx, id); err != nil {
+	s, err := s.locate(ctx, id)
+	if err != nil {
 		return "", fmt.Errorf("open message: %w", err)
 	}
 	h, err := s.rdb.HGetAll(ctx, s.messageKey(id)).Result()

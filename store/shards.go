@@ -176,7 +176,8 @@ func (s *Store) notificationShard(ctx context.Context, n string) (string, error)
 	if len(ids) == 0 {
 		return shardOfID(""), nil
 	}
-	if err := s.locate(ctx, ids[0]); err != nil {
+	s, err := s.locate(ctx, ids[0])
+	if err != nil {
 		return "", err
 	}
 	return s.shardOf(ids[0]), nil

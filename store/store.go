@@ -55,6 +55,9 @@ type Store struct {
 	profiles *memo.Map[Profile]
 	centers  *memo.Map[Center]
 	moved    *movedIDs
+	// located: the shards of moved records a step of this view names
+	// (locate); nil in the store New makes.
+	located map[string]string
 }
 
 // New wraps a Redis client. The client is owned by the caller.
