@@ -17,11 +17,12 @@ import (
 // those ids are printed on slips and certificates and kept by centres and
 // clients. Such an id does not name its shard: a beneficiary's first
 // three digits were random, and an appointment's or a message's (27 hex
-// characters, against 30 now) start with "01". So migrate leaves, for each
-// record whose id names another shard than its own, a pointer
-// movedKey(id) → shard, and the store reads it once per process before it
-// builds a key from the id (locate). A store that migrate never wrote to
-// does none of this: movedIDs is off and shardOf is shardOfID.
+// characters, against 30 now) start with the time in hex ("1a2…"), which
+// names none. So migrate leaves, for each record whose id names another
+// shard than its own, a pointer movedKey(id) → shard, and a step reads it
+// (once per process and id) before it builds a key from the id (locate).
+// A store that migrate never wrote to does none of this: movedIDs is off
+// and shardOf is shardOfID.
 
 // movedCacheSize bounds the ids a process remembers the shard of: about
 // 60 bytes each.
@@ -42,8 +43,8 @@ func (s *Store) movedMarkerKey() string { return s.prefix + "moved" }
 // movedKey is the pointer to the shard of the record an earlier version
 // named id. It lives in the slot a new id of the same digits would name
 // (so a step issuing a new id can see, in its own slot, that an earlier
-// record has it: see registerScript), or, for an id that names none, in
-// one the id hashes to.
+// record has it: see createBeneficiaryScript), or, for an id that names
+// none, in one the id hashes to.
 func (s *Store) movedKey(id string) string {
 	return s.prefix + "moved:" + tag(movedSlot(id)) + ":" + id
 }
@@ -159,8 +160,8 @@ func (s *Store) locate(ctx context.Context, ids ...string) (*Store, error) {
 }
 
 // knowing is a view of the store whose shardOf answers shards[i] for
-// ids[i], read where the shard is known without asking (a history's, a
-// key's tag): no round trip.
+// ids[i], read where the shard is known without asking (a history's
+// mobile's, a key's tag): no round trip.
 func (s *Store) knowing(ids, shards []string) *Store {
 	if !s.moved.on.Load() {
 		return s
@@ -178,8 +179,8 @@ func (s *Store) knowing(ids, shards []string) *Store {
 	return &view
 }
 
-// learnShard remembers that id, read from a structure of shard (a pending
-// set, a due list), lives there, sparing its next step a locate.
+// learnShard remembers that ids, read from a structure of shard (a pending
+// set, a due list), live there, sparing their next locate a round trip.
 func (s *Store) learnShard(shard string, ids ...string) {
 	if !s.moved.on.Load() {
 		return
