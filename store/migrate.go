@@ -141,40 +141,17 @@ func (m *migration) run(ctx context.Context) error {
 func (m *migration) anyKey(ctx context.Context, rdb redis.UniversalClient) (string, error) {
 	var found string
 	stop := errors.New("found")
-	err := scanOn(ctx, rdb, m.s.prefix+"*", func(keys []string) error {
-		found = keys[0]
-		return stop
+	err := scanOn(ctx, rdb, m.s.prefix+"*", "", migrateBatch, func(keys []string) error {
+		if len(keys) > 0 {
+			found = keys[0]
+			return stop
+		}
+		return nil
 	})
 	if err != nil && !errors.Is(err, stop) {
 		return "", err
 	}
 	return found, nil
-}
-
-// scanOn walks the keys matching pattern on rdb (every master of a
-// cluster), a batch at a time.
-func scanOn(ctx context.Context, rdb redis.UniversalClient, pattern string, each func(keys []string) error) error {
-	walk := func(ctx context.Context, c redis.Cmdable) error {
-		var cursor uint64
-		for {
-			keys, next, err := c.Scan(ctx, cursor, pattern, migrateBatch).Result()
-			if err != nil {
-				return err
-			}
-			if len(keys) > 0 {
-				if err := each(keys); err != nil {
-					return err
-				}
-			}
-			if cursor = next; cursor == 0 {
-				return nil
-			}
-		}
-	}
-	if cc, ok := rdb.(*redis.ClusterClient); ok {
-		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return walk(ctx, c) })
-	}
-	return walk(ctx, rdb)
 }
 
 // How a key of the earlier layout moves.
@@ -330,7 +307,7 @@ func classify(rest string) oldKey {
 // copyRecords writes every record of the earlier layout in this one, a
 // batch of keys at a time; the shared sets and runs wait in m.later.
 func (m *migration) copyRecords(ctx context.Context) error {
-	return scanOn(ctx, m.src, m.s.prefix+"*", func(names []string) error {
+	return scanOn(ctx, m.src, m.s.prefix+"*", "", migrateBatch, func(names []string) error {
 		var batch []oldKey
 		for _, name := range names {
 			k := classify(strings.TrimPrefix(name, m.s.prefix))
@@ -1007,7 +984,7 @@ func (m *migration) convertRun(ctx context.Context, k oldKey) error {
 // removeEarlier removes, in place, every key of the earlier layout once
 // the data is in this one.
 func (m *migration) removeEarlier(ctx context.Context) error {
-	return scanOn(ctx, m.s.rdb, m.s.prefix+"*", func(names []string) error {
+	return scanOn(ctx, m.s.rdb, m.s.prefix+"*", "", migrateBatch, func(names []string) error {
 		var gone []string
 		for _, name := range names {
 			switch classify(strings.TrimPrefix(name, m.s.prefix)).how {

@@ -133,6 +133,11 @@ func idInKey(key string) string {
 // handing each batch to each; on a cluster it walks every master, one
 // batch at a time across them.
 func (s *Store) scanKeys(ctx context.Context, pattern, typ string, each func(keys []string) error) error {
+	return scanOn(ctx, s.rdb, pattern, typ, secretScanBatch, each)
+}
+
+// scanOn is scanKeys on rdb, count keys a step.
+func scanOn(ctx context.Context, rdb redis.UniversalClient, pattern, typ string, count int64, each func(keys []string) error) error {
 	walk := func(ctx context.Context, c redis.Cmdable, each func(keys []string) error) error {
 		var cursor uint64
 		for {
@@ -140,9 +145,9 @@ func (s *Store) scanKeys(ctx context.Context, pattern, typ string, each func(key
 			var next uint64
 			var err error
 			if typ == "" {
-				keys, next, err = c.Scan(ctx, cursor, pattern, secretScanBatch).Result()
+				keys, next, err = c.Scan(ctx, cursor, pattern, count).Result()
 			} else {
-				keys, next, err = c.ScanType(ctx, cursor, pattern, secretScanBatch, typ).Result()
+				keys, next, err = c.ScanType(ctx, cursor, pattern, count, typ).Result()
 			}
 			if err != nil {
 				return fmt.Errorf("scan %s: %w", pattern, err)
@@ -155,9 +160,9 @@ func (s *Store) scanKeys(ctx context.Context, pattern, typ string, each func(key
 			}
 		}
 	}
-	cc, ok := s.rdb.(*redis.ClusterClient)
+	cc, ok := rdb.(*redis.ClusterClient)
 	if !ok {
-		return walk(ctx, s.rdb, each)
+		return walk(ctx, rdb, each)
 	}
 	var mu sync.Mutex // ForEachMaster walks the masters at once
 	return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
