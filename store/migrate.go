@@ -102,7 +102,7 @@ func (m *migration) run(ctx context.Context) error {
 		return m.removeEarlier(ctx) // a run that stopped while removing
 	case "":
 		if !m.inPlace {
-			if key, err := m.anyKey(ctx, m.s.rdb); err != nil {
+			if key, err := m.anyKey(ctx); err != nil {
 				return err
 			} else if key != "" {
 				return fmt.Errorf("%w (%s)", ErrMigrateTarget, key)
@@ -137,11 +137,11 @@ func (m *migration) run(ctx context.Context) error {
 	return nil
 }
 
-// anyKey is a key under the prefix on rdb, "" with none.
-func (m *migration) anyKey(ctx context.Context, rdb redis.UniversalClient) (string, error) {
+// anyKey is a key under the prefix on the target, "" with none.
+func (m *migration) anyKey(ctx context.Context) (string, error) {
 	var found string
 	stop := errors.New("found")
-	err := scanOn(ctx, rdb, m.s.prefix+"*", "", migrateBatch, func(keys []string) error {
+	err := scanOn(ctx, m.s.rdb, m.s.prefix+"*", "", migrateBatch, func(keys []string) error {
 		if len(keys) > 0 {
 			found = keys[0]
 			return stop
@@ -187,7 +187,7 @@ type oldKey struct {
 
 // classify tells how the key rest (the key without the prefix) moves.
 func classify(rest string) oldKey {
-	k := oldKey{name: rest, kind: strings.SplitN(rest, ":", 2)[0]}
+	k := oldKey{kind: strings.SplitN(rest, ":", 2)[0]}
 	fixed := func(name string) oldKey {
 		k.how, k.to = moveTo, func(string) string { return name }
 		return k
@@ -336,8 +336,8 @@ func (m *migration) copyRecords(ctx context.Context) error {
 }
 
 // copyBatch finds the shard of every key of batch, then copies them
-// (DUMP, RESTORE REPLACE with their TTL) with the pointers of the records
-// that moved, in one pipeline each way.
+// (read by type, each written whole with its TTL: value) with the pointers
+// of the records that moved.
 func (m *migration) copyBatch(ctx context.Context, batch []oldKey) error {
 	if len(batch) == 0 {
 		return nil
